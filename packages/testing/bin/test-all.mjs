@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// `npm test`: lint, typecheck, every workspace's vitest suite, then the
+// Playwright suite. Suites run one after another: on a 2-core machine running
+// them side by side only makes each slower and flakier. Ends with the line
+// "N passed, N failed" summed over every check and test.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..", "..", "..");
+const out = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-test-"));
+const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+const only = process.argv.slice(2);
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function run(label, cmd, args, opts = {}) {
+  process.stdout.write(`\n=== ${label}\n`);
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts, env: { ...process.env, ...opts.env } });
+  return r.status === 0;
+}
+
+function workspaces() {
+  const dirs = [];
+  for (const pattern of rootPkg.workspaces) {
+    if (pattern.endsWith("/*")) {
+      const base = path.join(root, pattern.slice(0, -2));
+      for (const d of fs.readdirSync(base).sort()) dirs.push(path.join(base, d));
+    } else dirs.push(path.join(root, pattern));
+  }
+  return dirs
+    .filter((d) => fs.existsSync(path.join(d, "package.json")))
+    .map((dir) => ({ dir, pkg: JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) }));
+}
+
+function check(label, ok) {
+  if (ok) passed += 1;
+  else {
+    failed += 1;
+    failures.push(label);
+  }
+}
+
+const want = (step) => only.length === 0 || only.includes(step);
+
+if (want("lint")) check("lint", run("lint", "npx", ["turbo", "run", "lint", "--continue", "--output-logs=errors-only"]));
+if (want("typecheck"))
+  check("typecheck", run("typecheck", "npx", ["turbo", "run", "typecheck", "--continue", "--output-logs=errors-only"]));
+
+if (want("unit")) {
+  for (const { dir, pkg } of workspaces()) {
+    if (!pkg.scripts?.test) continue;
+    const report = path.join(out, `${pkg.name.replace(/[@/]/g, "_")}.json`);
+    const ok = run(`vitest ${pkg.name}`, "npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
+      cwd: dir,
+    });
+    if (fs.existsSync(report)) {
+      const r = JSON.parse(fs.readFileSync(report, "utf8"));
+      passed += r.numPassedTests ?? 0;
+      failed += r.numFailedTests ?? 0;
+      if ((r.numFailedTests ?? 0) > 0) failures.push(`vitest ${pkg.name}`);
+      // A suite that failed to load has no failed tests but is a failure.
+      if (!ok && (r.numFailedTests ?? 0) === 0) check(`vitest ${pkg.name} (suite error)`, false);
+    } else check(`vitest ${pkg.name} (no report)`, ok);
+  }
+}
+
+if (want("e2e")) {
+  for (const { dir, pkg } of workspaces()) {
+    if (!pkg.scripts?.e2e) continue;
+    const report = path.join(out, `${pkg.name.replace(/[@/]/g, "_")}-e2e.json`);
+    const ok = run(`playwright ${pkg.name}`, "npx", ["playwright", "test", "--reporter=list,json"], {
+      cwd: dir,
+      env: { PLAYWRIGHT_JSON_OUTPUT_NAME: report },
+    });
+    if (fs.existsSync(report)) {
+      const s = JSON.parse(fs.readFileSync(report, "utf8")).stats ?? {};
+      passed += (s.expected ?? 0) + (s.flaky ?? 0);
+      failed += s.unexpected ?? 0;
+      if ((s.unexpected ?? 0) > 0) failures.push(`playwright ${pkg.name}`);
+      if (!ok && (s.unexpected ?? 0) === 0) check(`playwright ${pkg.name} (run error)`, false);
+    } else check(`playwright ${pkg.name} (no report)`, ok);
+  }
+}
+
+if (failures.length) process.stdout.write(`\nfailed: ${failures.join(", ")}\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,5 @@
+import { setupTestPostgres } from "./postgres";
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  return setupTestPostgres();
+}

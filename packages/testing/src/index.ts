@@ -1,0 +1,1 @@
+export { createTestDatabase, setupTestPostgres, type TestDatabase } from "./postgres";

