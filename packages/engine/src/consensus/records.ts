@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/**
+ * Records kept in the consensus store. These are control-path documents
+ * (JSON is fine here); nothing on the data path reads them per I/O.
+ * RECORD_VERSION is bumped on any incompatible change.
+ */
+export const RECORD_VERSION = 1;
+
+export const nodeLabelsSchema = z.object({
+  zone: z.string().min(1).optional(),
+  rack: z.string().min(1).optional(),
+});
+export type NodeLabels = z.infer<typeof nodeLabelsSchema>;
+
+/** Published by each engine node under `nodes/<id>`, attached to its lease. */
+export const nodeRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  id: z.string().min(1),
+  /** host:port of the replication listener. */
+  address: z.string().min(1),
+  labels: nodeLabelsSchema,
+  capacityBytes: z.number().int().nonnegative(),
+  /** Bytes promised to replicas on this node (thin: provisioned, not written). */
+  provisionedBytes: z.number().int().nonnegative(),
+  /** How far provisioned may exceed capacity (1 = no over-commit). */
+  overcommit: z.number().positive(),
+  healthy: z.boolean(),
+});
+export type NodeRecord = z.infer<typeof nodeRecordSchema>;
+
+export const replicaStateSchema = z.enum(["healthy", "resyncing", "rebuilding", "offline", "faulted"]);
+export type ReplicaState = z.infer<typeof replicaStateSchema>;
+
+export const replicaRecordSchema = z.object({
+  id: z.string().min(1),
+  nodeId: z.string().min(1),
+  state: replicaStateSchema,
+  /** When the replica left the in-sync set; drives the replace-after timeout. */
+  outOfSyncSince: z.string().datetime().nullable(),
+});
+export type ReplicaRecord = z.infer<typeof replicaRecordSchema>;
+
+export const volumeSpecSchema = z.object({
+  sizeBytes: z.number().int().positive(),
+  replicas: z.number().int().min(1).max(3),
+  encrypted: z.boolean(),
+});
+export type VolumeSpec = z.infer<typeof volumeSpecSchema>;
+
+/**
+ * The per-volume brain. `epoch` increases on every target change; replicas
+ * refuse messages from older epochs. `inSync` lists replica ids that hold
+ * every acknowledged write; only they may become a source of truth.
+ */
+export const volumeRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  id: z.string().min(1),
+  spec: volumeSpecSchema,
+  epoch: z.number().int().nonnegative(),
+  target: z.object({ nodeId: z.string().min(1) }).nullable(),
+  replicas: z.array(replicaRecordSchema),
+  inSync: z.array(z.string()),
+});
+export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
+
+export const keys = {
+  node: (id: string) => `nodes/${id}`,
+  nodesPrefix: "nodes/",
+  volume: (id: string) => `volumes/${id}`,
+  volumesPrefix: "volumes/",
+} as const;
