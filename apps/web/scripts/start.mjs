@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// `npm start`: the whole control plane on one machine.
+//
+//   1. parse the environment (zod);
+//   2. in parallel: build the Next.js app when the sources changed since the
+//      last build, and open the database (embedded PostgreSQL unless
+//      DATABASE_URL is set; migrations applied) and bootstrap it;
+//   3. `next start`, wait for /api/health, print the URL and credentials;
+//   4. on SIGINT/SIGTERM stop Next, then PostgreSQL, each within a time limit.
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { register } from "tsx/esm/api";
+import { z } from "zod";
+
+const started = performance.now();
+const WEB_DIR = path.resolve(import.meta.dirname, "..");
+const REPO_ROOT = path.resolve(WEB_DIR, "..", "..");
+const require = createRequire(import.meta.url);
+const NEXT_BIN = require.resolve("next/dist/bin/next", { paths: [WEB_DIR] });
+
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+const log = (msg) => process.stdout.write(`[stowage ${elapsed().padStart(6)}] ${msg}\n`);
+
+const optional = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const Env = z
+  .object({
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    HOSTNAME: z.string().default("0.0.0.0"),
+    DATABASE_URL: optional,
+    STOWAGE_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    STOWAGE_DATA_DIR: optional,
+    STOWAGE_BASE_URL: optional.pipe(z.url().optional()),
+    BETTER_AUTH_SECRET: optional,
+    STOWAGE_BOOTSTRAP_ADMIN_EMAIL: optional.pipe(z.email().optional()),
+    STOWAGE_BOOTSTRAP_ADMIN_PASSWORD: optional,
+    STOWAGE_BOOTSTRAP_API_KEY: optional,
+    /** Skip the build check (the caller guarantees a current build). */
+    STOWAGE_SKIP_BUILD: z.enum(["0", "1", "true", "false"]).optional(),
+    STOWAGE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const set = [env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL, env.STOWAGE_BOOTSTRAP_ADMIN_PASSWORD, env.STOWAGE_BOOTSTRAP_API_KEY].filter(Boolean).length;
+    if (set !== 0 && set !== 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["STOWAGE_BOOTSTRAP_ADMIN_EMAIL"],
+        message: "set all three of STOWAGE_BOOTSTRAP_ADMIN_EMAIL, STOWAGE_BOOTSTRAP_ADMIN_PASSWORD, STOWAGE_BOOTSTRAP_API_KEY, or none",
+      });
+    }
+  });
+
+const parsed = Env.safeParse(process.env);
+if (!parsed.success) {
+  for (const issue of parsed.error.issues) process.stderr.write(`invalid environment: ${issue.path.join(".")}: ${issue.message}\n`);
+  process.exit(2);
+}
+const env = parsed.data;
+const dataDir = path.resolve(REPO_ROOT, env.STOWAGE_DATA_DIR ?? ".data");
+const baseUrl = (env.STOWAGE_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "");
+fs.mkdirSync(dataDir, { recursive: true });
+
+/** BETTER_AUTH_SECRET, or one generated on first start and kept in the data dir. */
+function authSecret() {
+  if (env.BETTER_AUTH_SECRET) return env.BETTER_AUTH_SECRET;
+  const file = path.join(dataDir, "auth-secret");
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  const secret = crypto.randomBytes(32).toString("base64url");
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+// ------------------------------------------------------------------ build --
+
+/** Everything whose change calls for a new `next build`. */
+const BUILD_INPUTS = [
+  "apps/web/src",
+  "apps/web/public",
+  "apps/web/next.config.ts",
+  "apps/web/postcss.config.mjs",
+  "apps/web/tsconfig.json",
+  "apps/web/package.json",
+  "packages/api/src",
+  "packages/api/package.json",
+  "packages/agent-protocol/src",
+  "prisma/src",
+  "prisma/generated",
+  "package-lock.json",
+];
+
+function fingerprint() {
+  const hash = crypto.createHash("sha256");
+  const visit = (abs) => {
+    let stat;
+    try {
+      stat = fs.statSync(abs);
+    } catch {
+      return;
+    }
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(abs).sort()) {
+        if (name === "node_modules" || name.endsWith(".test.ts") || name.endsWith(".test.tsx")) continue;
+        visit(path.join(abs, name));
+      }
+    } else {
+      hash.update(path.relative(REPO_ROOT, abs));
+      hash.update("\0");
+      hash.update(fs.readFileSync(abs));
+      hash.update("\0");
+    }
+  };
+  for (const rel of BUILD_INPUTS) visit(path.join(REPO_ROOT, rel));
+  return hash.digest("hex");
+}
+
+const STAMP = path.join(WEB_DIR, ".next", "stowage-build.json");
+
+function currentBuild(print) {
+  if (!fs.existsSync(path.join(WEB_DIR, ".next", "BUILD_ID"))) return false;
+  try {
+    return JSON.parse(fs.readFileSync(STAMP, "utf8")).fingerprint === print;
+  } catch {
+    return false;
+  }
+}
+
+function run(cmd, args, opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit", ...opts });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? cmd)} ${args[1] ?? ""} exited with ${code ?? signal}`))));
+  });
+}
+
+async function ensureBuild() {
+  if (env.STOWAGE_SKIP_BUILD === "1" || env.STOWAGE_SKIP_BUILD === "true") return;
+  const print = fingerprint();
+  if (currentBuild(print)) {
+    log("web app build is current");
+    return;
+  }
+  log(fs.existsSync(path.join(WEB_DIR, ".next", "BUILD_ID")) ? "sources changed: rebuilding the web app (next build, incremental)" : "building the web app (next build; first start takes a minute or two)");
+  const t = performance.now();
+  await run(process.execPath, [NEXT_BIN, "build"], {
+    cwd: WEB_DIR,
+    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  fs.writeFileSync(STAMP, JSON.stringify({ fingerprint: print, builtAt: new Date().toISOString() }));
+  log(`web app built in ${((performance.now() - t) / 1000).toFixed(1)}s`);
+}
+
+// --------------------------------------------------------------- database --
+
+const DEMO_FILE = path.join(dataDir, "demo-admin.json");
+
+async function prepareDatabase(secret) {
+  register();
+  const { openDatabase } = await import("@stowage/prisma/runtime");
+  const db = await openDatabase({
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    dataDir: path.join(dataDir, "postgres"),
+    port: env.STOWAGE_PG_PORT,
+  });
+  log(
+    `${db.embedded ? `embedded PostgreSQL on 127.0.0.1:${env.STOWAGE_PG_PORT} (${path.relative(REPO_ROOT, dataDir) || "."}/postgres)` : "PostgreSQL from DATABASE_URL"}` +
+      (db.migrationsApplied.length ? `, applied ${db.migrationsApplied.length} migration(s)` : ", schema up to date"),
+  );
+  let signIn;
+  try {
+    const { createApi } = await import("@stowage/api");
+    const api = createApi({ databaseUrl: db.url, baseUrl, authSecret: secret });
+    try {
+      if (env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL && env.STOWAGE_BOOTSTRAP_ADMIN_PASSWORD && env.STOWAGE_BOOTSTRAP_API_KEY) {
+        // Does nothing once any organization exists (checked under an advisory lock).
+        const result = await api.bootstrap({
+          adminEmail: env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL,
+          adminPassword: env.STOWAGE_BOOTSTRAP_ADMIN_PASSWORD,
+          apiKeySecret: env.STOWAGE_BOOTSTRAP_API_KEY,
+        });
+        log(
+          result.created
+            ? `bootstrapped organization "default" with admin ${env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL} and an admin API key`
+            : "bootstrap skipped: an organization already exists",
+        );
+        signIn = { email: env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL, password: "(from STOWAGE_BOOTSTRAP_ADMIN_PASSWORD)" };
+      } else {
+        const demo = await api.ensureDemoAdmin();
+        if (demo.created) {
+          // Kept (owner-only) so that later starts can print the demo sign-in again.
+          fs.writeFileSync(DEMO_FILE, JSON.stringify({ email: demo.email, password: demo.password }, null, 2), { mode: 0o600 });
+          signIn = { email: demo.email, password: demo.password };
+        } else {
+          let saved;
+          try {
+            saved = JSON.parse(fs.readFileSync(DEMO_FILE, "utf8"));
+          } catch {
+            saved = undefined;
+          }
+          signIn = { email: demo.email, password: saved?.email === demo.email ? saved.password : "(set when it was created)" };
+        }
+      }
+    } finally {
+      await api.close();
+    }
+  } catch (err) {
+    await db.stop().catch(() => undefined);
+    throw err;
+  }
+  return { db, signIn };
+}
+
+// ------------------------------------------------------------------ serve --
+
+async function waitForHealth(child, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  const url = `http://127.0.0.1:${env.PORT}/api/health`;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no answer from ${url} within ${timeoutMs / 1000}s`);
+}
+
+function withTimeout(promise, ms) {
+  return Promise.race([promise, new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
+async function main() {
+  log(`starting Stowage control plane (node ${process.version})`);
+  const secret = authSecret();
+  const [database, build] = await Promise.allSettled([prepareDatabase(secret), ensureBuild()]);
+  if (database.status === "rejected" || build.status === "rejected") {
+    // A failed build must not leave the embedded PostgreSQL running behind us.
+    if (database.status === "fulfilled") await withTimeout(database.value.db.stop().catch(() => undefined), env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
+    for (const r of [database, build]) if (r.status === "rejected") process.stderr.write(`\n${r.reason instanceof Error ? r.reason.stack : String(r.reason)}\n`);
+    process.exit(1);
+  }
+  const { db, signIn } = database.value;
+
+  const next = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(env.PORT), "-H", env.HOSTNAME], {
+    cwd: WEB_DIR,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(env.PORT),
+      DATABASE_URL: db.url,
+      BETTER_AUTH_SECRET: secret,
+      STOWAGE_BASE_URL: baseUrl,
+    },
+  });
+
+  let stopping = false;
+  const shutdown = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    log("shutting down");
+    if (next.exitCode === null && next.signalCode === null) {
+      const exited = new Promise((r) => next.once("exit", r));
+      next.kill("SIGTERM");
+      await withTimeout(exited, env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
+      if (next.exitCode === null && next.signalCode === null) next.kill("SIGKILL");
+    }
+    await withTimeout(db.stop().catch(() => undefined), env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
+    log("stopped");
+    process.exit(code);
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => void shutdown(0));
+  next.on("exit", (code, signal) => {
+    if (!stopping) {
+      log(`next start exited (${code ?? signal})`);
+      void shutdown(code ?? 1);
+    }
+  });
+
+  try {
+    await waitForHealth(next);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    await shutdown(1);
+    return;
+  }
+  log(`ready: ${baseUrl}`);
+  if (signIn) log(`sign in as ${signIn.email} / ${signIn.password}`);
+  log(`API reference: ${baseUrl}/docs/api`);
+}
+
+await main();

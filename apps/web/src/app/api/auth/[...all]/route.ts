@@ -1,0 +1,9 @@
+import { getApi } from "~/server/api";
+
+export const dynamic = "force-dynamic";
+
+function handler(req: Request): Promise<Response> {
+  return getApi().handlers.auth(req);
+}
+
+export { handler as GET, handler as POST };

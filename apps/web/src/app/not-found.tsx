@@ -1,0 +1,16 @@
+import Link from "next/link";
+import { Logo } from "~/components/logo";
+import { buttonVariants } from "~/components/ui/button";
+
+export default function NotFound() {
+  return (
+    <main className="flex min-h-dvh flex-col items-center justify-center gap-4 px-4 text-center">
+      <Logo className="text-xl" />
+      <h1 className="text-2xl font-semibold">Page not found</h1>
+      <p className="text-sm text-muted-foreground">There is nothing at this address.</p>
+      <Link href="/" className={buttonVariants()}>
+        Back to the dashboard
+      </Link>
+    </main>
+  );
+}

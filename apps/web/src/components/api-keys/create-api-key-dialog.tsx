@@ -1,0 +1,101 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { PlusIcon, TriangleAlertIcon } from "lucide-react";
+import { useState } from "react";
+import { type Role, RoleSelect, ROLE_HINTS } from "~/components/role-select";
+import { Alert, AlertDescription, AlertTitle } from "~/components/ui/alert";
+import { Button } from "~/components/ui/button";
+import { CopyButton } from "~/components/ui/copy-button";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { useTRPC } from "~/trpc/react";
+
+export function CreateApiKeyDialog() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [role, setRole] = useState<Role>("operator");
+  const create = useMutation(
+    trpc.apiKey.create.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.apiKey.list.queryKey() }),
+    }),
+  );
+  const created = create.data;
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) {
+          create.reset();
+          setRole("operator");
+        }
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <PlusIcon aria-hidden />
+          Create API key
+        </Button>
+      </DialogTrigger>
+      <DialogContent className="sm:max-w-xl">
+        {created ? (
+          <>
+            <DialogHeader>
+              <DialogTitle>API key created</DialogTitle>
+              <DialogDescription>
+                Use it as <code className="font-mono">Authorization: Bearer &lt;key&gt;</code> on the REST API.
+              </DialogDescription>
+            </DialogHeader>
+            <Alert variant="warning">
+              <TriangleAlertIcon aria-hidden />
+              <AlertTitle>Copy the key now</AlertTitle>
+              <AlertDescription>Only a hash is stored: this is the only time the key is shown.</AlertDescription>
+            </Alert>
+            <div className="grid gap-2">
+              <Label htmlFor="api-key-secret">Secret key</Label>
+              <div className="flex gap-2">
+                <Input id="api-key-secret" readOnly value={created.secret} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+                <CopyButton value={created.secret} label="Copy API key" />
+              </div>
+            </div>
+            <DialogFooter>
+              <Button onClick={() => setOpen(false)}>Done</Button>
+            </DialogFooter>
+          </>
+        ) : (
+          <form
+            className="grid gap-4"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const name = String(new FormData(e.currentTarget).get("api-key-name")).trim();
+              if (name) create.mutate({ name, role });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>Create API key</DialogTitle>
+              <DialogDescription>Keys act for the organization with the role you give them.</DialogDescription>
+            </DialogHeader>
+            {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
+            <div className="grid gap-2">
+              <Label htmlFor="api-key-name">Name</Label>
+              <Input id="api-key-name" name="api-key-name" placeholder="ci-pipeline" required maxLength={80} autoComplete="off" />
+            </div>
+            <div className="grid gap-2">
+              <Label htmlFor="api-key-role">Role</Label>
+              <RoleSelect id="api-key-role" value={role} onChange={setRole} roles={["viewer", "operator", "admin"]} />
+              <p className="text-xs text-muted-foreground">{ROLE_HINTS[role]}.</p>
+            </div>
+            <DialogFooter>
+              <Button type="submit" disabled={create.isPending}>
+                {create.isPending ? "Creating…" : "Create key"}
+              </Button>
+            </DialogFooter>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}

@@ -1,0 +1,64 @@
+"use client";
+
+import { useMutation } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { Alert } from "~/components/ui/alert";
+import { Button } from "~/components/ui/button";
+import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "~/components/ui/card";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { authClient, authErrorMessage } from "~/lib/auth-client";
+
+export function SignInForm({ next }: { next: string }) {
+  const router = useRouter();
+  const signIn = useMutation({
+    mutationFn: async (form: { email: string; password: string }) => {
+      const { error } = await authClient.signIn.email(form);
+      if (error) throw new Error(authErrorMessage(error, "Sign-in failed"));
+    },
+    onSuccess: () => {
+      router.replace(next);
+      router.refresh();
+    },
+  });
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle as="h1" className="text-xl">Sign in</CardTitle>
+        <CardDescription>Welcome back. Sign in to manage your storage fleet.</CardDescription>
+      </CardHeader>
+      <form
+        aria-label="Sign in"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const data = new FormData(e.currentTarget);
+          signIn.mutate({ email: String(data.get("email")), password: String(data.get("password")) });
+        }}
+      >
+        <CardContent className="grid gap-4">
+          {signIn.error ? <Alert variant="destructive">{signIn.error.message}</Alert> : null}
+          <div className="grid gap-2">
+            <Label htmlFor="email">Email</Label>
+            <Input id="email" name="email" type="email" autoComplete="email" required autoFocus />
+          </div>
+          <div className="grid gap-2">
+            <Label htmlFor="password">Password</Label>
+            <Input id="password" name="password" type="password" autoComplete="current-password" required />
+          </div>
+        </CardContent>
+        <CardFooter className="mt-6 flex-col gap-3">
+          <Button type="submit" className="w-full" disabled={signIn.isPending}>
+            {signIn.isPending ? "Signing in…" : "Sign in"}
+          </Button>
+          <p className="text-sm text-muted-foreground">
+            No account yet?{" "}
+            <Link href="/sign-up" className="font-medium text-foreground underline-offset-4 hover:underline">
+              Create one
+            </Link>
+          </p>
+        </CardFooter>
+      </form>
+    </Card>
+  );
+}

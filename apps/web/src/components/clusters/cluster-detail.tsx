@@ -1,0 +1,146 @@
+"use client";
+
+import { useMutation, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
+import { ArrowLeftIcon, Trash2Icon } from "lucide-react";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { PageHeader } from "~/components/page-header";
+import { Alert } from "~/components/ui/alert";
+import {
+  AlertDialog,
+  AlertDialogAction,
+  AlertDialogCancel,
+  AlertDialogContent,
+  AlertDialogDescription,
+  AlertDialogFooter,
+  AlertDialogHeader,
+  AlertDialogTitle,
+  AlertDialogTrigger,
+} from "~/components/ui/alert-dialog";
+import { Button } from "~/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { toast } from "~/components/ui/toaster";
+import { formatDateTime, formatRelative } from "~/lib/format";
+import { useTRPC } from "~/trpc/react";
+import { ClusterStatusBadge } from "./cluster-status";
+
+function Field({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="grid gap-1">
+      <dt className="text-xs font-medium text-muted-foreground">{label}</dt>
+      <dd className="text-sm">{children}</dd>
+    </div>
+  );
+}
+
+export function ClusterDetail({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const { data: cluster } = useSuspenseQuery(trpc.cluster.get.queryOptions({ id }));
+  const rename = useMutation(
+    trpc.cluster.rename.mutationOptions({
+      onSuccess: async (updated) => {
+        queryClient.setQueryData(trpc.cluster.get.queryKey({ id }), updated);
+        await queryClient.invalidateQueries({ queryKey: trpc.cluster.list.queryKey() });
+        toast("Cluster renamed", { description: `It is now called ${updated.name}.` });
+      },
+    }),
+  );
+  const remove = useMutation(
+    trpc.cluster.delete.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.cluster.list.queryKey() });
+        toast("Cluster deleted", { description: `${cluster.name} and its credentials are gone.` });
+        router.push("/clusters");
+      },
+      onError: (err) => toast("Could not delete the cluster", { description: err.message, variant: "destructive" }),
+    }),
+  );
+  return (
+    <div className="grid gap-6">
+      <Link href="/clusters" className="inline-flex w-fit items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
+        <ArrowLeftIcon className="size-4" aria-hidden />
+        All clusters
+      </Link>
+      <PageHeader title={cluster.name} description={<ClusterStatusBadge status={cluster.status} />} />
+      <Card>
+        <CardHeader>
+          <CardTitle>Overview</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <dl className="grid grid-cols-1 gap-5 sm:grid-cols-2 lg:grid-cols-3">
+            <Field label="Cluster ID">
+              <code className="font-mono text-xs">{cluster.id}</code>
+            </Field>
+            <Field label="Kubernetes version">{cluster.kubernetesVersion ?? "—"}</Field>
+            <Field label="Agent version">{cluster.agentVersion ?? "—"}</Field>
+            <Field label="Last heartbeat">{formatRelative(cluster.lastHeartbeatAt)}</Field>
+            <Field label="Registered">{formatDateTime(cluster.registeredAt, "Not yet")}</Field>
+            <Field label="Added">{formatDateTime(cluster.createdAt)}</Field>
+          </dl>
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardTitle>Rename</CardTitle>
+          <CardDescription>The name shows in the dashboard, the API and audit entries.</CardDescription>
+        </CardHeader>
+        <CardContent>
+          <form
+            key={cluster.name}
+            className="flex flex-wrap items-end gap-3"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const name = String(new FormData(e.currentTarget).get("new-name")).trim();
+              if (name && name !== cluster.name) rename.mutate({ id, name });
+            }}
+          >
+            <div className="grid min-w-64 flex-1 gap-2">
+              <Label htmlFor="new-name">Cluster name</Label>
+              <Input id="new-name" name="new-name" defaultValue={cluster.name} required maxLength={63} autoComplete="off" />
+            </div>
+            <Button type="submit" variant="outline" disabled={rename.isPending}>
+              {rename.isPending ? "Saving…" : "Save name"}
+            </Button>
+          </form>
+          {rename.error ? (
+            <Alert variant="destructive" className="mt-3">
+              {rename.error.message}
+            </Alert>
+          ) : null}
+        </CardContent>
+      </Card>
+      <Card className="border-destructive/30">
+        <CardHeader>
+          <CardTitle>Delete cluster</CardTitle>
+          <CardDescription>Removes the cluster and revokes its agent credentials. Data in the cluster is not touched.</CardDescription>
+        </CardHeader>
+        <CardContent>
+          <AlertDialog>
+            <AlertDialogTrigger asChild>
+              <Button variant="destructive">
+                <Trash2Icon aria-hidden />
+                Delete cluster
+              </Button>
+            </AlertDialogTrigger>
+            <AlertDialogContent>
+              <AlertDialogHeader>
+                <AlertDialogTitle>Delete {cluster.name}?</AlertDialogTitle>
+                <AlertDialogDescription>The agent in this cluster loses access to the control plane. This cannot be undone.</AlertDialogDescription>
+              </AlertDialogHeader>
+              <AlertDialogFooter>
+                <AlertDialogCancel>Cancel</AlertDialogCancel>
+                <AlertDialogAction onClick={() => remove.mutate({ id })} disabled={remove.isPending}>
+                  Delete
+                </AlertDialogAction>
+              </AlertDialogFooter>
+            </AlertDialogContent>
+          </AlertDialog>
+        </CardContent>
+      </Card>
+    </div>
+  );
+}

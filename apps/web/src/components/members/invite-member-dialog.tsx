@@ -1,0 +1,99 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { UserPlusIcon } from "lucide-react";
+import { useState } from "react";
+import { type Role, RoleSelect, ROLE_HINTS, ROLES } from "~/components/role-select";
+import { Alert } from "~/components/ui/alert";
+import { Button } from "~/components/ui/button";
+import { CopyButton } from "~/components/ui/copy-button";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { formatDate, formatRole } from "~/lib/format";
+import { useTRPC } from "~/trpc/react";
+
+export function InviteMemberDialog({ myRole }: { myRole: Role }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [role, setRole] = useState<Role>("viewer");
+  const invite = useMutation(
+    trpc.organization.invite.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.organization.members.queryKey() }),
+    }),
+  );
+  // Nobody hands out more than they hold.
+  const grantable = ROLES.slice(0, ROLES.indexOf(myRole) + 1);
+  const sent = invite.data;
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) {
+          invite.reset();
+          setRole("viewer");
+        }
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <UserPlusIcon aria-hidden />
+          Invite member
+        </Button>
+      </DialogTrigger>
+      <DialogContent>
+        {sent ? (
+          <>
+            <DialogHeader>
+              <DialogTitle>Invitation created</DialogTitle>
+              <DialogDescription>
+                {sent.email} joins as {formatRole(sent.role)} after signing in with that email and opening the link below. It expires {formatDate(sent.expiresAt)}.
+              </DialogDescription>
+            </DialogHeader>
+            <div className="grid gap-2">
+              <Label htmlFor="invite-link">Invitation link</Label>
+              <div className="flex gap-2">
+                <Input id="invite-link" readOnly value={sent.acceptUrl} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+                <CopyButton value={sent.acceptUrl} label="Copy invitation link" />
+              </div>
+            </div>
+            <DialogFooter>
+              <Button onClick={() => setOpen(false)}>Done</Button>
+            </DialogFooter>
+          </>
+        ) : (
+          <form
+            className="grid gap-4"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const email = String(new FormData(e.currentTarget).get("invite-email")).trim();
+              if (email) invite.mutate({ email, role });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>Invite member</DialogTitle>
+              <DialogDescription>They get the role you choose in this organization.</DialogDescription>
+            </DialogHeader>
+            {invite.error ? <Alert variant="destructive">{invite.error.message}</Alert> : null}
+            <div className="grid gap-2">
+              <Label htmlFor="invite-email">Email</Label>
+              <Input id="invite-email" name="invite-email" type="email" placeholder="jane@example.com" required autoComplete="off" />
+            </div>
+            <div className="grid gap-2">
+              <Label htmlFor="invite-role">Role</Label>
+              <RoleSelect id="invite-role" value={role} onChange={setRole} roles={grantable} />
+              <p className="text-xs text-muted-foreground">{ROLE_HINTS[role]}.</p>
+            </div>
+            <DialogFooter>
+              <Button type="submit" disabled={invite.isPending}>
+                {invite.isPending ? "Inviting…" : "Send invitation"}
+              </Button>
+            </DialogFooter>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}

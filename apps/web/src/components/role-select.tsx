@@ -1,0 +1,58 @@
+"use client";
+
+import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
+import { formatRole } from "~/lib/format";
+
+export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_HINTS: Record<Role, string> = {
+  viewer: "Read-only access to the fleet",
+  operator: "Create and change clusters",
+  admin: "Everything but deleting the organization",
+  owner: "Full control, including the organization itself",
+};
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function RoleSelect({
+  id,
+  value,
+  onChange,
+  roles = ROLES,
+  disabled,
+  label,
+  className,
+}: {
+  id?: string;
+  value: Role;
+  onChange: (role: Role) => void;
+  roles?: readonly Role[];
+  disabled?: boolean;
+  /** Accessible name when no visible <Label htmlFor> points at the trigger. */
+  label?: string;
+  className?: string;
+}) {
+  return (
+    <Select
+      value={value}
+      disabled={disabled}
+      onValueChange={(v) => {
+        if (isRole(v)) onChange(v);
+      }}
+    >
+      <SelectTrigger id={id} aria-label={label} className={className}>
+        <SelectValue />
+      </SelectTrigger>
+      <SelectContent>
+        {roles.map((r) => (
+          <SelectItem key={r} value={r}>
+            {formatRole(r)}
+          </SelectItem>
+        ))}
+      </SelectContent>
+    </Select>
+  );
+}

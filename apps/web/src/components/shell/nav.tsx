@@ -1,0 +1,59 @@
+"use client";
+
+import { BookOpenIcon, KeyRoundIcon, type LucideIcon, ScrollTextIcon, ServerIcon, UsersIcon } from "lucide-react";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { cn } from "~/lib/utils";
+
+interface NavItem {
+  href: string;
+  label: string;
+  icon: LucideIcon;
+}
+
+const SECTIONS: { label: string; items: NavItem[] }[] = [
+  { label: "Fleet", items: [{ href: "/clusters", label: "Clusters", icon: ServerIcon }] },
+  {
+    label: "Organization",
+    items: [
+      { href: "/members", label: "Members", icon: UsersIcon },
+      { href: "/api-keys", label: "API keys", icon: KeyRoundIcon },
+      { href: "/audit-log", label: "Audit log", icon: ScrollTextIcon },
+    ],
+  },
+  { label: "Developers", items: [{ href: "/docs/api", label: "API reference", icon: BookOpenIcon }] },
+];
+
+export function SidebarNav({ onNavigate }: { onNavigate?: () => void }) {
+  const pathname = usePathname();
+  return (
+    <nav aria-label="Main" className="flex flex-col gap-5">
+      {SECTIONS.map((section) => (
+        <div key={section.label} className="grid gap-1">
+          <p className="px-2 text-xs font-medium text-muted-foreground">{section.label}</p>
+          <ul className="grid gap-0.5">
+            {section.items.map((item) => {
+              const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
+              return (
+                <li key={item.href}>
+                  <Link
+                    href={item.href}
+                    onClick={onNavigate}
+                    aria-current={active ? "page" : undefined}
+                    className={cn(
+                      "flex items-center gap-2.5 rounded-md px-2 py-1.5 text-sm transition-colors outline-none hover:bg-sidebar-accent focus-visible:ring-2 focus-visible:ring-ring",
+                      active ? "bg-sidebar-accent font-medium text-foreground" : "text-muted-foreground",
+                    )}
+                  >
+                    <item.icon className="size-4" aria-hidden />
+                    {item.label}
+                  </Link>
+                </li>
+              );
+            })}
+          </ul>
+        </div>
+      ))}
+    </nav>
+  );
+}
