@@ -1,0 +1,82 @@
+/**
+ * The node admin API: a small JSON-over-HTTP control surface on loopback,
+ * used by the `stowage-engine` CLI. Both sides validate with these schemas,
+ * so a version skew shows up as a clear validation error, not a misread field.
+ */
+import { z } from "zod";
+
+export const ADMIN_API_VERSION = "v1";
+
+/** Volume and snapshot names: DNS-label-like, so they work as NBD export names, file names and Kubernetes names. */
+export const nameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, "lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric");
+
+export const volumeSchema = z.object({
+  name: nameSchema,
+  size: z.number().int().positive(),
+  encrypted: z.boolean(),
+  /** Bytes actually allocated in the pool (thin provisioning), when the backend knows. */
+  allocated: z.number().int().nonnegative().optional(),
+  snapshots: z.number().int().nonnegative().optional(),
+});
+export type VolumeDto = z.infer<typeof volumeSchema>;
+
+export const createVolumeRequestSchema = z.object({
+  name: nameSchema,
+  size: z
+    .number()
+    .int()
+    .positive()
+    .refine((n) => n % 4096 === 0, "size must be a multiple of 4096"),
+  /** Encrypt at rest; the data key is wrapped by the key-encryption key in `keyFile` (read by the node, never sent). */
+  encryption: z.object({ keyFile: z.string().min(1) }).optional(),
+});
+export type CreateVolumeRequest = z.infer<typeof createVolumeRequestSchema>;
+
+export const snapshotSchema = z.object({
+  volume: nameSchema,
+  name: nameSchema,
+  createdAt: z.string(),
+});
+export type SnapshotDto = z.infer<typeof snapshotSchema>;
+
+export const createSnapshotRequestSchema = z.object({ name: nameSchema });
+
+export const scrubRequestSchema = z.object({ volume: nameSchema.optional() });
+
+export const scrubReportSchema = z.object({
+  volumes: z.number().int().nonnegative(),
+  blocksChecked: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  repaired: z.number().int().nonnegative(),
+  details: z.array(z.object({ volume: z.string(), offset: z.number().int().nonnegative(), problem: z.string() })),
+});
+export type ScrubReport = z.infer<typeof scrubReportSchema>;
+
+export const statusSchema = z.object({
+  version: z.literal(ADMIN_API_VERSION),
+  pool: z.object({ path: z.string(), backend: z.string(), capacity: z.number().optional(), used: z.number().optional() }),
+  nbd: z.object({
+    tcp: z.string().optional(),
+    socket: z.string().optional(),
+    exports: z.array(z.string()),
+    connections: z.number().int().nonnegative(),
+    requests: z.number().int().nonnegative(),
+    bytesRead: z.number().int().nonnegative(),
+    bytesWritten: z.number().int().nonnegative(),
+    errors: z.number().int().nonnegative(),
+  }),
+});
+export type StatusDto = z.infer<typeof statusSchema>;
+
+export const listSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+
+export const errorCodeSchema = z.enum(["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "UNSUPPORTED", "INTERNAL"]);
+export type AdminErrorCode = z.infer<typeof errorCodeSchema>;
+
+export const errorBodySchema = z.object({
+  error: z.object({ code: errorCodeSchema, message: z.string(), details: z.unknown().optional() }),
+});
+
+export const okSchema = z.object({ ok: z.literal(true) });

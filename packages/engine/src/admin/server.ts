@@ -1,0 +1,176 @@
+/**
+ * HTTP JSON admin endpoint of a node. Loopback only (the CLI and the local
+ * agent are its clients); every body is validated with the shared schemas and
+ * every error has the `{ error: { code, message, details } }` shape. A 500
+ * never carries the underlying message: it is logged instead.
+ */
+import http from "node:http";
+import { z } from "zod";
+import type { Logger } from "../node/logger";
+import {
+  createSnapshotRequestSchema,
+  createVolumeRequestSchema,
+  nameSchema,
+  scrubRequestSchema,
+  type AdminErrorCode,
+  type CreateVolumeRequest,
+  type ScrubReport,
+  type SnapshotDto,
+  type StatusDto,
+  type VolumeDto,
+} from "./schemas";
+
+/** The operations the endpoint exposes; the node implements them. */
+export interface AdminOperations {
+  status(): Promise<StatusDto>;
+  listVolumes(): Promise<VolumeDto[]>;
+  createVolume(request: CreateVolumeRequest): Promise<VolumeDto>;
+  deleteVolume(name: string): Promise<void>;
+  listSnapshots(volume: string): Promise<SnapshotDto[]>;
+  createSnapshot(volume: string, name: string): Promise<SnapshotDto>;
+  deleteSnapshot(volume: string, name: string): Promise<void>;
+  scrub(volume?: string): Promise<ScrubReport>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: AdminErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Control-path errors from the node or the engine carry a string code; map the ones we know. */
+const STATUS_BY_CODE: Record<string, { status: number; code: AdminErrorCode }> = {
+  INVALID: { status: 400, code: "INVALID" },
+  KEY: { status: 400, code: "INVALID" },
+  NOT_FOUND: { status: 404, code: "NOT_FOUND" },
+  EXISTS: { status: 409, code: "EXISTS" },
+  BUSY: { status: 409, code: "BUSY" },
+  CLOSED: { status: 409, code: "BUSY" },
+  NO_SPACE: { status: 507, code: "NO_SPACE" },
+  OVERCOMMIT: { status: 507, code: "NO_SPACE" },
+  UNSUPPORTED: { status: 501, code: "UNSUPPORTED" },
+};
+
+function toHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  if (err instanceof z.ZodError) {
+    return new HttpError(400, "INVALID", err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "), err.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+  }
+  if (err instanceof Error && "code" in err && typeof err.code === "string" && (err.name === "NodeError" || err.name === "EngineError")) {
+    const mapped = STATUS_BY_CODE[err.code];
+    if (mapped) return new HttpError(mapped.status, mapped.code, err.message);
+  }
+  return undefined;
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY) throw new HttpError(413, "INVALID", "request body too large");
+    chunks.push(buf);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    throw new HttpError(400, "INVALID", "request body is not valid JSON");
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+type Route = (req: http.IncomingMessage, params: string[]) => Promise<{ status: number; body: unknown }>;
+
+export function createAdminServer(ops: AdminOperations, log: Logger): http.Server {
+  const param = (value: string | undefined, what: string): string => {
+    const parsed = nameSchema.safeParse(value);
+    if (!parsed.success) throw new HttpError(400, "INVALID", `invalid ${what} name`);
+    return parsed.data;
+  };
+  const routes: Array<{ method: string; pattern: RegExp; handler: Route }> = [
+    { method: "GET", pattern: /^\/v1\/status$/, handler: async () => ({ status: 200, body: await ops.status() }) },
+    { method: "GET", pattern: /^\/v1\/volumes$/, handler: async () => ({ status: 200, body: { items: await ops.listVolumes() } }) },
+    {
+      method: "POST",
+      pattern: /^\/v1\/volumes$/,
+      handler: async (req) => ({ status: 201, body: await ops.createVolume(createVolumeRequestSchema.parse(await readJson(req))) }),
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/v1\/volumes\/([^/]+)$/,
+      handler: async (_req, [name]) => {
+        await ops.deleteVolume(param(name, "volume"));
+        return { status: 200, body: { ok: true } };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+      handler: async (_req, [volume]) => ({ status: 200, body: { items: await ops.listSnapshots(param(volume, "volume")) } }),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+      handler: async (req, [volume]) => {
+        const body = createSnapshotRequestSchema.parse(await readJson(req));
+        return { status: 201, body: await ops.createSnapshot(param(volume, "volume"), body.name) };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+      handler: async (_req, [volume, name]) => {
+        await ops.deleteSnapshot(param(volume, "volume"), param(name, "snapshot"));
+        return { status: 200, body: { ok: true } };
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/scrub$/,
+      handler: async (req) => ({ status: 200, body: await ops.scrub(scrubRequestSchema.parse(await readJson(req)).volume) }),
+    },
+  ];
+
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://admin");
+    const started = Date.now();
+    const handle = async (): Promise<{ status: number; body: unknown }> => {
+      const matching = routes.filter((r) => r.pattern.test(url.pathname));
+      if (matching.length === 0) throw new HttpError(404, "NOT_FOUND", `no route for ${url.pathname}`);
+      const route = matching.find((r) => r.method === req.method);
+      if (!route) throw new HttpError(405, "INVALID", `method ${req.method ?? "?"} not allowed on ${url.pathname}`);
+      const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((p) => decodeURIComponent(p));
+      return route.handler(req, params);
+    };
+    handle().then(
+      ({ status, body }) => {
+        send(res, status, body);
+        log.debug({ method: req.method, path: url.pathname, status, ms: Date.now() - started }, "admin request");
+      },
+      (err: unknown) => {
+        const known = toHttpError(err);
+        if (known) {
+          send(res, known.status, { error: { code: known.code, message: known.message, ...(known.details === undefined ? {} : { details: known.details }) } });
+          log.info({ method: req.method, path: url.pathname, status: known.status, code: known.code }, "admin request refused");
+          return;
+        }
+        log.error({ method: req.method, path: url.pathname, err: err instanceof Error ? err.message : String(err) }, "admin request failed");
+        send(res, 500, { error: { code: "INTERNAL", message: "internal error; see the node log" } });
+      },
+    );
+  });
+}

@@ -1,0 +1,100 @@
+/** Argument helpers shared by the CLI commands. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { HostPort } from "../node/node";
+
+/** A mistake in how the command was called: one line on stderr, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const DEFAULT_ADMIN = "127.0.0.1:9809";
+export const ADMIN_ENV = "STOWAGE_ENGINE_ADMIN";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** node:util parseArgs in strict mode, with its errors turned into one-line usage errors. */
+export function parse<O extends Options>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    // parseArgs messages are multi-line on some versions; keep the first line.
+    const message = err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
+    throw new UsageError(message);
+  }
+}
+
+/** Parses HOST:PORT (or [v6]:PORT). Port 0 means "any free port". */
+export function parseHostPort(value: string, flag: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || host === undefined || !Number.isInteger(port) || port > 65535) throw new UsageError(`${flag} expects HOST:PORT, got '${value}'`);
+  return { host, port };
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export function requireLoopback(address: HostPort, flag: string): void {
+  if (!LOOPBACK.has(address.host) && !address.host.startsWith("127.")) {
+    throw new UsageError(`${flag} must be a loopback address (127.0.0.1, ::1 or localhost), got '${address.host}'`);
+  }
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** Parses sizes like 4096, 512MiB, 1GiB, 10G (binary), 1GB (decimal). */
+export function parseSize(value: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = UNITS[(match?.[2] ?? "").toLowerCase()];
+  if (!match || unit === undefined) throw new UsageError(`${flag} expects a size such as 1GiB, 512MiB or 4096, got '${value}'`);
+  const bytes = Number(match[1]) * unit;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new UsageError(`${flag} must be a positive whole number of bytes, got '${value}'`);
+  return bytes;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = n;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)}${units[i] ?? "B"}`;
+}
+
+/** Where the admin-using commands connect: --admin, else $STOWAGE_ENGINE_ADMIN, else the default. */
+export function adminAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const value = flag ?? env[ADMIN_ENV] ?? DEFAULT_ADMIN;
+  parseHostPort(value, "--admin");
+  return value;
+}
+
+/** Renders rows as an aligned text table. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}

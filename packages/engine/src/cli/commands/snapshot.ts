@@ -1,0 +1,68 @@
+import { AdminClient } from "../../admin/client";
+import { adminAddress, parse, table, UsageError } from "../args";
+import { wantsHelp, type CliContext, type Command } from "../context";
+import { volumeName } from "./volume";
+
+const usage = `Usage: stowage-engine snapshot <create|list|delete> VOLUME [NAME] [options]
+
+  snapshot create VOLUME NAME   takes a crash-consistent snapshot of VOLUME
+  snapshot list VOLUME [--json] lists the snapshots of VOLUME
+  snapshot delete VOLUME NAME   deletes a snapshot
+
+Common options:
+  --admin HOST:PORT   node admin endpoint (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  -h, --help          show this help`;
+
+function twoNames(positionals: string[], sub: string): [string, string] {
+  if (positionals.length !== 2) throw new UsageError(`snapshot ${sub} takes VOLUME NAME, got ${positionals.length} argument(s)`);
+  return [volumeName(positionals[0]), volumeName(positionals[1], "snapshot")];
+}
+
+async function create(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+  const [volume, name] = twoNames(positionals, "create");
+  const snapshot = await new AdminClient(adminAddress(values.admin, ctx.env)).createSnapshot(volume, name);
+  ctx.stdout(values.json ? `${JSON.stringify(snapshot)}\n` : `created snapshot ${volume}@${snapshot.name}\n`);
+  return 0;
+}
+
+async function list(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+  if (positionals.length !== 1) throw new UsageError(`snapshot list takes VOLUME, got ${positionals.length} argument(s)`);
+  const snapshots = await new AdminClient(adminAddress(values.admin, ctx.env)).listSnapshots(volumeName(positionals[0]));
+  if (values.json) ctx.stdout(`${JSON.stringify(snapshots)}\n`);
+  else ctx.stdout(`${table(["VOLUME", "NAME", "CREATED"], snapshots.map((s) => [s.volume, s.name, s.createdAt]))}\n`);
+  return 0;
+}
+
+async function remove(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, { admin: { type: "string" } });
+  const [volume, name] = twoNames(positionals, "delete");
+  await new AdminClient(adminAddress(values.admin, ctx.env)).deleteSnapshot(volume, name);
+  ctx.stdout(`deleted snapshot ${volume}@${name}\n`);
+  return 0;
+}
+
+export const snapshotCommand: Command = {
+  name: "snapshot",
+  summary: "create, list and delete snapshots of a volume",
+  usage,
+  async run(args, ctx) {
+    const [sub, ...rest] = args;
+    if (sub === undefined) throw new UsageError("snapshot needs a subcommand: create, list or delete");
+    if (sub === "--help" || sub === "-h" || wantsHelp(rest)) {
+      ctx.stdout(`${usage}\n`);
+      return 0;
+    }
+    switch (sub) {
+      case "create":
+        return create(rest, ctx);
+      case "list":
+        return list(rest, ctx);
+      case "delete":
+        return remove(rest, ctx);
+      default:
+        throw new UsageError(`unknown snapshot subcommand '${sub}' (expected create, list or delete)`);
+    }
+  },
+};
