@@ -1,0 +1,66 @@
+import type { BlockDevice } from "../block-device";
+import type { EpochGuard } from "./epoch-guard";
+import { FencedError, type ReplicaClient } from "./replica-client";
+
+/**
+ * What the target needs of a replica, wherever it lives: across the network
+ * (a {@link ReplicaClient}) or in this process (the node's own pool).
+ */
+export interface ReplicaLink {
+  readonly replicaId: string;
+  write(offset: number, data: Buffer, fua: boolean): Promise<void>;
+  writeZeroes(offset: number, length: number, fua: boolean): Promise<void>;
+  trim(offset: number, length: number, fua: boolean): Promise<void>;
+  flush(): Promise<void>;
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): void;
+}
+
+export function remoteLink(client: ReplicaClient): ReplicaLink {
+  return {
+    replicaId: client.replicaId,
+    write: (o, d, f) => client.write(o, d, f),
+    writeZeroes: (o, l, f) => client.writeZeroes(o, l, f),
+    trim: (o, l, f) => client.trim(o, l, f),
+    flush: () => client.flush(),
+    read: (o, l) => client.read(o, l),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * A replica in this process. It is fenced like a remote one: the guard must
+ * admit the target's epoch on every request, so a superseded target on this
+ * node cannot write to its own disk either.
+ */
+export function localLink(replicaId: string, device: BlockDevice, guard: EpochGuard, epoch: bigint): ReplicaLink {
+  const admit = (): void => {
+    if (!guard.admits(epoch)) throw new FencedError(replicaId);
+  };
+  return {
+    replicaId,
+    write: async (o, d, fua) => {
+      admit();
+      await device.write(o, d, { fua });
+    },
+    writeZeroes: async (o, l, fua) => {
+      admit();
+      await device.writeZeroes(o, l, { fua });
+    },
+    trim: async (o, l, fua) => {
+      admit();
+      await device.trim(o, l, { fua });
+    },
+    flush: async () => {
+      admit();
+      await device.flush();
+    },
+    read: async (o, l) => {
+      admit();
+      const buf = Buffer.allocUnsafe(l);
+      await device.read(o, buf);
+      return buf;
+    },
+    close: () => undefined,
+  };
+}

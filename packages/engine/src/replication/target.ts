@@ -1,0 +1,392 @@
+import { BlockIoError, type BlockDevice } from "../block-device";
+import { RangeLock } from "../util/range-lock";
+import { DirtyMap } from "./dirty-map";
+import type { ReplicaLink } from "./links";
+import type { Membership } from "./membership";
+import { FencedError, ReplicaIoError, ReplicaUnavailableError } from "./replica-client";
+import type { Throttle } from "./throttle";
+
+export type ReplicaMode = "in-sync" | "catching-up" | "out";
+
+interface ReplicaSlot {
+  id: string;
+  link: ReplicaLink | null;
+  mode: ReplicaMode;
+  /** Regions the replica lacks; null while in sync. */
+  dirty: DirtyMap | null;
+  /** Shared by concurrent failures of one replica, so it leaves the in-sync set once. */
+  leaving: Promise<void> | null;
+  catchUp: { kind: "resync" | "rebuild"; totalBytes: number; copiedBytes: number } | null;
+}
+
+export interface ReplicaStatus {
+  id: string;
+  mode: ReplicaMode;
+  dirtyBytes: number;
+  catchUp: { kind: "resync" | "rebuild"; totalBytes: number; copiedBytes: number } | null;
+}
+
+export interface VolumeTargetOptions {
+  volumeId: string;
+  size: number;
+  blockSize?: number;
+  membership: Membership;
+  /** Replicas in the in-sync set when the target took over, with their links. */
+  inSync: ReplicaLink[];
+  /** Replicas of the volume not in the in-sync set (they need a resync or rebuild). */
+  outOfSync?: string[];
+  /** The replica on this node, preferred for reads. */
+  localReplicaId?: string;
+  onFenced?: (err: Error) => void;
+}
+
+function isReplicaFailure(err: unknown): boolean {
+  return err instanceof ReplicaUnavailableError || err instanceof ReplicaIoError || err instanceof BlockIoError;
+}
+
+/**
+ * The volume's frontend-facing device: fans every write out to all in-sync
+ * replicas and acknowledges only when each has it, or has been removed from
+ * the in-sync set in the consensus store first. Overlapping writes are
+ * serialised here so every replica applies them in the same order.
+ */
+export class VolumeTarget implements BlockDevice {
+  readonly size: number;
+  readonly blockSize: number;
+  readonly readOnly = false;
+  private readonly lock = new RangeLock();
+  private readonly slots = new Map<string, ReplicaSlot>();
+  private fenced: Error | null = null;
+  /** Bytes shipped to catching-up replicas, for the delta-resync ratio. */
+  resyncBytesSent = 0;
+
+  constructor(private readonly opts: VolumeTargetOptions) {
+    this.size = opts.size;
+    this.blockSize = opts.blockSize ?? 4096;
+    for (const link of opts.inSync) {
+      this.slots.set(link.replicaId, { id: link.replicaId, link, mode: "in-sync", dirty: null, leaving: null, catchUp: null });
+    }
+    for (const id of opts.outOfSync ?? []) {
+      // Nothing is known of what it missed before this target: it needs a full copy.
+      const dirty = new DirtyMap(this.size);
+      dirty.markAll();
+      this.slots.set(id, { id, link: null, mode: "out", dirty, leaving: null, catchUp: null });
+    }
+    if (opts.inSync.length === 0) throw new Error(`volume ${opts.volumeId}: a target needs at least one in-sync replica`);
+  }
+
+  get isFenced(): boolean {
+    return this.fenced !== null;
+  }
+
+  status(): ReplicaStatus[] {
+    return [...this.slots.values()].map((s) => ({
+      id: s.id,
+      mode: s.mode,
+      dirtyBytes: s.dirty?.dirtyBytes ?? 0,
+      catchUp: s.catchUp ? { ...s.catchUp } : null,
+    }));
+  }
+
+  inSyncIds(): string[] {
+    return [...this.slots.values()].filter((s) => s.mode === "in-sync").map((s) => s.id);
+  }
+
+  // ------------------------------------------------------------- I/O ----
+
+  async read(offset: number, target: Buffer): Promise<void> {
+    this.check(offset, target.length);
+    const h = await this.lock.acquire(offset, offset + target.length, false);
+    const bad: ReplicaSlot[] = [];
+    let served = false;
+    try {
+      for (const s of this.readOrder()) {
+        if (!s.link) continue;
+        try {
+          const data = await s.link.read(offset, target.length);
+          data.copy(target);
+          served = true;
+          break;
+        } catch (err) {
+          if (err instanceof FencedError) throw this.fence(err);
+          if (!isReplicaFailure(err)) throw err;
+          bad.push(s);
+        }
+      }
+    } finally {
+      this.lock.release(h);
+    }
+    if (!served) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica could serve the read`);
+    // A replica that failed a read another one served is repaired with the good
+    // data (a checksum error) or dropped from the in-sync set (unreachable).
+    if (bad.length) await this.repair(offset, Buffer.from(target), bad);
+  }
+
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void> {
+    this.check(offset, data.length);
+    const fua = opts?.fua ?? false;
+    await this.mutate(offset, data.length, (l) => l.write(offset, data, fua));
+  }
+
+  async writeZeroes(offset: number, length: number, opts?: { fua?: boolean }): Promise<void> {
+    this.check(offset, length);
+    await this.mutate(offset, length, (l) => l.writeZeroes(offset, length, opts?.fua ?? false));
+  }
+
+  async trim(offset: number, length: number, opts?: { fua?: boolean }): Promise<void> {
+    this.check(offset, length);
+    await this.mutate(offset, length, (l) => l.trim(offset, length, opts?.fua ?? false));
+  }
+
+  async flush(): Promise<void> {
+    this.checkFenced();
+    await this.fanOut(0, 0, (l) => l.flush());
+  }
+
+  // ----------------------------------------------------- catch up ----
+
+  /**
+   * Brings a replica back into the in-sync set. `resync` sends only the
+   * regions written while it was away; `rebuild` (a new or wiped replica)
+   * copies every allocated region. New writes reach the replica while it
+   * catches up, so the copy converges.
+   */
+  async catchUp(
+    replicaId: string,
+    link: ReplicaLink,
+    opts: { kind: "resync" | "rebuild"; throttle?: Throttle; source?: BlockDevice; onProgress?: (copied: number, total: number) => void },
+  ): Promise<void> {
+    this.checkFenced();
+    let slot = this.slots.get(replicaId);
+    if (!slot) {
+      slot = { id: replicaId, link: null, mode: "out", dirty: new DirtyMap(this.size), leaving: null, catchUp: null };
+      this.slots.set(replicaId, slot);
+    }
+    if (slot.mode !== "out") throw new Error(`replica ${replicaId} is ${slot.mode}`);
+    let map: DirtyMap;
+    if (opts.kind === "rebuild") {
+      // A rebuild fills a new, empty replica: only allocated regions need copying
+      // (the rest reads as zeros there too).
+      map = new DirtyMap(this.size);
+      if (opts.source?.allocatedRanges) {
+        for (const r of await opts.source.allocatedRanges(0, this.size)) map.mark(r.offset, r.length);
+      } else map.markAll();
+    } else map = slot.dirty ?? new DirtyMap(this.size);
+    slot.dirty = map;
+    slot.link = link;
+    slot.mode = "catching-up";
+    slot.catchUp = { kind: opts.kind, totalBytes: map.dirtyBytes, copiedBytes: 0 };
+    await this.opts.membership.setState(replicaId, opts.kind === "resync" ? "resyncing" : "rebuilding").catch((err: unknown) => {
+      throw this.maybeFence(err);
+    });
+
+    try {
+      for (;;) {
+        let run = map.nextRun(0, CATCH_UP_RUN);
+        while (run) {
+          if (slot.mode !== "catching-up") throw new ReplicaUnavailableError(replicaId, "failed during catch-up");
+          const { offset, length } = run;
+          await opts.throttle?.take(length);
+          const h = await this.lock.acquire(offset, offset + length, true);
+          try {
+            // Under the lock nothing else writes here; copy the whole run even if
+            // a mirrored write cleaned part of it meanwhile.
+            map.clear(offset, length);
+            const data = await this.readFromInSync(offset, length);
+            try {
+              if (isZero(data)) await link.writeZeroes(offset, length, false);
+              else await link.write(offset, data, false);
+            } catch (err) {
+              map.mark(offset, length);
+              throw err;
+            }
+            this.resyncBytesSent += length;
+            slot.catchUp.copiedBytes += length;
+            opts.onProgress?.(slot.catchUp.copiedBytes, slot.catchUp.totalBytes);
+          } finally {
+            this.lock.release(h);
+          }
+          run = map.nextRun(offset + length, CATCH_UP_RUN);
+        }
+        // Drain every write, then join the in-sync set only if nothing is left to copy.
+        const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
+        try {
+          if (map.dirtyBlocks > 0) continue;
+          await link.flush();
+          await this.opts.membership.markInSync(replicaId).catch((err: unknown) => {
+            throw this.maybeFence(err);
+          });
+          slot.mode = "in-sync";
+          slot.dirty = null;
+          slot.catchUp = null;
+          return;
+        } finally {
+          this.lock.release(all);
+        }
+      }
+    } catch (err) {
+      if (slot.mode === "catching-up") slot.mode = "out";
+      slot.catchUp = null;
+      throw err;
+    }
+  }
+
+  /** Forgets a replica entirely (moved away or removed from the volume). */
+  async removeReplica(replicaId: string): Promise<void> {
+    const slot = this.slots.get(replicaId);
+    if (!slot) return;
+    if (slot.mode === "in-sync") {
+      if (this.inSyncIds().length === 1) throw new Error(`replica ${replicaId} is the last in-sync copy`);
+      await this.leave(slot);
+    }
+    slot.link?.close();
+    this.slots.delete(replicaId);
+  }
+
+  close(): void {
+    for (const s of this.slots.values()) s.link?.close();
+  }
+
+  // ----------------------------------------------------- internals ----
+
+  private async mutate(offset: number, length: number, op: (l: ReplicaLink) => Promise<void>): Promise<void> {
+    this.checkFenced();
+    const h = await this.lock.acquire(offset, offset + length, true);
+    try {
+      await this.fanOut(offset, length, op);
+    } finally {
+      this.lock.release(h);
+    }
+  }
+
+  private async fanOut(offset: number, length: number, op: (l: ReplicaLink) => Promise<void>): Promise<void> {
+    const live: ReplicaSlot[] = [];
+    for (const s of this.slots.values()) {
+      if (s.mode === "out") s.dirty?.mark(offset, length);
+      else if (s.link) live.push(s);
+    }
+    const results = await Promise.allSettled(live.map((s) => (s.link ? op(s.link) : Promise.resolve())));
+    let acked = 0;
+    const leaving: Promise<void>[] = [];
+    for (let i = 0; i < live.length; i++) {
+      const s = live[i];
+      const r = results[i];
+      if (!s || !r) continue;
+      if (r.status === "fulfilled") {
+        if (s.mode === "in-sync") acked++;
+        continue;
+      }
+      if (r.reason instanceof FencedError) throw this.fence(r.reason);
+      if (!isReplicaFailure(r.reason)) throw r.reason;
+      if (s.mode === "catching-up") {
+        // Not yet in sync: remember what it missed and let the catch-up loop notice.
+        s.mode = "out";
+        s.dirty?.mark(offset, length);
+        continue;
+      }
+      if (s.mode === "out") {
+        s.dirty?.mark(offset, length);
+        continue;
+      }
+      leaving.push(this.leave(s).then(() => s.dirty?.mark(offset, length)));
+    }
+    // The write is acknowledged only after every replica that lacks it has left the in-sync set.
+    await Promise.all(leaving);
+    if (acked === 0 && this.inSyncIds().length === 0) {
+      throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica`);
+    }
+  }
+
+  private leave(s: ReplicaSlot): Promise<void> {
+    if (s.leaving) return s.leaving;
+    const remaining = [...this.slots.values()].filter((x) => x.mode === "in-sync" && x !== s);
+    s.leaving = (async () => {
+      if (remaining.length === 0) {
+        // Never drop the last copy from the record: fail the I/O instead, the replica may come back.
+        throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: the last in-sync replica ${s.id} failed`);
+      }
+      // Mark dirty from now on, before the record changes, so no write is missed in between.
+      s.dirty = new DirtyMap(this.size);
+      s.mode = "out";
+      s.link?.close();
+      s.link = null;
+      try {
+        await this.opts.membership.markOutOfSync(s.id);
+      } catch (err) {
+        throw this.maybeFence(err);
+      }
+    })().finally(() => {
+      s.leaving = null;
+    });
+    return s.leaving;
+  }
+
+  private readOrder(): ReplicaSlot[] {
+    const inSync = [...this.slots.values()].filter((s) => s.mode === "in-sync" && s.link);
+    const local = this.opts.localReplicaId;
+    return inSync.sort((a, b) => (a.id === local ? -1 : b.id === local ? 1 : 0));
+  }
+
+  private async readFromInSync(offset: number, length: number): Promise<Buffer> {
+    for (const s of this.readOrder()) {
+      if (!s.link) continue;
+      try {
+        return await s.link.read(offset, length);
+      } catch (err) {
+        if (err instanceof FencedError) throw this.fence(err);
+        if (!isReplicaFailure(err)) throw err;
+      }
+    }
+    throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica could be read`);
+  }
+
+  private async repair(offset: number, good: Buffer, bad: ReplicaSlot[]): Promise<void> {
+    const h = await this.lock.acquire(offset, offset + good.length, true);
+    try {
+      for (const s of bad) {
+        if (s.mode !== "in-sync" || !s.link) continue;
+        try {
+          await s.link.write(offset, good, false);
+        } catch (err) {
+          if (err instanceof FencedError) throw this.fence(err);
+          await this.leave(s).catch(() => undefined);
+        }
+      }
+    } finally {
+      this.lock.release(h);
+    }
+  }
+
+  private maybeFence(err: unknown): Error {
+    if (err instanceof Error && (err.name === "EpochSupersededError" || err instanceof FencedError)) return this.fence(err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  private fence(err: Error): BlockIoError {
+    if (!this.fenced) {
+      this.fenced = err;
+      this.opts.onFenced?.(err);
+    }
+    return new BlockIoError("EIO", `volume ${this.opts.volumeId}: this target was superseded (${err.message})`);
+  }
+
+  private checkFenced(): void {
+    if (this.fenced) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: this target was superseded`);
+  }
+
+  private check(offset: number, length: number): void {
+    this.checkFenced();
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new BlockIoError("EINVAL", `request [${offset}, +${length}) outside a ${this.size}-byte volume`);
+    }
+  }
+}
+
+/** Largest piece a catch-up copies under one lock: long enough to stream, short enough not to stall writers. */
+const CATCH_UP_RUN = 1024 * 1024;
+const ZEROS = Buffer.alloc(CATCH_UP_RUN);
+
+/** Catch-up copies whole regions; zero ones are sent as WRITE_ZEROES, without payload. */
+function isZero(buf: Buffer): boolean {
+  return buf.length <= ZEROS.length && buf.equals(ZEROS.subarray(0, buf.length));
+}
