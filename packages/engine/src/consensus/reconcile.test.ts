@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { applyVolumeActions, reconcileVolume } from "./reconcile";
+import { RECORD_VERSION, type NodeRecord, type VolumeRecord } from "./records";
+
+const GiB = 1024 ** 3;
+const node = (id: string, zone: string, healthy = true): NodeRecord => ({
+  v: RECORD_VERSION,
+  id,
+  address: `${id}:1`,
+  labels: { zone },
+  capacityBytes: 100 * GiB,
+  provisionedBytes: 0,
+  overcommit: 1,
+  healthy,
+});
+const NOW = Date.parse("2026-11-21T10:00:00Z");
+const vol = (over: Partial<VolumeRecord> = {}): VolumeRecord => ({
+  v: RECORD_VERSION,
+  id: "v1",
+  spec: { sizeBytes: GiB, replicas: 3, encrypted: false },
+  epoch: 4,
+  target: { nodeId: "a" },
+  replicas: [
+    { id: "ra", nodeId: "a", state: "healthy", outOfSyncSince: null },
+    { id: "rb", nodeId: "b", state: "healthy", outOfSyncSince: null },
+    { id: "rc", nodeId: "c", state: "healthy", outOfSyncSince: null },
+  ],
+  inSync: ["ra", "rb", "rc"],
+  ...over,
+});
+let n = 0;
+const opts = { now: NOW, replaceAfterMs: 60_000, newReplicaId: () => `new${++n}` };
+
+describe("reconcileVolume", () => {
+  it("does nothing for a healthy volume", () => {
+    expect(reconcileVolume(vol(), [node("a", "z1"), node("b", "z2"), node("c", "z3")], opts)).toEqual([]);
+  });
+
+  it("moves the target to a live in-sync replica's node when its node dies, with a new epoch", () => {
+    const nodes = [node("a", "z1", false), node("b", "z2"), node("c", "z3")];
+    const actions = reconcileVolume(vol({ inSync: ["ra", "rc"] }), nodes, opts);
+    expect(actions[0]).toMatchObject({ type: "assign-target", nodeId: "c" });
+    expect(applyVolumeActions(vol(), actions, NOW)).toMatchObject({ epoch: 5, target: { nodeId: "c" } });
+  });
+
+  it("waits rather than promote a stale replica", () => {
+    const nodes = [node("a", "z1", false), node("b", "z2"), node("c", "z3")];
+    const actions = reconcileVolume(vol({ inSync: ["ra"] }), nodes, opts);
+    expect(actions).toEqual([{ type: "blocked", reason: expect.stringMatching(/in-sync/) }]);
+  });
+
+  it("replaces a replica that stayed away past the timeout, on a node in a new zone", () => {
+    const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3", false), node("d", "z3"), node("e", "z1")];
+    const away = vol({
+      inSync: ["ra", "rb"],
+      replicas: [
+        { id: "ra", nodeId: "a", state: "healthy", outOfSyncSince: null },
+        { id: "rb", nodeId: "b", state: "healthy", outOfSyncSince: null },
+        { id: "rc", nodeId: "c", state: "offline", outOfSyncSince: new Date(NOW - 61_000).toISOString() },
+      ],
+    });
+    const actions = reconcileVolume(away, nodes, opts);
+    expect(actions.map((a) => a.type)).toEqual(["remove-replica", "add-replica"]);
+    expect(actions[1]).toMatchObject({ nodeId: "d" });
+  });
+
+  it("keeps waiting for a replica inside the grace period", () => {
+    const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3", false), node("d", "z3")];
+    const away = vol({
+      inSync: ["ra", "rb"],
+      replicas: [
+        { id: "ra", nodeId: "a", state: "healthy", outOfSyncSince: null },
+        { id: "rb", nodeId: "b", state: "healthy", outOfSyncSince: null },
+        { id: "rc", nodeId: "c", state: "offline", outOfSyncSince: new Date(NOW - 5_000).toISOString() },
+      ],
+    });
+    expect(reconcileVolume(away, nodes, opts)).toEqual([]);
+  });
+
+  it("shrinks by dropping out-of-sync replicas first and never the last in-sync copy", () => {
+    const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3")];
+    const v = vol({ spec: { sizeBytes: GiB, replicas: 1, encrypted: false }, inSync: ["ra", "rb"] });
+    const actions = reconcileVolume(v, nodes, opts);
+    expect(actions).toEqual([
+      { type: "remove-replica", replicaId: "rc", reason: expect.any(String) },
+      { type: "remove-replica", replicaId: "rb", reason: expect.any(String) },
+    ]);
+  });
+
+  it("reports why a replica cannot be placed", () => {
+    const v = vol({ spec: { sizeBytes: GiB, replicas: 3, encrypted: false }, replicas: [], inSync: [], target: null });
+    const actions = reconcileVolume(v, [node("a", "z1")], opts);
+    expect(actions.at(-1)).toMatchObject({ type: "blocked", reason: expect.stringMatching(/node/) });
+  });
+});

@@ -1,0 +1,109 @@
+import { placeReplicas } from "./placement";
+import type { NodeRecord, ReplicaRecord, VolumeRecord } from "./records";
+
+/**
+ * What the cluster's volume controller decides for one volume, given the
+ * record and the nodes alive right now. Pure: the side that applies the
+ * actions (compare-and-swaps on the record) is thin and separate.
+ */
+export type VolumeAction =
+  | { type: "assign-target"; nodeId: string; reason: string }
+  | { type: "add-replica"; replicaId: string; nodeId: string; reason: string }
+  | { type: "remove-replica"; replicaId: string; reason: string }
+  | { type: "blocked"; reason: string };
+
+export interface ReconcileOptions {
+  now: number;
+  /** How long an out-of-sync replica may stay away before it is replaced (ms). */
+  replaceAfterMs: number;
+  newReplicaId: () => string;
+}
+
+function outOfSyncFor(r: ReplicaRecord, now: number): number {
+  return r.outOfSyncSince ? now - Date.parse(r.outOfSyncSince) : 0;
+}
+
+export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: ReconcileOptions): VolumeAction[] {
+  const alive = new Map(nodes.filter((n) => n.healthy).map((n) => [n.id, n]));
+  const actions: VolumeAction[] = [];
+
+  // 1. A target on a dead node: move it to a live node holding an in-sync replica.
+  //    Only in-sync replicas hold every acknowledged write, so only they qualify.
+  if (!v.target || !alive.has(v.target.nodeId)) {
+    const candidates = v.replicas
+      .filter((r) => v.inSync.includes(r.id) && alive.has(r.nodeId))
+      .map((r) => r.nodeId)
+      .sort();
+    const pick = candidates[0];
+    if (pick) {
+      actions.push({ type: "assign-target", nodeId: pick, reason: v.target ? `target node ${v.target.nodeId} is down` : "volume has no target" });
+    } else if (v.inSync.length > 0) {
+      // Waiting is the only safe choice: a stale replica would lose acknowledged writes.
+      actions.push({ type: "blocked", reason: "no live node holds an in-sync replica; waiting for one to return" });
+      return actions;
+    }
+  }
+
+  // 2. Replicas away longer than the grace period are replaced on another node.
+  const replaced = new Set<string>();
+  const keep = v.replicas.filter((r) => {
+    const away = !v.inSync.includes(r.id) && (!alive.has(r.nodeId) || r.state === "faulted") && outOfSyncFor(r, opts.now) >= opts.replaceAfterMs;
+    if (away) replaced.add(r.id);
+    return !away;
+  });
+  for (const id of replaced) actions.push({ type: "remove-replica", replicaId: id, reason: "out of sync past the replacement timeout" });
+
+  // 3. Too few replicas (after replacement, or the spec grew): place new ones.
+  const missing = v.spec.replicas - keep.length;
+  if (missing > 0) {
+    const existing = keep.flatMap((r) => {
+      const n = alive.get(r.nodeId) ?? nodes.find((x) => x.id === r.nodeId);
+      return n ? [{ id: n.id, labels: n.labels }] : [{ id: r.nodeId, labels: {} }];
+    });
+    const placed = placeReplicas([...alive.values()], { count: missing, sizeBytes: v.spec.sizeBytes, existing });
+    if (placed.ok) {
+      for (const nodeId of placed.nodeIds) {
+        actions.push({ type: "add-replica", replicaId: opts.newReplicaId(), nodeId, reason: `volume wants ${v.spec.replicas} replicas` });
+      }
+    } else actions.push({ type: "blocked", reason: placed.message });
+  }
+
+  // 4. Too many (the spec shrank): drop out-of-sync ones first, never the last in-sync copy.
+  if (missing < 0) {
+    const order = [...keep].sort((a, b) => Number(v.inSync.includes(a.id)) - Number(v.inSync.includes(b.id)) || (a.id < b.id ? 1 : -1));
+    let inSyncLeft = keep.filter((r) => v.inSync.includes(r.id)).length;
+    for (const r of order.slice(0, -missing)) {
+      if (v.inSync.includes(r.id)) {
+        if (inSyncLeft <= 1) break;
+        inSyncLeft--;
+      }
+      if (v.target && r.nodeId === v.target.nodeId && keep.length > 1) continue;
+      actions.push({ type: "remove-replica", replicaId: r.id, reason: `volume wants ${v.spec.replicas} replicas` });
+    }
+  }
+  return actions;
+}
+
+/** Applies actions to a record (what the controller writes with a compare-and-swap). */
+export function applyVolumeActions(v: VolumeRecord, actions: VolumeAction[], now: number): VolumeRecord {
+  let next = v;
+  for (const a of actions) {
+    switch (a.type) {
+      case "assign-target":
+        next = { ...next, epoch: next.epoch + 1, target: { nodeId: a.nodeId } };
+        break;
+      case "add-replica":
+        next = {
+          ...next,
+          replicas: [...next.replicas, { id: a.replicaId, nodeId: a.nodeId, state: "rebuilding", outOfSyncSince: new Date(now).toISOString() }],
+        };
+        break;
+      case "remove-replica":
+        next = { ...next, replicas: next.replicas.filter((r) => r.id !== a.replicaId), inSync: next.inSync.filter((id) => id !== a.replicaId) };
+        break;
+      case "blocked":
+        break;
+    }
+  }
+  return next;
+}
