@@ -46,7 +46,8 @@ describe("reconcileVolume", () => {
   it("waits rather than promote a stale replica", () => {
     const nodes = [node("a", "z1", false), node("b", "z2"), node("c", "z3")];
     const actions = reconcileVolume(vol({ inSync: ["ra"] }), nodes, opts);
-    expect(actions).toEqual([{ type: "blocked", reason: expect.stringMatching(/in-sync/) }]);
+    expect(actions.map((a) => a.type)).toEqual(["blocked"]);
+    expect(actions[0]?.reason).toMatch(/in-sync/);
   });
 
   it("replaces a replica that stayed away past the timeout, on a node in a new zone", () => {
@@ -81,15 +82,13 @@ describe("reconcileVolume", () => {
     const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3")];
     const v = vol({ spec: { sizeBytes: GiB, replicas: 1, encrypted: false }, inSync: ["ra", "rb"] });
     const actions = reconcileVolume(v, nodes, opts);
-    expect(actions).toEqual([
-      { type: "remove-replica", replicaId: "rc", reason: expect.any(String) },
-      { type: "remove-replica", replicaId: "rb", reason: expect.any(String) },
-    ]);
+    expect(actions.map((a) => (a.type === "remove-replica" ? a.replicaId : a.type))).toEqual(["rc", "rb"]);
   });
 
   it("reports why a replica cannot be placed", () => {
     const v = vol({ spec: { sizeBytes: GiB, replicas: 3, encrypted: false }, replicas: [], inSync: [], target: null });
     const actions = reconcileVolume(v, [node("a", "z1")], opts);
-    expect(actions.at(-1)).toMatchObject({ type: "blocked", reason: expect.stringMatching(/node/) });
+    expect(actions.at(-1)?.type).toBe("blocked");
+    expect(actions.at(-1)?.reason).toMatch(/node/);
   });
 });
