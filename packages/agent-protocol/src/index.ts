@@ -15,7 +15,14 @@ export const AGENT_API_PREFIX = "/api/agent/v1";
 export const agentPaths = {
   register: `${AGENT_API_PREFIX}/register`,
   heartbeat: `${AGENT_API_PREFIX}/heartbeat`,
+  telemetry: `${AGENT_API_PREFIX}/telemetry`,
+  commands: `${AGENT_API_PREFIX}/commands`,
+  commandStatus: (id: string) => `${AGENT_API_PREFIX}/commands/${encodeURIComponent(id)}/status`,
 } as const;
+
+/** Largest telemetry body accepted, compressed and decompressed. */
+export const MAX_TELEMETRY_COMPRESSED_BYTES = 2 * 1024 * 1024;
+export const MAX_TELEMETRY_BYTES = 16 * 1024 * 1024;
 
 /** Join tokens and credentials are opaque, prefixed for recognisability in secret scanners. */
 export const JOIN_TOKEN_PREFIX = "stj_";
@@ -84,3 +91,141 @@ export const agentErrorSchema = z.object({
   }),
 });
 export type AgentError = z.infer<typeof agentErrorSchema>;
+
+// ------------------------------------------------------------ telemetry ----
+// POST /telemetry, body gzip-compressed JSON (Content-Encoding: gzip).
+
+const id = z.string().min(1).max(200);
+const bytes = z.number().int().nonnegative();
+const isoTime = z.string().datetime();
+
+export const poolHealthSchema = z.enum(["healthy", "degraded", "failed"]);
+export const replicaStateSchema = z.enum(["healthy", "resyncing", "rebuilding", "offline", "faulted"]);
+
+export const nodeInventorySchema = z.object({
+  id,
+  name: z.string().min(1).max(200),
+  zone: z.string().max(100).nullable(),
+  rack: z.string().max(100).nullable(),
+  status: z.enum(["up", "down"]),
+  pool: z.object({
+    capacityBytes: bytes,
+    allocatedBytes: bytes,
+    provisionedBytes: bytes,
+    health: poolHealthSchema,
+  }),
+});
+export type NodeInventory = z.infer<typeof nodeInventorySchema>;
+
+export const volumeInventorySchema = z.object({
+  id,
+  name: z.string().min(1).max(200),
+  sizeBytes: bytes,
+  replicaCount: z.number().int().min(1).max(3),
+  encrypted: z.boolean(),
+  targetNodeId: id.nullable(),
+  state: z.enum(["healthy", "degraded", "faulted", "creating", "deleting"]),
+});
+export type VolumeInventory = z.infer<typeof volumeInventorySchema>;
+
+export const replicaInventorySchema = z.object({
+  id,
+  volumeId: id,
+  nodeId: id,
+  state: replicaStateSchema,
+  /** 0..1 while resyncing or rebuilding. */
+  progress: z.number().min(0).max(1).nullable(),
+});
+export type ReplicaInventory = z.infer<typeof replicaInventorySchema>;
+
+export const snapshotInventorySchema = z.object({
+  id,
+  volumeId: id,
+  name: z.string().min(1).max(200),
+  createdAt: isoTime,
+});
+export type SnapshotInventory = z.infer<typeof snapshotInventorySchema>;
+
+/** A full picture of the cluster; the control plane upserts it and removes what is gone. */
+export const inventorySchema = z.object({
+  nodes: z.array(nodeInventorySchema).max(10_000),
+  volumes: z.array(volumeInventorySchema).max(100_000),
+  replicas: z.array(replicaInventorySchema).max(300_000),
+  snapshots: z.array(snapshotInventorySchema).max(1_000_000),
+});
+export type Inventory = z.infer<typeof inventorySchema>;
+
+export const volumeSampleSchema = z.object({
+  volumeId: id,
+  at: isoTime,
+  readIops: z.number().nonnegative(),
+  writeIops: z.number().nonnegative(),
+  readBytesPerSec: z.number().nonnegative(),
+  writeBytesPerSec: z.number().nonnegative(),
+  latencyP50Us: z.number().nonnegative(),
+  latencyP99Us: z.number().nonnegative(),
+  usedBytes: bytes,
+  ioErrors: z.number().int().nonnegative(),
+});
+export type VolumeSample = z.infer<typeof volumeSampleSchema>;
+
+export const poolSampleSchema = z.object({
+  nodeId: id,
+  at: isoTime,
+  capacityBytes: bytes,
+  allocatedBytes: bytes,
+  health: poolHealthSchema,
+});
+export type PoolSample = z.infer<typeof poolSampleSchema>;
+
+export const telemetryBatchSchema = z.object({
+  protocolVersion: z.literal(AGENT_PROTOCOL_VERSION),
+  /** Unique per batch: a retried batch is recognised and not stored twice. */
+  batchId: z.string().uuid(),
+  /** Increases by one per batch an agent creates, so gaps (dropped batches) are visible. */
+  sequence: z.number().int().nonnegative(),
+  sentAt: isoTime,
+  /** Batches dropped from the on-disk buffer since the last accepted one. */
+  droppedBatches: z.number().int().nonnegative(),
+  inventory: inventorySchema.nullable(),
+  volumeSamples: z.array(volumeSampleSchema).max(200_000),
+  poolSamples: z.array(poolSampleSchema).max(20_000),
+});
+export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
+
+export const telemetryResponseSchema = z.object({
+  accepted: z.boolean(),
+  /** True when this batchId had already been stored (a retry): not stored again. */
+  duplicate: z.boolean(),
+  serverTime: isoTime,
+});
+export type TelemetryResponse = z.infer<typeof telemetryResponseSchema>;
+
+// ------------------------------------------------------------- commands ----
+// GET /commands?waitSeconds=N long-polls for work; POST /commands/{id}/status reports on it.
+
+export const commandSchema = z.discriminatedUnion("type", [
+  z.object({
+    id,
+    type: z.literal("volume.create"),
+    params: z.object({ name: z.string().min(1).max(200), sizeBytes: bytes, replicas: z.number().int().min(1).max(3), encrypted: z.boolean() }),
+  }),
+  z.object({ id, type: z.literal("volume.delete"), params: z.object({ volumeId: id }) }),
+  z.object({ id, type: z.literal("snapshot.create"), params: z.object({ volumeId: id, name: z.string().min(1).max(200) }) }),
+]);
+export type Command = z.infer<typeof commandSchema>;
+
+export const commandsResponseSchema = z.object({
+  commands: z.array(commandSchema),
+  serverTime: isoTime,
+});
+export type CommandsResponse = z.infer<typeof commandsResponseSchema>;
+
+export const commandStatusRequestSchema = z.object({
+  protocolVersion: z.literal(AGENT_PROTOCOL_VERSION),
+  state: z.enum(["running", "succeeded", "failed"]),
+  progress: z.number().min(0).max(1),
+  message: z.string().max(2000).nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+export type CommandStatusRequest = z.infer<typeof commandStatusRequestSchema>;
