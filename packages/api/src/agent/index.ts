@@ -1,0 +1,1 @@
+export { createAgentHandler, MAX_AGENT_BODY_BYTES } from "./handler";

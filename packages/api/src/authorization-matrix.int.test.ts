@@ -1,0 +1,169 @@
+/**
+ * Authorization matrix, generated from the router: every procedure of
+ * appRouter is called unauthenticated, with every role, and from another
+ * organization. A procedure without a row here fails the suite, so a new
+ * procedure cannot ship without its authorization being tested.
+ */
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLES, roleRank, type Role } from "./auth/roles";
+import { appRouter } from "./root";
+import { callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
+
+interface Fixtures {
+  t: TestApi;
+  a: TestOrg;
+  b: TestOrg;
+  seq: () => number;
+}
+
+interface MatrixRow {
+  /** Weakest role admitted; null for procedures that need a user but no organization. */
+  minRole: Role | null;
+  /** A valid input; called afresh for every call, so it may create objects in organization A. */
+  input: (f: Fixtures) => Promise<unknown>;
+  /** An input naming an object of organization A: a member of B must get NOT_FOUND. */
+  foreignInput?: (f: Fixtures) => Promise<unknown>;
+}
+
+async function newCluster(f: Fixtures): Promise<string> {
+  const res = await callerFor(f.t.api, f.a.users.owner, f.a.id).cluster.create({ name: `c-${f.seq()}` });
+  return res.cluster.id;
+}
+
+const MATRIX: Record<string, MatrixRow> = {
+  "organization.get": { minRole: "viewer", input: async () => ({}) },
+  "organization.list": { minRole: null, input: async () => ({}) },
+  "organization.members": { minRole: "viewer", input: async () => ({}) },
+  "organization.invite": { minRole: "admin", input: async (f) => ({ email: `invitee-${f.seq()}@example.test`, role: "viewer" }) },
+  "organization.changeRole": {
+    minRole: "admin",
+    input: async (f) => ({ memberId: f.a.members.operator, role: "operator" }),
+    foreignInput: async (f) => ({ memberId: f.a.members.viewer, role: "viewer" }),
+  },
+  "apiKey.create": { minRole: "admin", input: async (f) => ({ name: `key-${f.seq()}`, role: "viewer" }) },
+  "apiKey.list": { minRole: "admin", input: async () => ({}) },
+  "apiKey.revoke": {
+    minRole: "admin",
+    input: async (f) => ({ id: (await createApiKey(f.t.api, f.a.id, "viewer")).id }),
+    foreignInput: async (f) => ({ id: (await createApiKey(f.t.api, f.a.id, "viewer")).id }),
+  },
+  "cluster.create": { minRole: "operator", input: async (f) => ({ name: `new-${f.seq()}` }) },
+  "cluster.list": { minRole: "viewer", input: async () => ({}) },
+  "cluster.get": { minRole: "viewer", input: async (f) => ({ id: await newCluster(f) }), foreignInput: async (f) => ({ id: await newCluster(f) }) },
+  "cluster.rename": {
+    minRole: "operator",
+    input: async (f) => ({ id: await newCluster(f), name: `renamed-${f.seq()}` }),
+    foreignInput: async (f) => ({ id: await newCluster(f), name: `stolen-${f.seq()}` }),
+  },
+  "cluster.delete": { minRole: "admin", input: async (f) => ({ id: await newCluster(f) }), foreignInput: async (f) => ({ id: await newCluster(f) }) },
+  "cluster.createJoinToken": {
+    minRole: "operator",
+    input: async (f) => ({ id: await newCluster(f) }),
+    foreignInput: async (f) => ({ id: await newCluster(f) }),
+  },
+  "audit.list": { minRole: "admin", input: async () => ({}) },
+};
+
+function procedureType(proc: unknown): string {
+  if (typeof proc !== "function" && typeof proc !== "object") return "unknown";
+  const def: unknown = proc && Reflect.get(proc, "_def");
+  const type: unknown = typeof def === "object" && def !== null ? Reflect.get(def, "type") : undefined;
+  return typeof type === "string" ? type : "unknown";
+}
+
+const procedures = Object.entries(appRouter._def.procedures).map(([path, proc]: [string, unknown]) => ({ path, type: procedureType(proc) }));
+
+function procedureAt(caller: unknown, path: string): (input: unknown) => Promise<unknown> {
+  let node: unknown = caller;
+  for (const segment of path.split(".")) {
+    if ((typeof node !== "object" && typeof node !== "function") || node === null) throw new Error(`no procedure at ${path}`);
+    node = Reflect.get(node, segment);
+  }
+  if (typeof node !== "function") throw new Error(`no procedure at ${path}`);
+  const fn = node;
+  return async (input) => {
+    const result: unknown = await Reflect.apply(fn, undefined, [input]);
+    return result;
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "OK";
+  } catch (err) {
+    if (err instanceof TRPCError) return err.code;
+    throw err;
+  }
+}
+
+describe("authorization matrix", () => {
+  let f: Fixtures;
+  let n = 0;
+
+  beforeAll(async () => {
+    const t = await createTestApi();
+    const [a, b] = [await createOrgWithRoles(t.api, "alpha"), await createOrgWithRoles(t.api, "bravo")];
+    f = { t, a, b, seq: () => ++n };
+  });
+  afterAll(async () => {
+    await f.t.close();
+  });
+
+  it("has a row for every procedure of the router, and no row for a procedure that does not exist", () => {
+    const paths = procedures.map((p) => p.path).sort();
+    expect(paths.filter((p) => !(p in MATRIX)), "procedures missing from the authorization matrix").toEqual([]);
+    expect(Object.keys(MATRIX).filter((p) => !paths.includes(p)), "matrix rows without a procedure").toEqual([]);
+    expect(paths.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it("never lets a viewer mutate", () => {
+    expect(procedures.filter((p) => p.type === "mutation").length).toBeGreaterThanOrEqual(8);
+    for (const p of procedures.filter((x) => x.type === "mutation")) {
+      const row = MATRIX[p.path];
+      expect(row?.minRole, `${p.path} is a mutation`).not.toBe("viewer");
+      expect(row?.minRole, `${p.path} is a mutation`).not.toBeNull();
+    }
+  });
+
+  for (const { path } of procedures) {
+    describe(path, () => {
+      const row = (): MatrixRow => {
+        const r = MATRIX[path];
+        if (!r) throw new Error(`no matrix row for ${path}`);
+        return r;
+      };
+
+      it("refuses an unauthenticated caller with UNAUTHORIZED", async () => {
+        const call = procedureAt(callerFor(f.t.api, null), path);
+        expect(await codeOf(call(await row().input(f)))).toBe("UNAUTHORIZED");
+      });
+
+      it("refuses every role weaker than the one it needs with FORBIDDEN, and admits that role", async () => {
+        const min = row().minRole;
+        for (const role of ROLES) {
+          const call = procedureAt(callerFor(f.t.api, f.a.users[role], f.a.id), path);
+          const code = await codeOf(call(await row().input(f)));
+          const admitted = min === null || roleRank(role) >= roleRank(min);
+          expect(code, `${path} as ${role}`).toBe(admitted ? "OK" : "FORBIDDEN");
+          // Stronger roles behave the same; one admitted call is proof enough for the rest.
+          if (admitted) break;
+        }
+      });
+
+      it("answers NOT_FOUND to a member of another organization naming this organization's object", async () => {
+        const foreign = row().foreignInput;
+        if (!foreign) return;
+        const call = procedureAt(callerFor(f.t.api, f.b.users.owner, f.b.id), path);
+        expect(await codeOf(call(await foreign(f)))).toBe("NOT_FOUND");
+      });
+
+      it("refuses a session whose active organization the user does not belong to", async () => {
+        if (row().minRole === null) return;
+        const call = procedureAt(callerFor(f.t.api, f.b.users.owner, f.a.id), path);
+        expect(await codeOf(call(await row().input(f)))).toBe("FORBIDDEN");
+      });
+    });
+  }
+});

@@ -1,0 +1,58 @@
+import { z } from "zod";
+import type { Cluster } from "@stowage/prisma";
+import { iso, isoDate, isoOrNull } from "./common";
+
+export const clusterStatusSchema = z.enum(["pending", "connected", "disconnected"]);
+
+export const clusterSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    status: clusterStatusSchema,
+    agentVersion: z.string().nullable(),
+    kubernetesVersion: z.string().nullable(),
+    lastHeartbeatAt: isoDate.nullable(),
+    registeredAt: isoDate.nullable(),
+    createdAt: isoDate,
+    updatedAt: isoDate,
+  })
+  .meta({ id: "Cluster" });
+export type ClusterDto = z.infer<typeof clusterSchema>;
+
+export const clusterJoinSchema = z
+  .object({
+    cluster: clusterSchema,
+    joinToken: z.string().meta({ description: "One-time token; shown once, only its hash is stored" }),
+    joinTokenExpiresAt: isoDate,
+    installCommand: z.string().meta({ description: "The command an operator runs against the cluster to install and register the agent" }),
+  })
+  .meta({ id: "ClusterJoin" });
+export type ClusterJoinDto = z.infer<typeof clusterJoinSchema>;
+
+/**
+ * A connected cluster that missed this many heartbeat intervals is shown as
+ * disconnected; the stored status only records what the agent last said.
+ */
+const MISSED_HEARTBEATS = 3;
+
+export function toClusterDto(c: Cluster, heartbeatIntervalSeconds: number, now = new Date()): ClusterDto {
+  let status = c.status;
+  if (
+    status === "connected" &&
+    c.lastHeartbeatAt &&
+    now.getTime() - c.lastHeartbeatAt.getTime() > MISSED_HEARTBEATS * heartbeatIntervalSeconds * 1000
+  ) {
+    status = "disconnected";
+  }
+  return {
+    id: c.id,
+    name: c.name,
+    status,
+    agentVersion: c.agentVersion,
+    kubernetesVersion: c.kubernetesVersion,
+    lastHeartbeatAt: isoOrNull(c.lastHeartbeatAt),
+    registeredAt: isoOrNull(c.registeredAt),
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}

@@ -1,0 +1,12 @@
+export { createApi, type Api, type FetchHandler } from "./api";
+export type { ApiConfig } from "./config";
+export { appRouter, type AppRouter } from "./root";
+export { createCallerFactory, type Context, type Principal } from "./trpc";
+export { AppError, ERROR_TABLE, type AppErrorCode } from "./errors";
+export { ROLES, roleAtLeast, type Role } from "./auth/roles";
+export type { BootstrapOptions, BootstrapResult, DemoAdminResult, Services } from "./services";
+export type { ClusterDto, ClusterJoinDto } from "./dto/cluster";
+export type { ApiKeyDto, CreatedApiKeyDto } from "./dto/api-key";
+export type { OrganizationDto, MemberDto, InvitationDto } from "./dto/organization";
+export type { AuditEventDto } from "./dto/audit";
+export type { HealthReport } from "./health";
