@@ -56,14 +56,20 @@ const STATUS_BY_CODE: Record<string, { status: number; code: AdminErrorCode }> =
   NO_SPACE: { status: 507, code: "NO_SPACE" },
   OVERCOMMIT: { status: 507, code: "NO_SPACE" },
   UNSUPPORTED: { status: 501, code: "UNSUPPORTED" },
+  // KMS failures: the request named a key the node can't use.
+  WRONG_KEY: { status: 400, code: "INVALID" },
+  KEY_NOT_FOUND: { status: 400, code: "INVALID" },
+  ACCESS_DENIED: { status: 400, code: "INVALID" },
 };
+
+const CODED_ERRORS = new Set(["NodeError", "EngineError", "KmsError"]);
 
 function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   if (err instanceof z.ZodError) {
     return new HttpError(400, "INVALID", err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "), err.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
   }
-  if (err instanceof Error && "code" in err && typeof err.code === "string" && (err.name === "NodeError" || err.name === "EngineError")) {
+  if (err instanceof Error && "code" in err && typeof err.code === "string" && CODED_ERRORS.has(err.name)) {
     const mapped = STATUS_BY_CODE[err.code];
     if (mapped) return new HttpError(mapped.status, mapped.code, err.message);
   }

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { describe, expect, it, afterAll, beforeAll } from "vitest";
 import { BIN, ENGINE_ROOT, run, startNode, type RunningNode } from "../../test/interop/harness";
 import { parseHostPort, parseSize, UsageError } from "./args";
@@ -105,10 +106,16 @@ describe("against a running node", () => {
     await node?.stop();
   });
 
-  const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env: { ...process.env, STOWAGE_ENGINE_ADMIN: node.admin }, allowFailure: true });
+  // The real binary for creation; the rest in-process (same code path after argv) to keep the suite quick.
+  const binary = (...args: string[]) => run(process.execPath, [BIN, ...args], { env: { ...process.env, STOWAGE_ENGINE_ADMIN: node.admin }, allowFailure: true });
+  const cli = async (...args: string[]) => {
+    const c = capture({ STOWAGE_ENGINE_ADMIN: node.admin });
+    const code = await runCli(args, c.ctx);
+    return { code, stdout: c.out(), stderr: c.err() };
+  };
 
-  it("creates, lists, snapshots and deletes through the real binary", async () => {
-    const created = await cli("volume", "create", "flow", "--size", "64MiB");
+  it("creates, lists, snapshots and deletes against the node", async () => {
+    const created = await binary("volume", "create", "flow", "--size", "64MiB");
     expect(created).toMatchObject({ code: 0, stdout: "created volume flow (64MiB)\n" });
 
     const listed = await cli("volume", "list", "--json");
@@ -137,7 +144,7 @@ describe("against a running node", () => {
 
     expect((await cli("snapshot", "delete", "flow", "s1")).code).toBe(0);
     expect(JSON.parse((await cli("snapshot", "list", "flow", "--json")).stdout)).toEqual([]);
-    expect((await cli("volume", "delete", "flow")).stdout).toBe("deleted volume flow\n");
+    expect((await binary("volume", "delete", "flow")).stdout).toBe("deleted volume flow\n");
 
     const gone = await cli("volume", "delete", "flow");
     expect(gone.code).toBe(1);
@@ -151,5 +158,16 @@ describe("against a running node", () => {
     child.kill("SIGTERM");
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     expect(code).toBe(0);
+  });
+
+  it("creates an encrypted volume with a key file", async () => {
+    const keyFile = `${node.dir}/cli-kek.hex`;
+    await writeFile(keyFile, `${"ab".repeat(16)}${"cd".repeat(16)}\n`, { mode: 0o600 });
+    const created = await cli("volume", "create", "secret", "--size", "8MiB", "--encrypt", "--key-file", keyFile, "--json");
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: "secret", encrypted: true });
+    const missing = await cli("volume", "create", "secret2", "--size", "8MiB", "--encrypt", "--key-file", `${node.dir}/none`);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/key file .* cannot be read/);
   });
 });

@@ -1,7 +1,7 @@
 /** Chooses the storage behind `stowage-engine serve --pool DIR`. */
 import type { NodeBackend } from "./backend";
-import { FileBackend } from "./testing/file-backend";
+import { PoolBackend } from "./pool-backend";
 
 export async function openBackend(dir: string): Promise<NodeBackend> {
-  return FileBackend.open(dir);
+  return PoolBackend.open(dir);
 }

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { open, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireTools, run, startNode, type RunningNode } from "./harness";
@@ -141,16 +141,39 @@ describe("qemu-io", () => {
 });
 
 describe("nbdcopy", () => {
-  it("round-trips a 256 MiB random file with an identical sha256", async () => {
-    const size = 256 * MiB;
-    await node.client.createVolume({ name: "copy", size });
-    const source = path.join(node.dir, "source.bin");
-    const back = path.join(node.dir, "back.bin");
+  const size = 256 * MiB;
+  let source: string;
+  let sourceHash: string;
+
+  beforeAll(async () => {
+    source = path.join(node.dir, "source.bin");
     await randomFile(source, size);
-    await run("nbdcopy", [source, node.unixUri("copy")]);
-    await run("nbdcopy", [node.tcpUri("copy"), back]);
+    sourceHash = await sha256(source);
+  });
+
+  async function roundTrip(name: string): Promise<void> {
+    const back = path.join(node.dir, `${name}.back`);
+    await run("nbdcopy", [source, node.unixUri(name)]);
+    await run("nbdcopy", [node.tcpUri(name), back]);
     expect((await stat(back)).size).toBe(size);
-    expect(await sha256(back)).toBe(await sha256(source));
+    expect(await sha256(back)).toBe(sourceHash);
+  }
+
+  it("round-trips a 256 MiB random file with an identical sha256", async () => {
+    await node.client.createVolume({ name: "copy", size });
+    await roundTrip("copy");
+  });
+
+  it("round-trips through an encrypted volume, which stores no plaintext", async () => {
+    const keyFile = path.join(node.dir, "kek.hex");
+    await writeFile(keyFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    const volume = await node.client.createVolume({ name: "sealed", size, encryption: { keyFile } });
+    expect(volume.encrypted).toBe(true);
+    await roundTrip("sealed");
+    // A 4 KiB block of the source must not appear anywhere in the pool's files.
+    const needle = (await readFile(source)).subarray(64 * MiB, 64 * MiB + 4096);
+    const { stdout } = await run("grep", ["-rlF", "--binary-files=binary", needle.subarray(0, 64).toString("latin1"), node.pool], { allowFailure: true });
+    expect(stdout.trim()).toBe("");
   });
 });
 

@@ -51,6 +51,8 @@ export const serveCommand: Command = {
     if (!LEVELS.has(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`);
 
     const logger = createLogger({ level: level as Level, write: ctx.stderr });
+    // Listen for signals before anything starts, so a stop request during startup isn't lost.
+    const stop = ctx.waitForStop();
     const node = await StowageNode.start({
       backend: await openBackend(path.resolve(values.pool)),
       ...(nbd ? { nbd } : {}),
@@ -59,7 +61,7 @@ export const serveCommand: Command = {
       logger,
     });
     ctx.stdout(`${JSON.stringify({ event: "ready", ...node.addresses })}\n`);
-    const signal = await ctx.waitForStop();
+    const signal = await stop;
     logger.info({ signal }, "node stopping");
     await node.close();
     logger.info({}, "node stopped");
