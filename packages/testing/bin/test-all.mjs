@@ -12,6 +12,10 @@ const root = path.resolve(import.meta.dirname, "..", "..", "..");
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-test-"));
 const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
 const only = process.argv.slice(2);
+// Nothing here may phone home: CI machines have no network beyond package registries.
+process.env.TURBO_TELEMETRY_DISABLED = "1";
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+process.env.DO_NOT_TRACK = "1";
 
 let passed = 0;
 let failed = 0;
