@@ -95,8 +95,9 @@ const BUILD_INPUTS = [
   "package-lock.json",
 ];
 
-function fingerprint() {
-  const hash = crypto.createHash("sha256");
+/** Newest modification time (ms) over the build inputs. */
+function newestInput() {
+  let newest = 0;
   const visit = (abs) => {
     let stat;
     try {
@@ -105,27 +106,22 @@ function fingerprint() {
       return;
     }
     if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(abs).sort()) {
-        if (name === "node_modules" || name.endsWith(".test.ts") || name.endsWith(".test.tsx")) continue;
+      for (const name of fs.readdirSync(abs)) {
+        if (name === "node_modules" || /\.test\.tsx?$/.test(name)) continue;
         visit(path.join(abs, name));
       }
-    } else {
-      hash.update(path.relative(REPO_ROOT, abs));
-      hash.update("\0");
-      hash.update(fs.readFileSync(abs));
-      hash.update("\0");
-    }
+    } else if (stat.mtimeMs > newest) newest = stat.mtimeMs;
   };
   for (const rel of BUILD_INPUTS) visit(path.join(REPO_ROOT, rel));
-  return hash.digest("hex");
+  return newest;
 }
 
-const STAMP = path.join(WEB_DIR, ".next", "stowage-build.json");
+const BUILD_ID = path.join(WEB_DIR, ".next", "BUILD_ID");
 
-function currentBuild(print) {
-  if (!fs.existsSync(path.join(WEB_DIR, ".next", "BUILD_ID"))) return false;
+/** Like make: the build is current when it is newer than every input (also after a manual `next build`). */
+function currentBuild() {
   try {
-    return JSON.parse(fs.readFileSync(STAMP, "utf8")).fingerprint === print;
+    return fs.statSync(BUILD_ID).mtimeMs > newestInput();
   } catch {
     return false;
   }
@@ -141,18 +137,16 @@ function run(cmd, args, opts) {
 
 async function ensureBuild() {
   if (env.STOWAGE_SKIP_BUILD === "1" || env.STOWAGE_SKIP_BUILD === "true") return;
-  const print = fingerprint();
-  if (currentBuild(print)) {
+  if (currentBuild()) {
     log("web app build is current");
     return;
   }
-  log(fs.existsSync(path.join(WEB_DIR, ".next", "BUILD_ID")) ? "sources changed: rebuilding the web app (next build, incremental)" : "building the web app (next build; first start takes a minute or two)");
+  log(fs.existsSync(BUILD_ID) ? "sources changed: rebuilding the web app (next build, incremental)" : "building the web app (next build; first start takes a minute or two)");
   const t = performance.now();
   await run(process.execPath, [NEXT_BIN, "build"], {
     cwd: WEB_DIR,
     env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
   });
-  fs.writeFileSync(STAMP, JSON.stringify({ fingerprint: print, builtAt: new Date().toISOString() }));
   log(`web app built in ${((performance.now() - t) / 1000).toFixed(1)}s`);
 }
 

@@ -5,7 +5,9 @@ import { getApi } from "./api";
 
 /** The better-auth session of this request, read once per render. */
 export const getSession = cache(async () => {
-  return getApi().auth.api.getSession({ headers: await headers() });
+  // Read the request first: that marks the page dynamic before the Api (and its env) is touched.
+  const requestHeaders = await headers();
+  return getApi().auth.api.getSession({ headers: requestHeaders });
 });
 
 export type Session = NonNullable<Awaited<ReturnType<typeof getSession>>>;

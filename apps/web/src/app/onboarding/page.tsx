@@ -11,7 +11,8 @@ export const metadata: Metadata = { title: "Choose an organization" };
 
 export default async function OnboardingPage() {
   const session = await requireSession();
-  const organizations = await getApi().auth.api.listOrganizations({ headers: await headers() });
+  const requestHeaders = await headers();
+  const organizations = await getApi().auth.api.listOrganizations({ headers: requestHeaders });
   return (
     <main className="flex min-h-dvh flex-col items-center justify-center bg-muted/40 px-4 py-12">
       <Logo className="mb-8 text-xl" />

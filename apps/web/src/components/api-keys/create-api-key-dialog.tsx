@@ -4,6 +4,14 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon, TriangleAlertIcon } from "lucide-react";
 import { useState } from "react";
 import { type Role, RoleSelect, ROLE_HINTS } from "~/components/role-select";
+
+/** API keys cannot be owners. */
+type KeyRole = Exclude<Role, "owner">;
+const KEY_ROLES: readonly KeyRole[] = ["viewer", "operator", "admin"];
+
+function isKeyRole(role: Role): role is KeyRole {
+  return role !== "owner";
+}
 import { Alert, AlertDescription, AlertTitle } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { CopyButton } from "~/components/ui/copy-button";
@@ -11,12 +19,13 @@ import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, D
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { useTRPC } from "~/trpc/react";
+import { formText } from "~/lib/form";
 
 export function CreateApiKeyDialog() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
-  const [role, setRole] = useState<Role>("operator");
+  const [role, setRole] = useState<KeyRole>("operator");
   const create = useMutation(
     trpc.apiKey.create.mutationOptions({
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.apiKey.list.queryKey() }),
@@ -70,7 +79,7 @@ export function CreateApiKeyDialog() {
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
-              const name = String(new FormData(e.currentTarget).get("api-key-name")).trim();
+              const name = formText(e.currentTarget, "api-key-name").trim();
               if (name) create.mutate({ name, role });
             }}
           >
@@ -85,7 +94,14 @@ export function CreateApiKeyDialog() {
             </div>
             <div className="grid gap-2">
               <Label htmlFor="api-key-role">Role</Label>
-              <RoleSelect id="api-key-role" value={role} onChange={setRole} roles={["viewer", "operator", "admin"]} />
+              <RoleSelect
+                id="api-key-role"
+                value={role}
+                onChange={(r) => {
+                  if (isKeyRole(r)) setRole(r);
+                }}
+                roles={KEY_ROLES}
+              />
               <p className="text-xs text-muted-foreground">{ROLE_HINTS[role]}.</p>
             </div>
             <DialogFooter>

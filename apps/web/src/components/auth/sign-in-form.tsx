@@ -9,6 +9,7 @@ import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle }
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
+import { formText } from "~/lib/form";
 
 export function SignInForm({ next }: { next: string }) {
   const router = useRouter();
@@ -32,8 +33,7 @@ export function SignInForm({ next }: { next: string }) {
         aria-label="Sign in"
         onSubmit={(e) => {
           e.preventDefault();
-          const data = new FormData(e.currentTarget);
-          signIn.mutate({ email: String(data.get("email")), password: String(data.get("password")) });
+          signIn.mutate({ email: formText(e.currentTarget, "email"), password: formText(e.currentTarget, "password") });
         }}
       >
         <CardContent className="grid gap-4">

@@ -9,6 +9,7 @@ import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle }
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
+import { formText } from "~/lib/form";
 
 export function SignUpForm() {
   const router = useRouter();
@@ -32,8 +33,7 @@ export function SignUpForm() {
         aria-label="Sign up"
         onSubmit={(e) => {
           e.preventDefault();
-          const data = new FormData(e.currentTarget);
-          signUp.mutate({ name: String(data.get("name")), email: String(data.get("email")), password: String(data.get("password")) });
+          signUp.mutate({ name: formText(e.currentTarget, "name"), email: formText(e.currentTarget, "email"), password: formText(e.currentTarget, "password") });
         }}
       >
         <CardContent className="grid gap-4">

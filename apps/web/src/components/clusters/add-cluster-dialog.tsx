@@ -10,6 +10,7 @@ import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { useTRPC } from "~/trpc/react";
 import { JoinCommand } from "./join-command";
+import { formText } from "~/lib/form";
 
 export function AddClusterDialog({ variant = "default" }: { variant?: "default" | "outline" }) {
   const trpc = useTRPC();
@@ -52,7 +53,7 @@ export function AddClusterDialog({ variant = "default" }: { variant?: "default" 
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
-              const name = String(new FormData(e.currentTarget).get("cluster-name")).trim();
+              const name = formText(e.currentTarget, "cluster-name").trim();
               if (name) create.mutate({ name });
             }}
           >

@@ -25,6 +25,7 @@ import { toast } from "~/components/ui/toaster";
 import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { ClusterStatusBadge } from "./cluster-status";
+import { formText } from "~/lib/form";
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -94,7 +95,7 @@ export function ClusterDetail({ id }: { id: string }) {
             className="flex flex-wrap items-end gap-3"
             onSubmit={(e) => {
               e.preventDefault();
-              const name = String(new FormData(e.currentTarget).get("new-name")).trim();
+              const name = formText(e.currentTarget, "new-name").trim();
               if (name && name !== cluster.name) rename.mutate({ id, name });
             }}
           >

@@ -12,6 +12,7 @@ import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { formatDate, formatRole } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
+import { formText } from "~/lib/form";
 
 export function InviteMemberDialog({ myRole }: { myRole: Role }) {
   const trpc = useTRPC();
@@ -68,7 +69,7 @@ export function InviteMemberDialog({ myRole }: { myRole: Role }) {
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
-              const email = String(new FormData(e.currentTarget).get("invite-email")).trim();
+              const email = formText(e.currentTarget, "invite-email").trim();
               if (email) invite.mutate({ email, role });
             }}
           >

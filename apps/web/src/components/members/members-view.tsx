@@ -18,8 +18,10 @@ function atLeast(role: Role, required: Role): boolean {
 export function MembersView({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const { data: org } = useSuspenseQuery(trpc.organization.get.queryOptions());
-  const { data: members } = useSuspenseQuery(trpc.organization.members.queryOptions());
+  const { data: org } = useSuspenseQuery(trpc.organization.get.queryOptions({}));
+  const {
+    data: { items: members },
+  } = useSuspenseQuery(trpc.organization.members.queryOptions({}));
   const changeRole = useMutation(
     trpc.organization.changeRole.mutationOptions({
       onSuccess: async (member) => {

@@ -8,6 +8,7 @@ import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
 import { slugify } from "~/lib/slug";
+import { formText } from "~/lib/form";
 
 /** Creates an organization, makes it the active one and opens its clusters. */
 export function CreateOrganizationForm({ onCreated, submitLabel = "Create organization" }: { onCreated?: () => void; submitLabel?: string }) {
@@ -34,7 +35,7 @@ export function CreateOrganizationForm({ onCreated, submitLabel = "Create organi
       className="grid gap-4"
       onSubmit={(e) => {
         e.preventDefault();
-        const name = String(new FormData(e.currentTarget).get("organization-name")).trim();
+        const name = formText(e.currentTarget, "organization-name").trim();
         if (name) create.mutate(name);
       }}
     >

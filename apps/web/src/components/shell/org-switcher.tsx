@@ -23,8 +23,8 @@ export function OrgSwitcher() {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
-  const { data: active } = useSuspenseQuery(trpc.organization.get.queryOptions());
-  const { data: organizations } = useSuspenseQuery(trpc.organization.list.queryOptions());
+  const { data: active } = useSuspenseQuery(trpc.organization.get.queryOptions({}));
+  const { data: organizations } = useSuspenseQuery(trpc.organization.list.queryOptions({}));
   const [creating, setCreating] = useState(false);
   const switchTo = useMutation({
     mutationFn: async (organizationId: string) => {

@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: "Members" };
 export default async function MembersPage() {
   const session = await requireSession();
   const trpc = await getServerTRPC();
-  prefetch(trpc.organization.members.queryOptions());
+  prefetch(trpc.organization.members.queryOptions({}));
   return (
     <HydrateClient>
       <MembersView currentUserId={session.user.id} />

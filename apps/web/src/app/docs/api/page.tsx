@@ -19,17 +19,22 @@ async function loadDocument() {
   return toOpenApiDocument(await res.json());
 }
 
-export default async function ApiReferencePage() {
-  let content: React.ReactNode;
-  try {
-    content = <ApiReference doc={await loadDocument()} />;
-  } catch (err) {
-    content = (
+async function Reference() {
+  const loaded = await loadDocument().then(
+    (doc) => ({ ok: true as const, doc }),
+    (err: unknown) => ({ ok: false as const, message: err instanceof Error ? err.message : "unknown error" }),
+  );
+  if (!loaded.ok) {
+    return (
       <div className="mx-auto max-w-3xl px-4 py-12">
-        <Alert variant="destructive">Could not load the API description: {err instanceof Error ? err.message : "unknown error"}</Alert>
+        <Alert variant="destructive">Could not load the API description: {loaded.message}</Alert>
       </div>
     );
   }
+  return <ApiReference doc={loaded.doc} />;
+}
+
+export default function ApiReferencePage() {
   return (
     <div className="min-h-dvh bg-muted/30">
       <header className="sticky top-0 z-30 flex h-14 items-center gap-4 border-b bg-background/90 px-4 backdrop-blur md:px-8">
@@ -42,7 +47,9 @@ export default async function ApiReferencePage() {
           Dashboard
         </Link>
       </header>
-      <main id="main">{content}</main>
+      <main id="main">
+        <Reference />
+      </main>
     </div>
   );
 }

@@ -1,0 +1,31 @@
+import { expect, test } from "./fixtures";
+
+test("signs in with email and password and out again", async ({ page, createUser, createOrg }) => {
+  const user = await createUser({ name: "Grace Operator" });
+  const org = await createOrg(user);
+
+  await page.goto("/clusters");
+  await expect(page).toHaveURL(/\/sign-in/);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await expect(page.getByRole("heading", { name: "Clusters" })).toBeVisible();
+  await expect(page.getByRole("button", { name: new RegExp(`Organization: ${org.name}`) })).toBeVisible();
+
+  await page.getByRole("button", { name: "Account: Grace Operator" }).click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.goto("/clusters");
+  await expect(page).toHaveURL(/\/sign-in/);
+});
+
+test("refuses a wrong password", async ({ page, createUser }) => {
+  const user = await createUser();
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText(/invalid/i);
+  await expect(page).toHaveURL(/\/sign-in/);
+});
