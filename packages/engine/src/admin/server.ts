@@ -101,13 +101,23 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 
 type Route = (req: http.IncomingMessage, params: string[]) => Promise<{ status: number; body: unknown }>;
 
-export function createAdminServer(ops: AdminOperations, log: Logger): http.Server {
+/** A route added by another subsystem (cluster mode); matched before the built-in ones. */
+export interface AdminRoute {
+  method: string;
+  pattern: RegExp;
+  handler: Route;
+}
+
+export { readJson as readAdminJson };
+
+export function createAdminServer(ops: AdminOperations, log: Logger, extraRoutes: AdminRoute[] = []): http.Server {
   const param = (value: string | undefined, what: string): string => {
     const parsed = nameSchema.safeParse(value);
     if (!parsed.success) throw new HttpError(400, "INVALID", `invalid ${what} name`);
     return parsed.data;
   };
-  const routes: Array<{ method: string; pattern: RegExp; handler: Route }> = [
+  const routes: AdminRoute[] = [
+    ...extraRoutes,
     { method: "GET", pattern: /^\/v1\/status$/, handler: async () => ({ status: 200, body: await ops.status() }) },
     { method: "GET", pattern: /^\/v1\/volumes$/, handler: async () => ({ status: 200, body: { items: await ops.listVolumes() } }) },
     {
