@@ -10,6 +10,7 @@ export type VolumeAction =
   | { type: "assign-target"; nodeId: string; reason: string }
   | { type: "add-replica"; replicaId: string; nodeId: string; reason: string }
   | { type: "remove-replica"; replicaId: string; reason: string }
+  | { type: "finish-move"; replicaId: string; replacedId: string; reason: string }
   | { type: "blocked"; reason: string };
 
 export interface ReconcileOptions {
@@ -44,6 +45,21 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
     }
   }
 
+  // 1b. A move is complete once the new replica is in sync: drop the one it replaces.
+  //     Until then both exist, and neither counts toward growing or shrinking.
+  const moving = new Set<string>();
+  for (const r of v.replicas) {
+    if (!r.replaces) continue;
+    if (v.inSync.includes(r.id) && v.replicas.some((x) => x.id === r.replaces)) {
+      actions.push({ type: "finish-move", replicaId: r.id, replacedId: r.replaces, reason: "moved replica is in sync" });
+      return actions;
+    }
+    if (v.replicas.some((x) => x.id === r.replaces)) {
+      moving.add(r.id);
+      moving.add(r.replaces);
+    }
+  }
+
   // 2. Replicas away longer than the grace period are replaced on another node.
   const replaced = new Set<string>();
   const keep = v.replicas.filter((r) => {
@@ -54,7 +70,9 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
   for (const id of replaced) actions.push({ type: "remove-replica", replicaId: id, reason: "out of sync past the replacement timeout" });
 
   // 3. Too few replicas (after replacement, or the spec grew): place new ones.
-  const missing = v.spec.replicas - keep.length;
+  // A pending move holds two replicas for one slot of the spec.
+  const movePairs = keep.filter((r) => r.replaces && moving.has(r.id) && keep.some((x) => x.id === r.replaces)).length;
+  const missing = v.spec.replicas - (keep.length - movePairs);
   if (missing > 0) {
     const existing = keep.flatMap((r) => {
       const n = alive.get(r.nodeId) ?? nodes.find((x) => x.id === r.nodeId);
@@ -70,7 +88,7 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
 
   // 4. Too many (the spec shrank): drop out-of-sync ones first, never the last in-sync copy.
   if (missing < 0) {
-    const order = [...keep].sort((a, b) => Number(v.inSync.includes(a.id)) - Number(v.inSync.includes(b.id)) || (a.id < b.id ? 1 : -1));
+    const order = keep.filter((r) => !moving.has(r.id)).sort((a, b) => Number(v.inSync.includes(a.id)) - Number(v.inSync.includes(b.id)) || (a.id < b.id ? 1 : -1));
     let inSyncLeft = keep.filter((r) => v.inSync.includes(r.id)).length;
     for (const r of order.slice(0, -missing)) {
       if (v.inSync.includes(r.id)) {
@@ -100,6 +118,13 @@ export function applyVolumeActions(v: VolumeRecord, actions: VolumeAction[], now
         break;
       case "remove-replica":
         next = { ...next, replicas: next.replicas.filter((r) => r.id !== a.replicaId), inSync: next.inSync.filter((id) => id !== a.replicaId) };
+        break;
+      case "finish-move":
+        next = {
+          ...next,
+          replicas: next.replicas.filter((r) => r.id !== a.replacedId).map((r) => (r.id === a.replicaId ? { id: r.id, nodeId: r.nodeId, state: r.state, outOfSyncSince: r.outOfSyncSince } : r)),
+          inSync: next.inSync.filter((id) => id !== a.replacedId),
+        };
         break;
       case "blocked":
         break;

@@ -26,6 +26,10 @@ export const nodeRecordSchema = z.object({
   /** How far provisioned may exceed capacity (1 = no over-commit). */
   overcommit: z.number().positive(),
   healthy: z.boolean(),
+  /** NBD listener (host:port) where this node exports the volumes it is target of. */
+  nbd: z.string().optional(),
+  /** Admin endpoint (host:port), for operators and tools that follow a volume's target. */
+  admin: z.string().optional(),
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 
@@ -38,6 +42,8 @@ export const replicaRecordSchema = z.object({
   state: replicaStateSchema,
   /** When the replica left the in-sync set; drives the replace-after timeout. */
   outOfSyncSince: z.string().datetime().nullable(),
+  /** Set while this replica is being built to take over from another one (a move). */
+  replaces: z.string().min(1).optional(),
 });
 export type ReplicaRecord = z.infer<typeof replicaRecordSchema>;
 
@@ -69,4 +75,9 @@ export const keys = {
   nodesPrefix: "nodes/",
   volume: (id: string) => `volumes/${id}`,
   volumesPrefix: "volumes/",
+  /** Catch-up progress published by a volume's target (attached to its lease; not part of the CAS record). */
+  progress: (id: string) => `progress/${id}`,
+  progressPrefix: "progress/",
+  /** Held (with a lease) by the node running the volume controller. */
+  controller: "controller",
 } as const;

@@ -32,7 +32,17 @@ export class ConsensusStore {
   private readonly client: Etcd3;
   private readonly ns;
 
-  constructor(endpoints: string[], namespace = "/stowage/") {
+  /**
+   * Every call fails after `opTimeoutMs`: a node cut off from etcd must see an
+   * error it can act on (fail the write, give up the target) rather than hang.
+   * A compare-and-swap that times out here but still lands later is harmless:
+   * it names a revision, and the epoch inside the record guards the rest.
+   */
+  constructor(
+    endpoints: string[],
+    namespace = "/stowage/",
+    private readonly opTimeoutMs = 5_000,
+  ) {
     this.client = new Etcd3({ hosts: endpoints, dialTimeout: 2_000 });
     this.ns = this.client.namespace(namespace);
   }
@@ -72,6 +82,10 @@ export class ConsensusStore {
     return res.succeeded ? res.header.revision : null;
   }
 
+  async delete(key: string): Promise<void> {
+    await this.wrap(() => this.ns.delete().key(key).exec());
+  }
+
   async compareAndDelete(key: string, revision: string): Promise<boolean> {
     const res = await this.wrap(() => this.ns.if(key, "Mod", "==", revision).then(this.ns.delete().key(key)).commit());
     return res.succeeded;
@@ -99,7 +113,7 @@ export class ConsensusStore {
   }
 
   /** Grants a lease kept alive in the background until revoked or lost. */
-  async grantLease(ttlSeconds: number): Promise<LeaseHandle & { put(key: string, value: unknown): Promise<void> }> {
+  async grantLease(ttlSeconds: number): Promise<LeaseHandle & { put(key: string, value: unknown): Promise<void>; create(key: string, value: unknown): Promise<boolean> }> {
     const lease: Lease = this.ns.lease(ttlSeconds, { autoKeepAlive: true });
     const id = await this.wrap(() => lease.grant());
     let lost: Error | undefined;
@@ -117,14 +131,28 @@ export class ConsensusStore {
       put: async (key, value) => {
         await this.wrap(() => lease.put(key).value(JSON.stringify(value)).exec());
       },
+      // Creates the key attached to this lease only if it does not exist (an election).
+      create: async (key, value) => {
+        const res = await this.wrap(() =>
+          this.ns.if(key, "Create", "==", 0).then(this.ns.put(key).value(JSON.stringify(value)).lease(id)).commit(),
+        );
+        return res.succeeded;
+      },
     };
   }
 
-  /** Calls `onChange` for every put or delete under `prefix` until the returned function is called. */
-  async watchPrefix(prefix: string, onChange: (key: string, deleted: boolean) => void): Promise<() => Promise<void>> {
+  /**
+   * Calls `onChange` for every put or delete under `prefix` until the returned
+   * function is called, with the new value (null on delete) and its revision,
+   * so a watcher need not read the key back.
+   */
+  async watchPrefix(
+    prefix: string,
+    onChange: (key: string, deleted: boolean, value: string | null, revision: string) => void,
+  ): Promise<() => Promise<void>> {
     const watcher = await this.wrap(() => this.ns.watch().prefix(prefix).create());
-    watcher.on("put", (kv) => onChange(kv.key.toString("utf8"), false));
-    watcher.on("delete", (kv) => onChange(kv.key.toString("utf8"), true));
+    watcher.on("put", (kv) => onChange(kv.key.toString("utf8"), false, kv.value.toString("utf8"), kv.mod_revision));
+    watcher.on("delete", (kv) => onChange(kv.key.toString("utf8"), true, null, kv.mod_revision));
     return async () => {
       await watcher.cancel();
     };
@@ -135,10 +163,16 @@ export class ConsensusStore {
   }
 
   private async wrap<T>(op: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.opTimeoutMs} ms`)), this.opTimeoutMs);
+    });
     try {
-      return await op();
+      return await Promise.race([op(), deadline]);
     } catch (err) {
       throw new StoreUnavailableError(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

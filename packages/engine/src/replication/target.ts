@@ -168,6 +168,8 @@ export class VolumeTarget implements BlockDevice {
       // A rebuild fills a new, empty replica: only allocated regions need copying
       // (the rest reads as zeros there too).
       map = new DirtyMap(this.size);
+      // Installed before the (async) scan so writes landing meanwhile are marked too.
+      slot.dirty = map;
       if (opts.source?.allocatedRanges) {
         for (const r of await opts.source.allocatedRanges(0, this.size)) map.mark(r.offset, r.length);
       } else map.markAll();

@@ -2,6 +2,7 @@ import path from "node:path";
 import { createLogger, type Level } from "../../node/logger";
 import { openBackend } from "../../node/open-backend";
 import { StowageNode } from "../../node/node";
+import { serveCluster } from "../../cluster/serve";
 import { parse, parseHostPort, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 
@@ -20,7 +21,10 @@ Options:
 
 When listening, prints one JSON line to stdout:
   {"event":"ready","nbd":"HOST:PORT","socket":"PATH","admin":"HOST:PORT"}
-Stops cleanly on SIGINT or SIGTERM.`;
+Stops cleanly on SIGINT or SIGTERM.
+
+With --etcd URL the node runs in cluster mode (replicated volumes);
+see 'stowage-engine serve --etcd - --help'.`;
 
 const LEVELS = new Set(["debug", "info", "warn", "error"]);
 
@@ -29,6 +33,8 @@ export const serveCommand: Command = {
   summary: "run a node serving a pool over NBD",
   usage,
   async run(args, ctx) {
+    // --etcd switches to cluster mode, which has its own options (see src/cluster/serve.ts).
+    if (args.some((a) => a === "--etcd" || a.startsWith("--etcd="))) return serveCluster(args, ctx);
     if (wantsHelp(args)) {
       ctx.stdout(`${usage}\n`);
       return 0;

@@ -1,0 +1,672 @@
+/**
+ * An engine node in cluster mode. It owns:
+ *  - its pool, where each replica of a cluster volume is a pool volume named
+ *    by the replica id, with an EpochGuard file beside it (`<pool>/cluster/epochs`);
+ *  - a node record under `nodes/<id>` attached to a lease (liveness);
+ *  - a replica server (mutual TLS) serving those replicas to targets;
+ *  - the targets of volumes whose record names this node: a VolumeTarget
+ *    exported over NBD under the volume id, with background catch-up of
+ *    replicas that are not in sync;
+ *  - a candidate for the cluster's volume controller.
+ * Everything it does follows the volume records in etcd: a watch applies
+ * each change, and a periodic pass repairs whatever a missed event left.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import type http from "node:http";
+import path from "node:path";
+import { createAdminServer, type AdminOperations } from "../admin/server";
+import { ADMIN_API_VERSION, type CreateVolumeRequest, type ScrubReport, type SnapshotDto, type StatusDto, type VolumeDto } from "../admin/schemas";
+import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type VolumeRecord } from "../consensus/records";
+import { ConsensusStore, type LeaseHandle } from "../consensus/store";
+import { NbdServer } from "../nbd/server";
+import { NodeError } from "../node/backend";
+import type { Logger } from "../node/logger";
+import { formatHostPort, type HostPort } from "../node/node";
+import { Pool } from "../pool/pool";
+import { EpochGuard } from "../replication/epoch-guard";
+import { localLink, remoteLink, type ReplicaLink } from "../replication/links";
+import { EpochSupersededError, EtcdMembership } from "../replication/membership";
+import { NackReason } from "../replication/protocol";
+import { FencedError, ReplicaClient, ReplicaIoError, ReplicaUnavailableError } from "../replication/replica-client";
+import { ReplicaServer } from "../replication/replica-server";
+import { VolumeTarget, type ReplicaStatus } from "../replication/target";
+import { Throttle } from "../replication/throttle";
+import type { Volume } from "../volume/volume";
+import { clusterRoutes } from "./admin-routes";
+import type { NodeTls } from "./certs";
+import { VolumeController } from "./controller";
+import { deleteClusterVolume } from "./volume-ops";
+
+export interface ClusterTimings {
+  /** Node lease TTL (s): how long a dead node keeps its targets. */
+  leaseTtlSec: number;
+  /** How long an out-of-sync replica on a dead node is waited for before it is replaced (ms). */
+  replaceAfterMs: number;
+  /** A replica request unanswered this long fails the replica (ms). */
+  requestTimeoutMs: number;
+  /** Period of the full pass over volume records and of the controller (ms). */
+  syncIntervalMs: number;
+  /** Deadline of every etcd call (ms). */
+  storeTimeoutMs: number;
+}
+
+export const DEFAULT_TIMINGS: ClusterTimings = {
+  leaseTtlSec: 5,
+  replaceAfterMs: 10 * 60_000,
+  requestTimeoutMs: 5_000,
+  syncIntervalMs: 1_000,
+  storeTimeoutMs: 3_000,
+};
+
+export interface ClusterNodeOptions {
+  nodeId: string;
+  labels: NodeLabels;
+  poolDir: string;
+  capacityBytes?: number;
+  overcommit?: number;
+  etcd: string[];
+  namespace?: string;
+  /** Replication listener. */
+  replication: HostPort;
+  /** host:port peers dial (default: the listener's address). */
+  advertise?: string;
+  tls: NodeTls;
+  nbd?: HostPort;
+  admin?: HostPort;
+  /** Rebuild and resync rate limit per node (bytes/s; Infinity for none). */
+  rebuildBytesPerSec: number;
+  timings?: Partial<ClusterTimings>;
+  logger: Logger;
+}
+
+interface LocalReplica {
+  id: string;
+  device: Volume;
+  guard: EpochGuard;
+}
+
+interface Attached {
+  epoch: number;
+  target: VolumeTarget;
+  catchUps: Map<string, Promise<void>>;
+}
+
+/** Local state of one volume; every change to it runs through its queue, in order. */
+class VolumeState {
+  record: VolumeRecord | null = null;
+  revision = -1n;
+  readonly replicas = new Map<string, LocalReplica>();
+  attached: Attached | null = null;
+  /** A target at this epoch was fenced; never attach at it again. */
+  fencedEpoch = -1;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly id: string) {}
+
+  enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseAddress(address: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  const host = m?.[1] ?? m?.[2];
+  if (!m || host === undefined) throw new Error(`bad address ${address}`);
+  return { host, port: Number(m[3]) };
+}
+
+export class ClusterNode implements AdminOperations {
+  readonly nodeId: string;
+  readonly addresses: { replication: string; nbd?: string; admin?: string } = { replication: "" };
+  readonly store: ConsensusStore;
+  readonly nbd: NbdServer;
+  readonly timings: ClusterTimings;
+  private pool: Pool | undefined;
+  private replicaServer: ReplicaServer | undefined;
+  private adminServer: http.Server | undefined;
+  private lease: (LeaseHandle & { put(key: string, value: unknown): Promise<void>; create(key: string, value: unknown): Promise<boolean> }) | null = null;
+  private controller: VolumeController | undefined;
+  private readonly volumes = new Map<string, VolumeState>();
+  /** Replica ids this node holds or is creating, registered before any await so cleanup never races creation. */
+  private readonly localReplicaIds = new Set<string>();
+  private nodes = new Map<string, NodeRecord>();
+  private readonly throttle: Throttle;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private unwatch: Array<() => Promise<void>> = [];
+  private stopping = false;
+  private passRunning = false;
+  private publishedProvisioned = -1;
+  private readonly epochDir: string;
+  private readonly attachWaiters = new Map<string, Array<() => void>>();
+
+  private constructor(private readonly opts: ClusterNodeOptions) {
+    this.nodeId = opts.nodeId;
+    this.timings = { ...DEFAULT_TIMINGS, ...opts.timings };
+    this.log = opts.logger;
+    this.store = new ConsensusStore(opts.etcd, opts.namespace, this.timings.storeTimeoutMs);
+    this.nbd = new NbdServer({ logger: opts.logger.child({ component: "nbd" }) });
+    this.throttle = new Throttle(opts.rebuildBytesPerSec);
+    this.epochDir = path.join(opts.poolDir, "cluster", "epochs");
+  }
+
+  static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(opts);
+    try {
+      await node.open();
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    return node;
+  }
+
+  private async open(): Promise<void> {
+    const { opts } = this;
+    this.pool = await Pool.open({ dir: opts.poolDir, ...(opts.capacityBytes === undefined ? {} : { capacityBytes: opts.capacityBytes }), ...(opts.overcommit === undefined ? {} : { overcommitRatio: opts.overcommit }) });
+    await mkdir(this.epochDir, { recursive: true });
+    this.replicaServer = new ReplicaServer({
+      tls: opts.tls,
+      resolve: (volumeId, replicaId) => {
+        const r = this.volumes.get(volumeId)?.replicas.get(replicaId);
+        return r ? { device: r.device, epoch: r.guard } : null;
+      },
+      onError: (err) => this.log.debug({ err: errMessage(err) }, "replica connection error"),
+    });
+    const bound = await this.replicaServer.listen(opts.replication.port, opts.replication.host);
+    this.addresses.replication = opts.advertise ?? formatHostPort(bound);
+    if (opts.nbd) this.addresses.nbd = formatHostPort(await this.nbd.listenTcp(opts.nbd.host, opts.nbd.port));
+    if (opts.admin) this.addresses.admin = formatHostPort(await this.listenAdmin(opts.admin));
+
+    // Replicas already in the pool are opened when the first pass finds their records.
+    await this.register();
+    this.unwatch.push(
+      await this.store.watchPrefix(keys.volumesPrefix, (key, deleted, value, revision) => this.onVolumeEvent(key, deleted, value, revision)),
+    );
+    this.unwatch.push(await this.store.watchPrefix(keys.nodesPrefix, (key, deleted, value) => this.onNodeEvent(key, deleted, value)));
+    await this.fullPass();
+    this.controller = new VolumeController({
+      nodeId: this.nodeId,
+      store: this.store,
+      lease: () => this.lease,
+      replaceAfterMs: this.timings.replaceAfterMs,
+      intervalMs: this.timings.syncIntervalMs,
+      logger: this.log.child({ component: "controller" }),
+    });
+    await this.controller.start();
+    this.timer = setInterval(() => void this.fullPass(), this.timings.syncIntervalMs);
+    this.log.info({ node: this.nodeId, ...this.addresses }, "cluster node serving");
+  }
+
+  private async listenAdmin(address: HostPort): Promise<HostPort> {
+    const server = createAdminServer(this, this.log.child({ component: "admin" }), clusterRoutes(this));
+    this.adminServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: address.host, port: address.port }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const bound = server.address();
+    if (bound === null || typeof bound === "string") throw new Error("unexpected admin address");
+    return { host: bound.address, port: bound.port };
+  }
+
+  // ------------------------------------------------------------ membership ----
+
+  private nodeRecord(): NodeRecord {
+    const pool = this.requirePool();
+    return {
+      v: 1,
+      id: this.nodeId,
+      address: this.addresses.replication,
+      labels: this.opts.labels,
+      capacityBytes: pool.capacityBytes,
+      provisionedBytes: pool.provisionedBytes,
+      overcommit: this.opts.overcommit ?? 2,
+      healthy: pool.health().state !== "failed",
+      ...(this.addresses.nbd === undefined ? {} : { nbd: this.addresses.nbd }),
+      ...(this.addresses.admin === undefined ? {} : { admin: this.addresses.admin }),
+    };
+  }
+
+  private async register(): Promise<void> {
+    const lease = await this.store.grantLease(this.timings.leaseTtlSec);
+    this.lease = lease;
+    lease.onLost((err) => {
+      if (this.stopping) return;
+      this.log.warn({ err: err.message }, "node lease lost; registering again");
+      if (this.lease === lease) this.lease = null;
+      void this.reRegister();
+    });
+    const record = this.nodeRecord();
+    await lease.put(keys.node(this.nodeId), record);
+    this.publishedProvisioned = record.provisionedBytes;
+  }
+
+  private async reRegister(): Promise<void> {
+    while (!this.stopping && !this.lease) {
+      try {
+        await this.register();
+        this.log.info({}, "node registered again");
+        this.controller?.kick();
+        return;
+      } catch (err) {
+        this.log.warn({ err: errMessage(err) }, "node registration failed; retrying");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async republishIfChanged(): Promise<void> {
+    const lease = this.lease;
+    if (!lease || !this.pool) return;
+    const record = this.nodeRecord();
+    if (record.provisionedBytes === this.publishedProvisioned) return;
+    await lease.put(keys.node(this.nodeId), record);
+    this.publishedProvisioned = record.provisionedBytes;
+  }
+
+  // ---------------------------------------------------------------- events ----
+
+  private onNodeEvent(key: string, deleted: boolean, value: string | null): void {
+    const id = key.slice(keys.nodesPrefix.length);
+    if (deleted || value === null) this.nodes.delete(id);
+    else {
+      const parsed = nodeRecordSchema.safeParse(JSON.parse(value));
+      if (parsed.success) this.nodes.set(id, parsed.data);
+    }
+    // A returning node may hold replicas our targets want to catch up.
+    for (const st of this.volumes.values()) if (st.attached && st.record) this.startCatchUps(st, st.record);
+  }
+
+  private onVolumeEvent(key: string, deleted: boolean, value: string | null, revision: string): void {
+    const id = key.slice(keys.volumesPrefix.length);
+    let record: VolumeRecord | null = null;
+    if (!deleted && value !== null) {
+      const parsed = volumeRecordSchema.safeParse(JSON.parse(value));
+      if (!parsed.success) return;
+      record = parsed.data;
+      if (!this.concerns(record) && !this.volumes.has(id)) return;
+    } else if (!this.volumes.has(id)) return;
+    void this.schedule(id, record, BigInt(revision));
+  }
+
+  private concerns(v: VolumeRecord): boolean {
+    return v.target?.nodeId === this.nodeId || v.replicas.some((r) => r.nodeId === this.nodeId);
+  }
+
+  private schedule(id: string, record: VolumeRecord | null, revision: bigint): Promise<void> {
+    let st = this.volumes.get(id);
+    if (!st) {
+      st = new VolumeState(id);
+      this.volumes.set(id, st);
+    }
+    const state = st;
+    return state
+      .enqueue(async () => {
+        // Events and passes may deliver an older view after a newer one.
+        if (revision < state.revision) return;
+        state.revision = revision;
+        await this.apply(state, record);
+      })
+      .catch((err: unknown) => this.log.warn({ volume: id, err: errMessage(err) }, "volume sync failed; retrying on the next pass"));
+  }
+
+  /** Lists everything and applies it: repairs whatever a missed or failed event left. */
+  private async fullPass(): Promise<void> {
+    if (this.passRunning || this.stopping) return;
+    this.passRunning = true;
+    try {
+      const [nodes, volumes] = await Promise.all([this.store.list(keys.nodesPrefix, nodeRecordSchema), this.store.list(keys.volumesPrefix, volumeRecordSchema)]);
+      this.nodes = new Map(nodes.map((n) => [n.value.id, n.value]));
+      const seen = new Set<string>();
+      const work: Array<Promise<void>> = [];
+      for (const v of volumes) {
+        seen.add(v.value.id);
+        if (this.concerns(v.value) || this.volumes.has(v.value.id)) work.push(this.schedule(v.value.id, v.value, BigInt(v.revision)));
+      }
+      for (const id of this.volumes.keys()) {
+        if (seen.has(id)) continue;
+        // Absent from the listing: confirm (it may have been created since) before removing anything.
+        work.push(
+          this.store.get(keys.volume(id), volumeRecordSchema).then((cur) => (cur ? this.schedule(id, cur.value, BigInt(cur.revision)) : this.schedule(id, null, BigInt(Number.MAX_SAFE_INTEGER)))),
+        );
+      }
+      await Promise.all(work);
+      await this.removeOrphans(volumes.map((v) => v.value));
+      await this.republishIfChanged();
+    } catch (err) {
+      this.log.warn({ err: errMessage(err) }, "cluster pass failed");
+    } finally {
+      this.passRunning = false;
+    }
+  }
+
+  /** Pool volumes no record mentions: replicas of volumes deleted (or moved away) while this node was down. */
+  private async removeOrphans(records: VolumeRecord[]): Promise<void> {
+    const pool = this.requirePool();
+    const referenced = new Set(records.flatMap((v) => v.replicas.filter((r) => r.nodeId === this.nodeId).map((r) => r.id)));
+    for (const info of pool.listVolumes()) {
+      if (referenced.has(info.name) || this.localReplicaIds.has(info.name)) continue;
+      this.log.info({ replica: info.name }, "removing replica no volume refers to");
+      await pool.deleteVolume(info.name).catch((err: unknown) => this.log.warn({ replica: info.name, err: errMessage(err) }, "orphan removal failed"));
+      await rm(path.join(this.epochDir, info.name), { force: true });
+    }
+  }
+
+  // ------------------------------------------------------------------ apply ----
+
+  private async apply(st: VolumeState, rec: VolumeRecord | null): Promise<void> {
+    st.record = rec;
+    if (!rec) {
+      await this.detach(st);
+      await this.dropReplicas(st, new Set());
+      this.volumes.delete(st.id);
+      return;
+    }
+    const mine = rec.replicas.filter((r) => r.nodeId === this.nodeId);
+    const a = st.attached;
+    if (a) {
+      if (rec.target?.nodeId !== this.nodeId || rec.epoch !== a.epoch) await this.detach(st);
+      else {
+        for (const s of a.target.status()) {
+          if (rec.replicas.some((r) => r.id === s.id)) continue;
+          await a.target.removeReplica(s.id).catch((err: unknown) => this.log.warn({ volume: st.id, replica: s.id, err: errMessage(err) }, "replica removal from target failed"));
+        }
+      }
+    }
+    await this.dropReplicas(st, new Set(mine.map((r) => r.id)));
+    for (const r of mine) if (!st.replicas.has(r.id)) await this.openReplica(st, r.id, rec);
+    if (rec.target?.nodeId === this.nodeId && !st.attached && rec.epoch > st.fencedEpoch) await this.attach(st, rec);
+    if (st.attached) this.startCatchUps(st, rec);
+    if (!this.concerns(rec) && st.replicas.size === 0 && !st.attached) this.volumes.delete(st.id);
+  }
+
+  private async openReplica(st: VolumeState, id: string, rec: VolumeRecord): Promise<void> {
+    const pool = this.requirePool();
+    this.localReplicaIds.add(id);
+    try {
+      let device: Volume;
+      if (pool.listVolumes().some((v) => v.name === id)) {
+        try {
+          device = await pool.openVolume(id);
+        } catch (err) {
+          // A replica torn while being created holds nothing acknowledged unless it is in sync.
+          if (rec.inSync.includes(id)) throw err;
+          this.log.warn({ replica: id, err: errMessage(err) }, "unreadable out-of-sync replica; recreating it");
+          await pool.deleteVolume(id).catch(() => undefined);
+          await rm(path.join(this.epochDir, id), { force: true });
+          device = await pool.createVolume({ name: id, size: rec.spec.sizeBytes });
+        }
+      } else {
+        device = await pool.createVolume({ name: id, size: rec.spec.sizeBytes });
+      }
+      const guard = await EpochGuard.open(path.join(this.epochDir, id));
+      st.replicas.set(id, { id, device, guard });
+    } catch (err) {
+      this.localReplicaIds.delete(id);
+      throw err;
+    }
+  }
+
+  private async dropReplicas(st: VolumeState, keep: Set<string>): Promise<void> {
+    const pool = this.requirePool();
+    for (const [id] of st.replicas) {
+      if (keep.has(id)) continue;
+      st.replicas.delete(id);
+      await pool.deleteVolume(id).catch((err: unknown) => this.log.warn({ replica: id, err: errMessage(err) }, "replica delete failed"));
+      await rm(path.join(this.epochDir, id), { force: true });
+      this.localReplicaIds.delete(id);
+      this.log.info({ volume: st.id, replica: id }, "replica removed");
+    }
+  }
+
+  // ----------------------------------------------------------------- target ----
+
+  private async openLink(st: VolumeState, rec: VolumeRecord, replicaId: string, epoch: number, deadlineMs: number): Promise<ReplicaLink> {
+    const r = rec.replicas.find((x) => x.id === replicaId);
+    if (!r) throw new Error(`volume ${rec.id} has no replica ${replicaId}`);
+    if (r.nodeId === this.nodeId) {
+      const local = st.replicas.get(replicaId);
+      if (!local) throw new ReplicaUnavailableError(replicaId, "local replica not open");
+      if (!(await local.guard.advance(BigInt(epoch)))) throw new FencedError(replicaId);
+      return localLink(replicaId, local.device, local.guard, BigInt(epoch));
+    }
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      try {
+        const node = this.nodes.get(r.nodeId) ?? (await this.store.get(keys.node(r.nodeId), nodeRecordSchema))?.value;
+        if (!node) throw new ReplicaUnavailableError(replicaId, `node ${r.nodeId} is down`);
+        const { host, port } = parseAddress(node.address);
+        const client = await ReplicaClient.connect({
+          host,
+          port,
+          expectNodeId: r.nodeId,
+          tls: this.opts.tls,
+          hello: { volumeId: rec.id, replicaId, targetNodeId: this.nodeId, sizeBytes: rec.spec.sizeBytes },
+          epoch: BigInt(epoch),
+          requestTimeoutMs: this.timings.requestTimeoutMs,
+          connectTimeoutMs: Math.min(2_000, this.timings.requestTimeoutMs),
+        });
+        return remoteLink(client);
+      } catch (err) {
+        if (err instanceof FencedError) throw err;
+        // The replica's node may not have created it yet (a new volume): retry until the deadline.
+        const retriable = err instanceof ReplicaIoError ? err.reason === NackReason.UnknownVolume : true;
+        if (!retriable || Date.now() + 50 > until) throw err;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+  }
+
+  private async attach(st: VolumeState, rec: VolumeRecord): Promise<void> {
+    const epoch = rec.epoch;
+    const membership = new EtcdMembership(this.store, rec.id, epoch);
+    const links: ReplicaLink[] = [];
+    const failed: string[] = [];
+    let fenced = false;
+    await Promise.all(
+      rec.inSync.map(async (id) => {
+        try {
+          links.push(await this.openLink(st, rec, id, epoch, 1_500));
+        } catch (err) {
+          if (err instanceof FencedError) fenced = true;
+          failed.push(id);
+          this.log.info({ volume: rec.id, replica: id, err: errMessage(err) }, "in-sync replica unreachable at attach");
+        }
+      }),
+    );
+    const abort = (reason: string): never => {
+      for (const l of links) l.close();
+      throw new Error(`volume ${rec.id}: attach at epoch ${epoch} failed: ${reason}`);
+    };
+    if (fenced) {
+      st.fencedEpoch = epoch;
+      abort("a replica has seen a newer epoch");
+    }
+    if (links.length === 0) abort("no in-sync replica reachable");
+    try {
+      // Leave-before-ack also holds at attach: replicas we cannot reach leave the in-sync set first.
+      for (const id of failed) await membership.markOutOfSync(id);
+    } catch (err) {
+      if (err instanceof EpochSupersededError) st.fencedEpoch = epoch;
+      abort(errMessage(err));
+    }
+    const inSyncIds = new Set(links.map((l) => l.replicaId));
+    const local = rec.replicas.find((r) => r.nodeId === this.nodeId);
+    const target = new VolumeTarget({
+      volumeId: rec.id,
+      size: rec.spec.sizeBytes,
+      membership,
+      inSync: links,
+      outOfSync: rec.replicas.filter((r) => !inSyncIds.has(r.id)).map((r) => r.id),
+      ...(local ? { localReplicaId: local.id } : {}),
+      onFenced: (err) => {
+        this.log.warn({ volume: rec.id, epoch, err: err.message }, "target fenced");
+        st.fencedEpoch = Math.max(st.fencedEpoch, epoch);
+        void st.enqueue(async () => {
+          if (st.attached?.target === target) await this.detach(st);
+        });
+      },
+    });
+    st.attached = { epoch, target, catchUps: new Map() };
+    this.nbd.addExport(rec.id, target);
+    this.log.info({ volume: rec.id, epoch, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
+    for (const w of this.attachWaiters.get(rec.id) ?? []) w();
+    this.attachWaiters.delete(rec.id);
+  }
+
+  private async detach(st: VolumeState): Promise<void> {
+    const a = st.attached;
+    if (!a) return;
+    st.attached = null;
+    this.nbd.removeExport(st.id);
+    a.target.close();
+    this.log.info({ volume: st.id, epoch: a.epoch }, "target detached");
+  }
+
+  private startCatchUps(st: VolumeState, rec: VolumeRecord): void {
+    const a = st.attached;
+    if (!a || a.target.isFenced) return;
+    const status = new Map(a.target.status().map((s) => [s.id, s]));
+    for (const r of rec.replicas) {
+      const s = status.get(r.id);
+      if (s && s.mode !== "out") continue;
+      if (!s && rec.inSync.includes(r.id)) continue;
+      if (a.catchUps.has(r.id)) continue;
+      if (r.nodeId === this.nodeId ? !st.replicas.has(r.id) : !this.nodes.has(r.nodeId)) continue;
+      // A slot this target never had is a replica added after it attached: empty, so a rebuild of
+      // allocated regions is enough. Any other gets what the target tracked (or everything).
+      const kind = s ? "resync" : "rebuild";
+      const localInSync = [...st.replicas.values()].find((x) => a.target.inSyncIds().includes(x.id));
+      const task = (async () => {
+        const link = await this.openLink(st, rec, r.id, a.epoch, 1_000);
+        const started = Date.now();
+        try {
+          await a.target.catchUp(r.id, link, {
+            kind,
+            throttle: this.throttle,
+            ...(kind === "rebuild" && localInSync ? { source: localInSync.device } : {}),
+          });
+        } catch (err) {
+          link.close();
+          throw err;
+        }
+        this.log.info({ volume: rec.id, replica: r.id, kind, ms: Date.now() - started, bytes: a.target.resyncBytesSent }, "replica back in sync");
+      })()
+        .catch((err: unknown) => this.log.info({ volume: rec.id, replica: r.id, err: errMessage(err) }, "catch-up stopped; retrying later"))
+        .finally(() => a.catchUps.delete(r.id));
+      a.catchUps.set(r.id, task);
+    }
+  }
+
+  // ------------------------------------------------------------ operations ----
+
+  /** Resolves once this node serves the volume as its target (or rejects after `timeoutMs`). */
+  async waitAttached(volumeId: string, timeoutMs: number): Promise<void> {
+    if (this.volumes.get(volumeId)?.attached) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new NodeError("BUSY", `volume ${volumeId} not attached within ${timeoutMs} ms`)), timeoutMs);
+      const list = this.attachWaiters.get(volumeId) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.attachWaiters.set(volumeId, list);
+    });
+  }
+
+  /** What the target knows about its replicas (catch-up progress), if this node is the target. */
+  targetStatus(volumeId: string): { epoch: number; replicas: ReplicaStatus[]; resyncBytesSent: number } | null {
+    const a = this.volumes.get(volumeId)?.attached;
+    return a ? { epoch: a.epoch, replicas: a.target.status(), resyncBytesSent: a.target.resyncBytesSent } : null;
+  }
+
+  knownNodes(): NodeRecord[] {
+    return [...this.nodes.values()];
+  }
+
+  get isController(): boolean {
+    return this.controller?.isLeader ?? false;
+  }
+
+  async status(): Promise<StatusDto> {
+    const pool = this.requirePool();
+    const stats = this.nbd.stats;
+    return {
+      version: ADMIN_API_VERSION,
+      pool: { path: pool.dir, backend: "cluster", capacity: pool.capacityBytes, used: pool.allocatedBytes },
+      nbd: {
+        ...(this.addresses.nbd === undefined ? {} : { tcp: this.addresses.nbd }),
+        exports: this.nbd.list().map((e) => e.name),
+        connections: this.nbd.connectionCount,
+        requests: stats.requests,
+        bytesRead: stats.bytesRead,
+        bytesWritten: stats.bytesWritten,
+        errors: stats.errors,
+      },
+    };
+  }
+
+  listVolumes(): Promise<VolumeDto[]> {
+    return Promise.resolve(
+      [...this.volumes.values()].flatMap((st) => (st.attached && st.record ? [{ name: st.id, size: st.record.spec.sizeBytes, encrypted: false }] : [])),
+    );
+  }
+
+  createVolume(_request: CreateVolumeRequest): Promise<VolumeDto> {
+    return Promise.reject(new NodeError("UNSUPPORTED", "this node runs in cluster mode: use 'stowage-engine cluster volume create'"));
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await deleteClusterVolume(this.store, name);
+  }
+
+  listSnapshots(_volume: string): Promise<SnapshotDto[]> {
+    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+  }
+
+  createSnapshot(_volume: string, _name: string): Promise<SnapshotDto> {
+    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+  }
+
+  deleteSnapshot(_volume: string, _name: string): Promise<void> {
+    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+  }
+
+  scrub(_volume?: string): Promise<ScrubReport> {
+    return Promise.reject(new NodeError("UNSUPPORTED", "scrub of replicated volumes runs through reads (read repair) for now"));
+  }
+
+  private requirePool(): Pool {
+    if (!this.pool) throw new Error("pool not open");
+    return this.pool;
+  }
+
+  /** Stops serving: targets detach (clients disconnect), the lease is revoked so others take over at once. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.controller?.stop();
+    await Promise.all(this.unwatch.map((u) => u().catch(() => undefined)));
+    for (const st of this.volumes.values()) await st.enqueue(() => this.detach(st)).catch(() => undefined);
+    await this.lease?.revoke();
+    const admin = this.adminServer;
+    if (admin) {
+      admin.closeAllConnections();
+      await new Promise<void>((resolve) => admin.close(() => resolve()));
+    }
+    await this.nbd.close(1_000);
+    await this.replicaServer?.close();
+    await this.pool?.close();
+    this.store.close();
+  }
+}

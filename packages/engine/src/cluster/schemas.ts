@@ -1,0 +1,70 @@
+/** Admin API of cluster mode (`/v1/cluster/...`): requests and responses, shared by server and client. */
+import { z } from "zod";
+import { nameSchema } from "../admin/schemas";
+
+export const createClusterVolumeRequestSchema = z.object({
+  name: nameSchema,
+  size: z
+    .number()
+    .int()
+    .positive()
+    .refine((n) => n % 4096 === 0, "size must be a multiple of 4096"),
+  replicas: z.number().int().min(1).max(3),
+  /** Node serving the volume; default the node receiving the request. */
+  target: z.string().min(1).optional(),
+  distinctZones: z.boolean().optional(),
+  /** Return only once the target serves the volume (default true when the target is this node). */
+  wait: z.boolean().optional(),
+});
+export type CreateClusterVolumeRequest = z.infer<typeof createClusterVolumeRequestSchema>;
+
+export const moveReplicaRequestSchema = z.object({ replica: z.string().min(1), to: z.string().min(1) });
+export const scaleRequestSchema = z.object({ replicas: z.number().int().min(1).max(3) });
+
+export const catchUpSchema = z.object({ kind: z.enum(["resync", "rebuild"]), totalBytes: z.number(), copiedBytes: z.number() });
+
+export const replicaViewSchema = z.object({
+  id: z.string(),
+  nodeId: z.string(),
+  zone: z.string().optional(),
+  rack: z.string().optional(),
+  nodeUp: z.boolean(),
+  state: z.string(),
+  inSync: z.boolean(),
+  replaces: z.string().optional(),
+  /** From the target, when it could be asked. */
+  mode: z.enum(["in-sync", "catching-up", "out"]).optional(),
+  dirtyBytes: z.number().optional(),
+  catchUp: catchUpSchema.nullable().optional(),
+});
+
+export const clusterVolumeSchema = z.object({
+  id: z.string(),
+  sizeBytes: z.number(),
+  replicasWanted: z.number(),
+  epoch: z.number(),
+  target: z.string().nullable(),
+  /** NBD address of the target node (export name = volume id). */
+  nbd: z.string().optional(),
+  replicas: z.array(replicaViewSchema),
+});
+export type ClusterVolumeDto = z.infer<typeof clusterVolumeSchema>;
+
+export const targetStatusSchema = z.object({
+  epoch: z.number(),
+  resyncBytesSent: z.number(),
+  replicas: z.array(z.object({ id: z.string(), mode: z.enum(["in-sync", "catching-up", "out"]), dirtyBytes: z.number(), catchUp: catchUpSchema.nullable() })),
+});
+
+export const clusterNodeSchema = z.object({
+  id: z.string(),
+  address: z.string(),
+  zone: z.string().optional(),
+  rack: z.string().optional(),
+  capacityBytes: z.number(),
+  provisionedBytes: z.number(),
+  nbd: z.string().optional(),
+  admin: z.string().optional(),
+  controller: z.boolean(),
+});
+export type ClusterNodeDto = z.infer<typeof clusterNodeSchema>;

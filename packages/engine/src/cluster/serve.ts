@@ -1,0 +1,118 @@
+/** `stowage-engine serve --etcd ...`: a node in cluster mode (see cluster-node.ts). */
+import path from "node:path";
+import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../cli/args";
+import { wantsHelp, type CliContext } from "../cli/context";
+import { createLogger, type Level } from "../node/logger";
+import { formatHostPort } from "../node/node";
+import { loadNodeTls } from "./certs";
+import { ClusterNode, type ClusterTimings } from "./cluster-node";
+
+export const clusterServeUsage = `Usage: stowage-engine serve --etcd URL[,URL...] --node-id ID --pool DIR --tls-dir DIR
+         --listen-replication HOST:PORT [--nbd HOST:PORT] [--admin HOST:PORT] [options]
+
+Runs a node in cluster mode: it registers in etcd, serves replicas to other
+nodes over mutual TLS, and serves the volumes it is the target of over NBD
+(export name = volume id).
+
+Options:
+  --etcd URLS                  etcd client URLs, comma separated
+  --node-id ID                 this node's id (the CN of its certificate)
+  --zone Z, --rack R           topology labels used for placement
+  --pool DIR                   pool directory (created if missing)
+  --capacity SIZE              pool capacity advertised for placement (default: filesystem size)
+  --tls-dir DIR                ca.pem and ID.pem/ID-key.pem, or ca-key.pem to issue them
+  --listen-replication H:P     replication listener (port 0 picks one)
+  --advertise H:P              address peers dial (default: the listener's)
+  --nbd HOST:PORT              NBD listener (loopback unless --nbd-any-address)
+  --admin HOST:PORT            admin endpoint (loopback only)
+  --rebuild-mbps N             resync/rebuild limit per node in MB/s (default 100; 0 = none)
+  --lease-ttl S                node lease TTL in seconds (default 5)
+  --replace-after S            replace a replica away this long, in seconds (default 600)
+  --request-timeout MS         replica request timeout (default 5000)
+  --sync-interval MS           full reconcile period (default 1000)
+  --namespace PREFIX           etcd key prefix (default /stowage/)
+  --log-level LEVEL            debug, info, warn or error (default: info)
+
+Prints {"event":"ready","node":ID,"replication":...,"nbd":...,"admin":...} when serving.`;
+
+function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} expects a non-negative number, got '${value}'`);
+  return n;
+}
+
+export async function serveCluster(args: string[], ctx: CliContext): Promise<number> {
+  if (wantsHelp(args)) {
+    ctx.stdout(`${clusterServeUsage}\n`);
+    return 0;
+  }
+  const { values, positionals } = parse(args, {
+    etcd: { type: "string" },
+    "node-id": { type: "string" },
+    zone: { type: "string" },
+    rack: { type: "string" },
+    pool: { type: "string" },
+    capacity: { type: "string" },
+    "tls-dir": { type: "string" },
+    "listen-replication": { type: "string" },
+    advertise: { type: "string" },
+    nbd: { type: "string" },
+    "nbd-any-address": { type: "boolean" },
+    admin: { type: "string" },
+    "rebuild-mbps": { type: "string" },
+    "lease-ttl": { type: "string" },
+    "replace-after": { type: "string" },
+    "request-timeout": { type: "string" },
+    "sync-interval": { type: "string" },
+    namespace: { type: "string" },
+    "log-level": { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals.join(" ")}'`);
+  const need = (v: string | undefined, flag: string): string => {
+    if (v === undefined) throw new UsageError(`cluster mode needs ${flag}`);
+    return v;
+  };
+  const nodeId = need(values["node-id"], "--node-id ID");
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(nodeId)) throw new UsageError(`--node-id must be a DNS label, got '${nodeId}'`);
+  const replication = parseHostPort(need(values["listen-replication"], "--listen-replication HOST:PORT"), "--listen-replication");
+  const nbd = values.nbd === undefined ? undefined : parseHostPort(values.nbd, "--nbd");
+  // NBD has no authentication: only loopback unless explicitly asked (test namespaces).
+  if (nbd && !values["nbd-any-address"]) requireLoopback(nbd, "--nbd");
+  const admin = values.admin === undefined ? undefined : parseHostPort(values.admin, "--admin");
+  if (admin) requireLoopback(admin, "--admin");
+  const level = values["log-level"] ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`);
+  const mbps = positiveNumber(values["rebuild-mbps"], "--rebuild-mbps", 100);
+  const timings: Partial<ClusterTimings> = {
+    leaseTtlSec: positiveNumber(values["lease-ttl"], "--lease-ttl", 5),
+    replaceAfterMs: positiveNumber(values["replace-after"], "--replace-after", 600) * 1000,
+    requestTimeoutMs: positiveNumber(values["request-timeout"], "--request-timeout", 5000),
+    syncIntervalMs: positiveNumber(values["sync-interval"], "--sync-interval", 1000),
+  };
+  const logger = createLogger({ level: level as Level, write: ctx.stderr, bindings: { node: nodeId } });
+  const advertiseHost = values.advertise === undefined ? replication.host : parseHostPort(values.advertise, "--advertise").host;
+  const tls = await loadNodeTls(path.resolve(need(values["tls-dir"], "--tls-dir DIR")), nodeId, [...new Set(["127.0.0.1", advertiseHost])].filter((h) => /^[\d.]+$/.test(h)));
+  const node = await ClusterNode.start({
+    nodeId,
+    labels: { ...(values.zone === undefined ? {} : { zone: values.zone }), ...(values.rack === undefined ? {} : { rack: values.rack }) },
+    poolDir: path.resolve(need(values.pool, "--pool DIR")),
+    ...(values.capacity === undefined ? {} : { capacityBytes: parseSize(values.capacity, "--capacity") }),
+    etcd: need(values.etcd, "--etcd URL").split(","),
+    ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+    replication,
+    ...(values.advertise === undefined ? {} : { advertise: formatHostPort(parseHostPort(values.advertise, "--advertise")) }),
+    tls,
+    ...(nbd ? { nbd } : {}),
+    ...(admin ? { admin } : {}),
+    rebuildBytesPerSec: mbps === 0 ? Number.POSITIVE_INFINITY : mbps * 1_000_000,
+    timings,
+    logger,
+  });
+  ctx.stdout(`${JSON.stringify({ event: "ready", node: nodeId, ...node.addresses })}\n`);
+  const signal = await ctx.waitForStop();
+  logger.info({ signal }, "node stopping");
+  await node.close();
+  logger.info({}, "node stopped");
+  return 0;
+}
