@@ -28,7 +28,7 @@ export class EngineError extends Error {
 /** Node's fs errors carry a string `code`; this narrows without `any`. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "code" in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === "string" ? code : undefined;
   }
   return undefined;

@@ -10,7 +10,7 @@ import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
 import { allSet, clearBits, isEmpty, setBits, testBit } from "../util/bitmap";
 import { EngineError, errnoCode } from "../util/errors";
-import { RangeLock, type RangeLockHandle } from "../util/range-lock";
+import { RangeLock } from "../util/range-lock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { ExtentMap, type Slot, type Version } from "./extent-map";
 import {
@@ -340,12 +340,8 @@ export class Volume implements BlockDevice {
     if (opts?.fua) await this.flush();
   }
 
-  flush(): Promise<void> {
-    try {
-      this.assertUsable();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async flush(): Promise<void> {
+    this.assertUsable();
     return this.flushNow();
   }
 
@@ -541,7 +537,7 @@ export class Volume implements BlockDevice {
       slots.push(slot);
     }
     try {
-      await Promise.all(slots.map((s) => (s.hotWait !== null || !s.hot ? this.makeHot(s) : undefined)));
+      await Promise.all(slots.map((s) => (s.hotWait !== null || !s.hot ? this.makeHot(s) : Promise.resolve())));
       await Promise.all(
         slots.map((slot) => {
           const start = Math.max(offset, slot.extent * EXTENT_SIZE);

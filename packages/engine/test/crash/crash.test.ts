@@ -103,7 +103,7 @@ function applyLines(model: Model, lines: string[]): CycleLog {
     acks: 0,
   };
   for (const line of lines) {
-    const [tag, a = "", b = "", c = "", d = ""] = line.split(" ");
+    const [tag = "", a = "", b = "", c = "", d = ""] = line.split(" ");
     switch (tag) {
       case "I": {
         const op = { seq: Number(a), kind: b, block: Number(c), n: Number(d) };

@@ -1,0 +1,33 @@
+// Public API of the storage engine.
+export { BlockIoError, type BlockDevice, type BlockIoErrorCode } from "./block-device";
+export { EngineError, type EngineErrorCode } from "./util/errors";
+
+// Pool and volumes
+export { Pool, type PoolOptions, type PoolStats, type PoolHealth, type PoolHealthState, type VolumeInfo } from "./pool/pool";
+export {
+  Volume,
+  unlimitedCapacity,
+  type CapacityAccountant,
+  type RecoveryReport,
+  type SnapshotInfo,
+  type VolumeCreateOptions,
+  type VolumeOpenOptions,
+  type VolumeStats,
+  type VolumeSummary,
+} from "./volume/volume";
+export { BLOCK_SIZE, EXTENT_SIZE, MAX_VOLUME_SIZE } from "./volume/geometry";
+
+// Snapshots
+export { SnapshotDevice } from "./snapshot/snapshot-device";
+export { type ByteRange } from "./snapshot/diff";
+export { copyDevice } from "./snapshot/clone";
+
+// Integrity
+export { scrub, type BadBlock, type ScrubOptions, type ScrubReport } from "./scrub/scrub";
+
+// Encryption and key providers
+export { XtsCipher, generateDataKey } from "./crypto/xts";
+export { KmsError, type KeyContext, type KmsErrorCode, type KmsProvider, type WrappedKey } from "./kms/provider";
+export { LocalFileKms } from "./kms/local-file";
+export { KubernetesSecretKms, type SecretGetter, type SecretRef } from "./kms/kubernetes-secret";
+export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
