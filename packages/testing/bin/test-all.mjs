@@ -50,7 +50,10 @@ function check(label, ok) {
 
 const want = (step) => only.length === 0 || only.includes(step);
 
-if (want("lint")) check("lint", run("lint", "npx", ["turbo", "run", "lint", "--continue", "--output-logs=errors-only"]));
+if (want("lint")) {
+  check("versions", run("version drift", process.execPath, [path.join(import.meta.dirname, "check-versions.mjs")]));
+  check("lint", run("lint", "npx", ["turbo", "run", "lint", "--continue", "--output-logs=errors-only"]));
+}
 if (want("typecheck"))
   check("typecheck", run("typecheck", "npx", ["turbo", "run", "typecheck", "--continue", "--output-logs=errors-only"]));
 
