@@ -1,0 +1,190 @@
+import { randomUUID } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import type { Command, Inventory, PoolSample, TelemetryBatch, VolumeSample } from "@stowage/agent-protocol";
+import { AGENT_PROTOCOL_VERSION } from "@stowage/agent-protocol";
+import type { Logger } from "pino";
+import { Backoff } from "./backoff";
+import { encodeBatch, type UplinkClient, UplinkError } from "./client";
+import type { TelemetryBuffer } from "./telemetry-buffer";
+
+/** Where telemetry comes from: the cluster role's view of its nodes and volumes. */
+export interface TelemetrySource {
+  inventory(): Promise<Inventory>;
+  samples(): Promise<{ volumes: VolumeSample[]; pools: PoolSample[] }>;
+}
+
+export interface CommandProgress {
+  (progress: number, message?: string): Promise<void>;
+}
+
+/** Carries out a command. Must be idempotent by command id: delivery is at least once. */
+export interface CommandExecutor {
+  execute(command: Command, progress: CommandProgress): Promise<Record<string, unknown>>;
+}
+
+export interface UplinkOptions {
+  client: UplinkClient;
+  buffer: TelemetryBuffer;
+  source: TelemetrySource;
+  executor: CommandExecutor;
+  log: Logger;
+  agentVersion: string;
+  telemetryIntervalMs: number;
+  heartbeatIntervalMs: number;
+  commandWaitSeconds?: number;
+  /** Server time minus local time, learned from heartbeats; timestamps use it. */
+  onClockSkew?: (skewMs: number) => void;
+}
+
+/**
+ * The agent's link to the control plane. Three independent loops —
+ * heartbeat, telemetry delivery and command polling — so a slow one never
+ * starves the others. Telemetry is collected on schedule whether or not the
+ * control plane answers; it waits on disk and drains oldest first.
+ */
+export class Uplink {
+  private running = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly wakers = new Set<() => void>();
+  private readonly loops: Promise<void>[] = [];
+  private skewMs = 0;
+  /** Results of commands already carried out, so a redelivered one is reported, not repeated. */
+  private readonly executed = new Map<string, Record<string, unknown>>();
+  readonly stats = { batchesSent: 0, batchesDuplicate: 0, heartbeats: 0, commandsRun: 0, failures: 0 };
+
+  constructor(private readonly opts: UplinkOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops.push(this.loop("heartbeat", () => this.heartbeatOnce(), this.opts.heartbeatIntervalMs));
+    this.loops.push(this.loop("collect", () => this.collectOnce(), this.opts.telemetryIntervalMs));
+    this.loops.push(this.loop("deliver", () => this.deliverAll(), 1_000));
+    this.loops.push(this.loop("commands", () => this.pollCommandsOnce(), 0));
+  }
+
+  /** Stops the loops; in-flight calls finish or time out on their own. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    for (const w of this.wakers) w();
+    await Promise.allSettled(this.loops);
+  }
+
+  /** Local clock corrected by the server's: the control plane's time is authoritative. */
+  now(): Date {
+    return new Date(Date.now() + this.skewMs);
+  }
+
+  async heartbeatOnce(): Promise<void> {
+    const res = await this.opts.client.heartbeat(this.opts.agentVersion);
+    this.skewMs = res.clockSkewMs;
+    this.opts.onClockSkew?.(res.clockSkewMs);
+    this.stats.heartbeats++;
+  }
+
+  /** Builds one batch from the source and puts it in the on-disk buffer. */
+  async collectOnce(): Promise<void> {
+    const [inventory, samples] = await Promise.all([this.opts.source.inventory(), this.opts.source.samples()]);
+    const sequence = this.opts.buffer.allocateSequence();
+    const batch: TelemetryBatch = {
+      protocolVersion: AGENT_PROTOCOL_VERSION,
+      batchId: randomUUID(),
+      sequence,
+      sentAt: this.now().toISOString(),
+      droppedBatches: this.opts.buffer.droppedCount,
+      inventory,
+      volumeSamples: samples.volumes,
+      poolSamples: samples.pools,
+    };
+    await this.opts.buffer.append(sequence, encodeBatch(batch));
+  }
+
+  /** Sends buffered batches oldest first until the buffer is empty or a call fails. */
+  async deliverAll(): Promise<void> {
+    for (;;) {
+      const next = await this.opts.buffer.peek();
+      if (!next) return;
+      const res = await this.opts.client.sendTelemetry(next.body);
+      if (res.duplicate) this.stats.batchesDuplicate++;
+      else this.stats.batchesSent++;
+      // The drop count travelled in the batch body; decode it only from what we wrote.
+      await this.opts.buffer.acknowledge(next.sequence, droppedIn(next.body));
+    }
+  }
+
+  async pollCommandsOnce(): Promise<void> {
+    const res = await this.opts.client.pollCommands(this.opts.commandWaitSeconds ?? 20);
+    for (const command of res.commands) await this.run(command);
+  }
+
+  private async run(command: Command): Promise<void> {
+    const log = this.opts.log.child({ commandId: command.id, commandType: command.type });
+    const report = (state: "running" | "succeeded" | "failed", progress: number, message: string | null, result: Record<string, unknown> | null) =>
+      this.opts.client.reportStatus(command.id, { state, progress, message, result });
+    const done = this.executed.get(command.id);
+    if (done) {
+      await report("succeeded", 1, null, done);
+      return;
+    }
+    try {
+      await report("running", 0, null, null);
+      const result = await this.opts.executor.execute(command, (p, m) => report("running", Math.min(1, Math.max(0, p)), m ?? null, null));
+      this.executed.set(command.id, result);
+      await report("succeeded", 1, null, result);
+      this.stats.commandsRun++;
+      log.info("command succeeded");
+    } catch (err) {
+      if (err instanceof UplinkError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn({ err: message }, "command failed");
+      await report("failed", 1, message, null);
+    }
+  }
+
+  private loop(name: string, once: () => Promise<void>, intervalMs: number): Promise<void> {
+    const backoff = new Backoff();
+    return (async () => {
+      while (this.running) {
+        let delay = intervalMs;
+        try {
+          await once();
+          backoff.reset();
+        } catch (err) {
+          this.stats.failures++;
+          const e = err instanceof UplinkError ? err : null;
+          delay = Math.max(e?.retryAfterMs ?? 0, backoff.next());
+          this.opts.log.warn({ loop: name, code: e?.code ?? "ERROR", err: err instanceof Error ? err.message : String(err), retryInMs: delay }, "uplink call failed");
+        }
+        if (!this.running) break;
+        await this.wait(delay);
+      }
+    })();
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.wakers.delete(resolve);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+      this.wakers.add(resolve);
+    });
+  }
+}
+
+function droppedIn(gz: Buffer): number {
+  try {
+    const text = gunzip(gz);
+    const parsed = JSON.parse(text) as { droppedBatches?: unknown };
+    return typeof parsed.droppedBatches === "number" ? parsed.droppedBatches : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function gunzip(buf: Buffer): string {
+  return gunzipSync(buf).toString("utf8");
+}
