@@ -31,3 +31,25 @@ export { KmsError, type KeyContext, type KmsErrorCode, type KmsProvider, type Wr
 export { LocalFileKms } from "./kms/local-file";
 export { KubernetesSecretKms, type SecretGetter, type SecretRef } from "./kms/kubernetes-secret";
 export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
+
+// Frontends, node process and admin API
+export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";
+export { StowageNode, type StowageNodeOptions, type HostPort } from "./node/node";
+export { NodeError, type NodeBackend, type NodeErrorCode } from "./node/backend";
+export { PoolBackend } from "./node/pool-backend";
+export { createLogger, type Logger } from "./node/logger";
+export { createAdminServer, type AdminOperations, type AdminRoute } from "./admin/server";
+export { AdminClient, AdminClientError } from "./admin/client";
+export {
+  ADMIN_API_VERSION,
+  createVolumeRequestSchema,
+  volumeSchema,
+  snapshotSchema,
+  statusSchema,
+  scrubReportSchema,
+  type CreateVolumeRequest,
+  type VolumeDto,
+  type SnapshotDto,
+  type StatusDto,
+  type ScrubReport as AdminScrubReport,
+} from "./admin/schemas";
