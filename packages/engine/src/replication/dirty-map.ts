@@ -40,6 +40,23 @@ export class DirtyMap {
     }
   }
 
+  /** Marks every block dirty in `other` too. */
+  merge(other: DirtyMap): void {
+    for (const [c, src] of other.chunks) {
+      let chunk = this.chunks.get(c);
+      if (!chunk) {
+        chunk = new Uint8Array(CHUNK_BYTES);
+        this.chunks.set(c, chunk);
+      }
+      for (let i = 0; i < CHUNK_BYTES; i++) {
+        const add = (src[i] ?? 0) & ~(chunk[i] ?? 0);
+        if (add === 0) continue;
+        chunk[i] = (chunk[i] ?? 0) | add;
+        for (let v = add; v; v &= v - 1) this.count++;
+      }
+    }
+  }
+
   markAll(): void {
     this.mark(0, this.sizeBytes);
   }

@@ -124,6 +124,7 @@ describe("VolumeTarget", () => {
   it("resyncs only the regions written while a replica was away", async () => {
     const { replicas, target } = setup();
     await target.write(0, randomBytes(1024 * 1024)); // before the outage
+    await target.flush(); // durable everywhere: a failing replica cannot have lost it
     const r2 = replicas[2];
     if (!r2) throw new Error("setup");
     r2.down = true;
@@ -143,6 +144,19 @@ describe("VolumeTarget", () => {
     const a = await replicas[0]?.content(0, SIZE);
     const c = await r2.content(0, SIZE);
     expect(a && c && a.equals(c)).toBe(true);
+  });
+
+  it("also resends what a failed replica acknowledged but had not flushed", async () => {
+    const { replicas, target } = setup();
+    await target.write(0, randomBytes(BS)); // acknowledged, never flushed
+    const r2 = replicas[2];
+    if (!r2) throw new Error("setup");
+    r2.down = true;
+    await target.write(8 * BS, randomBytes(BS)); // r2 leaves here
+    r2.down = false;
+    const before = target.resyncBytesSent;
+    await target.catchUp("r2", r2.link("r2"), { kind: "resync" });
+    expect(target.resyncBytesSent - before).toBe(2 * BS);
   });
 
   it("rebuilds a new replica while writes continue, then admits it", async () => {

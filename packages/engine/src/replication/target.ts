@@ -38,6 +38,13 @@ export interface VolumeTargetOptions {
   /** The replica on this node, preferred for reads. */
   localReplicaId?: string;
   onFenced?: (err: Error) => void;
+  /**
+   * Flush the replicas this long after a write (ms; default 1000, 0 = never).
+   * Replicas buffer writes until a flush, so one that crashes loses what it
+   * acknowledged since its last flush; bounding that window bounds what a
+   * returning replica must be resent beyond what it missed while away.
+   */
+  autoFlushMs?: number;
 }
 
 function isReplicaFailure(err: unknown): boolean {
@@ -59,10 +66,16 @@ export class VolumeTarget implements BlockDevice {
   private fenced: Error | null = null;
   /** Bytes shipped to catching-up replicas, for the delta-resync ratio. */
   resyncBytesSent = 0;
+  /** Regions written since the last flush began; a replica that fails may have lost them. */
+  private unflushed: DirtyMap;
+  /** Regions whose flush is in progress (same reason). */
+  private readonly flushing = new Set<DirtyMap>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: VolumeTargetOptions) {
     this.size = opts.size;
     this.blockSize = opts.blockSize ?? 4096;
+    this.unflushed = new DirtyMap(this.size);
     for (const link of opts.inSync) {
       this.slots.set(link.replicaId, { id: link.replicaId, link, mode: "in-sync", dirty: null, leaving: null, catchUp: null });
     }
@@ -140,7 +153,36 @@ export class VolumeTarget implements BlockDevice {
 
   async flush(): Promise<void> {
     this.checkFenced();
-    await this.fanOut(0, 0, (l) => l.flush());
+    const pending = this.unflushed;
+    this.unflushed = new DirtyMap(this.size);
+    this.flushing.add(pending);
+    try {
+      await this.fanOut(0, 0, (l) => l.flush());
+    } catch (err) {
+      // Not durable everywhere: keep it in the window a failing replica must be resent.
+      this.unflushed.merge(pending);
+      throw err;
+    } finally {
+      this.flushing.delete(pending);
+    }
+  }
+
+  /** Marks what a failed replica may have lost besides what it missed: everything not yet flushed. */
+  private markUnflushed(map: DirtyMap): void {
+    map.merge(this.unflushed);
+    for (const m of this.flushing) map.merge(m);
+  }
+
+  private noteWrite(offset: number, length: number): void {
+    this.unflushed.mark(offset, length);
+    const ms = this.opts.autoFlushMs ?? 1000;
+    if (ms > 0 && !this.flushTimer && !this.fenced) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flush().catch(() => undefined);
+      }, ms);
+      this.flushTimer.unref();
+    }
   }
 
   // ----------------------------------------------------- catch up ----
@@ -182,6 +224,8 @@ export class VolumeTarget implements BlockDevice {
       throw this.maybeFence(err);
     });
 
+    // Copies not yet flushed on the replica: lost if it crashes, so marked again on failure.
+    let copiedSinceFlush: Array<{ offset: number; length: number }> = [];
     try {
       for (;;) {
         let run = map.nextRun(0, CATCH_UP_RUN);
@@ -203,10 +247,15 @@ export class VolumeTarget implements BlockDevice {
               throw err;
             }
             this.resyncBytesSent += length;
+            copiedSinceFlush.push({ offset, length });
             slot.catchUp.copiedBytes += length;
             opts.onProgress?.(slot.catchUp.copiedBytes, slot.catchUp.totalBytes);
           } finally {
             this.lock.release(h);
+          }
+          if (copiedSinceFlush.length >= CATCH_UP_FLUSH_RUNS) {
+            await link.flush();
+            copiedSinceFlush = [];
           }
           run = map.nextRun(offset + length, CATCH_UP_RUN);
         }
@@ -228,6 +277,8 @@ export class VolumeTarget implements BlockDevice {
       }
     } catch (err) {
       if (slot.mode === "catching-up") slot.mode = "out";
+      for (const r of copiedSinceFlush) map.mark(r.offset, r.length);
+      this.markUnflushed(map);
       slot.catchUp = null;
       throw err;
     }
@@ -246,6 +297,8 @@ export class VolumeTarget implements BlockDevice {
   }
 
   close(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     for (const s of this.slots.values()) s.link?.close();
   }
 
@@ -255,6 +308,7 @@ export class VolumeTarget implements BlockDevice {
     this.checkFenced();
     const h = await this.lock.acquire(offset, offset + length, true);
     try {
+      this.noteWrite(offset, length);
       await this.fanOut(offset, length, op);
     } finally {
       this.lock.release(h);
@@ -284,6 +338,7 @@ export class VolumeTarget implements BlockDevice {
         // Not yet in sync: remember what it missed and let the catch-up loop notice.
         s.mode = "out";
         s.dirty?.mark(offset, length);
+        if (s.dirty) this.markUnflushed(s.dirty);
         continue;
       }
       if (s.mode === "out") {
@@ -307,8 +362,10 @@ export class VolumeTarget implements BlockDevice {
         // Never drop the last copy from the record: fail the I/O instead, the replica may come back.
         throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: the last in-sync replica ${s.id} failed`);
       }
-      // Mark dirty from now on, before the record changes, so no write is missed in between.
+      // Mark dirty from now on, before the record changes, so no write is missed in between;
+      // and what it acknowledged but may not have made durable yet.
       s.dirty = new DirtyMap(this.size);
+      this.markUnflushed(s.dirty);
       s.mode = "out";
       s.link?.close();
       s.link = null;
@@ -386,6 +443,8 @@ export class VolumeTarget implements BlockDevice {
 
 /** Largest piece a catch-up copies under one lock: long enough to stream, short enough not to stall writers. */
 const CATCH_UP_RUN = 1024 * 1024;
+/** Flush the catching-up replica every this many runs, bounding what a crash there costs. */
+const CATCH_UP_FLUSH_RUNS = 16;
 const ZEROS = Buffer.alloc(CATCH_UP_RUN);
 
 /** Catch-up copies whole regions; zero ones are sent as WRITE_ZEROES, without payload. */

@@ -1,0 +1,229 @@
+/**
+ * Real engine node processes in cluster mode around a private etcd, for
+ * tests, the chaos runner and the replication benchmark. Nodes are
+ * `stowage-engine serve --etcd ...` child processes; they can be killed with
+ * SIGKILL and restarted on the same pool.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { initClusterTls } from "../../src/cluster/certs";
+import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../../src/consensus/records";
+import { ConsensusStore } from "../../src/consensus/store";
+import { startPrivateEtcd, type PrivateEtcd } from "../support/etcd";
+
+export const ENGINE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLI = path.join(ENGINE_DIR, "bin", "stowage-engine.mjs");
+
+/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > until) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? ` (last error: ${lastErr.message})` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface NodeSpec {
+  id: string;
+  zone?: string;
+  rack?: string;
+  /** Extra serve flags. */
+  args?: string[];
+  /** Command prefix, e.g. ["ip", "netns", "exec", "ns1"]. */
+  wrap?: string[];
+  replication?: string;
+  nbd?: string;
+}
+
+export interface ClusterOptions {
+  nodes: NodeSpec[];
+  leaseTtlSec?: number;
+  replaceAfterSec?: number;
+  requestTimeoutMs?: number;
+  rebuildMbps?: number;
+  syncIntervalMs?: number;
+  capacity?: string;
+  etcd?: PrivateEtcd;
+  /** Extra IPs to put in node certificates. */
+  certIps?: string[];
+  logLevel?: string;
+  /** Keep node stderr in memory (last lines) for failure messages. */
+  quiet?: boolean;
+}
+
+export interface RunningNode {
+  spec: NodeSpec;
+  proc: ChildProcess | null;
+  ready: { node: string; replication: string; nbd?: string; admin?: string } | null;
+  log: string[];
+}
+
+export class TestCluster {
+  readonly nodes = new Map<string, RunningNode>();
+  readonly store: ConsensusStore;
+
+  private constructor(
+    readonly dir: string,
+    readonly etcd: PrivateEtcd,
+    private readonly ownsEtcd: boolean,
+    private readonly opts: ClusterOptions,
+  ) {
+    this.store = new ConsensusStore([etcd.endpoint]);
+  }
+
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "stowage-cluster-"));
+    const etcd = opts.etcd ?? (await startPrivateEtcd());
+    const c = new TestCluster(dir, etcd, opts.etcd === undefined, opts);
+    try {
+      await initClusterTls(path.join(dir, "tls"), { name: "test", nodeIds: opts.nodes.map((n) => n.id), ips: ["127.0.0.1", ...(opts.certIps ?? [])] });
+      await Promise.all(opts.nodes.map((n) => c.startNode(n)));
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  get tlsDir(): string {
+    return path.join(this.dir, "tls");
+  }
+
+  poolDir(id: string): string {
+    return path.join(this.dir, "pools", id);
+  }
+
+  node(id: string): RunningNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  admin(id: string): string {
+    const a = this.node(id).ready?.admin;
+    if (!a) throw new Error(`node ${id} has no admin address (is it running?)`);
+    return a;
+  }
+
+  async startNode(spec: NodeSpec): Promise<RunningNode> {
+    const o = this.opts;
+    const args = [
+      CLI,
+      "serve",
+      "--etcd", this.etcd.endpoint,
+      "--node-id", spec.id,
+      ...(spec.zone ? ["--zone", spec.zone] : []),
+      ...(spec.rack ? ["--rack", spec.rack] : []),
+      "--pool", this.poolDir(spec.id),
+      "--tls-dir", this.tlsDir,
+      "--listen-replication", spec.replication ?? "127.0.0.1:0",
+      "--nbd", spec.nbd ?? "127.0.0.1:0",
+      "--admin", "127.0.0.1:0",
+      "--lease-ttl", String(o.leaseTtlSec ?? 2),
+      "--replace-after", String(o.replaceAfterSec ?? 600),
+      "--request-timeout", String(o.requestTimeoutMs ?? 2000),
+      "--rebuild-mbps", String(o.rebuildMbps ?? 0),
+      "--sync-interval", String(o.syncIntervalMs ?? 500),
+      "--log-level", o.logLevel ?? "info",
+      ...(o.capacity ? ["--capacity", o.capacity] : []),
+      ...(spec.args ?? []),
+    ];
+    const [cmd, ...pre] = spec.wrap ?? [];
+    const proc = cmd ? spawn(cmd, [...pre, process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const running: RunningNode = this.nodes.get(spec.id) ?? { spec, proc: null, ready: null, log: [] };
+    running.spec = spec;
+    running.proc = proc;
+    running.ready = null;
+    this.nodes.set(spec.id, running);
+    proc.stderr?.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n")) if (line) running.log.push(line);
+      if (running.log.length > 400) running.log.splice(0, running.log.length - 400);
+    });
+    let out = "";
+    const ready = new Promise<RunningNode["ready"]>((resolve, reject) => {
+      proc.stdout?.on("data", (d: Buffer) => {
+        out += d.toString();
+        const line = out.split("\n").find((l) => l.includes('"event":"ready"'));
+        if (line) resolve(JSON.parse(line) as RunningNode["ready"]);
+      });
+      proc.once("exit", (code) => reject(new Error(`node ${spec.id} exited with ${code} before ready: ${running.log.slice(-5).join("\n")}`)));
+    });
+    running.ready = await Promise.race([
+      ready,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`node ${spec.id} not ready within 30 s`)), 30_000)),
+    ]);
+    return running;
+  }
+
+  /** SIGKILL: no cleanup, no lease revoke. */
+  async kill(id: string): Promise<void> {
+    const n = this.node(id);
+    const p = n.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGKILL");
+    await exited;
+    n.proc = null;
+    n.ready = null;
+  }
+
+  async restart(id: string): Promise<RunningNode> {
+    await this.kill(id);
+    return this.startNode(this.node(id).spec);
+  }
+
+  async volume(id: string): Promise<VolumeRecord | null> {
+    return (await this.store.get(keys.volume(id), volumeRecordSchema))?.value ?? null;
+  }
+
+  async liveNodes(): Promise<NodeRecord[]> {
+    return (await this.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => n.value);
+  }
+
+  /** Waits until every replica of the volume is in sync and the count matches the spec. */
+  async waitAllInSync(id: string, timeoutMs = 30_000): Promise<VolumeRecord> {
+    return waitFor(
+      `all replicas of ${id} in sync`,
+      async () => {
+        const v = await this.volume(id);
+        return v && v.replicas.length === v.spec.replicas && v.inSync.length === v.replicas.length && v.replicas.every((r) => r.state === "healthy") ? v : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  tail(id: string, lines = 20): string {
+    return this.nodes.get(id)?.log.slice(-lines).join("\n") ?? "";
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.keys()].map((id) => this.kill(id).catch(() => undefined)));
+    this.store.close();
+    if (this.ownsEtcd) await this.etcd.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Admin API call on a node (JSON in, JSON out), throwing with the API's error message. */
+export async function adminCall<T = unknown>(address: string, method: string, urlPath: string, body?: unknown): Promise<T> {
+  const res = await fetch(`http://${address}${urlPath}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const json = (await res.json()) as T & { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${json.error?.code ?? ""} ${json.error?.message ?? ""}`);
+  return json;
+}
