@@ -90,6 +90,12 @@ describe("nbdinfo", () => {
     expect(covering.length).toBeGreaterThan(0);
     // type bit 0 = hole: the written range must never be reported as a hole.
     expect(covering.every((e) => (e.type & 1) === 0)).toBe(true);
+    // Volumes are thin: the never-written tail is reported as a hole that reads as zeroes (hole|zero = 3).
+    const tail = extents.filter((e) => e.offset + e.length > 16 * MiB);
+    expect(tail.length).toBeGreaterThan(0);
+    expect(tail.every((e) => e.type === 3)).toBe(true);
+    const head = extents.find((e) => e.offset === 0);
+    expect(head?.type).toBe(3);
   });
 });
 
