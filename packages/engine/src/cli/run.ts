@@ -6,13 +6,14 @@
 import { AdminClientError } from "../admin/client";
 import { UsageError } from "./args";
 import type { CliContext, Command } from "./context";
+import { clusterCommand } from "./commands/cluster";
 import { scrubCommand } from "./commands/scrub";
 import { serveCommand } from "./commands/serve";
 import { snapshotCommand } from "./commands/snapshot";
 import { statusCommand } from "./commands/status";
 import { volumeCommand } from "./commands/volume";
 
-export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand];
+export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand, clusterCommand];
 
 export function mainUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

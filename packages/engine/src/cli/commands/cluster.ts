@@ -1,0 +1,189 @@
+/**
+ * `stowage-engine cluster ...`: cluster initialisation (CA and node
+ * certificates) and replicated-volume operations through a cluster-mode
+ * node's admin endpoint.
+ */
+import path from "node:path";
+import type { z } from "zod";
+import { AdminClientError } from "../../admin/client";
+import { errorBodySchema, listSchema, okSchema } from "../../admin/schemas";
+import { initClusterTls } from "../../cluster/certs";
+import { clusterNodeSchema, clusterVolumeSchema, type ClusterVolumeDto } from "../../cluster/schemas";
+import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
+import { wantsHelp, type CliContext, type Command } from "../context";
+import { volumeName } from "./volume";
+
+const usage = `Usage: stowage-engine cluster <command> [options]
+
+  cluster init --dir DIR --nodes ID[,ID...] [--name NAME] [--ip IP[,IP...]]
+      Creates the cluster CA (ca.pem, ca-key.pem) and a certificate per node in DIR.
+  cluster nodes [--json]
+      Lists live nodes with their labels and which one runs the volume controller.
+  cluster volume create NAME --size SIZE --replicas N [--target NODE] [--distinct-zones] [--json]
+      Places N replicas (distinct nodes, zones first, racks second) or says why it cannot.
+  cluster volume list [--json]
+  cluster volume status NAME [--json]
+      Placement, replica states and resync/rebuild progress.
+  cluster volume move NAME --replica ID --to NODE
+      Builds a new replica on NODE, then drops the old one once the new one is in sync.
+  cluster volume scale NAME --replicas N
+  cluster volume delete NAME
+
+Common options:
+  --admin HOST:PORT   admin endpoint of any cluster node (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  -h, --help          show this help`;
+
+async function call<T extends z.ZodType>(admin: string, method: string, urlPath: string, schema: T, body?: unknown): Promise<z.infer<T>> {
+  let res: Response;
+  try {
+    res = await fetch(`http://${admin}${urlPath}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new AdminClientError("UNREACHABLE", `cannot reach the node admin endpoint at ${admin}`);
+  }
+  const json: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const parsed = errorBodySchema.safeParse(json);
+    throw new AdminClientError(parsed.success ? parsed.data.error.code : "INTERNAL", parsed.success ? parsed.data.error.message : `HTTP ${res.status}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new AdminClientError("PROTOCOL", `unexpected response from ${urlPath}`);
+  return parsed.data;
+}
+
+function pct(copied: number, total: number): string {
+  return total === 0 ? "100%" : `${Math.floor((copied / total) * 100)}%`;
+}
+
+export function renderVolume(v: ClusterVolumeDto): string {
+  const head = `volume ${v.id}  ${formatBytes(v.sizeBytes)}  replicas ${v.replicas.length}/${v.replicasWanted}  epoch ${v.epoch}  target ${v.target ?? "-"}${v.nbd ? ` (nbd ${v.nbd})` : ""}`;
+  const rows = v.replicas.map((r) => [
+    r.id,
+    r.nodeId,
+    [r.zone, r.rack].filter((x) => x !== undefined).join("/") || "-",
+    r.nodeUp ? "up" : "down",
+    r.state,
+    r.inSync ? "yes" : "no",
+    r.catchUp ? `${r.catchUp.kind} ${pct(r.catchUp.copiedBytes, r.catchUp.totalBytes)} (${formatBytes(r.catchUp.copiedBytes)}/${formatBytes(r.catchUp.totalBytes)})` : r.replaces ? `replacing ${r.replaces}` : "-",
+  ]);
+  return `${head}\n${table(["REPLICA", "NODE", "ZONE/RACK", "NODE-STATE", "STATE", "IN-SYNC", "PROGRESS"], rows)}`;
+}
+
+async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, {
+    admin: { type: "string" },
+    json: { type: "boolean" },
+    size: { type: "string" },
+    replicas: { type: "string" },
+    target: { type: "string" },
+    "distinct-zones": { type: "boolean" },
+    replica: { type: "string" },
+    to: { type: "string" },
+  });
+  const admin = adminAddress(values.admin, ctx.env);
+  const replicas = (): number => {
+    const n = Number(values.replicas);
+    if (values.replicas === undefined || !Number.isInteger(n) || n < 1 || n > 3) throw new UsageError("--replicas must be 1, 2 or 3");
+    return n;
+  };
+  const print = (v: ClusterVolumeDto): void => ctx.stdout(values.json ? `${JSON.stringify(v)}\n` : `${renderVolume(v)}\n`);
+  const one = (): string => {
+    if (positionals.length !== 1) throw new UsageError(`cluster volume ${sub ?? ""} takes one NAME`);
+    return volumeName(positionals[0]);
+  };
+  switch (sub) {
+    case "create": {
+      const name = one();
+      if (values.size === undefined) throw new UsageError("cluster volume create needs --size SIZE");
+      const size = parseSize(values.size, "--size");
+      if (size % 4096 !== 0) throw new UsageError("--size must be a multiple of 4KiB");
+      print(
+        await call(admin, "POST", "/v1/cluster/volumes", clusterVolumeSchema, {
+          name,
+          size,
+          replicas: replicas(),
+          ...(values.target === undefined ? {} : { target: values.target }),
+          ...(values["distinct-zones"] ? { distinctZones: true } : {}),
+        }),
+      );
+      return 0;
+    }
+    case "list": {
+      const { items } = await call(admin, "GET", "/v1/cluster/volumes", listSchema(clusterVolumeSchema));
+      if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
+      else {
+        const rows = items.map((v) => [v.id, formatBytes(v.sizeBytes), `${v.replicas.filter((r) => r.inSync).length}/${v.replicasWanted}`, v.target ?? "-", String(v.epoch)]);
+        ctx.stdout(`${table(["VOLUME", "SIZE", "IN-SYNC", "TARGET", "EPOCH"], rows)}\n`);
+      }
+      return 0;
+    }
+    case "status":
+      print(await call(admin, "GET", `/v1/cluster/volumes/${encodeURIComponent(one())}`, clusterVolumeSchema));
+      return 0;
+    case "move": {
+      const name = one();
+      if (values.replica === undefined || values.to === undefined) throw new UsageError("cluster volume move needs --replica ID and --to NODE");
+      print(await call(admin, "POST", `/v1/cluster/volumes/${encodeURIComponent(name)}/move`, clusterVolumeSchema, { replica: values.replica, to: values.to }));
+      return 0;
+    }
+    case "scale":
+      print(await call(admin, "POST", `/v1/cluster/volumes/${encodeURIComponent(one())}/scale`, clusterVolumeSchema, { replicas: replicas() }));
+      return 0;
+    case "delete": {
+      const name = one();
+      await call(admin, "DELETE", `/v1/cluster/volumes/${encodeURIComponent(name)}`, okSchema);
+      ctx.stdout(`deleted volume ${name}\n`);
+      return 0;
+    }
+    case undefined:
+    default:
+      throw new UsageError(`unknown cluster volume command '${sub ?? ""}' (create, list, status, move, scale, delete)`);
+  }
+}
+
+export const clusterCommand: Command = {
+  name: "cluster",
+  summary: "initialise a cluster and manage replicated volumes",
+  usage,
+  async run(args, ctx) {
+    if (wantsHelp(args) || args.length === 0) {
+      ctx.stdout(`${usage}\n`);
+      return args.length === 0 ? 2 : 0;
+    }
+    const [sub, ...rest] = args;
+    switch (sub) {
+      case "init": {
+        const { values, positionals } = parse(rest, { dir: { type: "string" }, nodes: { type: "string" }, name: { type: "string" }, ip: { type: "string" } });
+        if (positionals.length > 0) throw new UsageError("cluster init takes no arguments");
+        if (values.dir === undefined || values.nodes === undefined) throw new UsageError("cluster init needs --dir DIR and --nodes ID[,ID...]");
+        const nodeIds = values.nodes.split(",").filter(Boolean);
+        const written = await initClusterTls(path.resolve(values.dir), {
+          name: values.name ?? "stowage",
+          nodeIds,
+          ...(values.ip === undefined ? {} : { ips: values.ip.split(",") }),
+        });
+        ctx.stdout(`wrote ${written.join(", ")} in ${path.resolve(values.dir)}\n`);
+        return 0;
+      }
+      case "nodes": {
+        const { values } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
+        const { items } = await call(adminAddress(values.admin, ctx.env), "GET", "/v1/cluster/nodes", listSchema(clusterNodeSchema));
+        if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
+        else {
+          const rows = items.map((n) => [n.id, n.address, n.zone ?? "-", n.rack ?? "-", formatBytes(n.capacityBytes), formatBytes(n.provisionedBytes), n.controller ? "controller" : ""]);
+          ctx.stdout(`${table(["NODE", "REPLICATION", "ZONE", "RACK", "CAPACITY", "PROVISIONED", "ROLE"], rows)}\n`);
+        }
+        return 0;
+      }
+      case "volume":
+        return volumeCmd(rest, ctx);
+      case undefined:
+      default:
+        throw new UsageError(`unknown cluster command '${sub ?? ""}' (init, nodes, volume)`);
+    }
+  },
+};
