@@ -17,7 +17,6 @@ import {
   BLOCK_SHIFT,
   BLOCK_SIZE,
   BLOCKS_PER_EXTENT,
-  BLOCKS_PER_EXTENT_SHIFT,
   EXTENT_SIZE,
   MAX_VOLUME_SIZE,
   SLOTS_PER_SEGMENT,
@@ -462,7 +461,9 @@ export class Volume implements BlockDevice {
     try {
       this.assertUsable();
       if (offset % BLOCK_SIZE === 0 && target.length % BLOCK_SIZE === 0) {
-        await this.readBlocks(version, b0, b1 - b0, target, 0);
+        const e0 = Math.floor(b0 / BLOCKS_PER_EXTENT);
+        if (e0 === Math.floor((b1 - 1) / BLOCKS_PER_EXTENT)) await this.readExtentBlocks(version, e0, b0 % BLOCKS_PER_EXTENT, b1 - b0, target, 0);
+        else await this.readBlocks(version, b0, b1 - b0, target, 0);
       } else {
         const scratch = Buffer.allocUnsafe((b1 - b0) * BLOCK_SIZE);
         await this.readBlocks(version, b0, b1 - b0, scratch, 0);
@@ -491,20 +492,27 @@ export class Volume implements BlockDevice {
       else out.push({ offset: s, length: e - s });
       runStart = -1;
     };
-    for (let b = first; b < last; ) {
-      const extent = b >> BLOCKS_PER_EXTENT_SHIFT;
-      const extentEnd = Math.min(last, (extent + 1) * BLOCKS_PER_EXTENT);
-      if (!this.map.hasExtentFrom(version, extent)) {
-        push(b);
-        b = extentEnd;
-        continue;
-      }
-      for (; b < extentEnd; b++) {
-        const src = this.map.resolve(version, extent, b & (BLOCKS_PER_EXTENT - 1));
-        if (src) {
+    // Visit only extents some version in the chain stores: cost follows data, not volume size.
+    const firstExtent = Math.floor(first / BLOCKS_PER_EXTENT);
+    const lastExtent = Math.floor((last - 1) / BLOCKS_PER_EXTENT);
+    let sorted: number[];
+    if (lastExtent - firstExtent < 64) {
+      sorted = [];
+      for (let e = firstExtent; e <= lastExtent; e++) if (this.map.hasExtentFrom(version, e)) sorted.push(e);
+    } else {
+      const extents = new Set<number>();
+      for (let v: Version | null = version; v; v = v.parent) for (const e of v.slots.keys()) extents.add(e);
+      sorted = [...extents].filter((e) => e >= firstExtent && e <= lastExtent).sort((a, b) => a - b);
+    }
+    for (const extent of sorted) {
+      const from = Math.max(first, extent * BLOCKS_PER_EXTENT);
+      const to = Math.min(last, (extent + 1) * BLOCKS_PER_EXTENT);
+      for (let b = from; b < to; b++) {
+        if (this.map.resolve(version, extent, b - extent * BLOCKS_PER_EXTENT)) {
           if (runStart < 0) runStart = b;
         } else push(b);
       }
+      push(to);
     }
     push(last);
     return out;
@@ -669,8 +677,8 @@ export class Volume implements BlockDevice {
    */
   private discardBlocks(b0: number, b1: number): void {
     const head = this.map.head;
-    const e0 = b0 >> BLOCKS_PER_EXTENT_SHIFT;
-    const e1 = (b1 - 1) >> BLOCKS_PER_EXTENT_SHIFT;
+    const e0 = Math.floor(b0 / BLOCKS_PER_EXTENT);
+    const e1 = Math.floor((b1 - 1) / BLOCKS_PER_EXTENT);
     let missing = 0;
     for (let e = e0; e <= e1; e++) if (!head.slots.has(e) && this.map.hasExtentFrom(head.parent, e)) missing++;
     if (missing > 0) this.accountant.reserveExtents(missing);
@@ -719,9 +727,9 @@ export class Volume implements BlockDevice {
 
   /** Reads whole blocks [firstBlock, firstBlock+count) of `version` into dst at dstOff. Caller holds the range lock. */
   private async readBlocks(version: Version, firstBlock: number, count: number, dst: Buffer, dstOff: number): Promise<void> {
-    const e0 = firstBlock >> BLOCKS_PER_EXTENT_SHIFT;
-    const e1 = (firstBlock + count - 1) >> BLOCKS_PER_EXTENT_SHIFT;
-    if (e0 === e1) return this.readExtentBlocks(version, e0, firstBlock & (BLOCKS_PER_EXTENT - 1), count, dst, dstOff);
+    const e0 = Math.floor(firstBlock / BLOCKS_PER_EXTENT);
+    const e1 = Math.floor((firstBlock + count - 1) / BLOCKS_PER_EXTENT);
+    if (e0 === e1) return this.readExtentBlocks(version, e0, firstBlock % BLOCKS_PER_EXTENT, count, dst, dstOff);
     const jobs: Array<Promise<void>> = [];
     for (let e = e0; e <= e1; e++) {
       const s = Math.max(firstBlock, e * BLOCKS_PER_EXTENT);
