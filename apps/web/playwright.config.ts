@@ -15,7 +15,15 @@ function freePort(): string {
 
 process.env.STOWAGE_E2E_PORT ??= freePort();
 process.env.STOWAGE_E2E_PG_PORT ??= freePort();
-process.env.STOWAGE_E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "stowage-e2e-"));
+if (!process.env.STOWAGE_E2E_DATA_DIR) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-e2e-"));
+  // As root the embedded PostgreSQL runs as `postgres`, which must be able to reach its data dir.
+  fs.chmodSync(dir, 0o755);
+  process.env.STOWAGE_E2E_DATA_DIR = dir;
+}
+
+// Request logs of the server and the fixtures would drown the test report.
+process.env.LOG_LEVEL ??= "warn";
 
 const port = process.env.STOWAGE_E2E_PORT;
 const baseURL = `http://localhost:${port}`;

@@ -7,9 +7,9 @@ test("the API reference renders the OpenAPI document", async ({ page, request })
   await page.goto("/docs/api");
   await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
   const endpoints = page.getByRole("navigation", { name: "Endpoints" });
-  await expect(endpoints.getByRole("link", { name: "clusters" })).toBeVisible();
+  await expect(endpoints.getByRole("link", { name: "Clusters", exact: true })).toBeVisible();
   await expect(page.getByRole("heading", { name: /GET\s*\/api\/v1\/clusters$/ })).toBeVisible();
   await expect(page.getByRole("heading", { name: /POST\s*\/api\/v1\/clusters$/ })).toBeVisible();
-  await expect(page.getByRole("table", { name: "Parameters of GET /clusters" })).toContainText("limit");
+  await expect(page.getByRole("table", { name: "Parameters of GET /clusters", exact: true })).toContainText("limit");
   await expect(page.getByRole("heading", { name: "Cluster", exact: true })).toBeVisible();
 });

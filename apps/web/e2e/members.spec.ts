@@ -21,7 +21,7 @@ test("invites a member with a role and changes a member's role", async ({ page, 
     await dialog.getByRole("button", { name: "Send invitation" }).click();
     await expect(dialog.getByRole("heading", { name: "Invitation created" })).toBeVisible();
     await expect(dialog).toContainText(`${invitee} joins as Operator`);
-    await expect(dialog.getByLabel("Invitation link")).toHaveValue(/\/invitations\//);
+    await expect(dialog.getByRole("textbox", { name: "Invitation link" })).toHaveValue(/\/invitations\//);
     await dialog.getByRole("button", { name: "Done" }).click();
   });
 

@@ -17,7 +17,7 @@ test("sign up, create an organization, add a cluster, use an API key, and see it
   await test.step("create an organization", async () => {
     await page.getByLabel("Organization name").fill(orgName);
     await page.getByRole("button", { name: "Create organization" }).click();
-    await expect(page.getByRole("heading", { name: "Clusters" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Clusters", level: 1 })).toBeVisible();
     await expect(page.getByRole("button", { name: new RegExp(`Organization: ${orgName}`) })).toBeVisible();
     await expect(page.getByRole("region", { name: "No clusters yet" })).toBeVisible();
   });
@@ -28,7 +28,7 @@ test("sign up, create an organization, add a cluster, use an API key, and see it
     await dialog.getByLabel("Cluster name").fill(clusterName);
     await dialog.getByRole("button", { name: "Create cluster" }).click();
     await expect(dialog.getByRole("heading", { name: `Connect ${clusterName}` })).toBeVisible();
-    const command = dialog.getByLabel("Join command");
+    const command = dialog.getByLabel("Join command", { exact: true });
     await expect(command).toContainText("helm upgrade --install stowage-agent");
     await expect(command).toContainText("joinToken=");
     await dialog.getByRole("button", { name: "Copy join command" }).click();
@@ -40,7 +40,7 @@ test("sign up, create an organization, add a cluster, use an API key, and see it
   let secret = "";
   await test.step("create an API key; the secret is shown once", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
-    await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "API keys", level: 1 })).toBeVisible();
     await page.getByRole("button", { name: "Create API key" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("Name").fill("ci-pipeline");
@@ -72,7 +72,7 @@ test("sign up, create an organization, add a cluster, use an API key, and see it
     for (const action of ["organization.create", "cluster.create", "api_key.create"]) {
       await expect(table.getByRole("row").filter({ hasText: action }).filter({ hasText: email })).toHaveCount(1);
     }
-    await page.getByLabel("Action").click();
+    await page.getByLabel("Action", { exact: true }).click();
     await page.getByRole("option", { name: "cluster.create" }).click();
     await expect(table.getByRole("row")).toHaveCount(2);
     await expect(table).toContainText(clusterName);

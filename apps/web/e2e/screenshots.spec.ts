@@ -40,7 +40,7 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
   await page.getByRole("dialog").getByLabel("Cluster name").fill("dr-north");
   await shot("05-add-cluster-form");
   await page.getByRole("dialog").getByRole("button", { name: "Create cluster" }).click();
-  await expect(page.getByRole("dialog").getByLabel("Join command")).toBeVisible();
+  await expect(page.getByRole("dialog").getByLabel("Join command", { exact: true })).toBeVisible();
   await shot("06-add-cluster-join-command");
   await page.keyboard.press("Escape");
 

@@ -39,7 +39,7 @@ export function ApiKeysView() {
   );
   const keys = data.items;
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <PageHeader title="API keys" description="Credentials for automation against the REST API." actions={<CreateApiKeyDialog />} />
       {keys.length === 0 ? (
         <EmptyState icon={KeyRoundIcon} title="No API keys" description="Create a key for CI pipelines, Terraform or scripts that call the REST API." />

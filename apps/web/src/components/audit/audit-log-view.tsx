@@ -46,7 +46,7 @@ export function AuditLogView() {
   const events = query.data?.items ?? [];
   const page = cursors.length;
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <PageHeader title="Audit log" description="Every change in this organization: who did it, when and from where." />
       <form
         aria-label="Filter audit events"

@@ -2,20 +2,23 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon } from "lucide-react";
-import { useState } from "react";
 import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
-import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "~/components/ui/dialog";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { useTRPC } from "~/trpc/react";
 import { JoinCommand } from "./join-command";
 import { formText } from "~/lib/form";
 
-export function AddClusterDialog({ variant = "default" }: { variant?: "default" | "outline" }) {
+/**
+ * Controlled, and rendered once by the page: creating the first cluster swaps
+ * the empty state for the table, and the dialog showing the join command must
+ * survive that.
+ */
+export function AddClusterDialog({ open, onOpenChange: setOpen }: { open: boolean; onOpenChange: (open: boolean) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [open, setOpen] = useState(false);
   const create = useMutation(
     trpc.cluster.create.mutationOptions({
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.cluster.list.queryKey() }),
@@ -30,12 +33,6 @@ export function AddClusterDialog({ variant = "default" }: { variant?: "default" 
         if (!next) create.reset();
       }}
     >
-      <DialogTrigger asChild>
-        <Button variant={variant}>
-          <PlusIcon aria-hidden />
-          Add cluster
-        </Button>
-      </DialogTrigger>
       <DialogContent className="sm:max-w-xl">
         {created ? (
           <>
@@ -88,5 +85,14 @@ export function AddClusterDialog({ variant = "default" }: { variant?: "default" 
         )}
       </DialogContent>
     </Dialog>
+  );
+}
+
+export function AddClusterButton({ onClick }: { onClick: () => void }) {
+  return (
+    <Button onClick={onClick} aria-haspopup="dialog">
+      <PlusIcon aria-hidden />
+      Add cluster
+    </Button>
   );
 }

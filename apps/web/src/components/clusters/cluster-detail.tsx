@@ -25,6 +25,7 @@ import { toast } from "~/components/ui/toaster";
 import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { ClusterStatusBadge } from "./cluster-status";
+import { JoinCommand } from "./join-command";
 import { formText } from "~/lib/form";
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
@@ -50,6 +51,7 @@ export function ClusterDetail({ id }: { id: string }) {
       },
     }),
   );
+  const joinToken = useMutation(trpc.cluster.createJoinToken.mutationOptions());
   const remove = useMutation(
     trpc.cluster.delete.mutationOptions({
       onSuccess: async () => {
@@ -61,7 +63,7 @@ export function ClusterDetail({ id }: { id: string }) {
     }),
   );
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <Link href="/clusters" className="inline-flex w-fit items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
         <ArrowLeftIcon className="size-4" aria-hidden />
         All clusters
@@ -84,6 +86,26 @@ export function ClusterDetail({ id }: { id: string }) {
           </dl>
         </CardContent>
       </Card>
+      {cluster.status === "pending" ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>Connect the agent</CardTitle>
+            <CardDescription>
+              No agent has registered yet. Lost the join command, or did its token expire? Make a new one; earlier unused tokens stay valid until they expire.
+            </CardDescription>
+          </CardHeader>
+          <CardContent className="grid gap-4">
+            {joinToken.data ? (
+              <JoinCommand command={joinToken.data.installCommand} expiresAt={joinToken.data.joinTokenExpiresAt} />
+            ) : (
+              <Button variant="outline" className="w-fit" onClick={() => joinToken.mutate({ id })} disabled={joinToken.isPending}>
+                {joinToken.isPending ? "Creating…" : "New join command"}
+              </Button>
+            )}
+            {joinToken.error ? <Alert variant="destructive">{joinToken.error.message}</Alert> : null}
+          </CardContent>
+        </Card>
+      ) : null}
       <Card>
         <CardHeader>
           <CardTitle>Rename</CardTitle>
@@ -99,7 +121,7 @@ export function ClusterDetail({ id }: { id: string }) {
               if (name && name !== cluster.name) rename.mutate({ id, name });
             }}
           >
-            <div className="grid min-w-64 flex-1 gap-2">
+            <div className="grid w-full max-w-sm gap-2">
               <Label htmlFor="new-name">Cluster name</Label>
               <Input id="new-name" name="new-name" defaultValue={cluster.name} required maxLength={63} autoComplete="off" />
             </div>

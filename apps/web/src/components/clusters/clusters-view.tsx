@@ -2,6 +2,7 @@
 
 import { useSuspenseQuery } from "@tanstack/react-query";
 import { ServerIcon } from "lucide-react";
+import { useState } from "react";
 import Link from "next/link";
 import { EmptyState } from "~/components/empty-state";
 import { PageHeader } from "~/components/page-header";
@@ -9,26 +10,28 @@ import { Card } from "~/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { formatDate, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { AddClusterDialog } from "./add-cluster-dialog";
+import { AddClusterButton, AddClusterDialog } from "./add-cluster-dialog";
 import { ClusterStatusBadge } from "./cluster-status";
 
 export function ClustersView() {
   const trpc = useTRPC();
   const { data } = useSuspenseQuery(trpc.cluster.list.queryOptions({}));
   const clusters = data.items;
+  const [adding, setAdding] = useState(false);
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
+      <AddClusterDialog open={adding} onOpenChange={setAdding} />
       <PageHeader
         title="Clusters"
         description="Kubernetes clusters running the Stowage agent."
-        actions={clusters.length > 0 ? <AddClusterDialog /> : null}
+        actions={clusters.length > 0 ? <AddClusterButton onClick={() => setAdding(true)} /> : null}
       />
       {clusters.length === 0 ? (
         <EmptyState
           icon={ServerIcon}
           title="No clusters yet"
           description="Add a cluster to get a one-time join command. Run it against the cluster and its agent connects here."
-          action={<AddClusterDialog />}
+          action={<AddClusterButton onClick={() => setAdding(true)} />}
         />
       ) : (
         <Card className="py-0">

@@ -22,10 +22,35 @@ const METHOD_STYLE: Record<HttpMethod, string> = {
   delete: "bg-red-100 text-red-800",
 };
 
+/** "api-keys" → "API keys". */
+function tagLabel(tag: string): string {
+  const words = tag.split(/[-_\s]+/).map((w) => (w.toLowerCase() === "api" ? "API" : w.toLowerCase()));
+  const [first = "", ...rest] = words;
+  return [first === "API" ? first : first.charAt(0).toUpperCase() + first.slice(1), ...rest].join(" ");
+}
+
+/** Descriptions are CommonMark; render its `code` spans, leave the rest as text. */
+function Prose({ text, className }: { text: string; className?: string }) {
+  const parts = text.split(/(`[^`]+`)/g);
+  return (
+    <p className={className}>
+      {parts.map((part, i) =>
+        part.startsWith("`") && part.endsWith("`") && part.length > 2 ? (
+          <code key={i} className="rounded bg-muted px-1 py-0.5 font-mono text-[0.85em] text-foreground">
+            {part.slice(1, -1)}
+          </code>
+        ) : (
+          part
+        ),
+      )}
+    </p>
+  );
+}
+
 export function MethodBadge({ method, className }: { method: HttpMethod; className?: string }) {
   return (
     <span className={cn("inline-flex w-14 shrink-0 justify-center rounded px-1.5 py-0.5 font-mono text-[11px] font-semibold uppercase", METHOD_STYLE[method], className)}>
-      {method}
+      {method.toUpperCase()}
     </span>
   );
 }
@@ -101,7 +126,7 @@ function OperationSection({ doc, operation }: { doc: OpenApiDocument; operation:
           {op.deprecated ? <Badge variant="warning">Deprecated</Badge> : null}
         </h3>
         {op.summary ? <p className="text-sm font-medium">{op.summary}</p> : null}
-        {op.description ? <p className="text-sm text-muted-foreground">{op.description}</p> : null}
+        {op.description ? <Prose text={op.description} className="text-sm text-muted-foreground" /> : null}
       </header>
       <div className="grid gap-5 px-5 py-4">
         {parameters.length > 0 ? (
@@ -186,8 +211,8 @@ export function ApiReference({ doc }: { doc: OpenApiDocument }) {
         <ul className="grid gap-5 text-sm">
           {groups.map((g) => (
             <li key={g.tag} className="grid gap-1">
-              <a href={`#tag-${g.tag}`} className="font-medium capitalize hover:underline">
-                {g.tag}
+              <a href={`#tag-${g.tag}`} className="font-medium hover:underline">
+                {tagLabel(g.tag)}
               </a>
               <ul className="grid gap-0.5">
                 {g.operations.map((o) => (
@@ -217,7 +242,7 @@ export function ApiReference({ doc }: { doc: OpenApiDocument }) {
           <p className="text-sm">
             Version <code className="font-mono">{doc.info.version}</code>
           </p>
-          {doc.info.description ? <p className="max-w-3xl text-sm whitespace-pre-line text-muted-foreground">{doc.info.description}</p> : null}
+          {doc.info.description ? <Prose text={doc.info.description} className="max-w-3xl text-sm whitespace-pre-line text-muted-foreground" /> : null}
           <div className="grid gap-2 text-sm">
             {doc.servers?.map((s) => (
               <p key={s.url}>
@@ -241,10 +266,10 @@ export function ApiReference({ doc }: { doc: OpenApiDocument }) {
         {groups.map((g) => (
           <section key={g.tag} id={`tag-${g.tag}`} aria-labelledby={`tag-${g.tag}-title`} className="grid scroll-mt-20 gap-4">
             <div>
-              <h2 id={`tag-${g.tag}-title`} className="text-xl font-semibold capitalize">
-                {g.tag}
+              <h2 id={`tag-${g.tag}-title`} className="text-xl font-semibold">
+                {tagLabel(g.tag)}
               </h2>
-              {g.description ? <p className="text-sm text-muted-foreground">{g.description}</p> : null}
+              {g.description ? <Prose text={g.description} className="text-sm text-muted-foreground" /> : null}
             </div>
             {g.operations.map((o) => (
               <OperationSection key={o.id} doc={doc} operation={o} />
@@ -261,7 +286,7 @@ export function ApiReference({ doc }: { doc: OpenApiDocument }) {
                 <h3 id={`${schemaAnchor(name)}-title`} className="font-mono text-sm font-semibold">
                   {name}
                 </h3>
-                {schema.description ? <p className="mt-1 text-sm text-muted-foreground">{schema.description}</p> : null}
+                {schema.description ? <Prose text={schema.description} className="mt-1 text-sm text-muted-foreground" /> : null}
                 <div className="mt-3">
                   <PropertiesTable doc={doc} schema={schema} caption={`Fields of ${name}`} />
                 </div>

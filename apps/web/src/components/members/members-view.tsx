@@ -33,7 +33,7 @@ export function MembersView({ currentUserId }: { currentUserId: string }) {
   );
   const canManage = atLeast(org.role, "admin");
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <PageHeader
         title="Members"
         description={`People with access to ${org.name}.`}

@@ -31,6 +31,9 @@ export function AppShell({ user, children }: { user: { name: string; email: stri
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="sticky top-0 z-30 flex h-14 items-center gap-3 border-b bg-background/90 px-4 backdrop-blur md:px-8">
           <MobileNav switcher={<Switcher />} />
+          <Link href="/clusters" className="rounded-sm md:hidden">
+            <Logo />
+          </Link>
           <div className="flex-1" />
           <UserMenu name={user.name} email={user.email} />
         </header>
