@@ -6,7 +6,9 @@
  *   stowage       a Stowage volume served by `stowage-engine serve`,
  *   stowage-enc   an encrypted Stowage volume,
  * and optionally `stowage-file`: the Stowage NBD server over a plain file,
- * which separates frontend cost from volume cost.
+ * which separates frontend cost from volume cost, and `nbdkit-null` /
+ * `stowage-null`: both servers over a device that stores nothing, which
+ * compares protocol handling alone.
  *
  * Every target is filled first so reads hit allocated data. Prints a table;
  * with --json, one JSON document on the last line.
@@ -41,7 +43,7 @@ const JOBS: Job[] = [
   { name: "randwrite-4k-qd1", rw: "randwrite", bs: "4k", iodepth: 1 },
 ];
 
-const ALL_TARGETS = ["qemu-nbd", "nbdkit", "stowage", "stowage-enc", "stowage-file"] as const;
+const ALL_TARGETS = ["qemu-nbd", "nbdkit", "stowage", "stowage-enc", "stowage-file", "nbdkit-null", "stowage-null"] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 const DEFAULT_TARGETS: TargetName[] = ["qemu-nbd", "nbdkit", "stowage", "stowage-enc"];
 const BASELINE: TargetName = "qemu-nbd";
@@ -158,11 +160,19 @@ async function startStowage(dir: string): Promise<StowageNodeProcess> {
   return { socket, client: new AdminClient(ready.admin), stop: stopper(child) };
 }
 
-/** The Stowage NBD server over a plain file, in its own process, as a frontend-only reference. */
-async function startStowageFile(dir: string): Promise<Target> {
-  const socket = path.join(dir, "stowage-file.sock");
+async function startNbdkitNull(dir: string): Promise<Target> {
+  const socket = path.join(dir, "nbdkit-null.sock");
+  const child = spawn("nbdkit", ["--foreground", "-U", socket, "null", `size=${size}`], { stdio: "ignore" });
+  await waitForSocket(child, socket, "nbdkit");
+  return { name: "nbdkit-null", uri: `nbd+unix:///?socket=${socket}`, stop: stopper(child) };
+}
+
+/** The Stowage NBD server over a plain file (or a null device), in its own process, as a frontend-only reference. */
+async function startStowageFile(dir: string, nullDevice: boolean): Promise<Target> {
+  const name = nullDevice ? "stowage-null" : "stowage-file";
+  const socket = path.join(dir, `${name}.sock`);
   const nodeArgs = values.profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`];
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "bin/tsx-run.mjs"), "bench/nbd-file-server.ts", path.join(dir, "stowage-file.raw"), String(size), socket], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "bin/tsx-run.mjs"), "bench/nbd-file-server.ts", nullDevice ? "null" : path.join(dir, "stowage-file.raw"), String(size), socket], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -170,7 +180,7 @@ async function startStowageFile(dir: string): Promise<Target> {
     createInterface({ input: child.stdout }).once("line", () => resolve());
     child.once("exit", (code) => reject(new Error(`nbd-file-server exited ${code}`)));
   });
-  return { name: "stowage-file", uri: `nbd+unix:///bench?socket=${socket}`, stop: stopper(child) };
+  return { name, uri: `nbd+unix:///bench?socket=${socket}`, stop: stopper(child) };
 }
 
 interface FioJson {
@@ -237,20 +247,24 @@ async function main(): Promise<void> {
   const dir = values.dir === undefined ? await mkdtemp(path.join(tmpdir(), "stowage-bench-")) : path.resolve(values.dir);
   await mkdir(dir, { recursive: true });
   if (values.profile !== undefined) await mkdir(values.profile, { recursive: true });
-  const results: Partial<Record<TargetName, Record<string, Result>>> = {};
+  const results: Record<string, Record<string, Result>> = {};
   const started = Date.now();
   let stowage: StowageNodeProcess | undefined;
   try {
-    for (const name of targetNames) {
+    for (const [index, name] of targetNames.entries()) {
+      // A directory per run, so a target listed twice (to gauge noise) doesn't collide with itself.
+      const runDir = path.join(dir, `${index}-${name}`);
+      await mkdir(runDir, { recursive: true });
       let target: Target;
-      if (name === "qemu-nbd") target = await startQemuNbd(dir);
-      else if (name === "nbdkit") target = await startNbdkit(dir);
-      else if (name === "stowage-file") target = await startStowageFile(dir);
+      if (name === "qemu-nbd") target = await startQemuNbd(runDir);
+      else if (name === "nbdkit") target = await startNbdkit(runDir);
+      else if (name === "stowage-file" || name === "stowage-null") target = await startStowageFile(runDir, name === "stowage-null");
+      else if (name === "nbdkit-null") target = await startNbdkitNull(runDir);
       else {
         stowage ??= await startStowage(dir);
         const node = stowage;
-        const volume = name === "stowage-enc" ? "bench-enc" : "bench";
-        const keyFile = path.join(dir, "kek.hex");
+        const volume = `${name === "stowage-enc" ? "bench-enc" : "bench"}-${index}`;
+        const keyFile = path.join(runDir, "kek.hex");
         if (name === "stowage-enc") await writeFile(keyFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
         await node.client.createVolume({ name: volume, size, ...(name === "stowage-enc" ? { encryption: { keyFile } } : {}) });
         target = {
@@ -268,7 +282,7 @@ async function main(): Promise<void> {
           log(`${name}: ${job.name}`);
           perJob[job.name] = await runJob(target, job);
         }
-        results[name] = perJob;
+        results[results[name] === undefined ? name : `${name}#${index}`] = perJob;
       } finally {
         await target.stop();
       }
@@ -280,7 +294,7 @@ async function main(): Promise<void> {
   report(results, Date.now() - started);
 }
 
-function report(results: Partial<Record<TargetName, Record<string, Result>>>, elapsedMs: number): void {
+function report(results: Record<string, Record<string, Result>>, elapsedMs: number): void {
   const base = results[BASELINE];
   const ratio = (r: Result, job: string): number | undefined => {
     const b = base?.[job];

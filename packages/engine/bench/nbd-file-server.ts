@@ -1,14 +1,32 @@
 /**
- * Serves one plain file through the Stowage NBD server (export "bench") on a
+ * Serves one plain file — or, with FILE "null", a device that stores nothing
+ * and reads zeroes — through the Stowage NBD server (export "bench") on a
  * Unix socket: the frontend without the volume layer, for the benchmark.
- * Usage: nbd-file-server.ts FILE SIZE SOCKET — prints "ready" when listening.
+ * Usage: nbd-file-server.ts FILE|null SIZE SOCKET — prints "ready" when listening.
  */
+import type { BlockDevice } from "../src/block-device";
 import { NbdServer } from "../src/nbd/server";
 import { FileBlockDevice } from "../src/nbd/testing/file-device";
 
 const [file, sizeArg, socket] = process.argv.slice(2);
-if (file === undefined || sizeArg === undefined || socket === undefined) throw new Error("usage: nbd-file-server.ts FILE SIZE SOCKET");
-const device = await FileBlockDevice.open(file, Number(sizeArg));
+if (file === undefined || sizeArg === undefined || socket === undefined) throw new Error("usage: nbd-file-server.ts FILE|null SIZE SOCKET");
+
+/** Protocol cost only, like nbdkit's null plugin. */
+class NullDevice implements BlockDevice {
+  readonly blockSize = 4096;
+  readonly readOnly = false;
+  constructor(readonly size: number) {}
+  async read(_offset: number, target: Buffer): Promise<void> {
+    target.fill(0);
+  }
+  async write(): Promise<void> {}
+  async flush(): Promise<void> {}
+  async trim(): Promise<void> {}
+  async writeZeroes(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+const device = file === "null" ? new NullDevice(Number(sizeArg)) : await FileBlockDevice.open(file, Number(sizeArg));
 const server = new NbdServer();
 server.addExport("bench", device);
 await server.listenUnix(socket);

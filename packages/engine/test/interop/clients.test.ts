@@ -208,6 +208,8 @@ describe("fio nbd engine", () => {
       "--verify=crc32c",
       "--verify_fatal=1",
       "--do_verify=1",
+      // fio otherwise drops a verify-state file into the working directory.
+      "--verify_state_save=0",
       "--output-format=json",
     ]);
     const report = JSON.parse(stdout.slice(stdout.indexOf("{"))) as { jobs: Array<{ error: number; write: { io_bytes: number }; read: { io_bytes: number } }> };
