@@ -8,7 +8,7 @@ import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, roleRank, type Role } from "./auth/roles";
 import { appRouter } from "./root";
-import { callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
+import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
 
 interface Fixtures {
   t: TestApi;
@@ -72,7 +72,42 @@ function procedureType(proc: unknown): string {
   return typeof type === "string" ? type : "unknown";
 }
 
-const procedures = Object.entries(appRouter._def.procedures).map(([path, proc]: [string, unknown]) => ({ path, type: procedureType(proc) }));
+function openApiOf(proc: unknown): { method: string; path: string } | null {
+  if (typeof proc !== "function" && typeof proc !== "object") return null;
+  const def: unknown = proc && Reflect.get(proc, "_def");
+  const meta: unknown = typeof def === "object" && def !== null ? Reflect.get(def, "meta") : undefined;
+  const openapi: unknown = typeof meta === "object" && meta !== null ? Reflect.get(meta, "openapi") : undefined;
+  if (typeof openapi !== "object" || openapi === null) return null;
+  const method: unknown = Reflect.get(openapi, "method");
+  const path: unknown = Reflect.get(openapi, "path");
+  return typeof method === "string" && typeof path === "string" ? { method, path } : null;
+}
+
+const procedures = Object.entries(appRouter._def.procedures).map(([path, proc]: [string, unknown]) => ({
+  path,
+  type: procedureType(proc),
+  openapi: openApiOf(proc),
+}));
+
+/** The REST request for a procedure and an input, built from its OpenAPI metadata. */
+function restRequest(openapi: { method: string; path: string }, input: unknown, key: string | null): Request {
+  const fields: Record<string, unknown> = typeof input === "object" && input !== null ? Object.fromEntries(Object.entries(input)) : {};
+  const path = openapi.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = fields[name];
+    delete fields[name];
+    return encodeURIComponent(String(value));
+  });
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  if (openapi.method === "GET" || openapi.method === "DELETE") {
+    const qs = new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    return new Request(`${BASE_URL}/api/v1${path}${qs ? `?${qs}` : ""}`, { method: openapi.method, headers });
+  }
+  return new Request(`${BASE_URL}/api/v1${path}`, {
+    method: openapi.method,
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify(fields),
+  });
+}
 
 function procedureAt(caller: unknown, path: string): (input: unknown) => Promise<unknown> {
   let node: unknown = caller;
@@ -157,6 +192,28 @@ describe("authorization matrix", () => {
         if (!foreign) return;
         const call = procedureAt(callerFor(f.t.api, f.b.users.owner, f.b.id), path);
         expect(await codeOf(call(await foreign(f)))).toBe("NOT_FOUND");
+      });
+
+      it("over REST: 401 without a key, 403 for a weaker key, 404 for another organization's key", async () => {
+        const openapi = procedures.find((p) => p.path === path)?.openapi;
+        if (!openapi) return;
+        const r = row();
+        const rest = (req: Request) => f.t.api.handlers.rest(req);
+        expect((await rest(restRequest(openapi, await r.input(f), null))).status).toBe(401);
+        const min = r.minRole ?? "viewer";
+        const weaker = ROLES[roleRank(min) - 1];
+        if (weaker) {
+          const key = await createApiKey(f.t.api, f.a.id, weaker);
+          const res = await rest(restRequest(openapi, await r.input(f), key.secret));
+          expect(res.status, `${openapi.method} ${openapi.path} as ${weaker}`).toBe(403);
+        }
+        const admitted = await createApiKey(f.t.api, f.a.id, min);
+        const ok = await rest(restRequest(openapi, await r.input(f), admitted.secret));
+        expect(ok.status, `${openapi.method} ${openapi.path} as ${min}: ${await ok.clone().text()}`).toBe(200);
+        if (r.foreignInput) {
+          const theirs = await createApiKey(f.t.api, f.b.id, "owner");
+          expect((await rest(restRequest(openapi, await r.foreignInput(f), theirs.secret))).status).toBe(404);
+        }
       });
 
       it("refuses a session whose active organization the user does not belong to", async () => {

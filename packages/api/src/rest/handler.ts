@@ -92,6 +92,9 @@ export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Prom
             const detail = err instanceof SyntaxError ? err.message : "unparseable";
             return withRl(restError("MALFORMED_JSON", `The request body is not valid JSON (${detail})`));
           }
+          if (typeof body !== "object" || body === null || Array.isArray(body)) {
+            return withRl(restError("VALIDATION_FAILED", "The request body must be a JSON object", [{ path: "", message: "expected an object" }]));
+          }
         }
       }
 
