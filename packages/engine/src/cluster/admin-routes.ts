@@ -1,5 +1,5 @@
 /** `/v1/cluster/...` routes a cluster-mode node adds to its admin endpoint. */
-import type { z } from "zod";
+import { z } from "zod";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
@@ -14,6 +14,8 @@ import {
   type ClusterVolumeDto,
 } from "./schemas";
 import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
+
+const controllerRecordSchema = z.object({ id: z.string() });
 
 function volumeParam(value: string | undefined): string {
   const parsed = nameSchema.safeParse(value);
@@ -70,7 +72,7 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
       method: "GET",
       pattern: /^\/v1\/cluster\/nodes$/,
       handler: async () => {
-        const controller = node.isController ? node.nodeId : null;
+        const controller = await node.store.get(keys.controller, controllerRecordSchema).then((c) => c?.value.id ?? null);
         const items: ClusterNodeDto[] = (await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map(({ value: n }) => ({
           id: n.id,
           address: n.address,

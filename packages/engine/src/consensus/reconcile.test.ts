@@ -85,6 +85,42 @@ describe("reconcileVolume", () => {
     expect(actions.map((a) => (a.type === "remove-replica" ? a.replicaId : a.type))).toEqual(["rc", "rb"]);
   });
 
+  it("shrinks past the target's own replica instead of stalling on it", () => {
+    const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3")];
+    // "rz" sorts first among in-sync replicas but lives on the target's node.
+    const v = vol({
+      spec: { sizeBytes: GiB, replicas: 2, encrypted: false },
+      replicas: [
+        { id: "rz", nodeId: "a", state: "healthy", outOfSyncSince: null },
+        { id: "rb", nodeId: "b", state: "healthy", outOfSyncSince: null },
+        { id: "rc", nodeId: "c", state: "healthy", outOfSyncSince: null },
+      ],
+      inSync: ["rz", "rb", "rc"],
+    });
+    const actions = reconcileVolume(v, nodes, opts);
+    expect(actions.map((a) => (a.type === "remove-replica" ? a.replicaId : a.type))).toEqual(["rc"]);
+  });
+
+  it("keeps both sides of a move until the new replica is in sync, then drops the old one", () => {
+    const nodes = [node("a", "z1"), node("b", "z2"), node("c", "z3"), node("d", "z2")];
+    const moving = vol({
+      replicas: [
+        { id: "ra", nodeId: "a", state: "healthy", outOfSyncSince: null },
+        { id: "rb", nodeId: "b", state: "healthy", outOfSyncSince: null },
+        { id: "rc", nodeId: "c", state: "healthy", outOfSyncSince: null },
+        { id: "rd", nodeId: "d", state: "rebuilding", outOfSyncSince: new Date(NOW).toISOString(), replaces: "rb" },
+      ],
+    });
+    expect(reconcileVolume(moving, nodes, opts)).toEqual([]);
+    const done = { ...moving, inSync: ["ra", "rb", "rc", "rd"] };
+    const actions = reconcileVolume(done, nodes, opts);
+    expect(actions).toEqual([{ type: "finish-move", replicaId: "rd", replacedId: "rb", reason: "moved replica is in sync" }]);
+    const next = applyVolumeActions(done, actions, NOW);
+    expect(next.replicas.map((r) => r.id)).toEqual(["ra", "rc", "rd"]);
+    expect(next.inSync).toEqual(["ra", "rc", "rd"]);
+    expect(next.replicas.find((r) => r.id === "rd")?.replaces).toBeUndefined();
+  });
+
   it("reports why a replica cannot be placed", () => {
     const v = vol({ spec: { sizeBytes: GiB, replicas: 3, encrypted: false }, replicas: [], inSync: [], target: null });
     const actions = reconcileVolume(v, [node("a", "z1")], opts);

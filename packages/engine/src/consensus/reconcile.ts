@@ -90,13 +90,17 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
   if (missing < 0) {
     const order = keep.filter((r) => !moving.has(r.id)).sort((a, b) => Number(v.inSync.includes(a.id)) - Number(v.inSync.includes(b.id)) || (a.id < b.id ? 1 : -1));
     let inSyncLeft = keep.filter((r) => v.inSync.includes(r.id)).length;
-    for (const r of order.slice(0, -missing)) {
+    let toRemove = -missing;
+    for (const r of order) {
+      if (toRemove === 0) break;
+      // The replica on the target's node serves local reads: keep it, take the next one instead.
+      if (v.target && r.nodeId === v.target.nodeId && keep.length > 1) continue;
       if (v.inSync.includes(r.id)) {
         if (inSyncLeft <= 1) break;
         inSyncLeft--;
       }
-      if (v.target && r.nodeId === v.target.nodeId && keep.length > 1) continue;
       actions.push({ type: "remove-replica", replicaId: r.id, reason: `volume wants ${v.spec.replicas} replicas` });
+      toRemove--;
     }
   }
   return actions;

@@ -4,23 +4,10 @@
  * away; every acknowledged write must read back afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keys, nodeRecordSchema } from "../../src/consensus/records";
-import { adminCall, TestCluster, waitFor } from "./harness";
-import { VerifyingWriter, type Endpoint } from "./verifying-writer";
+import { adminCall, locator, TestCluster, waitFor } from "./harness";
+import { VerifyingWriter } from "./verifying-writer";
 
 const MiB = 1024 * 1024;
-
-export function locator(cluster: TestCluster, volume: string): () => Promise<Endpoint | null> {
-  return async () => {
-    const v = await cluster.volume(volume);
-    if (!v?.target) return null;
-    const n = await cluster.store.get(keys.node(v.target.nodeId), nodeRecordSchema);
-    const nbd = n?.value.nbd;
-    if (!nbd) return null;
-    const i = nbd.lastIndexOf(":");
-    return { host: nbd.slice(0, i), port: Number(nbd.slice(i + 1)) };
-  };
-}
 
 describe("replicated volume across node processes", () => {
   let cluster: TestCluster;

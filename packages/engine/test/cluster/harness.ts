@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { initClusterTls } from "../../src/cluster/certs";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../../src/consensus/records";
 import { ConsensusStore } from "../../src/consensus/store";
+import { RawNbdClient } from "../../src/nbd/testing/raw-client";
 import { startPrivateEtcd, type PrivateEtcd } from "../support/etcd";
 
 export const ENGINE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -226,4 +227,26 @@ export async function adminCall<T = unknown>(address: string, method: string, ur
   const json = (await res.json()) as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${json.error?.code ?? ""} ${json.error?.message ?? ""}`);
   return json;
+}
+
+/** Where the volume's target serves it over NBD now (null while it has none). */
+export function locator(cluster: TestCluster, volume: string): () => Promise<{ host: string; port: number } | null> {
+  return async () => {
+    const v = await cluster.volume(volume);
+    if (!v?.target) return null;
+    const n = await cluster.store.get(keys.node(v.target.nodeId), nodeRecordSchema);
+    const nbd = n?.value.nbd;
+    if (!nbd) return null;
+    const i = nbd.lastIndexOf(":");
+    return { host: nbd.slice(0, i), port: Number(nbd.slice(i + 1)) };
+  };
+}
+
+/** An NBD connection to the volume's current target, once it serves it. */
+export async function openVolume(cluster: TestCluster, volume: string, timeoutMs = 20_000): Promise<RawNbdClient> {
+  const locate = locator(cluster, volume);
+  return waitFor(`NBD export ${volume}`, async () => {
+    const ep = await locate();
+    return ep ? RawNbdClient.open(ep, volume) : undefined;
+  }, timeoutMs, 100);
 }
