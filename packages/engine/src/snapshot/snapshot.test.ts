@@ -156,6 +156,29 @@ describe("snapshots", () => {
     await vol.close();
   });
 
+  it("merges toward the smaller side: deleting a full snapshot under a sparse head copies only the head's blocks", async () => {
+    const vdir = path.join(dir, "v");
+    let vol = await Volume.create(vdir, { name: "v", size: 16 * MiB });
+    const full = pattern(EXTENT_SIZE, 30);
+    await vol.write(0, full);
+    await vol.createSnapshot("s");
+    await vol.write(8192, Buffer.alloc(8192, 1));
+    await vol.trim(65536, 4096);
+    await vol.deleteSnapshot("s");
+    expect(vol.stats().mergeCopiedBlocks).toBe(2);
+    expect(vol.allocatedExtents).toBe(1);
+    const expected = Buffer.from(full);
+    expected.fill(1, 8192, 16384);
+    expected.fill(0, 65536, 65536 + 4096);
+    expect((await readBack(vol, 0, EXTENT_SIZE)).equals(expected)).toBe(true);
+    expect((await scrub(vol)).badBlocks).toEqual([]);
+    await vol.close();
+    vol = await Volume.open(vdir);
+    expect((await readBack(vol, 0, EXTENT_SIZE)).equals(expected)).toBe(true);
+    expect(vol.listSnapshots()).toEqual([]);
+    await vol.close();
+  });
+
   it("a snapshot with two children (after revert) stays hidden until it can merge", async () => {
     const vol = await Volume.create(path.join(dir, "v"), { name: "v", size: 16 * MiB });
     await vol.write(0, pattern(MiB, 10));

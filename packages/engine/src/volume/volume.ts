@@ -98,6 +98,8 @@ export interface VolumeStats {
   snapshots: number;
   hotExtents: number;
   checksumErrors: number;
+  /** Blocks copied by snapshot merges since open (merges prefer the smaller side). */
+  mergeCopiedBlocks: number;
 }
 
 export interface VolumeSummary {
@@ -143,6 +145,7 @@ export class Volume implements BlockDevice {
   private flushQueued: Promise<void> | null = null;
   private gcChain: Promise<void> = Promise.resolve();
   private checksumErrors = 0;
+  private mergeCopiedBlocks = 0;
   private readonly alExtents: number;
   private readonly checkpointBytes: number;
   recovery: RecoveryReport = { unclean: false, rehashedExtents: 0, rehashedBlocks: 0, walBytesDiscarded: 0, lostExtents: 0 };
@@ -282,6 +285,7 @@ export class Volume implements BlockDevice {
       snapshots: this.map.snapshots().length,
       hotExtents: this.map.hot.size,
       checksumErrors: this.checksumErrors,
+      mergeCopiedBlocks: this.mergeCopiedBlocks,
     };
   }
 
@@ -997,6 +1001,16 @@ export class Volume implements BlockDevice {
             if (!target) {
               this.logApply({ type: "reassign", slot: slot.id, version: child.id });
               this.touch(slot);
+            } else if (countBits(target.present) < countForward(slot, target)) {
+              await this.absorbSlot(target, slot);
+              // The child's blocks must be durable in the parent's slot before
+              // the child's own slot goes; the extent stays locked meanwhile.
+              await this.flushNow();
+              // "free" before "reassign": a log cut between them leaves the
+              // child without a slot, reading through to the merged parent.
+              this.freeSlot(target);
+              this.logApply({ type: "reassign", slot: slot.id, version: child.id });
+              this.touch(slot);
             } else {
               await this.mergeSlot(slot, target);
               merged.push(slot);
@@ -1015,23 +1029,45 @@ export class Volume implements BlockDevice {
     }
   }
 
+  /** Forward merge: blocks `into` (the child's slot) lacks are copied from `from` (the deleted parent's). */
   private async mergeSlot(from: Slot, into: Slot): Promise<void> {
+    for (let b = 0; b < BLOCKS_PER_EXTENT; b++) {
+      if (!testBit(into.present, b) && !testBit(into.zero, b) && testBit(from.zero, b)) setBits(into.zero, b, b + 1);
+    }
+    await this.copyBlocks(from, into, (i) => !testBit(into.present, i) && !testBit(into.zero, i) && testBit(from.present, i));
+  }
+
+  /**
+   * Backward merge: the child's blocks are copied over the deleted parent's
+   * slot, which then becomes the child's. Cheaper when the child is sparse
+   * (the usual case: a head that rewrote a few blocks since the snapshot).
+   */
+  private async absorbSlot(childSlot: Slot, parentSlot: Slot): Promise<void> {
+    for (let b = 0; b < BLOCKS_PER_EXTENT; b++) {
+      if (testBit(childSlot.zero, b)) {
+        setBits(parentSlot.zero, b, b + 1);
+        clearBits(parentSlot.present, b, b + 1);
+      }
+    }
+    await this.copyBlocks(childSlot, parentSlot, (i) => testBit(childSlot.present, i));
+  }
+
+  /** Copies stored blocks (ciphertext and CRC as-is) from one slot of the same extent to another. */
+  private async copyBlocks(from: Slot, into: Slot, pick: (block: number) => boolean): Promise<void> {
     into.users++;
     try {
       if (from.bad) into.bad = true;
       await this.makeHot(into);
-      let b = 0;
       const fromFh = await this.segment(from.id);
       const intoFh = await this.segment(into.id);
-      const takes = (i: number): boolean => !testBit(into.present, i) && !testBit(into.zero, i) && testBit(from.present, i);
+      let b = 0;
       while (b < BLOCKS_PER_EXTENT) {
-        if (!takes(b)) {
-          if (!testBit(into.present, b) && !testBit(into.zero, b) && testBit(from.zero, b)) setBits(into.zero, b, b + 1);
+        if (!pick(b)) {
           b++;
           continue;
         }
         let e = b + 1;
-        while (e < BLOCKS_PER_EXTENT && takes(e)) e++;
+        while (e < BLOCKS_PER_EXTENT && pick(e)) e++;
         const buf = Buffer.allocUnsafe((e - b) * BLOCK_SIZE);
         try {
           const { bytesRead } = await fromFh.read(buf, 0, buf.length, physicalPosition(from.id, b));
@@ -1042,6 +1078,8 @@ export class Volume implements BlockDevice {
         }
         for (let i = b; i < e; i++) into.crc[i] = from.crc[i] ?? 0;
         setBits(into.present, b, e);
+        clearBits(into.zero, b, e);
+        this.mergeCopiedBlocks += e - b;
         b = e;
       }
       this.touch(into);
@@ -1156,6 +1194,30 @@ export class Volume implements BlockDevice {
 
 function physicalPosition(slotId: number, block: number): number {
   return (slotId % SLOTS_PER_SEGMENT) * EXTENT_SIZE + block * BLOCK_SIZE;
+}
+
+function countBits(bits: Uint8Array): number {
+  let n = 0;
+  for (let x of bits) {
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Blocks a forward merge of `from` into `into` would copy. */
+function countForward(from: Slot, into: Slot): number {
+  let n = 0;
+  for (let i = 0; i < from.present.length; i++) {
+    let x = (from.present[i] ?? 0) & ~((into.present[i] ?? 0) | (into.zero[i] ?? 0));
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 function anySet(bits: Uint8Array, from: number, to: number): boolean {

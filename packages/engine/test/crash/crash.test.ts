@@ -214,8 +214,8 @@ function checkSnapshot(model: Model, expected: Int32Array, observed: Int32Array,
 }
 
 describe.each([
-  { label: "plain", encrypted: false, cycles: 9 },
-  { label: "encrypted", encrypted: true, cycles: 4 },
+  { label: "plain", encrypted: false, cycles: 8 },
+  { label: "encrypted", encrypted: true, cycles: 3 },
 ])("crash consistency under kill -9 ($label)", ({ encrypted, cycles }) => {
   let dir: string;
   let cleanup: () => Promise<void>;

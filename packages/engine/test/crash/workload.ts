@@ -17,6 +17,7 @@
 import { writeSync } from "node:fs";
 import { LocalFileKms } from "../../src/kms/local-file";
 import { Pool } from "../../src/pool/pool";
+import { errnoCode } from "../../src/util/errors";
 
 const [poolDir, volumeName, seqBaseArg, seedArg, keyFile] = process.argv.slice(2);
 if (!poolDir || !volumeName || !seqBaseArg || !seedArg) throw new Error("usage: workload <pool> <volume> <seqBase> <seed> [keyFile]");
@@ -33,8 +34,23 @@ function rand(n: number): number {
   rng >>>= 0;
   return rng % n;
 }
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Synchronous, so the line is in the pipe before the operation it announces
+ * starts. The pipe may be non-blocking: on EAGAIN, sleep 1 ms (the reader
+ * drains it) and retry.
+ */
 function say(line: string): void {
-  writeSync(1, line + "\n");
+  const buf = Buffer.from(line + "\n");
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      if (errnoCode(err) !== "EAGAIN") throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 export function blockContent(block: number, s: number, out: Buffer, at: number): void {
