@@ -30,6 +30,12 @@ function prepareDataDir(dataDir: string): void {
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   if (process.getuid?.() !== 0) return;
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The server must be able to reach its directory: grant traverse-only (o+x)
+  // on ancestors that lack it, e.g. a 0700 mkdtemp directory. Nothing becomes readable.
+  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+  }
   try {
     execFileSync("chown", ["-R", "postgres:postgres", dataDir]);
   } catch {
