@@ -33,15 +33,16 @@ export type ClusterJoinDto = z.infer<typeof clusterJoinSchema>;
  * A connected cluster that missed this many heartbeat intervals is shown as
  * disconnected; the stored status only records what the agent last said.
  */
-const MISSED_HEARTBEATS = 3;
+export const MISSED_HEARTBEATS = 3;
+
+/** Heartbeats older than this mean a connected cluster is shown as disconnected. */
+export function staleBefore(heartbeatIntervalSeconds: number, now = new Date()): Date {
+  return new Date(now.getTime() - MISSED_HEARTBEATS * heartbeatIntervalSeconds * 1000);
+}
 
 export function toClusterDto(c: Cluster, heartbeatIntervalSeconds: number, now = new Date()): ClusterDto {
   let status = c.status;
-  if (
-    status === "connected" &&
-    c.lastHeartbeatAt &&
-    now.getTime() - c.lastHeartbeatAt.getTime() > MISSED_HEARTBEATS * heartbeatIntervalSeconds * 1000
-  ) {
+  if (status === "connected" && c.lastHeartbeatAt && c.lastHeartbeatAt < staleBefore(heartbeatIntervalSeconds, now)) {
     status = "disconnected";
   }
   return {

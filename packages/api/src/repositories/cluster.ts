@@ -1,4 +1,4 @@
-import type { Cluster } from "@stowage/prisma";
+import type { Cluster, Prisma } from "@stowage/prisma";
 import type { Db } from "../db";
 import { afterCursor } from "../lib/cursor";
 
@@ -12,10 +12,22 @@ export function clusterRepository(db: Db) {
       return db.cluster.findFirst({ where: { organizationId, id } });
     },
 
-    list(organizationId: string, page: { cursor?: string | undefined; limit: number; status?: Cluster["status"] | undefined }) {
+    /**
+     * `status` filters by the status as shown: a connected cluster whose last
+     * heartbeat is older than `staleBefore` counts as disconnected.
+     */
+    list(organizationId: string, page: { cursor?: string | undefined; limit: number; status?: Cluster["status"] | undefined; staleBefore: Date }) {
       const after = afterCursor(page.cursor);
+      const statusWhere: Prisma.ClusterWhereInput =
+        page.status === "connected"
+          ? { status: "connected", OR: [{ lastHeartbeatAt: null }, { lastHeartbeatAt: { gte: page.staleBefore } }] }
+          : page.status === "disconnected"
+            ? { OR: [{ status: "disconnected" }, { status: "connected", lastHeartbeatAt: { lt: page.staleBefore } }] }
+            : page.status === "pending"
+              ? { status: "pending" }
+              : {};
       return db.cluster.findMany({
-        where: { organizationId, ...(page.status ? { status: page.status } : {}), ...(after ? { AND: [after] } : {}) },
+        where: { organizationId, AND: [statusWhere, ...(after ? [after] : [])] },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: page.limit + 1,
       });

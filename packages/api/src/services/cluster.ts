@@ -2,7 +2,7 @@ import { JOIN_TOKEN_PREFIX } from "@stowage/agent-protocol";
 import type { Cluster } from "@stowage/prisma";
 import type { ResolvedConfig } from "../config";
 import type { PrismaClient } from "../db";
-import { toClusterDto, type ClusterDto, type ClusterJoinDto } from "../dto/cluster";
+import { staleBefore, toClusterDto, type ClusterDto, type ClusterJoinDto } from "../dto/cluster";
 import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
 import type { Logger } from "../lib/logger";
@@ -100,7 +100,10 @@ export class ClusterService {
   }
 
   async list(scope: OrgScope, page: { cursor?: string | undefined; limit: number; status?: Cluster["status"] | undefined }) {
-    const rows = await clusterRepository(this.prisma).list(scope.organizationId, page);
+    const rows = await clusterRepository(this.prisma).list(scope.organizationId, {
+      ...page,
+      staleBefore: staleBefore(this.config.heartbeatIntervalSeconds),
+    });
     const { rows: items, nextCursor } = toPage(rows, page.limit);
     return { items: items.map((c) => this.dto(c)), nextCursor };
   }

@@ -79,6 +79,14 @@ describe("cluster procedures", () => {
     }
     expect(all.map((c) => c.name)).toEqual(["p-4", "p-3", "p-2", "p-1", "p-0", "dup"]);
     expect((await op.cluster.list({ status: "connected" })).items).toEqual([]);
+    // A connected cluster that stopped sending heartbeats is listed as disconnected.
+    const p0 = all.find((c) => c.name === "p-0");
+    const p1 = all.find((c) => c.name === "p-1");
+    if (!p0 || !p1) throw new Error("clusters missing");
+    await t.api.prisma.cluster.updateMany({ where: { id: p0.id }, data: { status: "connected", lastHeartbeatAt: new Date(Date.now() - 3600_000) } });
+    await t.api.prisma.cluster.updateMany({ where: { id: p1.id }, data: { status: "connected", lastHeartbeatAt: new Date() } });
+    expect((await op.cluster.list({ status: "disconnected" })).items.map((c) => [c.name, c.status])).toEqual([["p-0", "disconnected"]]);
+    expect((await op.cluster.list({ status: "connected" })).items.map((c) => c.name)).toEqual(["p-1"]);
   });
 
   it("audit list filters by actor, action and time range, with cursors", async () => {
