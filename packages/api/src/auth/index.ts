@@ -50,9 +50,11 @@ export function createAuth(opts: AuthOptions) {
     telemetry: { enabled: false },
     logger: {
       log: (level, message) => {
-        if (level === "error") opts.log.error({ component: "better-auth" }, message);
-        else if (level === "warn") opts.log.warn({ component: "better-auth" }, message);
-        else opts.log.debug({ component: "better-auth" }, message);
+        // better-auth's text goes into a field, so our message stays constant.
+        const fields = { component: "better-auth", detail: message };
+        if (level === "error") opts.log.error(fields, "auth error");
+        else if (level === "warn") opts.log.warn(fields, "auth warning");
+        else opts.log.debug(fields, "auth event");
       },
     },
     plugins: [

@@ -80,6 +80,20 @@ describe("REST features", () => {
     expect(at(await noKey.json(), "error.details.0.path")).toBe("name");
   });
 
+  it("creates once when retries with the same Idempotency-Key race", async () => {
+    await freshKey();
+    const send = () => call("POST", "/clusters", { body: { name: "racy" }, headers: { "idempotency-key": "race-1" } });
+    const [r1, r2] = await Promise.all([send(), send()]);
+    const statuses = [r1.status, r2.status].sort();
+    // The loser either replays the winner's answer or is told the key is busy.
+    expect(statuses[0]).toBe(200);
+    expect([200, 409]).toContain(statuses[1]);
+    expect(await t.api.prisma.cluster.count({ where: { organizationId: a.id, name: "racy" } })).toBe(1);
+    const later = await send();
+    expect(later.status).toBe(200);
+    expect(later.headers.get("Idempotent-Replayed")).toBe("true");
+  });
+
   it("pages through clusters with cursors, without duplicates or gaps", async () => {
     await freshKey();
     const names = Array.from({ length: 7 }, (_, i) => `page-${i}`);
