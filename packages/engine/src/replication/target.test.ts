@@ -66,11 +66,13 @@ class RecordingMembership implements Membership {
   readonly events: string[] = [];
   inSync: Set<string>;
   superseded = false;
+  unreachable = false;
   constructor(ids: string[]) {
     this.inSync = new Set(ids);
   }
   async markOutOfSync(id: string) {
     if (this.superseded) throw new EpochSupersededError("v", 1, 2);
+    if (this.unreachable) throw new Error("consensus store unavailable");
     this.events.push(`out:${id}`);
     this.inSync.delete(id);
   }
@@ -141,6 +143,29 @@ describe("VolumeTarget", () => {
     // Block-granular tracking: exactly the blocks written during the outage.
     expect(sent).toBe(written);
     expect(target.inSyncIds().sort()).toEqual(["r0", "r1", "r2"]);
+    const a = await replicas[0]?.content(0, SIZE);
+    const c = await r2.content(0, SIZE);
+    expect(a && c && a.equals(c)).toBe(true);
+  });
+
+  it("acknowledges no write while a failed replica's departure cannot be recorded", async () => {
+    const { replicas, target, membership } = setup();
+    const r2 = replicas[2];
+    if (!r2) throw new Error("setup");
+    membership.unreachable = true;
+    r2.down = true;
+    await expect(target.write(0, randomBytes(BS))).rejects.toThrow();
+    // Still unrecorded: later writes must fail too, not go to the remaining replicas only.
+    await expect(target.write(BS, randomBytes(BS))).rejects.toThrow();
+    expect(membership.inSync.has("r2")).toBe(true);
+    membership.unreachable = false;
+    await target.write(2 * BS, randomBytes(BS));
+    expect(membership.inSync.has("r2")).toBe(false);
+    r2.down = false;
+    const before = target.resyncBytesSent;
+    await target.catchUp("r2", r2.link("r2"), { kind: "resync" });
+    // Everything r2 may lack, including the failed writes that reached the others.
+    expect(target.resyncBytesSent - before).toBe(3 * BS);
     const a = await replicas[0]?.content(0, SIZE);
     const c = await r2.content(0, SIZE);
     expect(a && c && a.equals(c)).toBe(true);

@@ -16,6 +16,11 @@ interface ReplicaSlot {
   dirty: DirtyMap | null;
   /** Shared by concurrent failures of one replica, so it leaves the in-sync set once. */
   leaving: Promise<void> | null;
+  /**
+   * Dropped locally but not (yet) confirmed out of the in-sync set in the
+   * consensus store: until it is, no write may be acknowledged without it.
+   */
+  unconfirmed?: boolean;
   catchUp: { kind: "resync" | "rebuild"; totalBytes: number; copiedBytes: number } | null;
 }
 
@@ -205,6 +210,7 @@ export class VolumeTarget implements BlockDevice {
       this.slots.set(replicaId, slot);
     }
     if (slot.mode !== "out") throw new Error(`replica ${replicaId} is ${slot.mode}`);
+    if (slot.unconfirmed) await this.leave(slot);
     let map: DirtyMap;
     if (opts.kind === "rebuild") {
       // A rebuild fills a new, empty replica: only allocated regions need copying
@@ -324,6 +330,8 @@ export class VolumeTarget implements BlockDevice {
     const results = await Promise.allSettled(live.map((s) => (s.link ? op(s.link) : Promise.resolve())));
     let acked = 0;
     const leaving: Promise<void>[] = [];
+    // A replica whose departure the store has not confirmed still counts as in sync there.
+    for (const s of this.slots.values()) if (s.unconfirmed && s.mode === "out") leaving.push(this.leave(s));
     for (let i = 0; i < live.length; i++) {
       const s = live[i];
       const r = results[i];
@@ -345,7 +353,9 @@ export class VolumeTarget implements BlockDevice {
         s.dirty?.mark(offset, length);
         continue;
       }
-      leaving.push(this.leave(s).then(() => s.dirty?.mark(offset, length)));
+      // leave() installs the dirty map synchronously; mark this write even if the store change fails.
+      leaving.push(this.leave(s));
+      s.dirty?.mark(offset, length);
     }
     // The write is acknowledged only after every replica that lacks it has left the in-sync set.
     await Promise.all(leaving);
@@ -358,20 +368,26 @@ export class VolumeTarget implements BlockDevice {
     if (s.leaving) return s.leaving;
     const remaining = [...this.slots.values()].filter((x) => x.mode === "in-sync" && x !== s);
     s.leaving = (async () => {
-      if (remaining.length === 0) {
-        // Never drop the last copy from the record: fail the I/O instead, the replica may come back.
-        throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: the last in-sync replica ${s.id} failed`);
+      if (!s.unconfirmed) {
+        if (remaining.length === 0) {
+          // Never drop the last copy from the record: fail the I/O instead, the replica may come back.
+          throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: the last in-sync replica ${s.id} failed`);
+        }
+        // Mark dirty from now on, before the record changes, so no write is missed in between;
+        // and what it acknowledged but may not have made durable yet.
+        s.dirty = new DirtyMap(this.size);
+        this.markUnflushed(s.dirty);
+        s.mode = "out";
+        s.unconfirmed = true;
+        s.link?.close();
+        s.link = null;
       }
-      // Mark dirty from now on, before the record changes, so no write is missed in between;
-      // and what it acknowledged but may not have made durable yet.
-      s.dirty = new DirtyMap(this.size);
-      this.markUnflushed(s.dirty);
-      s.mode = "out";
-      s.link?.close();
-      s.link = null;
       try {
         await this.opts.membership.markOutOfSync(s.id);
+        s.unconfirmed = false;
       } catch (err) {
+        // Cut off from the store (or superseded): every later write retries this first and fails
+        // with it, so nothing is acknowledged while the record still lists the replica in sync.
         throw this.maybeFence(err);
       }
     })().finally(() => {

@@ -26,6 +26,10 @@ export interface WriterOptions {
   seed?: number;
   /** Called for every acknowledged write (a process writer prints them). */
   onAck?: (block: number, gen: number) => void;
+  /** Called for every write that failed (its outcome is unknown). */
+  onFail?: (block: number, gen: number) => void;
+  /** First block used (several writers can share a volume on disjoint ranges). */
+  firstBlock?: number;
 }
 
 export interface VerifyReport {
@@ -99,7 +103,7 @@ export class VerifyingWriter {
 
   private pick(): number {
     for (;;) {
-      const b = Math.floor(Math.random() * this.opts.blocks);
+      const b = (this.opts.firstBlock ?? 0) + Math.floor(Math.random() * this.opts.blocks);
       if (!this.inFlight.has(b)) return b;
     }
   }
@@ -154,6 +158,7 @@ export class VerifyingWriter {
         this.opts.onAck?.(block, gen);
       } else {
         this.failCount++;
+        this.opts.onFail?.(block, gen);
         const set = this.uncertain.get(block) ?? new Set<number>();
         set.add(gen);
         this.uncertain.set(block, set);

@@ -43,12 +43,14 @@ async function waitHealthy(endpoint: string, child: ChildProcess, deadlineMs: nu
 }
 
 /** A single-member etcd on free loopback ports in a temp dir, for tests. */
-export async function startPrivateEtcd(): Promise<PrivateEtcd> {
+export async function startPrivateEtcd(opts: { host?: string } = {}): Promise<PrivateEtcd> {
+  // Loopback unless a test needs etcd reachable from network namespaces it created.
+  const host = opts.host ?? "127.0.0.1";
   const bin = ["/usr/bin/etcd", "/usr/local/bin/etcd"].find((p) => fs.existsSync(p));
   if (!bin) throw new Error("etcd is not installed: apt-get install etcd-server (.ci/run does this)");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-etcd-"));
   const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `http://${host}:${clientPort}`;
   const child = spawn(
     bin,
     [
@@ -56,9 +58,9 @@ export async function startPrivateEtcd(): Promise<PrivateEtcd> {
       "--data-dir", dataDir,
       "--listen-client-urls", endpoint,
       "--advertise-client-urls", endpoint,
-      "--listen-peer-urls", `http://127.0.0.1:${peerPort}`,
-      "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`,
-      "--initial-cluster", `test=http://127.0.0.1:${peerPort}`,
+      "--listen-peer-urls", `http://${host}:${peerPort}`,
+      "--initial-advertise-peer-urls", `http://${host}:${peerPort}`,
+      "--initial-cluster", `test=http://${host}:${peerPort}`,
       "--log-level", "error",
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch } },
