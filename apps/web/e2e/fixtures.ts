@@ -62,6 +62,14 @@ interface Factories {
 }
 
 export const test = base.extend<Factories, { api: Api }>({
+  // better-auth limits sign-in attempts per client IP (a few per 10 s), and every
+  // test connects from 127.0.0.1. Each test presents its own client address, as
+  // separate users would, so parallel tests don't share one bucket.
+  extraHTTPHeaders: async ({ extraHTTPHeaders }, use) => {
+    const ip = `10.${randomBytes(3).join(".")}`;
+    await use({ ...extraHTTPHeaders, "x-forwarded-for": ip });
+  },
+
   api: [
     // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from the destructuring pattern
     async ({}, use) => {
