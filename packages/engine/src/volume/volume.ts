@@ -5,6 +5,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { BlockIoError, type BlockDevice } from "../block-device";
 import { XtsCipher, dataKeyCheck, generateDataKey, verifyDataKeyCheck } from "../crypto/xts";
+import { XtsWorker } from "../crypto/xts-worker";
 import { KmsError, type KmsProvider } from "../kms/provider";
 import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
@@ -124,6 +125,8 @@ const DEFAULT_CHECKPOINT_BYTES = 1 << 20;
 const ZEROES = Buffer.alloc(1 << 20);
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_SNAPSHOTS = 256;
+/** Requests at least this large are encrypted/decrypted on the crypto worker. */
+const OFFLOAD_BYTES = 128 * 1024;
 
 type LifeState = "open" | "closing" | "closed" | "failed";
 
@@ -131,6 +134,7 @@ export class Volume implements BlockDevice {
   readonly blockSize = BLOCK_SIZE;
   readonly readOnly = false;
   readonly locks = new RangeLock();
+  private readonly scratch = new ScratchPool();
 
   private state: LifeState = "open";
   private readonly segments: Array<FileHandle | undefined> = [];
@@ -157,6 +161,7 @@ export class Volume implements BlockDevice {
     private readonly wal: WalLog,
     private readonly metaFh: FileHandle,
     private readonly cipher: XtsCipher | null,
+    private readonly cryptoWorker: XtsWorker | null,
     private readonly accountant: CapacityAccountant,
     opts: VolumeOpenOptions,
   ) {
@@ -220,6 +225,7 @@ export class Volume implements BlockDevice {
   static async open(dir: string, opts: VolumeOpenOptions = {}): Promise<Volume> {
     const sb = await readSuperblock(dir);
     let cipher: XtsCipher | null = null;
+    let worker: XtsWorker | null = null;
     if (sb.encryption) {
       if (!opts.kms) throw new EngineError("KEY", `volume ${sb.name} is encrypted; a KMS provider is required to open it`);
       const dek = await opts.kms.unwrapKey(sb.encryption.wrappedKey, { volumeId: sb.uuid });
@@ -227,17 +233,26 @@ export class Volume implements BlockDevice {
         throw new KmsError("WRONG_KEY", `the key provider returned a data key that does not match volume ${sb.name}`);
       }
       cipher = new XtsCipher(dek);
+      worker = new XtsWorker(dek);
       dek.fill(0);
     }
-    const { map, wal, discarded } = await loadMap(dir, sb);
+    let loaded: Awaited<ReturnType<typeof loadMap>>;
     let metaFh: FileHandle;
+    try {
+      loaded = await loadMap(dir, sb);
+    } catch (err) {
+      worker?.close();
+      throw err;
+    }
+    const { map, wal, discarded } = loaded;
     try {
       metaFh = await open(path.join(dir, META_FILE), fsc.O_RDWR | fsc.O_CREAT, 0o600);
     } catch (err) {
+      worker?.close();
       await wal.close();
       throw err;
     }
-    const vol = new Volume(dir, sb, map, wal, metaFh, cipher, opts.accountant ?? unlimitedCapacity, opts);
+    const vol = new Volume(dir, sb, map, wal, metaFh, cipher, worker, opts.accountant ?? unlimitedCapacity, opts);
     vol.recovery.walBytesDiscarded = discarded;
     try {
       await vol.loadSlotPages();
@@ -319,6 +334,7 @@ export class Volume implements BlockDevice {
     this.segments.length = 0;
     await this.metaFh.close().catch(() => undefined);
     await this.wal.close().catch(() => undefined);
+    this.cryptoWorker?.close();
   }
 
   // ---------------------------------------------------------------- block device
@@ -621,10 +637,16 @@ export class Volume implements BlockDevice {
     const crcs = slot.crc;
     try {
       if (this.cipher) {
-        const blocks = this.cipher.encrypt(plain, slot.extent * BLOCKS_PER_EXTENT + fb);
-        const { bytesWritten } = await fh.writev(blocks, pos);
-        if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
-        for (let i = 0; i < blocks.length; i++) crcs[fb + i] = crc32(blocks[i] ?? ZEROES.subarray(0, 0));
+        const offload = this.cryptoWorker !== null && plain.length >= OFFLOAD_BYTES;
+        const sealed = offload && this.cryptoWorker ? await this.cryptoWorker.encrypt(plain, slot.extent * BLOCKS_PER_EXTENT + fb) : this.scratch.take(plain.length);
+        try {
+          if (!offload) this.cipher.encryptInto(plain, sealed, slot.extent * BLOCKS_PER_EXTENT + fb);
+          const { bytesWritten } = await fh.write(sealed, 0, plain.length, pos);
+          if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
+          for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(sealed.subarray(i, i + BLOCK_SIZE));
+        } finally {
+          if (!offload) this.scratch.give(sealed);
+        }
       } else {
         const { bytesWritten } = await fh.write(plain, 0, plain.length, pos);
         if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
@@ -785,7 +807,16 @@ export class Volume implements BlockDevice {
         throw new BlockIoError("EIO", `checksum mismatch at byte offset ${block * BLOCK_SIZE}`);
       }
     }
-    if (this.cipher) this.cipher.decryptInPlace(dst, dstOff, count, slot.extent * BLOCKS_PER_EXTENT + fb);
+    if (this.cipher) {
+      const first = slot.extent * BLOCKS_PER_EXTENT + fb;
+      if (this.cryptoWorker && len >= OFFLOAD_BYTES) {
+        try {
+          await this.cryptoWorker.decryptInPlace(dst, dstOff, len, first);
+        } catch (err) {
+          throw this.ioError(err);
+        }
+      } else this.cipher.decryptInPlace(dst, dstOff, count, first);
+    }
   }
 
   // ---------------------------------------------------------------- flush / durability
@@ -1189,6 +1220,33 @@ export class Volume implements BlockDevice {
     if (this.state === "open") this.state = "failed";
     this.accountant.reportIoError?.(err);
     return err instanceof BlockIoError ? err : new BlockIoError("EIO", "metadata commit failed; volume needs to be reopened");
+  }
+}
+
+/**
+ * Reusable ciphertext buffers for the encrypted write path: a write needs a
+ * buffer as long as the request only until its pwrite completes, so a few
+ * per size class avoid an allocation (and fresh page faults) per request.
+ */
+class ScratchPool {
+  private readonly free = new Map<number, Buffer[]>();
+  private static readonly KEEP = 8;
+  private static readonly MAX_BYTES = 4 << 20;
+
+  take(length: number): Buffer {
+    const list = this.free.get(length);
+    return list?.pop() ?? Buffer.allocUnsafeSlow(length);
+  }
+
+  give(buf: Buffer): void {
+    if (buf.length > ScratchPool.MAX_BYTES) return;
+    let list = this.free.get(buf.length);
+    if (!list) {
+      if (this.free.size >= 16) return;
+      list = [];
+      this.free.set(buf.length, list);
+    }
+    if (list.length < ScratchPool.KEEP) list.push(buf);
   }
 }
 
