@@ -122,6 +122,27 @@ describe("Pool", () => {
     await pool.close();
   });
 
+  it("keeps serving other volumes when one volume's metadata is damaged", async () => {
+    const pool = await Pool.open({ dir, capacityBytes: 64 * MiB });
+    const good = await pool.createVolume({ name: "good", size: 8 * MiB });
+    await good.write(0, pattern(4096, 9));
+    await pool.createVolume({ name: "bad", size: 8 * MiB });
+    await pool.close();
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(path.join(dir, "volumes", "bad", "meta.ckpt"), "garbage");
+    const again = await Pool.open({ dir, capacityBytes: 64 * MiB });
+    expect(again.listVolumes().find((v) => v.name === "bad")?.error).toMatch(/checkpoint/);
+    await expect(again.openVolume("bad")).rejects.toMatchObject({ code: "CORRUPT" });
+    const g = await again.openVolume("good");
+    const back = Buffer.alloc(4096);
+    await g.read(0, back);
+    expect(back.equals(pattern(4096, 9))).toBe(true);
+    expect(again.health()).toMatchObject({ state: "degraded", reasons: ["damaged volume metadata: bad"] });
+    await again.deleteVolume("bad");
+    expect(again.health().state).toBe("healthy");
+    await again.close();
+  });
+
   it("refuses a second live owner and takes over after the owner died", async () => {
     const pool = await Pool.open({ dir, capacityBytes: 64 * MiB });
     await pool.close();

@@ -82,6 +82,8 @@ export interface VolumeInfo {
   encrypted: boolean;
   allocatedBytes: number;
   open: boolean;
+  /** Why the volume is unusable (damaged metadata), if it is. */
+  error?: string;
 }
 
 interface VolumeEntry {
@@ -92,6 +94,8 @@ interface VolumeEntry {
   extents: number;
   volume: Volume | null;
   opening: Promise<Volume> | null;
+  /** Set when the volume's metadata could not be read at pool open. */
+  error?: string;
 }
 
 export class Pool {
@@ -143,9 +147,15 @@ export class Pool {
           await rm(vdir, { recursive: true, force: true });
           continue;
         }
-        const s = await Volume.inspect(vdir);
-        pool.volumes.set(name, { name, uuid: s.uuid, size: s.size, encrypted: s.encrypted, extents: s.allocatedExtents, volume: null, opening: null });
-        pool.allocatedExtents += s.allocatedExtents;
+        try {
+          const s = await Volume.inspect(vdir);
+          pool.volumes.set(name, { name, uuid: s.uuid, size: s.size, encrypted: s.encrypted, extents: s.allocatedExtents, volume: null, opening: null });
+          pool.allocatedExtents += s.allocatedExtents;
+        } catch (err) {
+          // One damaged volume must not take the node's other volumes down with it.
+          const message = err instanceof Error ? err.message : String(err);
+          pool.volumes.set(name, { name, uuid: "", size: 0, encrypted: false, extents: 0, volume: null, opening: null, error: message });
+        }
       }
     } catch (err) {
       await releaseLock(dir);
@@ -198,6 +208,11 @@ export class Pool {
       if (state === "healthy") state = "degraded";
       reasons.push(this.allocatedBytes >= capacity ? "pool is full" : "pool is over 95% allocated");
     }
+    const damaged = [...this.volumes.values()].filter((v) => v.error).map((v) => v.name);
+    if (damaged.length > 0) {
+      if (state === "healthy") state = "degraded";
+      reasons.push(`damaged volume metadata: ${damaged.join(", ")}`);
+    }
     if (this.fsFree < this.reserveBytes * 2) {
       if (state === "healthy") state = "degraded";
       reasons.push("filesystem free space is below twice the reserve");
@@ -229,7 +244,15 @@ export class Pool {
 
   listVolumes(): VolumeInfo[] {
     return [...this.volumes.values()]
-      .map((v) => ({ name: v.name, uuid: v.uuid, size: v.size, encrypted: v.encrypted, allocatedBytes: v.extents * EXTENT_SIZE, open: v.volume !== null }))
+      .map((v) => ({
+        name: v.name,
+        uuid: v.uuid,
+        size: v.size,
+        encrypted: v.encrypted,
+        allocatedBytes: v.extents * EXTENT_SIZE,
+        open: v.volume !== null,
+        ...(v.error ? { error: v.error } : {}),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -266,6 +289,7 @@ export class Pool {
   async openVolume(name: string, opts: { kms?: KmsProvider } = {}): Promise<Volume> {
     this.assertOpen();
     const entry = this.entry(name);
+    if (entry.error) throw new EngineError("CORRUPT", `volume ${name} is damaged: ${entry.error}`);
     if (entry.volume?.isOpen) return entry.volume;
     if (entry.opening) return entry.opening;
     const kms = opts.kms ?? this.opts.kms;
