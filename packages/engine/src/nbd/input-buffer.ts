@@ -6,6 +6,12 @@
  */
 export class InputBuffer {
   private chunks: Buffer[] = [];
+  /**
+   * A chunk that views the socket's reusable read buffer (onread mode): it is
+   * overwritten by the next read, so frames taken from it are copied and
+   * whatever is left of it is copied by `retain()` before the read returns.
+   */
+  private volatile: Buffer | undefined;
   /** Read position inside chunks[0]. */
   private headPos = 0;
   /** Unconsumed bytes across all chunks. */
@@ -15,6 +21,25 @@ export class InputBuffer {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.length += chunk.length;
+  }
+
+  /** Pushes a view of a buffer the caller will reuse; call `retain()` before reusing it. */
+  pushVolatile(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.volatile = chunk;
+    this.push(chunk);
+  }
+
+  /** Copies the unconsumed part of the volatile chunk, if any, so the read buffer can be reused. */
+  retain(): void {
+    const v = this.volatile;
+    if (!v) return;
+    this.volatile = undefined;
+    const index = this.chunks.indexOf(v);
+    if (index < 0) return;
+    const start = index === 0 ? this.headPos : 0;
+    this.chunks[index] = Buffer.from(v.subarray(start));
+    if (index === 0) this.headPos = 0;
   }
 
   /**
@@ -32,7 +57,7 @@ export class InputBuffer {
   /** Consumes and returns `n` bytes: a view when contiguous, else a new buffer. The caller checked `length >= n`. */
   take(n: number): Buffer {
     const head = this.chunks[0];
-    if (head && head.length - this.headPos >= n) {
+    if (head && head !== this.volatile && head.length - this.headPos >= n) {
       const view = head.subarray(this.headPos, this.headPos + n);
       this.consume(n);
       return view;
@@ -57,6 +82,7 @@ export class InputBuffer {
   }
 
   clear(): void {
+    this.volatile = undefined;
     this.chunks = [];
     this.headPos = 0;
     this.length = 0;

@@ -72,6 +72,36 @@ describe("NbdServer transmission", () => {
     await client.disconnect();
   });
 
+  it("serves the same with plain 'data' events instead of the reusable read buffer", async () => {
+    const plain = new NbdServer({ reuseReadBuffer: false });
+    plain.addExport("disk", disk);
+    const plainSock = path.join(dir, "plain.sock");
+    await plain.listenUnix(plainSock);
+    const client = await RawNbdClient.open({ path: plainSock }, "disk", { structured: true });
+    const data = randomBytes(3 * 4096 + 100);
+    expect((await client.write(8192 + 7, data)).error).toBe(0);
+    expect((await client.read(8192 + 7, data.length)).data.equals(data)).toBe(true);
+    await client.disconnect();
+    await plain.close(100);
+  });
+
+  it("keeps partial frames intact across reads into the reused buffer", async () => {
+    // Byte-at-a-time delivery leaves a partial header or payload behind after every read.
+    const client = await RawNbdClient.open({ path: sock }, "disk");
+    const payload = randomBytes(4096);
+    const trickle = (frame: Buffer): void => {
+      void (async () => {
+        for (const byte of frame) {
+          client.socket.write(Buffer.from([byte]));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+    };
+    expect((await client.request(1, 4096, 4096, 0, payload, trickle)).error).toBe(0);
+    expect((await client.read(4096, 4096)).data.equals(payload)).toBe(true);
+    await client.disconnect();
+  });
+
   it("replies out of order when a later request finishes first", async () => {
     const gated = new GatedDevice(new MemoryBlockDevice(1 << 20));
     server.addExport("gated", gated);

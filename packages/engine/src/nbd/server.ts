@@ -73,6 +73,8 @@ export interface NbdServerOptions {
   maxInFlightBytes?: number;
   /** Per connection: stop reading while this many reply bytes wait for the client. */
   maxWriteBacklog?: number;
+  /** Read each connection into one reusable buffer (default). False uses plain 'data' events. */
+  reuseReadBuffer?: boolean;
 }
 
 export interface NbdServerStats {
@@ -105,6 +107,7 @@ export class NbdServer implements ExportCatalog {
   readonly maxInFlight: number;
   readonly maxInFlightBytes: number;
   readonly maxWriteBacklog: number;
+  private readonly reuseReadBuffer: boolean;
 
   constructor(opts: NbdServerOptions = {}) {
     this.log = opts.logger ?? silentLogger;
@@ -112,6 +115,7 @@ export class NbdServer implements ExportCatalog {
     this.maxInFlight = opts.maxInFlight ?? 256;
     this.maxInFlightBytes = opts.maxInFlightBytes ?? 128 * 1024 * 1024;
     this.maxWriteBacklog = opts.maxWriteBacklog ?? 64 * 1024 * 1024;
+    this.reuseReadBuffer = opts.reuseReadBuffer ?? true;
   }
 
   // ---- exports -------------------------------------------------------------
@@ -186,17 +190,52 @@ export class NbdServer implements ExportCatalog {
   }
 
   private createListener(): net.Server {
-    const server = net.createServer({ noDelay: true }, (socket) => {
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
       this.stats.connectionsAccepted++;
-      const conn = new Connection(this, socket);
+      const ref: { conn?: Connection } = {};
+      const socket = this.reuseReadBuffer ? adoptWithReusableBuffer(accepted, (bytes) => ref.conn?.onBytes(bytes)) : accepted;
+      const conn = new Connection(this, socket, socket !== accepted);
+      ref.conn = conn;
       this.connections.add(conn);
       socket.once("close", () => this.connections.delete(conn));
+      socket.resume();
     });
     // A listener-level error (EMFILE...) must not take the process down; accept() retries.
     server.on("error", (err) => this.log.warn({ err: err.message }, "nbd listener error"));
     this.listeners.push(server);
     return server;
   }
+}
+
+/** Bytes each connection reads per syscall into its reusable buffer. */
+const READ_BUFFER_SIZE = 256 * 1024;
+
+/**
+ * Node allocates a fresh 64 KiB buffer for every socket read, and a 28-byte
+ * READ request costs that allocation plus a GC share. `net.Socket`'s
+ * `onread` option reads into one reusable buffer instead, but net.Server
+ * can't pass it to the sockets it accepts: so the accepted (still paused)
+ * socket's handle moves to a new Socket built with `onread`. If Node's
+ * internals ever change shape, the accepted socket is used as is ('data').
+ */
+function adoptWithReusableBuffer(accepted: net.Socket, onBytes: (bytes: Buffer) => void): net.Socket {
+  const internals = accepted as unknown as { _handle?: object | null };
+  const handle = internals._handle;
+  if (!handle || typeof handle !== "object") return accepted;
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  const options = {
+    handle,
+    readable: true,
+    writable: true,
+    onread: { buffer, callback: (n: number, buf: Buffer) => void onBytes(buf.subarray(0, n)) },
+  } as net.SocketConstructorOpts;
+  const socket = new net.Socket(options);
+  // Detach the handle from the accepted socket so destroying it leaves the connection open;
+  // destroying it still settles the listener's connection count.
+  internals._handle = null;
+  accepted.destroy();
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** A stale Unix socket from a previous run blocks listen(); a live one means another server owns it. */
@@ -256,9 +295,11 @@ class Connection {
   constructor(
     private readonly server: NbdServer,
     private readonly socket: net.Socket,
+    /** True when bytes arrive through onBytes from a reused buffer rather than as 'data' chunks. */
+    private readonly reusableBuffer: boolean,
   ) {
     this.remote = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort ?? 0}` : "unix";
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (!reusableBuffer) socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.server.log.debug({ remote: this.remote, err: err.message }, "nbd socket error"));
     socket.on("close", () => this.onClose());
     socket.on("drain", () => this.maybeResume());
@@ -309,6 +350,18 @@ class Connection {
   private onData(chunk: Buffer): void {
     if (this.phase === "closed" || this.phase === "draining") return;
     this.input.push(chunk);
+    this.processSafely();
+  }
+
+  /** Bytes from the connection's reusable read buffer: valid only until this returns. */
+  onBytes(bytes: Buffer): void {
+    if (this.phase === "closed" || this.phase === "draining") return;
+    this.input.pushVolatile(bytes);
+    this.processSafely();
+    this.input.retain();
+  }
+
+  private processSafely(): void {
     try {
       this.process();
     } catch (err) {
@@ -660,6 +713,9 @@ class Connection {
       this.socket.uncork();
     }
     this.socket.end();
+    // Keep reading (and ignoring) so the client's FIN is seen and the socket closes; a paused
+    // onread socket would never notice it.
+    this.socket.resume();
   }
 }
 

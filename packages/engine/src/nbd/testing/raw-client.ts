@@ -201,11 +201,14 @@ export class RawNbdClient {
     return this.request(NBD_CMD_WRITE_ZEROES, offset, length, flags);
   }
 
-  request(type: number, offset: number, length: number, flags = 0, payload?: Buffer): Promise<RawReply> {
+  /** Sends one request; `send` may deliver the frame differently (e.g. a byte at a time). */
+  request(type: number, offset: number, length: number, flags = 0, payload?: Buffer, send?: (frame: Buffer) => void): Promise<RawReply> {
     const cookie = this.nextCookie++;
     return new Promise((resolve, reject) => {
       this.pending.set(cookie, { type, offset, length, resolve, reject });
-      this.socket.write(requestFrame(type, cookie, offset, length, flags, payload));
+      const frame = requestFrame(type, cookie, offset, length, flags, payload);
+      if (send) send(frame);
+      else this.socket.write(frame);
     });
   }
 
