@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { RawNbdClient } from "../src/nbd/testing/raw-client";
+import type { RawNbdClient } from "../src/nbd/testing/raw-client";
 import { adminCall, locator, openVolume, TestCluster } from "../test/cluster/harness";
 import { VerifyingWriter } from "../test/cluster/verifying-writer";
 

@@ -11,7 +11,7 @@
  * Everything it does follows the volume records in etcd: a watch applies
  * each change, and a periodic pass repairs whatever a missed event left.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import type http from "node:http";
 import path from "node:path";
 import { createAdminServer, type AdminOperations } from "../admin/server";
@@ -145,6 +145,15 @@ export class ClusterNode implements AdminOperations {
   private publishedProvisioned = -1;
   private readonly epochDir: string;
   private readonly attachWaiters = new Map<string, Array<() => void>>();
+  /**
+   * Local replicas found on disk after an unclean stop. A killed process
+   * loses what its replicas acknowledged but had not flushed, so when this
+   * node attaches as target at an epoch its replica was in sync for, it must
+   * not count that replica in sync (others hold the writes).
+   */
+  private readonly suspect = new Set<string>();
+  private uncleanStart = false;
+  private readonly cleanFile: string;
 
   private constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -154,6 +163,7 @@ export class ClusterNode implements AdminOperations {
     this.nbd = new NbdServer({ logger: opts.logger.child({ component: "nbd" }) });
     this.throttle = new Throttle(opts.rebuildBytesPerSec);
     this.epochDir = path.join(opts.poolDir, "cluster", "epochs");
+    this.cleanFile = path.join(opts.poolDir, "cluster", "clean-stop");
   }
 
   static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
@@ -171,6 +181,11 @@ export class ClusterNode implements AdminOperations {
     const { opts } = this;
     this.pool = await Pool.open({ dir: opts.poolDir, ...(opts.capacityBytes === undefined ? {} : { capacityBytes: opts.capacityBytes }), ...(opts.overcommit === undefined ? {} : { overcommitRatio: opts.overcommit }) });
     await mkdir(this.epochDir, { recursive: true });
+    this.uncleanStart = await access(this.cleanFile).then(
+      () => false,
+      () => true,
+    );
+    await rm(this.cleanFile, { force: true });
     this.replicaServer = new ReplicaServer({
       tls: opts.tls,
       resolve: (volumeId, replicaId) => {
@@ -396,6 +411,7 @@ export class ClusterNode implements AdminOperations {
     try {
       let device: Volume;
       if (pool.listVolumes().some((v) => v.name === id)) {
+        if (this.uncleanStart) this.suspect.add(id);
         try {
           device = await pool.openVolume(id);
         } catch (err) {
@@ -461,8 +477,8 @@ export class ClusterNode implements AdminOperations {
         if (err instanceof FencedError) throw err;
         // The replica's node may not have created it yet (a new volume): retry until the deadline.
         const retriable = err instanceof ReplicaIoError ? err.reason === NackReason.UnknownVolume : true;
-        if (!retriable || Date.now() + 50 > until) throw err;
-        await new Promise((res) => setTimeout(res, 50));
+        if (!retriable || Date.now() + 20 > until) throw err;
+        await new Promise((res) => setTimeout(res, 20));
       }
     }
   }
@@ -473,8 +489,10 @@ export class ClusterNode implements AdminOperations {
     const links: ReplicaLink[] = [];
     const failed: string[] = [];
     let fenced = false;
+    const suspectLocal = rec.inSync.filter((id) => this.suspect.has(id));
     await Promise.all(
       rec.inSync.map(async (id) => {
+        if (this.suspect.has(id)) return;
         try {
           links.push(await this.openLink(st, rec, id, epoch, 1_500));
         } catch (err) {
@@ -491,6 +509,17 @@ export class ClusterNode implements AdminOperations {
     if (fenced) {
       st.fencedEpoch = epoch;
       abort("a replica has seen a newer epoch");
+    }
+    // A suspect local copy is used only when nothing better exists (it may still be the best there is).
+    for (const id of suspectLocal) {
+      if (links.length > 0) failed.push(id);
+      else {
+        try {
+          links.push(await this.openLink(st, rec, id, epoch, 0));
+        } catch {
+          failed.push(id);
+        }
+      }
     }
     if (links.length === 0) abort("no in-sync replica reachable");
     try {
@@ -517,6 +546,8 @@ export class ClusterNode implements AdminOperations {
         });
       },
     });
+    // Out of the in-sync set now (or trusted as the only copy): a full resync repairs it either way.
+    for (const id of suspectLocal) this.suspect.delete(id);
     st.attached = { epoch, target, catchUps: new Map() };
     this.nbd.addExport(rec.id, target);
     this.log.info({ volume: rec.id, epoch, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
@@ -666,7 +697,11 @@ export class ClusterNode implements AdminOperations {
     }
     await this.nbd.close(1_000);
     await this.replicaServer?.close();
-    await this.pool?.close();
+    if (this.pool) {
+      await this.pool.close();
+      // Every replica was flushed and closed: the next start may trust them.
+      await writeFile(this.cleanFile, `${new Date().toISOString()}\n`);
+    }
     this.store.close();
   }
 }

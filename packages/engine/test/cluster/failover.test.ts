@@ -89,4 +89,24 @@ describe("replicated volume across node processes", () => {
     expect(report.lost).toBe(0);
     expect(report.checked).toBeGreaterThan(500);
   });
+
+  it("keeps acknowledged writes when the target's node restarts at once, before its lease expires", async () => {
+    const writer = new VerifyingWriter({ volume: "vol1", blocks: 2048, queueDepth: 8, locate: locator(cluster, "vol1"), seed: 3 });
+    writer.start();
+    try {
+      await writer.waitAcks(500);
+      const rec = await cluster.volume("vol1");
+      const target = rec?.target?.nodeId;
+      if (!target) throw new Error("no target");
+      // Unflushed writes on the target's own replica die with the process.
+      await cluster.restart(target);
+      await writer.waitAcks(500);
+      await cluster.waitAllInSync("vol1");
+    } finally {
+      await writer.stop();
+    }
+    const report = await writer.verify();
+    expect(report.details).toEqual([]);
+    expect(report.lost).toBe(0);
+  });
 });
