@@ -187,7 +187,8 @@ describe("replicated volume operations", () => {
     });
     // The new target must have spoken to this replica (raising its epoch) before the replay counts.
     const c = await openVolume(cluster, "ops");
-    expect((await cluster.volume("ops"))?.inSync).toContain(replica.id);
+    // In sync under the new target means the new target has spoken to it at the new epoch.
+    await waitFor("replica in sync under the new target", async () => (await cluster.volume("ops"))?.inSync.includes(replica.id));
     const beforeReplay = await c.read(0, 4096);
     socket.write(frame);
     const reply = await waitFor("reply to the replayed write", () => replies.find((h) => h.seq === 2n));
