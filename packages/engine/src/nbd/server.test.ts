@@ -102,6 +102,23 @@ describe("NbdServer transmission", () => {
     await client.disconnect();
   });
 
+  it("lands large pipelined writes intact between small ones (payloads read in place)", async () => {
+    const client = await RawNbdClient.open({ path: sock }, "disk");
+    const big = [randomBytes(8 * 1024 * 1024), randomBytes(3 * 1024 * 1024 + 4096)];
+    const small = randomBytes(4096);
+    const results = await Promise.all([
+      client.write(0, big[0] ?? Buffer.alloc(0)),
+      client.write(8 * 1024 * 1024, small),
+      client.write(9 * 1024 * 1024, big[1] ?? Buffer.alloc(0)),
+      client.flush(),
+    ]);
+    expect(results.map((r) => r.error)).toEqual([0, 0, 0, 0]);
+    expect((await client.read(0, 8 * 1024 * 1024)).data.equals(big[0] ?? Buffer.alloc(0))).toBe(true);
+    expect((await client.read(8 * 1024 * 1024, 4096)).data.equals(small)).toBe(true);
+    expect((await client.read(9 * 1024 * 1024, big[1]?.length ?? 0)).data.equals(big[1] ?? Buffer.alloc(0))).toBe(true);
+    await client.disconnect();
+  });
+
   it("replies out of order when a later request finishes first", async () => {
     const gated = new GatedDevice(new MemoryBlockDevice(1 << 20));
     server.addExport("gated", gated);

@@ -193,8 +193,9 @@ export class NbdServer implements ExportCatalog {
     const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
       this.stats.connectionsAccepted++;
       const ref: { conn?: Connection } = {};
-      const socket = this.reuseReadBuffer ? adoptWithReusableBuffer(accepted, (bytes) => ref.conn?.onBytes(bytes)) : accepted;
-      const conn = new Connection(this, socket, socket !== accepted);
+      const readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      const socket = this.reuseReadBuffer ? adoptWithOnread(accepted, () => ref.conn, readBuffer) : accepted;
+      const conn = new Connection(this, socket, socket === accepted ? undefined : readBuffer);
       ref.conn = conn;
       this.connections.add(conn);
       socket.once("close", () => this.connections.delete(conn));
@@ -209,25 +210,40 @@ export class NbdServer implements ExportCatalog {
 
 /** Bytes each connection reads per syscall into its reusable buffer. */
 const READ_BUFFER_SIZE = 256 * 1024;
+/** A WRITE payload with at least this much still to come is read straight into its own buffer. */
+const DIRECT_READ_MIN = 64 * 1024;
+
+/** Where a connection wants its socket bytes. */
+interface ReadSink {
+  /** The buffer the next read should fill. */
+  nextReadBuffer(): Buffer;
+  /** `n` bytes were read into `buf` (the buffer nextReadBuffer returned). */
+  onRead(buf: Buffer, n: number): void;
+}
 
 /**
  * Node allocates a fresh 64 KiB buffer for every socket read, and a 28-byte
  * READ request costs that allocation plus a GC share. `net.Socket`'s
- * `onread` option reads into one reusable buffer instead, but net.Server
- * can't pass it to the sockets it accepts: so the accepted (still paused)
- * socket's handle moves to a new Socket built with `onread`. If Node's
- * internals ever change shape, the accepted socket is used as is ('data').
+ * `onread` option reads into buffers we choose instead — one reusable buffer,
+ * or the tail of a large WRITE payload so it lands in place without a copy —
+ * but net.Server can't pass `onread` to the sockets it accepts. So the
+ * accepted (still paused) socket's handle moves to a new Socket built with
+ * it. If Node's internals ever change shape, the accepted socket is used as
+ * is, with 'data' events.
  */
-function adoptWithReusableBuffer(accepted: net.Socket, onBytes: (bytes: Buffer) => void): net.Socket {
+function adoptWithOnread(accepted: net.Socket, sink: () => ReadSink | undefined, fallback: Buffer): net.Socket {
   const internals = accepted as unknown as { _handle?: object | null };
   const handle = internals._handle;
   if (!handle || typeof handle !== "object") return accepted;
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   const options = {
     handle,
     readable: true,
     writable: true,
-    onread: { buffer, callback: (n: number, buf: Buffer) => void onBytes(buf.subarray(0, n)) },
+    onread: {
+      // Called before every read (and once while the socket is built, before the sink exists).
+      buffer: () => sink()?.nextReadBuffer() ?? fallback,
+      callback: (n: number, buf: Buffer) => void sink()?.onRead(buf, n),
+    },
   } as net.SocketConstructorOpts;
   const socket = new net.Socket(options);
   // Detach the handle from the accepted socket so destroying it leaves the connection open;
@@ -269,8 +285,10 @@ interface PendingWrite {
   filled: number;
 }
 
-class Connection {
+class Connection implements ReadSink {
   private readonly input = new InputBuffer();
+  /** True while the socket reads straight into the pending WRITE's payload buffer. */
+  private directRead = false;
   private phase: Phase = "flags";
   private negotiator: Negotiator | undefined;
   private optionHeader = { option: 0, length: 0 };
@@ -295,11 +313,11 @@ class Connection {
   constructor(
     private readonly server: NbdServer,
     private readonly socket: net.Socket,
-    /** True when bytes arrive through onBytes from a reused buffer rather than as 'data' chunks. */
-    private readonly reusableBuffer: boolean,
+    /** The socket's reusable read buffer in onread mode; undefined when bytes come as 'data' chunks. */
+    private readonly readBuffer: Buffer | undefined,
   ) {
     this.remote = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort ?? 0}` : "unix";
-    if (!reusableBuffer) socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    if (!readBuffer) socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.server.log.debug({ remote: this.remote, err: err.message }, "nbd socket error"));
     socket.on("close", () => this.onClose());
     socket.on("drain", () => this.maybeResume());
@@ -353,10 +371,35 @@ class Connection {
     this.processSafely();
   }
 
-  /** Bytes from the connection's reusable read buffer: valid only until this returns. */
-  onBytes(bytes: Buffer): void {
+  nextReadBuffer(): Buffer {
+    const pending = this.pendingWrite;
+    // Nothing may sit in the input buffer ahead of the payload, or bytes would land out of order.
+    if (pending && this.input.length === 0 && pending.buffer.length - pending.filled >= DIRECT_READ_MIN && this.phase === "transmission") {
+      this.directRead = true;
+      return pending.buffer.subarray(pending.filled);
+    }
+    this.directRead = false;
+    if (!this.readBuffer) throw new Error("onread without a read buffer");
+    return this.readBuffer;
+  }
+
+  /** Bytes read into the buffer nextReadBuffer chose; the reusable one is valid only until this returns. */
+  onRead(buf: Buffer, n: number): void {
     if (this.phase === "closed" || this.phase === "draining") return;
-    this.input.pushVolatile(bytes);
+    if (this.directRead) {
+      this.directRead = false;
+      const pending = this.pendingWrite;
+      if (!pending) {
+        this.destroy("internal error: direct read without a pending write");
+        return;
+      }
+      pending.filled += n;
+      if (pending.filled < pending.buffer.length) return;
+      this.pendingWrite = undefined;
+      this.startWrite(pending.cookieHi, pending.cookieLo, pending.offset, pending.flags, pending.buffer);
+      return;
+    }
+    this.input.pushVolatile(buf.subarray(0, n));
     this.processSafely();
     this.input.retain();
   }
