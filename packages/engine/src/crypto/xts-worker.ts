@@ -2,38 +2,44 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 /**
- * AES-XTS on a worker thread for large requests.
+ * AES-XTS on worker threads for large requests.
  *
  * Node's crypto runs on the calling thread and costs ~5 µs per 4 KiB block
  * (one cipher object per block, since each block has its own tweak). For a
  * 1 MiB write that is over a millisecond of event-loop time, which stalls the
  * NBD frontend sharing the loop. Large requests are therefore handed to a
- * worker (the buffer is copied into a transferable ArrayBuffer, ~5% of the
- * crypto cost); small ones stay inline, where a message round trip would cost
- * more than the work.
+ * worker; small ones stay inline, where a message round trip would cost more
+ * than the work.
+ *
+ * Data moves through SharedArrayBuffer slabs registered once with every
+ * worker and reused: a request is one memcpy into a slab and a small message,
+ * with no per-request ArrayBuffer to allocate, transfer and garbage-collect.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createCipheriv, createDecipheriv, createSecretKey } = require("node:crypto");
 const keys = new Map();
+const slabs = new Map();
 const tweak = Buffer.alloc(16);
 const BS = workerData.blockSize;
 parentPort.on("message", (m) => {
   if (m.type === "key") { keys.set(m.keyId, createSecretKey(Buffer.from(m.key))); return; }
   if (m.type === "drop") { keys.delete(m.keyId); return; }
+  if (m.type === "slab") { slabs.set(m.slabId, Buffer.from(m.sab)); return; }
+  if (m.type === "unslab") { slabs.delete(m.slabId); return; }
   try {
     const key = keys.get(m.keyId);
-    if (!key) throw new Error("unknown key");
-    const buf = Buffer.from(m.data);
-    const n = buf.length / BS;
+    const slab = slabs.get(m.slabId);
+    if (!key || !slab) throw new Error("unknown key or slab");
+    const n = m.length / BS;
     for (let i = 0; i < n; i++) {
       const block = m.firstBlock + i;
       tweak.writeUInt32LE(block >>> 0, 0);
       tweak.writeUInt32LE(Math.floor(block / 0x100000000), 4);
       const c = m.encrypt ? createCipheriv("aes-256-xts", key, tweak) : createDecipheriv("aes-256-xts", key, tweak);
-      c.update(buf.subarray(i * BS, (i + 1) * BS)).copy(buf, i * BS);
+      c.update(slab.subarray(i * BS, (i + 1) * BS)).copy(slab, i * BS);
     }
-    parentPort.postMessage({ id: m.id, data: m.data }, [m.data]);
+    parentPort.postMessage({ id: m.id });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: String(err) });
   }
@@ -42,9 +48,22 @@ parentPort.on("message", (m) => {
 
 interface Reply {
   id: number;
-  data?: ArrayBuffer;
   error?: string;
 }
+
+interface Slab {
+  id: number;
+  buf: Buffer;
+}
+
+/** Ciphertext in a shared slab; release() returns the slab once the data was written. */
+export interface SealedLease {
+  readonly data: Buffer;
+  release(): void;
+}
+
+const MIN_SLAB = 128 * 1024;
+const SLABS_PER_SIZE = 16;
 
 /**
  * A few workers per process (one per core, at most two), shared by every
@@ -53,8 +72,10 @@ interface Reply {
  */
 class SharedXtsWorker {
   private readonly workers: Worker[];
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly freeSlabs = new Map<number, Slab[]>();
+  private nextSlab = 1;
   private turn = 0;
-  private readonly pending = new Map<number, { resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private nextKey = 1;
   private users = 0;
@@ -69,8 +90,8 @@ class SharedXtsWorker {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.data) p.resolve(m.data);
-        else p.reject(new Error(m.error ?? "xts worker failed"));
+        if (m.error === undefined) p.resolve();
+        else p.reject(new Error(m.error));
       });
       worker.on("error", (err) => this.failAll(err));
       worker.on("exit", () => this.failAll(new Error("xts worker exited")));
@@ -88,7 +109,7 @@ class SharedXtsWorker {
   register(key: Buffer): number {
     const keyId = this.nextKey++;
     this.users++;
-    // The key travels once, as a copy; the worker never logs or returns it.
+    // The key travels once per worker, as a copy; workers never log or return it.
     for (const w of this.workers) w.postMessage({ type: "key", keyId, key: new Uint8Array(key) });
     return keyId;
   }
@@ -101,23 +122,55 @@ class SharedXtsWorker {
     }
   }
 
-  run(keyId: number, src: Buffer, firstBlock: number, encrypt: boolean): Promise<Buffer> {
-    if (this.dead) return Promise.reject(this.dead);
-    const data = new ArrayBuffer(src.length);
-    src.copy(Buffer.from(data));
+  private takeSlab(length: number): Slab {
+    let size = MIN_SLAB;
+    while (size < length) size *= 2;
+    const free = this.freeSlabs.get(size)?.pop();
+    if (free) return free;
+    const sab = new SharedArrayBuffer(size);
+    const slab = { id: this.nextSlab++, buf: Buffer.from(sab) };
+    for (const w of this.workers) w.postMessage({ type: "slab", slabId: slab.id, sab });
+    return slab;
+  }
+
+  private giveSlab(slab: Slab): void {
+    let list = this.freeSlabs.get(slab.buf.length);
+    if (!list) this.freeSlabs.set(slab.buf.length, (list = []));
+    if (list.length < SLABS_PER_SIZE && !this.dead) list.push(slab);
+    else for (const w of this.workers) w.postMessage({ type: "unslab", slabId: slab.id });
+  }
+
+  async run(keyId: number, src: Buffer, firstBlock: number, encrypt: boolean): Promise<SealedLease> {
+    if (this.dead) throw this.dead;
+    const slab = this.takeSlab(src.length);
+    src.copy(slab.buf);
     const id = this.nextId++;
-    return new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(id, { resolve: (ab) => resolve(Buffer.from(ab)), reject });
-      const w = this.workers[this.turn++ % this.workers.length];
-      if (!w) throw new Error("no xts worker");
-      w.postMessage({ id, keyId, data, firstBlock, encrypt }, [data]);
-    });
+    const worker = this.workers[this.turn++ % this.workers.length];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (!worker) throw new Error("no xts worker");
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, keyId, slabId: slab.id, length: src.length, firstBlock, encrypt });
+      });
+    } catch (err) {
+      this.giveSlab(slab);
+      throw err;
+    }
+    let released = false;
+    return {
+      data: slab.buf.subarray(0, src.length),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.giveSlab(slab);
+      },
+    };
   }
 }
 
 let shared: SharedXtsWorker | null = null;
 
-/** A volume's handle on the shared crypto worker. */
+/** A volume's handle on the shared crypto workers. */
 export class XtsWorker {
   private readonly owner: SharedXtsWorker;
   private readonly keyId: number;
@@ -129,15 +182,16 @@ export class XtsWorker {
     this.keyId = this.owner.register(key);
   }
 
-  /** Returns the ciphertext of whole blocks of `src` in a new buffer. */
-  encrypt(src: Buffer, firstBlock: number): Promise<Buffer> {
+  /** Ciphertext of whole blocks of `src`; release the lease once the data is written. */
+  encrypt(src: Buffer, firstBlock: number): Promise<SealedLease> {
     return this.owner.run(this.keyId, src, firstBlock, true);
   }
 
   /** Decrypts whole blocks of `buf[offset, offset+length)` in place. */
   async decryptInPlace(buf: Buffer, offset: number, length: number, firstBlock: number): Promise<void> {
-    const plain = await this.owner.run(this.keyId, buf.subarray(offset, offset + length), firstBlock, false);
-    plain.copy(buf, offset);
+    const lease = await this.owner.run(this.keyId, buf.subarray(offset, offset + length), firstBlock, false);
+    lease.data.copy(buf, offset);
+    lease.release();
   }
 
   close(): void {

@@ -637,15 +637,16 @@ export class Volume implements BlockDevice {
     const crcs = slot.crc;
     try {
       if (this.cipher) {
-        const offload = this.cryptoWorker !== null && plain.length >= OFFLOAD_BYTES;
-        const sealed = offload && this.cryptoWorker ? await this.cryptoWorker.encrypt(plain, slot.extent * BLOCKS_PER_EXTENT + fb) : this.scratch.take(plain.length);
+        const lease = this.cryptoWorker && plain.length >= OFFLOAD_BYTES ? await this.cryptoWorker.encrypt(plain, slot.extent * BLOCKS_PER_EXTENT + fb) : null;
+        const sealed = lease ? lease.data : this.scratch.take(plain.length);
         try {
-          if (!offload) this.cipher.encryptInto(plain, sealed, slot.extent * BLOCKS_PER_EXTENT + fb);
+          if (!lease) this.cipher.encryptInto(plain, sealed, slot.extent * BLOCKS_PER_EXTENT + fb);
           const { bytesWritten } = await fh.write(sealed, 0, plain.length, pos);
           if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
           for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(sealed.subarray(i, i + BLOCK_SIZE));
         } finally {
-          if (!offload) this.scratch.give(sealed);
+          if (lease) lease.release();
+          else this.scratch.give(sealed);
         }
       } else {
         const { bytesWritten } = await fh.write(plain, 0, plain.length, pos);
