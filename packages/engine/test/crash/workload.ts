@@ -77,7 +77,8 @@ let opsSinceFlush = 0;
 let snapCounter = Number(seqBaseArg);
 
 async function op(): Promise<void> {
-  const n = 1 + rand(8);
+  // Mostly small ops; some 128–256 KiB ones (encrypted volumes hand those to the crypto workers).
+  const n = rand(20) === 0 ? 32 + rand(33) : 1 + rand(8);
   const b = rand(blocks - n);
   const s = ++seq;
   const r = rand(100);
