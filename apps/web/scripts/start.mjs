@@ -145,7 +145,7 @@ async function ensureBuild() {
   const t = performance.now();
   await run(process.execPath, [NEXT_BIN, "build"], {
     cwd: WEB_DIR,
-    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
+    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", STOWAGE_BUILD_SKIP_TYPECHECK: "1" },
   });
   log(`web app built in ${((performance.now() - t) / 1000).toFixed(1)}s`);
 }

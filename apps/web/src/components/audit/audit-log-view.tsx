@@ -134,7 +134,7 @@ export function AuditLogView() {
                     </div>
                   </TableCell>
                   <TableCell className="text-muted-foreground">{e.target.type}</TableCell>
-                  <TableCell className="max-w-72 truncate text-muted-foreground" title={describeMetadata(e.metadata)}>
+                  <TableCell className="max-w-56 truncate text-muted-foreground" title={describeMetadata(e.metadata)}>
                     {describeMetadata(e.metadata) || "—"}
                   </TableCell>
                   <TableCell className="font-mono text-xs text-muted-foreground">{e.ip ?? "—"}</TableCell>
