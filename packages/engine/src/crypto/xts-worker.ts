@@ -63,7 +63,9 @@ export interface SealedLease {
 }
 
 const MIN_SLAB = 128 * 1024;
-const SLABS_PER_SIZE = 16;
+/** Slabs kept per size class; larger ones are not kept at all (bounded memory). */
+const SLABS_PER_SIZE = 8;
+const MAX_KEPT_SLAB = 4 << 20;
 
 /**
  * A few workers per process (one per core, at most two), shared by every
@@ -136,7 +138,7 @@ class SharedXtsWorker {
   private giveSlab(slab: Slab): void {
     let list = this.freeSlabs.get(slab.buf.length);
     if (!list) this.freeSlabs.set(slab.buf.length, (list = []));
-    if (list.length < SLABS_PER_SIZE && !this.dead) list.push(slab);
+    if (list.length < SLABS_PER_SIZE && slab.buf.length <= MAX_KEPT_SLAB && !this.dead) list.push(slab);
     else for (const w of this.workers) w.postMessage({ type: "unslab", slabId: slab.id });
   }
 

@@ -1231,8 +1231,9 @@ export class Volume implements BlockDevice {
  */
 class ScratchPool {
   private readonly free = new Map<number, Buffer[]>();
-  private static readonly KEEP = 8;
-  private static readonly MAX_BYTES = 4 << 20;
+  private static readonly KEEP = 4;
+  // Larger requests go to the crypto workers, so only small sizes recur here.
+  private static readonly MAX_BYTES = 128 * 1024;
 
   take(length: number): Buffer {
     const list = this.free.get(length);
@@ -1243,7 +1244,7 @@ class ScratchPool {
     if (buf.length > ScratchPool.MAX_BYTES) return;
     let list = this.free.get(buf.length);
     if (!list) {
-      if (this.free.size >= 16) return;
+      if (this.free.size >= 8) return;
       list = [];
       this.free.set(buf.length, list);
     }
