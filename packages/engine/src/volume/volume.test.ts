@@ -111,6 +111,20 @@ describe("volume I/O", () => {
     await vol.close();
   });
 
+  it("reports allocated ranges exactly across full, sparse and missing extents", async () => {
+    const vol = await Volume.create(path.join(dir, "v"), { name: "v", size: 64 * MiB });
+    await vol.write(0, pattern(EXTENT_SIZE, 1)); // extent 0 full
+    await vol.write(EXTENT_SIZE, pattern(8192, 2)); // extent 1 starts with two blocks
+    await vol.write(3 * EXTENT_SIZE, pattern(EXTENT_SIZE, 3)); // extent 3 full, extent 2 empty
+    expect(await vol.allocatedRanges(0, 64 * MiB)).toEqual([
+      { offset: 0, length: EXTENT_SIZE + 8192 },
+      { offset: 3 * EXTENT_SIZE, length: EXTENT_SIZE },
+    ]);
+    expect(await vol.allocatedRanges(4096, 8192)).toEqual([{ offset: 4096, length: 8192 }]);
+    expect(await vol.allocatedRanges(2 * EXTENT_SIZE, EXTENT_SIZE)).toEqual([]);
+    await vol.close();
+  });
+
   it("write-zeroes with and without noHole", async () => {
     const vol = await Volume.create(path.join(dir, "v"), { name: "v", size: 16 * MiB });
     await vol.writeZeroes(0, 2 * MiB, { noHole: true });

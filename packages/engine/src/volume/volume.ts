@@ -527,6 +527,13 @@ export class Volume implements BlockDevice {
     for (const extent of sorted) {
       const from = Math.max(first, extent * BLOCKS_PER_EXTENT);
       const to = Math.min(last, (extent + 1) * BLOCKS_PER_EXTENT);
+      const own = version.slots.get(extent);
+      if (own && !own.bad && allSet(own.present, from - extent * BLOCKS_PER_EXTENT, to - extent * BLOCKS_PER_EXTENT)) {
+        // Common case: this version stores the whole span itself.
+        if (runStart < 0) runStart = from;
+        push(to); // adjacent runs are merged by push
+        continue;
+      }
       for (let b = from; b < to; b++) {
         if (this.map.resolve(version, extent, b - extent * BLOCKS_PER_EXTENT)) {
           if (runStart < 0) runStart = b;
