@@ -244,7 +244,18 @@ async function main() {
   }
   const { db, signIn } = database.value;
 
-  const next = spawn(process.execPath, [NEXT_BIN, "start", "-p", String(env.PORT), "-H", env.HOSTNAME], {
+  const next = spawn(process.execPath, [
+      NEXT_BIN,
+      "start",
+      "-p",
+      String(env.PORT),
+      "-H",
+      env.HOSTNAME,
+      // Longer than clients' idle keep-alive (and load balancers' 60 s): with Node's
+      // 5 s default a client reusing an idle socket races the server closing it (ECONNRESET).
+      "--keepAliveTimeout",
+      "65000",
+    ], {
     cwd: WEB_DIR,
     stdio: ["ignore", "inherit", "inherit"],
     env: {
