@@ -145,6 +145,7 @@ describe("Pool", () => {
 
   it("refuses a second live owner and takes over after the owner died", async () => {
     const pool = await Pool.open({ dir, capacityBytes: 64 * MiB });
+    await expect(Pool.open({ dir })).rejects.toMatchObject({ code: "BUSY" });
     await pool.close();
     const { writeFile } = await import("node:fs/promises");
     // PID 1 is always alive in a container or a host.

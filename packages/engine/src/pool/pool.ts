@@ -30,6 +30,8 @@ import { Volume, validateName, type CapacityAccountant, type VolumeOpenOptions }
 export const POOL_FILE = "pool.json";
 export const POOL_FORMAT_VERSION = 1;
 const LOCK_FILE = "pool.lock";
+/** Pools open in this process: the pid lock can't tell two opens by one process apart. */
+const openInProcess = new Set<string>();
 
 const poolFileSchema = z.object({
   formatVersion: z.literal(POOL_FORMAT_VERSION),
@@ -134,7 +136,9 @@ export class Pool {
       meta = { formatVersion: POOL_FORMAT_VERSION, uuid: randomUUID(), createdAt: new Date().toISOString() };
       await writeFileAtomic(path.join(dir, POOL_FILE), JSON.stringify(meta, null, 2) + "\n");
     }
+    if (openInProcess.has(dir)) throw new EngineError("BUSY", `pool ${dir} is already open in this process`);
     await takeLock(dir);
+    openInProcess.add(dir);
     const pool = new Pool(dir, meta.uuid, opts);
     try {
       await pool.refreshStatfs();
@@ -158,6 +162,7 @@ export class Pool {
         }
       }
     } catch (err) {
+      openInProcess.delete(dir);
       await releaseLock(dir);
       throw err;
     }
@@ -371,6 +376,7 @@ export class Pool {
       e.volume = null;
     }
     this.closed = true;
+    openInProcess.delete(this.dir);
     await releaseLock(this.dir);
   }
 
