@@ -82,5 +82,6 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
 
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto("/clusters");
+  await expect(page.getByRole("table", { name: "Clusters" })).toBeVisible();
   await shot("16-mobile-clusters");
 });
