@@ -78,6 +78,8 @@ export const agentErrorCodeSchema = z.enum([
   "UNSUPPORTED_PROTOCOL_VERSION",
   "PAYLOAD_TOO_LARGE",
   "RATE_LIMITED",
+  /** The object (a command id) does not exist for this cluster. */
+  "NOT_FOUND",
   "INTERNAL",
 ]);
 export type AgentErrorCode = z.infer<typeof agentErrorCodeSchema>;
@@ -229,3 +231,11 @@ export const commandStatusRequestSchema = z.object({
   result: z.record(z.string(), z.unknown()).nullable(),
 });
 export type CommandStatusRequest = z.infer<typeof commandStatusRequestSchema>;
+
+/** Answer to a status report; `applied` is false when the command had already reached a final state. */
+export const commandStatusResponseSchema = z.object({
+  id: z.string(),
+  state: z.enum(["queued", "delivered", "running", "succeeded", "failed", "expired"]),
+  applied: z.boolean(),
+});
+export type CommandStatusResponse = z.infer<typeof commandStatusResponseSchema>;
