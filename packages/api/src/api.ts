@@ -1,4 +1,5 @@
 import { createPrismaClient } from "@stowage/prisma";
+import pg from "pg";
 import { createAgentHandler } from "./agent";
 import { createAuth, type Auth } from "./auth";
 import { resolveConfig, type ApiConfig, type ResolvedConfig } from "./config";
@@ -30,6 +31,12 @@ export interface Api {
     /** /api/health */
     health: FetchHandler;
   };
+  /**
+   * Starts the periodic jobs (partitions, rollups, retention, command expiry,
+   * silence alerts) in this process. Safe on several instances: a pass that
+   * finds another instance's pass running is skipped.
+   */
+  startJobs(intervalMs?: number): void;
   bootstrap(opts: BootstrapOptions): Promise<BootstrapResult>;
   ensureDemoAdmin(): Promise<DemoAdminResult>;
   close(): Promise<void>;
@@ -39,9 +46,12 @@ export interface Api {
 export function createApi(input: ApiConfig): Api {
   const config = resolveConfig(input);
   const log = input.logger ?? createLogger();
-  const prisma = createPrismaClient(config.databaseUrl, { max: input.databasePoolSize ?? 10 });
+  // One pool for Prisma and for the raw SQL of telemetry and command delivery.
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: input.databasePoolSize ?? 10 });
+  pool.on("error", (err) => log.warn({ err: err.message }, "idle database connection failed"));
+  const prisma = createPrismaClient(config.databaseUrl, { pool });
   const auth = createAuth({ prisma, baseUrl: config.baseUrl, secret: config.authSecret, trustedOrigins: config.trustedOrigins, log });
-  const services = createServices({ prisma, auth, config, log });
+  const services = createServices({ prisma, pool, auth, config, log });
   return {
     prisma,
     auth,
@@ -52,11 +62,16 @@ export function createApi(input: ApiConfig): Api {
       trpc: createTrpcHandler({ router: appRouter, auth, services, log }),
       rest: createRestHandler({ router: appRouter, services, prisma, config, log }),
       auth: (req) => auth.handler(req),
-      agent: createAgentHandler({ agent: services.agent, log }),
+      agent: createAgentHandler({ agent: services.agent, telemetry: services.telemetry, commands: services.command, log }),
       health: createHealthHandler({ prisma, log }),
     },
+    startJobs: (intervalMs) => services.maintenance.start(intervalMs),
     bootstrap: (opts) => services.bootstrap.bootstrap(opts),
     ensureDemoAdmin: () => services.bootstrap.ensureDemoAdmin(),
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await services.close();
+      await prisma.$disconnect();
+      await pool.end();
+    },
   };
 }

@@ -27,9 +27,14 @@ export class BodyTooLargeError extends Error {
 
 /** Reads a request body as text, refusing more than `limit` bytes without buffering them. */
 export async function readBodyLimited(req: Request, limit: number): Promise<string> {
+  return (await readBytesLimited(req, limit)).toString("utf8");
+}
+
+/** Reads a request body as bytes, refusing more than `limit` bytes without buffering them. */
+export async function readBytesLimited(req: Request, limit: number): Promise<Buffer> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
-  if (!req.body) return "";
+  if (!req.body) return Buffer.alloc(0);
   const reader: ReadableStreamDefaultReader<Uint8Array> = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -43,7 +48,7 @@ export async function readBodyLimited(req: Request, limit: number): Promise<stri
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

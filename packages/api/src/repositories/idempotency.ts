@@ -1,4 +1,3 @@
-import type { Prisma } from "@stowage/prisma";
 import type { Db } from "../db";
 import { isUniqueViolation } from "./prisma-errors";
 
@@ -14,7 +13,7 @@ export function idempotencyRepository(db: Db) {
     /** Claims the key; false when another request holds it already. */
     async claim(organizationId: string, route: string, key: string, requestHash: string): Promise<boolean> {
       try {
-        await db.idempotencyRecord.create({ data: { organizationId, route, key, requestHash, status: IN_FLIGHT, body: {} } });
+        await db.idempotencyRecord.create({ data: { organizationId, route, key, requestHash, status: IN_FLIGHT, body: new Uint8Array(0) } });
         return true;
       } catch (err) {
         if (isUniqueViolation(err)) return false;
@@ -22,8 +21,8 @@ export function idempotencyRepository(db: Db) {
       }
     },
 
-    async complete(organizationId: string, route: string, key: string, status: number, body: Prisma.InputJsonValue) {
-      await db.idempotencyRecord.updateMany({ where: { organizationId, route, key }, data: { status, body } });
+    async complete(organizationId: string, route: string, key: string, status: number, body: Uint8Array) {
+      await db.idempotencyRecord.updateMany({ where: { organizationId, route, key }, data: { status, body: new Uint8Array(body) } });
     },
 
     async release(organizationId: string, route: string, key: string) {

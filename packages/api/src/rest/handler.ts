@@ -7,7 +7,7 @@ import type { Context } from "../trpc";
 import { createDispatcher } from "./fetch-adapter";
 import { reshapeErrorBody, restError } from "./errors";
 import { IDEMPOTENCY_KEY_PATTERN, IdempotencyStore, requestHash } from "./idempotency";
-import { buildOpenApiDocument, IDEMPOTENT_ROUTES, REST_BASE_PATH } from "./openapi";
+import { buildOpenApiDocument, isIdempotentRoute, REST_BASE_PATH } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import type { PrismaClient } from "../db";
 
@@ -30,7 +30,7 @@ export interface RestHandlerDeps {
 export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Promise<Response> {
   const log = deps.log.child({ component: "rest" });
   const limiter = new RateLimiter(deps.config.rateLimit.limit, deps.config.rateLimit.windowMs);
-  const idempotency = new IdempotencyStore(deps.prisma, log);
+  const idempotency = new IdempotencyStore(deps.prisma, log, deps.config.authSecret);
   const dispatch = createDispatcher(deps.router, {
     onError: (err, path) => {
       if (err instanceof Error && "code" in err && err.code === "INTERNAL_SERVER_ERROR") log.error({ err, path }, "procedure failed");
@@ -117,7 +117,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Prom
       };
 
       const idemKey = req.headers.get("idempotency-key");
-      if (idemKey !== null && IDEMPOTENT_ROUTES.has(`${method} ${path}`)) {
+      if (idemKey !== null && isIdempotentRoute(method, path)) {
         if (!IDEMPOTENCY_KEY_PATTERN.test(idemKey)) {
           return withRl(restError("VALIDATION_FAILED", "Idempotency-Key must be 1-255 visible ASCII characters", [{ path: "Idempotency-Key", message: "invalid" }]));
         }

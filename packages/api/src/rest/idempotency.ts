@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { Prisma } from "@stowage/prisma";
 import type { PrismaClient } from "../db";
 import type { Logger } from "../lib/logger";
+import { Sealer } from "../lib/sealed";
 import { IN_FLIGHT, idempotencyRepository } from "../repositories/idempotency";
 
 /** Keys are remembered this long (Stripe's convention). */
@@ -35,36 +35,34 @@ export type IdempotencyOutcome =
   | { kind: "mismatch" }
   | { kind: "in-flight" };
 
-function toJsonOrNull(value: unknown): Prisma.InputJsonValue | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
-  if (Array.isArray(value)) return value.map(toJsonOrNull);
-  if (typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonOrNull(v)]));
-  return null;
-}
-
-/** A parsed JSON body as Prisma's JSON input type (a top-level null is stored as {}). */
-function toJson(value: unknown): Prisma.InputJsonValue {
-  return toJsonOrNull(value) ?? {};
-}
-
 /**
  * Runs a creating request at most once per (organization, route, key).
  *
  * The key is claimed with an in-flight row before the work starts, so two
  * concurrent retries cannot both create; the loser is told to retry. Every
  * answer below 500 is remembered and replayed, errors included (as Stripe
- * does); a 500 or a crash releases the key so a retry can succeed. The
- * stored response of POST /clusters contains the join token: it lives no
- * longer than the record (24 h), the token's own lifetime.
+ * does); a 500 or a crash releases the key so a retry can succeed.
+ *
+ * Stored bodies are sealed (AES-256-GCM, key derived from the auth secret):
+ * the response of POST /clusters carries a one-time join token, and a
+ * database dump or replica must not hand it out. A body that no longer opens
+ * (the auth secret was rotated) is treated as absent and the key released.
  */
 export class IdempotencyStore {
   private lastPurge = 0;
+  private readonly sealer: Sealer;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly log: Logger,
-  ) {}
+    authSecret: string,
+  ) {
+    this.sealer = new Sealer(authSecret, "idempotency-response-body");
+  }
+
+  private static aad(organizationId: string, route: string, key: string): string {
+    return `${organizationId}\n${route}\n${key}`;
+  }
 
   async run(
     scope: { organizationId: string; route: string; key: string; hash: string },
@@ -82,7 +80,14 @@ export class IdempotencyStore {
       if (existing) {
         if (existing.requestHash !== hash) return { kind: "mismatch" };
         if (existing.status === IN_FLIGHT) return { kind: "in-flight" };
-        return { kind: "replayed", response: { status: existing.status, body: existing.body } };
+        const opened = this.sealer.open(existing.body, IdempotencyStore.aad(organizationId, route, key));
+        if (!opened) {
+          this.log.warn({ organizationId, route }, "stored idempotent response unreadable; releasing the key");
+          await repo.release(organizationId, route, key);
+          continue;
+        }
+        const body: unknown = JSON.parse(opened.toString("utf8"));
+        return { kind: "replayed", response: { status: existing.status, body } };
       }
       if (await repo.claim(organizationId, route, key, hash)) {
         let response: StoredResponse;
@@ -93,7 +98,10 @@ export class IdempotencyStore {
           throw err;
         }
         if (response.status >= 500) await repo.release(organizationId, route, key);
-        else await repo.complete(organizationId, route, key, response.status, toJson(response.body));
+        else {
+          const plain = Buffer.from(JSON.stringify(response.body ?? null), "utf8");
+          await repo.complete(organizationId, route, key, response.status, this.sealer.seal(plain, IdempotencyStore.aad(organizationId, route, key)));
+        }
         return { kind: "fresh", response };
       }
     }

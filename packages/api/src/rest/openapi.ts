@@ -18,8 +18,19 @@ const errorSchema = z
 
 const ERROR_REF = { $ref: "#/components/schemas/Error" };
 
-/** Routes where an Idempotency-Key header is honoured. */
-export const IDEMPOTENT_ROUTES = new Set(["POST /clusters"]);
+/** Routes (OpenAPI path templates) where an Idempotency-Key header is honoured. */
+export const IDEMPOTENT_ROUTES = new Set(["POST /clusters", "POST /volumes", "POST /volumes/{id}/snapshots"]);
+
+const idempotentPatterns = [...IDEMPOTENT_ROUTES].map((route) => {
+  const [method = "", template = ""] = route.split(" ");
+  const source = template.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("[^/]+");
+  return { method, re: new RegExp(`^${source}$`) };
+});
+
+/** Whether a concrete request path is one of IDEMPOTENT_ROUTES. */
+export function isIdempotentRoute(method: string, path: string): boolean {
+  return idempotentPatterns.some((p) => p.method === method && p.re.test(path));
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -80,6 +80,28 @@ describe("REST features", () => {
     expect(at(await noKey.json(), "error.details.0.path")).toBe("name");
   });
 
+  it("keeps stored idempotent responses encrypted: the join token is not in the database row", async () => {
+    await freshKey();
+    const first = await call("POST", "/clusters", { body: { name: "sealed" }, headers: { "idempotency-key": "seal-1" } });
+    expect(first.status).toBe(200);
+    const token = str(await first.json(), "joinToken");
+    const rows = await t.api.prisma.$queryRaw<{ raw: string }[]>`SELECT row_to_json(r)::text AS raw FROM idempotency_record r WHERE "key" = 'seal-1'`;
+    expect(rows).toHaveLength(1);
+    const raw = rows[0]?.raw ?? "";
+    expect(raw).not.toContain(token);
+    expect(raw).not.toContain(token.slice(4, 20));
+    // The body column is binary; its hex spelling must not hide the token either.
+    expect(raw).not.toContain(Buffer.from(token).toString("hex"));
+    // Replays still answer with the token, decrypted.
+    const again = await call("POST", "/clusters", { body: { name: "sealed" }, headers: { "idempotency-key": "seal-1" } });
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(str(await again.json(), "joinToken")).toBe(token);
+    // A tampered envelope is not trusted: the key is released and the request runs afresh (a name conflict now).
+    await t.api.prisma.$executeRaw`UPDATE idempotency_record SET "body" = set_byte("body", 20, (get_byte("body", 20) + 1) % 256) WHERE "key" = 'seal-1'`;
+    const tampered = await call("POST", "/clusters", { body: { name: "sealed" }, headers: { "idempotency-key": "seal-1" } });
+    expect(tampered.status).toBe(409);
+  });
+
   it("creates once when retries with the same Idempotency-Key race", async () => {
     await freshKey();
     const send = () => call("POST", "/clusters", { body: { name: "racy" }, headers: { "idempotency-key": "race-1" } });

@@ -1,6 +1,5 @@
 import {
   CLUSTER_CREDENTIAL_PREFIX,
-  type AgentErrorCode,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type RegisterRequest,
@@ -12,19 +11,11 @@ import type { Logger } from "../lib/logger";
 import { generateSecret, hashSecret } from "../lib/secrets";
 import { auditRepository } from "../repositories/audit";
 import { agentSecretRepository, clusterRepository } from "../repositories/cluster";
+import { alertRepository } from "../repositories/alert";
+import { AgentProtocolError } from "./agent-errors";
+import type { AgentIdentity } from "./telemetry";
 
-/** A refusal in the agent protocol's own vocabulary (codes from @stowage/agent-protocol). */
-export class AgentProtocolError extends Error {
-  override readonly name = "AgentProtocolError";
-  constructor(
-    readonly code: AgentErrorCode,
-    readonly status: number,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+export { AgentProtocolError };
 
 export interface AgentRequestMeta {
   ip: string | null;
@@ -88,9 +79,17 @@ export class AgentService {
     };
   }
 
+  /** The cluster a credential speaks for, or null when it is unknown or revoked. */
+  async authenticate(credential: string): Promise<AgentIdentity | null> {
+    if (!credential.startsWith(CLUSTER_CREDENTIAL_PREFIX)) return null;
+    const cred = await agentSecretRepository(this.prisma).findCredentialByHash(hashSecret(credential));
+    if (!cred || cred.revokedAt) return null;
+    return { organizationId: cred.organizationId, clusterId: cred.clusterId, credentialId: cred.id };
+  }
+
   /** The server clock is authoritative: lastHeartbeatAt is our time, and the agent learns its skew. */
   async heartbeat(credential: string, req: HeartbeatRequest): Promise<HeartbeatResponse> {
-    const now = new Date();
+    const now = this.config.now();
     const cred = credential.startsWith(CLUSTER_CREDENTIAL_PREFIX)
       ? await agentSecretRepository(this.prisma).findCredentialByHash(hashSecret(credential))
       : null;
@@ -99,6 +98,8 @@ export class AgentService {
       const clusters = clusterRepository(tx);
       await clusters.recordHeartbeat(cred.organizationId, cred.clusterId, { agentVersion: req.agentVersion, at: now });
       await clusters.touchCredential(cred.organizationId, cred.id, now);
+      // A heartbeat ends a silence as telemetry does.
+      await alertRepository(tx).resolve(cred.organizationId, cred.clusterId, "cluster_silent", "cluster", now);
     });
     return {
       clusterId: cred.clusterId,

@@ -1,12 +1,16 @@
 import type { Auth } from "../auth";
 import type { ResolvedConfig } from "../config";
-import type { PrismaClient } from "../db";
+import type { Pool, PrismaClient } from "../db";
+import { CommandNotifier } from "../repositories/command-notifier";
 import type { Logger } from "../lib/logger";
 import { AgentService } from "./agent";
 import { ApiKeyService } from "./api-key";
 import { AuditService } from "./audit";
 import { BootstrapService } from "./bootstrap";
 import { ClusterService } from "./cluster";
+import { CommandService } from "./command";
+import { MaintenanceService } from "./maintenance";
+import { TelemetryService } from "./telemetry";
 import { OrganizationService } from "./organization";
 
 export interface Services {
@@ -16,12 +20,20 @@ export interface Services {
   audit: AuditService;
   agent: AgentService;
   bootstrap: BootstrapService;
+  telemetry: TelemetryService;
+  command: CommandService;
+  maintenance: MaintenanceService;
+  /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
+  close(): Promise<void>;
 }
 
-export function createServices(deps: { prisma: PrismaClient; auth: Auth; config: ResolvedConfig; log: Logger }): Services {
-  const { prisma, auth, config, log } = deps;
+export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: Auth; config: ResolvedConfig; log: Logger }): Services {
+  const { prisma, pool, auth, config, log } = deps;
   const organization = new OrganizationService(prisma, config, log.child({ service: "organization" }));
   const apiKey = new ApiKeyService(prisma, log.child({ service: "api-key" }));
+  const notifier = new CommandNotifier(config.databaseUrl, log.child({ component: "command-notifier" }));
+  const command = new CommandService(prisma, pool, notifier, config, log.child({ service: "command" }));
+  const maintenance = new MaintenanceService(prisma, pool, command, config, log.child({ service: "maintenance" }));
   return {
     organization,
     apiKey,
@@ -29,6 +41,13 @@ export function createServices(deps: { prisma: PrismaClient; auth: Auth; config:
     audit: new AuditService(prisma),
     agent: new AgentService(prisma, config, log.child({ service: "agent" })),
     bootstrap: new BootstrapService(prisma, auth, organization, apiKey, log.child({ service: "bootstrap" })),
+    telemetry: new TelemetryService(pool, config, log.child({ service: "telemetry" })),
+    command,
+    maintenance,
+    close: async () => {
+      await maintenance.stop();
+      await notifier.close();
+    },
   };
 }
 
