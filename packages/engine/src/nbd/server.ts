@@ -15,6 +15,7 @@ import net from "node:net";
 import { lstat, unlink } from "node:fs/promises";
 import type { BlockDevice } from "../block-device";
 import { AlignedAccess } from "./aligned-io";
+import { BufferPool } from "./buffer-pool";
 import { encodeGreeting, Negotiator, parseClientFlags, parseOptionHeader, type ExportCatalog, type NegotiatedExport } from "./handshake";
 import { InputBuffer } from "./input-buffer";
 import {
@@ -100,6 +101,8 @@ export class NbdServer implements ExportCatalog {
   private readonly connections = new Set<Connection>();
   private readonly listeners: net.Server[] = [];
   private readonly unixPaths: string[] = [];
+  /** Large payload and reply buffers, recycled across every connection. */
+  readonly buffers = new BufferPool();
   /** Export served to clients that ask for the default (empty) name. */
   defaultExport: string | undefined;
   readonly log: NbdLogger;
@@ -281,7 +284,10 @@ interface PendingWrite {
   cookieLo: number;
   offset: number;
   flags: number;
+  /** Exactly the payload length: a view of `base`. */
   buffer: Buffer;
+  /** The pooled buffer to release once the write settles. */
+  base: Buffer;
   filled: number;
 }
 
@@ -396,7 +402,7 @@ class Connection implements ReadSink {
       pending.filled += n;
       if (pending.filled < pending.buffer.length) return;
       this.pendingWrite = undefined;
-      this.startWrite(pending.cookieHi, pending.cookieLo, pending.offset, pending.flags, pending.buffer);
+      this.startWrite(pending.cookieHi, pending.cookieLo, pending.offset, pending.flags, pending.buffer, pending.base);
       return;
     }
     this.input.pushVolatile(buf.subarray(0, n));
@@ -517,7 +523,7 @@ class Connection implements ReadSink {
         pending.filled += input.readInto(pending.buffer, pending.filled, pending.buffer.length - pending.filled);
         if (pending.filled < pending.buffer.length) return;
         this.pendingWrite = undefined;
-        this.startWrite(pending.cookieHi, pending.cookieLo, pending.offset, pending.flags, pending.buffer);
+        this.startWrite(pending.cookieHi, pending.cookieLo, pending.offset, pending.flags, pending.buffer, pending.base);
         continue;
       }
       if (this.shouldPause()) {
@@ -562,9 +568,10 @@ class Connection implements ReadSink {
         this.startWrite(req.cookieHi, req.cookieLo, req.offset, req.flags, this.input.take(req.length));
         return;
       }
-      const buffer = Buffer.allocUnsafe(req.length);
+      const base = this.server.buffers.acquire(req.length);
+      const buffer = base.length === req.length ? base : base.subarray(0, req.length);
       const filled = this.input.readInto(buffer, 0, req.length);
-      this.pendingWrite = { cookieHi: req.cookieHi, cookieLo: req.cookieLo, offset: req.offset, flags: req.flags, buffer, filled };
+      this.pendingWrite = { cookieHi: req.cookieHi, cookieLo: req.cookieLo, offset: req.offset, flags: req.flags, buffer, base, filled };
       return;
     }
     if (error !== 0) {
@@ -604,9 +611,9 @@ class Connection implements ReadSink {
     return this.access;
   }
 
-  private startWrite(cookieHi: number, cookieLo: number, offset: number, flags: number, data: Buffer): void {
+  private startWrite(cookieHi: number, cookieLo: number, offset: number, flags: number, data: Buffer, base?: Buffer): void {
     this.server.stats.bytesWritten += data.length;
-    this.track(this.accessOrThrow().write(offset, data, (flags & NBD_CMD_FLAG_FUA) !== 0), cookieHi, cookieLo, data.length);
+    this.track(this.accessOrThrow().write(offset, data, (flags & NBD_CMD_FLAG_FUA) !== 0), cookieHi, cookieLo, data.length, base);
   }
 
   private startRead(cookieHi: number, cookieLo: number, offset: number, length: number): void {
@@ -617,7 +624,9 @@ class Connection implements ReadSink {
     }
     // Header and data share one buffer so the reply is a single write.
     const prefix = structured ? STRUCTURED_READ_PREFIX : SIMPLE_REPLY_HEADER_LENGTH;
-    const reply = Buffer.allocUnsafe(prefix + length);
+    const pool = this.server.buffers;
+    const base = pool.acquire(prefix + length);
+    const reply = base.length === prefix + length ? base : base.subarray(0, prefix + length);
     this.begin(length);
     this.server.stats.bytesRead += length;
     this.accessOrThrow()
@@ -626,10 +635,11 @@ class Connection implements ReadSink {
         () => {
           if (structured) writeOffsetDataHeader(reply, cookieHi, cookieLo, offset, length);
           else writeSimpleReplyHeader(reply, 0, cookieHi, cookieLo);
-          this.send(reply);
+          this.send(reply, base);
           this.end(length);
         },
         (err: unknown) => {
+          pool.release(base);
           this.onIoError(err, "read");
           this.replyError(cookieHi, cookieLo, errnoFor(err));
           this.end(length);
@@ -661,14 +671,17 @@ class Connection implements ReadSink {
   }
 
   /** Replies success or the mapped error when `op` settles. */
-  private track(op: Promise<void>, cookieHi: number, cookieLo: number, bytes: number): void {
+  /** Replies when `op` settles; `release` (a pooled payload buffer) goes back to the pool then. */
+  private track(op: Promise<void>, cookieHi: number, cookieLo: number, bytes: number, release?: Buffer): void {
     this.begin(bytes);
     op.then(
       () => {
+        if (release) this.server.buffers.release(release);
         this.replyOk(cookieHi, cookieLo);
         this.end(bytes);
       },
       (err: unknown) => {
+        if (release) this.server.buffers.release(release);
         this.onIoError(err, "write");
         this.replyError(cookieHi, cookieLo, errnoFor(err));
         this.end(bytes);
@@ -706,14 +719,19 @@ class Connection implements ReadSink {
     if (this.readPaused) this.maybeResume();
   }
 
-  private send(buf: Buffer): void {
-    if (this.phase === "closed") return;
+  /** Queues a reply; `release` (a pooled buffer) returns to the pool once the socket is done with it. */
+  private send(buf: Buffer, release?: Buffer): void {
+    if (this.phase === "closed") {
+      if (release) this.server.buffers.release(release);
+      return;
+    }
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       setImmediate(this.uncork);
     }
-    this.socket.write(buf);
+    if (release) this.socket.write(buf, () => this.server.buffers.release(release));
+    else this.socket.write(buf);
   }
 
   private readonly uncork = (): void => {
