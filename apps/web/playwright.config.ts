@@ -31,6 +31,8 @@ const isCI = Boolean(process.env.CI);
 
 export default defineConfig({
   testDir: "./e2e",
+  // The screenshot tour is a tool for looking at pages, not a test: it runs only when asked for.
+  testIgnore: process.env.STOWAGE_SHOTS_DIR ? [] : ["**/screenshots.spec.ts"],
   fullyParallel: false,
   // One server, one database: tests make their own users and organizations, so two workers are safe.
   workers: 2,

@@ -2,10 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "./fixtures";
 
-// Visual review aid, not a check: `STOWAGE_SHOTS_DIR=/tmp/shots npx playwright test screenshots`.
+// Visual review aid, not a check: `STOWAGE_SHOTS_DIR=/tmp/shots npx playwright test screenshots`
+// (playwright.config.ts leaves this file out unless that variable is set).
 const dir = process.env.STOWAGE_SHOTS_DIR;
-
-test.skip(!dir, "set STOWAGE_SHOTS_DIR to take screenshots");
 
 test("screenshots of every page", async ({ page, createUser, createOrg, addMember, createCluster, createApiKey, signIn }) => {
   if (!dir) return;
