@@ -6,8 +6,10 @@
  */
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemActor } from "./actor";
 import { ROLES, roleRank, type Role } from "./auth/roles";
 import { appRouter } from "./root";
+import { batch, inventory, registerCluster, sendBatch } from "./test-support/agent";
 import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
 
 interface Fixtures {
@@ -29,6 +31,25 @@ interface MatrixRow {
 async function newCluster(f: Fixtures): Promise<string> {
   const res = await callerFor(f.t.api, f.a.users.owner, f.a.id).cluster.create({ name: `c-${f.seq()}` });
   return res.cluster.id;
+}
+
+let sharedVolume: Promise<string> | undefined;
+
+/** One volume in organization A, reported by a registered cluster's agent (made once, reused). */
+function volumeOfA(f: Fixtures): Promise<string> {
+  sharedVolume ??= (async () => {
+    const c = await registerCluster(f.t.api, f.a.id);
+    const res = await sendBatch(f.t.api, c.credential, batch({ inventory: inventory({ volumes: 1 }) }));
+    if (res.status !== 200) throw new Error(`telemetry refused: ${await res.text()}`);
+    const vol = await f.t.api.prisma.volume.findFirstOrThrow({ where: { clusterId: c.clusterId } });
+    return vol.id;
+  })();
+  return sharedVolume;
+}
+
+async function newCommand(f: Fixtures): Promise<string> {
+  const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
+  return (await f.t.api.services.fleet.createVolume(scope, { clusterId: await newCluster(f), name: `cmd-${f.seq()}`, sizeBytes: 1 << 30, replicas: 1, encrypted: false })).id;
 }
 
 const MATRIX: Record<string, MatrixRow> = {
@@ -63,6 +84,26 @@ const MATRIX: Record<string, MatrixRow> = {
     foreignInput: async (f) => ({ id: await newCluster(f) }),
   },
   "audit.list": { minRole: "admin", input: async () => ({}) },
+  "fleet.overview": { minRole: "viewer", input: async () => ({}) },
+  "fleet.metrics": { minRole: "viewer", input: async () => ({}), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },
+  "node.list": { minRole: "viewer", input: async (f) => ({ id: await newCluster(f) }), foreignInput: async (f) => ({ id: await newCluster(f) }) },
+  "volume.list": { minRole: "viewer", input: async () => ({}) },
+  "volume.get": { minRole: "viewer", input: async (f) => ({ id: await volumeOfA(f) }), foreignInput: async (f) => ({ id: await volumeOfA(f) }) },
+  "volume.metrics": { minRole: "viewer", input: async (f) => ({ id: await volumeOfA(f) }), foreignInput: async (f) => ({ id: await volumeOfA(f) }) },
+  "volume.create": {
+    minRole: "operator",
+    input: async (f) => ({ clusterId: await newCluster(f), name: `vol-${f.seq()}`, sizeBytes: 1 << 30 }),
+    foreignInput: async (f) => ({ clusterId: await newCluster(f), name: `vol-${f.seq()}`, sizeBytes: 1 << 30 }),
+  },
+  "volume.delete": { minRole: "admin", input: async (f) => ({ id: await volumeOfA(f) }), foreignInput: async (f) => ({ id: await volumeOfA(f) }) },
+  "snapshot.create": {
+    minRole: "operator",
+    input: async (f) => ({ id: await volumeOfA(f), name: `snap-${f.seq()}` }),
+    foreignInput: async (f) => ({ id: await volumeOfA(f), name: `snap-${f.seq()}` }),
+  },
+  "command.get": { minRole: "viewer", input: async (f) => ({ id: await newCommand(f) }), foreignInput: async (f) => ({ id: await newCommand(f) }) },
+  "command.list": { minRole: "viewer", input: async () => ({}) },
+  "alert.list": { minRole: "viewer", input: async () => ({}) },
 };
 
 function procedureType(proc: unknown): string {

@@ -30,16 +30,24 @@ describe("GET /api/v1/openapi.json", () => {
   it("lists the REST routes with plural nouns, each operation with responses and bearer security", () => {
     const paths = Object.keys(at(doc, "paths") ?? {}).sort();
     expect(paths).toEqual([
+      "/alerts",
       "/api-keys",
       "/api-keys/{id}/revoke",
       "/audit-events",
       "/clusters",
       "/clusters/{id}",
       "/clusters/{id}/join-tokens",
+      "/clusters/{id}/nodes",
+      "/commands",
+      "/commands/{id}",
       "/organization",
       "/organization/invitations",
       "/organization/members",
       "/organization/members/{memberId}",
+      "/volumes",
+      "/volumes/{id}",
+      "/volumes/{id}/metrics",
+      "/volumes/{id}/snapshots",
     ]);
     for (const path of paths) {
       const item = at(doc, `paths.${path}`);
@@ -53,8 +61,10 @@ describe("GET /api/v1/openapi.json", () => {
     }
   });
 
-  it("declares Idempotency-Key on POST /clusters", () => {
-    const params = at(doc, "paths./clusters.post.parameters");
-    expect(params).toEqual(expect.arrayContaining([expect.objectContaining({ name: "Idempotency-Key", in: "header" })]));
+  it("declares Idempotency-Key on the creating POSTs", () => {
+    for (const path of ["/clusters", "/volumes", "/volumes/{id}/snapshots"]) {
+      const params = at(doc, `paths.${path}.post.parameters`);
+      expect(params, path).toEqual(expect.arrayContaining([expect.objectContaining({ name: "Idempotency-Key", in: "header" })]));
+    }
   });
 });

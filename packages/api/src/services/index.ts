@@ -9,6 +9,7 @@ import { AuditService } from "./audit";
 import { BootstrapService } from "./bootstrap";
 import { ClusterService } from "./cluster";
 import { CommandService } from "./command";
+import { FleetService } from "./fleet";
 import { MaintenanceService } from "./maintenance";
 import { TelemetryService } from "./telemetry";
 import { OrganizationService } from "./organization";
@@ -23,6 +24,7 @@ export interface Services {
   telemetry: TelemetryService;
   command: CommandService;
   maintenance: MaintenanceService;
+  fleet: FleetService;
   /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     telemetry: new TelemetryService(pool, config, log.child({ service: "telemetry" })),
     command,
     maintenance,
+    fleet: new FleetService(prisma, pool, command, config),
     close: async () => {
       await maintenance.stop();
       await notifier.close();

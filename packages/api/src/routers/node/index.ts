@@ -1,0 +1,6 @@
+import type { TRPCRouterRecord } from "@trpc/server";
+import { listNodesRoute } from "./list-nodes";
+
+export const nodeRouter = {
+  list: listNodesRoute,
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,6 @@
+import type { TRPCRouterRecord } from "@trpc/server";
+import { createSnapshotRoute } from "./create-snapshot";
+
+export const snapshotRouter = {
+  create: createSnapshotRoute,
+} satisfies TRPCRouterRecord;
