@@ -14,7 +14,7 @@
  * with --json, one JSON document on the last line.
  *
  *   npm run bench:engine -- [--quick] [--json] [--dir DIR] [--size 1GiB] [--runtime S]
- *                           [--targets a,b,...] [--jobs a,b,...] [--profile DIR]
+ *                           [--repeat N] [--targets a,b,...] [--jobs a,b,...] [--profile DIR]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -72,14 +72,16 @@ const { values } = parseArgs({
     targets: { type: "string" },
     jobs: { type: "string" },
     profile: { type: "string" },
+    repeat: { type: "string" },
   },
   strict: true,
 });
 
 const quick = values.quick ?? false;
 const size = parseSize(values.size ?? (quick ? "512MiB" : "2GiB"), "--size");
-const runtime = Number(values.runtime ?? (quick ? 5 : 20));
+const runtime = Number(values.runtime ?? (quick ? 5 : 15));
 const ramp = quick ? 1 : 3;
+const repeat = Math.max(1, Number(values.repeat ?? (quick ? 1 : 2)));
 const targetNames = (values.targets?.split(",") ?? DEFAULT_TARGETS).map((t) => {
   if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(", ")}`);
   return t as TargetName;
@@ -243,53 +245,69 @@ async function runJob(target: Target, job: Job): Promise<Result> {
   };
 }
 
+async function startTarget(name: TargetName, index: number, dir: string, stowage: () => Promise<StowageNodeProcess>): Promise<Target> {
+  // A directory per target, so a target listed twice (to gauge noise) doesn't collide with itself.
+  const runDir = path.join(dir, `${index}-${name}`);
+  await mkdir(runDir, { recursive: true });
+  if (name === "qemu-nbd") return startQemuNbd(runDir);
+  if (name === "nbdkit") return startNbdkit(runDir);
+  if (name === "stowage-file" || name === "stowage-null") return startStowageFile(runDir, name === "stowage-null");
+  if (name === "nbdkit-null") return startNbdkitNull(runDir);
+  const node = await stowage();
+  const volume = `${name === "stowage-enc" ? "bench-enc" : "bench"}-${index}`;
+  const keyFile = path.join(runDir, "kek.hex");
+  if (name === "stowage-enc") await writeFile(keyFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  await node.client.createVolume({ name: volume, size, ...(name === "stowage-enc" ? { encryption: { keyFile } } : {}) });
+  return { name, uri: `nbd+unix:///${volume}?socket=${node.socket}`, stop: () => node.client.deleteVolume(volume) };
+}
+
+/**
+ * All targets run side by side and every job visits each target in turn
+ * (job-major, round-robin per repetition), so a change in machine load hits
+ * all targets of a job alike instead of skewing one target's whole row.
+ * With --repeat N the run with the median IOPS is reported.
+ */
 async function main(): Promise<void> {
   const dir = values.dir === undefined ? await mkdtemp(path.join(tmpdir(), "stowage-bench-")) : path.resolve(values.dir);
   await mkdir(dir, { recursive: true });
   if (values.profile !== undefined) await mkdir(values.profile, { recursive: true });
-  const results: Record<string, Record<string, Result>> = {};
   const started = Date.now();
-  let stowage: StowageNodeProcess | undefined;
+  let stowage: Promise<StowageNodeProcess> | undefined;
+  const startStowageOnce = (): Promise<StowageNodeProcess> => (stowage ??= startStowage(dir));
+  const targets: Array<{ key: string; target: Target }> = [];
+  const samples = new Map<string, Result[]>();
   try {
     for (const [index, name] of targetNames.entries()) {
-      // A directory per run, so a target listed twice (to gauge noise) doesn't collide with itself.
-      const runDir = path.join(dir, `${index}-${name}`);
-      await mkdir(runDir, { recursive: true });
-      let target: Target;
-      if (name === "qemu-nbd") target = await startQemuNbd(runDir);
-      else if (name === "nbdkit") target = await startNbdkit(runDir);
-      else if (name === "stowage-file" || name === "stowage-null") target = await startStowageFile(runDir, name === "stowage-null");
-      else if (name === "nbdkit-null") target = await startNbdkitNull(runDir);
-      else {
-        stowage ??= await startStowage(dir);
-        const node = stowage;
-        const volume = `${name === "stowage-enc" ? "bench-enc" : "bench"}-${index}`;
-        const keyFile = path.join(runDir, "kek.hex");
-        if (name === "stowage-enc") await writeFile(keyFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
-        await node.client.createVolume({ name: volume, size, ...(name === "stowage-enc" ? { encryption: { keyFile } } : {}) });
-        target = {
-          name,
-          uri: `nbd+unix:///${volume}?socket=${node.socket}`,
-          // Free the space for the next target; the node keeps running.
-          stop: () => node.client.deleteVolume(volume),
-        };
-      }
-      try {
-        log(`${name}: filling ${size} bytes`);
-        await fill(target);
-        const perJob: Record<string, Result> = {};
-        for (const job of jobs) {
-          log(`${name}: ${job.name}`);
-          perJob[job.name] = await runJob(target, job);
+      const target = await startTarget(name, index, dir, startStowageOnce);
+      targets.push({ key: targets.some((t) => t.key === name) ? `${name}#${index}` : name, target });
+    }
+    for (const { key, target } of targets) {
+      log(`${key}: filling ${size} bytes`);
+      await fill(target);
+    }
+    for (let rep = 0; rep < repeat; rep++) {
+      for (const job of jobs) {
+        for (const { key, target } of targets) {
+          log(`${key}: ${job.name}${repeat > 1 ? ` (${rep + 1}/${repeat})` : ""}`);
+          const id = `${key}\u0000${job.name}`;
+          samples.set(id, [...(samples.get(id) ?? []), await runJob(target, job)]);
         }
-        results[results[name] === undefined ? name : `${name}#${index}`] = perJob;
-      } finally {
-        await target.stop();
       }
     }
   } finally {
-    await stowage?.stop();
+    for (const { target } of targets) await target.stop().catch(() => undefined);
+    if (stowage) await (await stowage).stop();
     if (values.dir === undefined) await rm(dir, { recursive: true, force: true });
+  }
+  const results: Record<string, Record<string, Result>> = {};
+  for (const { key } of targets) {
+    const perJob: Record<string, Result> = {};
+    for (const job of jobs) {
+      const runs = [...(samples.get(`${key}\u0000${job.name}`) ?? [])].sort((a, b) => a.iops - b.iops);
+      const median = runs[Math.floor(runs.length / 2)];
+      if (median) perJob[job.name] = median;
+    }
+    results[key] = perJob;
   }
   report(results, Date.now() - started);
 }
@@ -332,6 +350,7 @@ function report(results: Record<string, Record<string, Result>>, elapsedMs: numb
       quick,
       sizeBytes: size,
       runtimeSec: runtime,
+      repeat,
       elapsedSec: Math.round(elapsedMs / 1000),
       baseline: BASELINE,
       targets: Object.fromEntries(
