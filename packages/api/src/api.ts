@@ -15,6 +15,8 @@ export type FetchHandler = (req: Request) => Promise<Response>;
 
 export interface Api {
   prisma: PrismaClient;
+  /** The pg pool under Prisma (bulk telemetry SQL, benchmarks). */
+  pool: pg.Pool;
   auth: Auth;
   services: Services;
   config: ResolvedConfig;
@@ -54,6 +56,7 @@ export function createApi(input: ApiConfig): Api {
   const services = createServices({ prisma, pool, auth, config, log });
   return {
     prisma,
+    pool,
     auth,
     services,
     config,

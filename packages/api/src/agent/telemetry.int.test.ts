@@ -37,7 +37,7 @@ describe("telemetry ingest /api/agent/v1/telemetry", () => {
   const refusal = async (res: Response) => ({ status: res.status, error: agentErrorSchema.parse(await res.json()).error });
 
   it("creates the partitions it needs on a fresh database, then stores inventory and samples", async () => {
-    const parts = partitionRepository(t.api.services.telemetry["pool"]);
+    const parts = partitionRepository(t.api.pool);
     expect(await parts.list("volume_sample")).toEqual([]);
     const c = await registerCluster(t.api, a.id);
     const now = clock.now();

@@ -40,21 +40,15 @@ export function telemetryRepository(client: Client) {
       await client.query({ name: "tm_lock", text: "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 5417))", values: [clusterId] });
     },
 
-    async batchSeen(clusterId: string, batchId: string): Promise<boolean> {
+    /** Records the batch unless it was seen before (under the cluster lock); false for a duplicate. */
+    async recordBatch(clusterId: string, batchId: string, receivedAt: Date, sequence: number, sampleCount: number): Promise<boolean> {
       const { rowCount } = await client.query({
-        name: "tm_seen",
-        text: `SELECT 1 FROM telemetry_batch WHERE "clusterId" = $1 AND "batchId" = $2 LIMIT 1`,
-        values: [clusterId, batchId],
-      });
-      return (rowCount ?? 0) > 0;
-    },
-
-    async recordBatch(clusterId: string, batchId: string, receivedAt: Date, sequence: number, sampleCount: number): Promise<void> {
-      await client.query({
         name: "tm_batch",
-        text: `INSERT INTO telemetry_batch ("clusterId", "batchId", "receivedAt", "sequence", "sampleCount") VALUES ($1, $2, $3, $4, $5)`,
+        text: `INSERT INTO telemetry_batch ("clusterId", "batchId", "receivedAt", "sequence", "sampleCount")
+               SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM telemetry_batch WHERE "clusterId" = $1 AND "batchId" = $2)`,
         values: [clusterId, batchId, receivedAt, sequence, sampleCount],
       });
+      return (rowCount ?? 0) > 0;
     },
 
     async insertVolumeSamples(clusterId: string, samples: readonly VolumeSample[]): Promise<void> {

@@ -22,7 +22,13 @@ export interface AgentRequestMeta {
   userAgent: string | null;
 }
 
+/** How long a credential check is trusted without asking the database again. */
+const AUTH_CACHE_MS = 15_000;
+const AUTH_CACHE_MAX = 50_000;
+
 export class AgentService {
+  private readonly authCache = new Map<string, { identity: AgentIdentity; until: number }>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly config: ResolvedConfig,
@@ -35,7 +41,7 @@ export class AgentService {
    * old one rather than running beside it.
    */
   async register(req: RegisterRequest, meta: AgentRequestMeta): Promise<RegisterResponse> {
-    const now = new Date();
+    const now = this.config.now();
     const token = await agentSecretRepository(this.prisma).findJoinTokenByHash(hashSecret(req.joinToken));
     if (!token) throw new AgentProtocolError("JOIN_TOKEN_INVALID", 401, "The join token is not valid");
     if (token.usedAt) throw new AgentProtocolError("JOIN_TOKEN_USED", 409, "The join token was already used; create a new one in the dashboard");
@@ -50,6 +56,7 @@ export class AgentService {
         throw new AgentProtocolError("JOIN_TOKEN_USED", 409, "The join token was already used; create a new one in the dashboard");
       }
       await clusters.revokeCredentials(organizationId, token.clusterId, now);
+      this.forgetCluster(token.clusterId);
       const cred = await clusters.createCredential(organizationId, token.clusterId, hashSecret(credential));
       const registered = await clusters.markRegistered(organizationId, token.clusterId, {
         agentVersion: req.agentVersion,
@@ -79,12 +86,32 @@ export class AgentService {
     };
   }
 
-  /** The cluster a credential speaks for, or null when it is unknown or revoked. */
+  /**
+   * The cluster a credential speaks for, or null when it is unknown or
+   * revoked. Telemetry and command polls authenticate every few seconds per
+   * cluster, so answers are cached briefly: a credential revoked by another
+   * instance keeps working for at most AUTH_CACHE_MS (this instance forgets
+   * a cluster's credentials as soon as it revokes them).
+   */
   async authenticate(credential: string): Promise<AgentIdentity | null> {
     if (!credential.startsWith(CLUSTER_CREDENTIAL_PREFIX)) return null;
-    const cred = await agentSecretRepository(this.prisma).findCredentialByHash(hashSecret(credential));
-    if (!cred || cred.revokedAt) return null;
-    return { organizationId: cred.organizationId, clusterId: cred.clusterId, credentialId: cred.id };
+    const hash = hashSecret(credential);
+    const now = Date.now();
+    const cached = this.authCache.get(hash);
+    if (cached && cached.until > now) return cached.identity;
+    const cred = await agentSecretRepository(this.prisma).findCredentialByHash(hash);
+    if (!cred || cred.revokedAt) {
+      this.authCache.delete(hash);
+      return null;
+    }
+    const identity = { organizationId: cred.organizationId, clusterId: cred.clusterId, credentialId: cred.id };
+    if (this.authCache.size >= AUTH_CACHE_MAX) this.authCache.clear();
+    this.authCache.set(hash, { identity, until: now + AUTH_CACHE_MS });
+    return identity;
+  }
+
+  private forgetCluster(clusterId: string): void {
+    for (const [hash, entry] of this.authCache) if (entry.identity.clusterId === clusterId) this.authCache.delete(hash);
   }
 
   /** The server clock is authoritative: lastHeartbeatAt is our time, and the agent learns its skew. */

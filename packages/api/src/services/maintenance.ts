@@ -95,6 +95,7 @@ export class MaintenanceService {
 
   /** Rolls complete minutes up to (now - lag), then complete hours, then late ranges. */
   async rollup(): Promise<{ minutesTo: Date | null; hoursTo: Date | null; backfills: number }> {
+    await this.ensurePartitions();
     const now = this.config.now().getTime();
     const repo = rollupRepository(this.pool);
     const target = floorTo(now - ROLLUP_LAG_MS, MINUTE);

@@ -205,9 +205,8 @@ export class TelemetryService {
     return inTransaction(this.pool, async (client) => {
       const repo = telemetryRepository(client);
       await repo.lockCluster(clusterId);
-      if (await repo.batchSeen(clusterId, batch.batchId)) return true;
       const sampleCount = batch.volumeSamples.length + batch.poolSamples.length;
-      await repo.recordBatch(clusterId, batch.batchId, now, batch.sequence, sampleCount);
+      if (!(await repo.recordBatch(clusterId, batch.batchId, now, batch.sequence, sampleCount))) return true;
       const sentAt = new Date(batch.sentAt);
       let inventory: Inventory | null = null;
       if (batch.inventory && (await repo.inventoryIsFresh(clusterId, sentAt))) {
