@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { randomUUID } from "node:crypto";
+import { AGENT_PROTOCOL_VERSION, type CommandStatusRequest, type Inventory, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
 import { type Api, createApi } from "@stowage/api";
 import { test as base, expect, type Page } from "@playwright/test";
 
@@ -49,6 +51,72 @@ function authSecret(): string {
   return fs.readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim();
 }
 
+/** A cluster whose agent has registered and reported, as seeded by `seedFleet`. */
+export interface SeededFleet {
+  cluster: { id: string; name: string };
+  inventory: Inventory;
+  /** Our ids of the seeded volumes, by name. */
+  volumeIds: Map<string, string>;
+  /** Sends another telemetry batch as the agent: the inventory (changed by `change`) and fresh samples. */
+  ingest: (change?: (inv: Inventory) => Inventory) => Promise<void>;
+  /** The newest command queued for the cluster. */
+  latestCommand: () => Promise<{ id: string; type: string; params: Record<string, unknown> }>;
+  /** Reports a command's status as the agent would. */
+  reportCommand: (commandId: string, status: Omit<CommandStatusRequest, "protocolVersion">) => Promise<void>;
+}
+
+const GiB = 1024 ** 3;
+
+function fleetInventory(prefix: string): Inventory {
+  const zones = ["a", "b", "c"];
+  const nodes = zones.map((zone, i) => ({
+    id: `${prefix}-node-${zone}`,
+    name: `node-${zone}`,
+    zone: `zone-${zone}`,
+    rack: `rack-${i + 1}`,
+    status: "up" as const,
+    pool: { capacityBytes: 2000 * GiB, allocatedBytes: (400 + 300 * i) * GiB, provisionedBytes: (600 + 300 * i) * GiB, health: "healthy" as const },
+  }));
+  const volumes = ["orders-db", "search-index"].map((name, i) => ({
+    id: `${prefix}-vol-${i}`,
+    name,
+    sizeBytes: (50 + 50 * i) * GiB,
+    replicaCount: 3,
+    encrypted: i === 0,
+    targetNodeId: nodes[0]?.id ?? null,
+    state: "healthy" as const,
+  }));
+  const replicas = volumes.flatMap((v) =>
+    nodes.map((n, j) => ({
+      id: `${v.id}-r${j}`,
+      volumeId: v.id,
+      nodeId: n.id,
+      // One replica of the second volume is catching up, to show resync progress.
+      state: v.name === "search-index" && j === 2 ? ("resyncing" as const) : ("healthy" as const),
+      progress: v.name === "search-index" && j === 2 ? 0.42 : null,
+    })),
+  );
+  return { nodes, volumes, replicas, snapshots: [] };
+}
+
+/** Six samples per volume over the last minute, with a gentle slope so charts have a shape. */
+function samplesFor(inv: Inventory, now: number): VolumeSample[] {
+  return inv.volumes.flatMap((v, vi) =>
+    Array.from({ length: 6 }, (_, k) => ({
+      volumeId: v.id,
+      at: new Date(now - (5 - k) * 10_000).toISOString(),
+      readIops: 800 + 100 * k + 500 * vi,
+      writeIops: 300 + 40 * k + 200 * vi,
+      readBytesPerSec: (20 + 2 * k) * 1024 ** 2,
+      writeBytesPerSec: (8 + k) * 1024 ** 2,
+      latencyP50Us: 250 + 10 * k,
+      latencyP99Us: 1800 + 100 * k,
+      usedBytes: (10 + vi * 5) * GiB,
+      ioErrors: 0,
+    })),
+  );
+}
+
 interface Factories {
   /** A user signed up through better-auth (no organization). */
   createUser: (opts?: { name?: string; email?: string; password?: string }) => Promise<TestUser>;
@@ -57,6 +125,12 @@ interface Factories {
   addMember: (org: TestOrg, user: TestUser, role: Role) => Promise<{ memberId: string }>;
   createCluster: (org: TestOrg, name?: string) => Promise<{ id: string; name: string }>;
   createApiKey: (org: TestOrg, opts?: { name?: string; role?: Exclude<Role, "owner"> }) => Promise<{ id: string; name: string; secret: string }>;
+  /**
+   * Registers a cluster's agent through the services and ingests a telemetry
+   * batch: three nodes in zones a/b/c, two volumes with three replicas each,
+   * a minute of non-zero I/O samples.
+   */
+  seedFleet: (org: TestOrg, name?: string) => Promise<SeededFleet>;
   /** Signs in through the auth API (cookies land in the page's context) and opens `org`. */
   signIn: (page: Page, user: TestUser, org?: TestOrg) => Promise<void>;
 }
@@ -117,6 +191,56 @@ export const test = base.extend<Factories, { api: Api }>({
     await use(async (org, opts = {}) => {
       const created = await api.services.apiKey.create(scopeOf(org), { name: opts.name ?? unique("key"), role: opts.role ?? "admin" });
       return { id: created.apiKey.id, name: created.apiKey.name, secret: created.secret };
+    });
+  },
+
+  seedFleet: async ({ api }, use) => {
+    await use(async (org, name = unique("cluster")) => {
+      const scope = scopeOf(org);
+      const created = await api.services.cluster.create(scope, { name });
+      const reg = await api.services.agent.register(
+        { protocolVersion: AGENT_PROTOCOL_VERSION, joinToken: created.joinToken, agentVersion: "0.1.0-e2e", kubernetesVersion: "v1.31.2", instanceId: randomUUID() },
+        { ip: null, userAgent: null },
+      );
+      await api.services.agent.heartbeat(reg.credential, { protocolVersion: AGENT_PROTOCOL_VERSION, agentVersion: "0.1.0-e2e", sentAt: new Date().toISOString(), nodeCount: 3 });
+      const agent = await api.services.agent.authenticate(reg.credential);
+      if (!agent) throw new Error("the registered agent's credential was not accepted");
+      let inventory = fleetInventory(randomBytes(3).toString("hex"));
+      let sequence = 0;
+      const ingest = async (change?: (inv: Inventory) => Inventory) => {
+        if (change) inventory = change(inventory);
+        const now = Date.now();
+        const batch: TelemetryBatch = {
+          protocolVersion: AGENT_PROTOCOL_VERSION,
+          batchId: randomUUID(),
+          sequence: sequence++,
+          sentAt: new Date(now).toISOString(),
+          droppedBatches: 0,
+          inventory,
+          volumeSamples: samplesFor(inventory, now),
+          poolSamples: inventory.nodes.map((n) => ({ nodeId: n.id, at: new Date(now).toISOString(), capacityBytes: n.pool.capacityBytes, allocatedBytes: n.pool.allocatedBytes, health: n.pool.health })),
+        };
+        await api.services.telemetry.ingest(agent, batch);
+      };
+      await ingest();
+      const listed = await api.services.fleet.listVolumes(scope, { clusterId: created.cluster.id }, { limit: 100 });
+      return {
+        cluster: { id: created.cluster.id, name: created.cluster.name },
+        get inventory() {
+          return inventory;
+        },
+        volumeIds: new Map(listed.items.map((v) => [v.name, v.id])),
+        ingest,
+        latestCommand: async () => {
+          const page = await api.services.command.list(scope, { clusterId: created.cluster.id }, { limit: 1 });
+          const c = page.items[0];
+          if (!c) throw new Error("no command queued for the cluster");
+          return { id: c.id, type: c.type, params: c.params };
+        },
+        reportCommand: async (commandId, status) => {
+          await api.services.command.report(agent, commandId, { protocolVersion: AGENT_PROTOCOL_VERSION, ...status });
+        },
+      };
     });
   },
 

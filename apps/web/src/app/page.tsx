@@ -4,5 +4,5 @@ import { getSession } from "~/server/session";
 export default async function Home() {
   const session = await getSession();
   if (!session) redirect("/sign-in");
-  redirect("/clusters");
+  redirect("/fleet");
 }

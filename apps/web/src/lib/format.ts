@@ -108,3 +108,62 @@ export function initials(nameOrEmail: string): string {
   const second = parts[1]?.[0] ?? "";
   return (first + second).toUpperCase();
 }
+
+const compact = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1, notation: "compact" });
+
+/** Operations per second: 1234 → "1.2K IOPS". */
+export function formatIops(value: number): string {
+  if (!Number.isFinite(value) || value < 0) return "—";
+  return `${value < 1000 ? new Intl.NumberFormat(LOCALE, { maximumFractionDigits: value < 10 ? 1 : 0 }).format(value) : compact.format(value)} IOPS`;
+}
+
+/** Throughput in binary units: 1572864 → "1.5 MiB/s". */
+export function formatBytesPerSec(value: number): string {
+  const b = formatBytes(value);
+  return b === "—" ? b : `${b}/s`;
+}
+
+/** Latency given in microseconds: 850 → "850 µs", 12500 → "12.5 ms". */
+export function formatLatencyUs(us: number): string {
+  if (!Number.isFinite(us) || us < 0) return "—";
+  if (us < 1000) return `${formatNumber(us)} µs`;
+  if (us < 1_000_000) return `${new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 }).format(us / 1000)} ms`;
+  return `${new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 }).format(us / 1_000_000)} s`;
+}
+
+/** Clock time for chart axes: "09:30". */
+const clock = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", hour12: false });
+export function formatClock(value: DateInput): string {
+  const d = toDate(value);
+  return d ? clock.format(d) : "—";
+}
+
+/** What a chart measures; each maps to one formatter so pages never pick number formats. */
+export type MetricUnit = "iops" | "bytesPerSec" | "latencyUs" | "bytes" | "percent";
+
+export function formatMetric(unit: MetricUnit, value: number): string {
+  switch (unit) {
+    case "iops":
+      return formatIops(value);
+    case "bytesPerSec":
+      return formatBytesPerSec(value);
+    case "latencyUs":
+      return formatLatencyUs(value);
+    case "bytes":
+      return formatBytes(value);
+    case "percent":
+      return formatPercent(value);
+  }
+}
+
+const SIZE_FACTORS = { MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 } as const;
+export type SizeUnit = keyof typeof SIZE_FACTORS;
+export const SIZE_UNITS = Object.keys(SIZE_FACTORS) as SizeUnit[];
+
+/** "10" GiB → bytes, or null when the amount is not a positive number or the result is not a whole byte count. */
+export function parseSize(amount: string, unit: SizeUnit): number | null {
+  const n = Number(amount.trim());
+  if (amount.trim() === "" || !Number.isFinite(n) || n <= 0) return null;
+  const bytes = Math.round(n * SIZE_FACTORS[unit]);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}

@@ -27,6 +27,7 @@ import { useTRPC } from "~/trpc/react";
 import { ClusterStatusBadge } from "./cluster-status";
 import { JoinCommand } from "./join-command";
 import { formText } from "~/lib/form";
+import { ClusterInventory } from "~/components/fleet/cluster-inventory";
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -105,7 +106,9 @@ export function ClusterDetail({ id }: { id: string }) {
             {joinToken.error ? <Alert variant="destructive">{joinToken.error.message}</Alert> : null}
           </CardContent>
         </Card>
-      ) : null}
+      ) : (
+        <ClusterInventory clusterId={cluster.id} name={cluster.name} />
+      )}
       <Card>
         <CardHeader>
           <CardTitle>Rename</CardTitle>

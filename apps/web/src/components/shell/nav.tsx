@@ -1,6 +1,6 @@
 "use client";
 
-import { BookOpenIcon, KeyRoundIcon, type LucideIcon, ScrollTextIcon, ServerIcon, UsersIcon } from "lucide-react";
+import { BellIcon, BookOpenIcon, GaugeIcon, KeyRoundIcon, type LucideIcon, ScrollTextIcon, ServerIcon, UsersIcon } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { cn } from "~/lib/utils";
@@ -12,7 +12,14 @@ interface NavItem {
 }
 
 const SECTIONS: { label: string; items: NavItem[] }[] = [
-  { label: "Fleet", items: [{ href: "/clusters", label: "Clusters", icon: ServerIcon }] },
+  {
+    label: "Fleet",
+    items: [
+      { href: "/fleet", label: "Fleet overview", icon: GaugeIcon },
+      { href: "/clusters", label: "Clusters", icon: ServerIcon },
+      { href: "/alerts", label: "Alerts", icon: BellIcon },
+    ],
+  },
   {
     label: "Organization",
     items: [

@@ -1,0 +1,97 @@
+"use client";
+
+import { useId } from "react";
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { formatClock, formatDateTime, formatMetric, type MetricUnit } from "~/lib/format";
+import { downsample, niceCeiling, peak, type SeriesPoint } from "~/lib/series";
+
+export interface ChartSeries {
+  key: string;
+  label: string;
+}
+
+const COLORS = ["var(--color-chart-1, oklch(0.55 0.17 255))", "var(--color-chart-2, oklch(0.65 0.15 160))", "var(--color-chart-3, oklch(0.7 0.15 70))"];
+const MAX_POINTS = 120;
+
+/**
+ * A line chart over time with the axes configured here once: pages pass the
+ * points, the series and a unit. Screen readers get the latest and peak values
+ * in the label and the data in a visually hidden table.
+ */
+export function TimeSeriesChart({
+  title,
+  unit,
+  series,
+  points,
+  height = 180,
+}: {
+  title: string;
+  unit: MetricUnit;
+  series: readonly ChartSeries[];
+  points: readonly SeriesPoint[];
+  height?: number;
+}) {
+  const id = useId();
+  const shown = downsample(points, MAX_POINTS);
+  const keys = series.map((s) => s.key);
+  const top = niceCeiling(peak(shown, keys));
+  const data = shown.map((p) => ({ t: p.t, ...p.values }));
+  const latest = shown[shown.length - 1];
+  const summary =
+    latest === undefined
+      ? `${title}: no data in this range`
+      : `${title}: ${series.map((s) => `${s.label} ${formatMetric(unit, latest.values[s.key] ?? 0)} latest, peak ${formatMetric(unit, peak(shown, [s.key]))}`).join("; ")}`;
+  return (
+    <figure className="grid gap-2" aria-labelledby={`${id}-title`}>
+      <figcaption id={`${id}-title`} className="flex items-baseline justify-between gap-2 text-sm font-medium">
+        <span>{title}</span>
+        <span className="text-xs font-normal text-muted-foreground">
+          {latest === undefined ? "No data" : series.map((s) => `${s.label} ${formatMetric(unit, latest.values[s.key] ?? 0)}`).join(" · ")}
+        </span>
+      </figcaption>
+      <div role="img" aria-label={summary} style={{ height }}>
+        {data.length === 0 ? (
+          <div className="flex h-full items-center justify-center rounded-md border border-dashed text-xs text-muted-foreground">No samples in the last hour</div>
+        ) : (
+          <ResponsiveContainer width="100%" height="100%">
+            <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+              <CartesianGrid strokeDasharray="3 3" vertical={false} className="stroke-border" />
+              <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => formatClock(t)} tick={{ fontSize: 11 }} minTickGap={40} />
+              <YAxis domain={[0, top]} width={72} tickCount={5} tickFormatter={(v: number) => formatMetric(unit, v)} tick={{ fontSize: 11 }} allowDataOverflow={false} />
+              <Tooltip
+                labelFormatter={(t) => formatDateTime(typeof t === "number" ? t : null)}
+                formatter={(v, name) => [formatMetric(unit, typeof v === "number" ? v : 0), String(name)]}
+              />
+              {series.map((s, i) => (
+                <Line key={s.key} type="monotone" dataKey={s.key} name={s.label} stroke={COLORS[i % COLORS.length]} strokeWidth={2} dot={false} isAnimationActive={false} />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        )}
+      </div>
+      <table className="sr-only">
+        <caption>{title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            {series.map((s) => (
+              <th key={s.key} scope="col">
+                {s.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((p) => (
+            <tr key={p.t}>
+              <td>{formatDateTime(p.t)}</td>
+              {series.map((s) => (
+                <td key={s.key}>{formatMetric(unit, p.values[s.key] ?? 0)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}

@@ -1,0 +1,151 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { PlusIcon } from "lucide-react";
+import { useState } from "react";
+import { Alert } from "~/components/ui/alert";
+import { Button } from "~/components/ui/button";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
+import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
+import { formText } from "~/lib/form";
+import { parseSize, SIZE_UNITS, type SizeUnit } from "~/lib/format";
+import { useTRPC } from "~/trpc/react";
+import { CommandProgress } from "./command-progress";
+
+function isSizeUnit(v: string): v is SizeUnit {
+  return (SIZE_UNITS as readonly string[]).includes(v);
+}
+
+export function CreateVolumeDialog({ clusterId }: { clusterId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [unit, setUnit] = useState<SizeUnit>("GiB");
+  const [replicas, setReplicas] = useState("3");
+  const [sizeError, setSizeError] = useState<string | null>(null);
+  const create = useMutation(
+    trpc.volume.create.mutationOptions({
+      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.command.list.queryKey() }),
+    }),
+  );
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) {
+          create.reset();
+          setSizeError(null);
+        }
+      }}
+    >
+      <DialogTrigger asChild>
+        <Button>
+          <PlusIcon aria-hidden />
+          Create volume
+        </Button>
+      </DialogTrigger>
+      <DialogContent className="sm:max-w-lg">
+        {create.data ? (
+          <>
+            <DialogHeader>
+              <DialogTitle>Creating the volume</DialogTitle>
+              <DialogDescription>The cluster&apos;s agent creates it and reports back; the volume appears in the list once it does.</DialogDescription>
+            </DialogHeader>
+            <CommandProgress id={create.data.id} />
+            <DialogFooter>
+              <Button onClick={() => setOpen(false)}>Done</Button>
+            </DialogFooter>
+          </>
+        ) : (
+          <form
+            className="grid gap-4"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const form = e.currentTarget;
+              const sizeBytes = parseSize(formText(form, "volume-size"), unit);
+              if (sizeBytes === null || sizeBytes < 1024 ** 2) {
+                setSizeError("Enter a size of at least 1 MiB.");
+                return;
+              }
+              setSizeError(null);
+              create.mutate({
+                clusterId,
+                name: formText(form, "volume-name").trim(),
+                sizeBytes,
+                replicas: Number(replicas),
+                encrypted: new FormData(form).get("volume-encrypted") === "on",
+              });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>Create volume</DialogTitle>
+              <DialogDescription>The agent places the replicas on nodes in different zones where it can.</DialogDescription>
+            </DialogHeader>
+            {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
+            <div className="grid gap-2">
+              <Label htmlFor="volume-name">Volume name</Label>
+              <Input
+                id="volume-name"
+                name="volume-name"
+                placeholder="orders-db"
+                required
+                maxLength={200}
+                pattern="[a-z0-9]([a-z0-9.\-]*[a-z0-9])?"
+                title="Lowercase letters, digits, dots and dashes; starts and ends with a letter or digit"
+                autoComplete="off"
+              />
+            </div>
+            <div className="grid grid-cols-[1fr_auto] items-end gap-2">
+              <div className="grid gap-2">
+                <Label htmlFor="volume-size">Size</Label>
+                <Input id="volume-size" name="volume-size" type="number" inputMode="decimal" min="0" step="any" defaultValue="10" required aria-invalid={sizeError ? true : undefined} aria-describedby={sizeError ? "volume-size-error" : undefined} />
+              </div>
+              <Select value={unit} onValueChange={(v) => isSizeUnit(v) && setUnit(v)}>
+                <SelectTrigger aria-label="Size unit" className="w-24">
+                  <SelectValue />
+                </SelectTrigger>
+                <SelectContent>
+                  {SIZE_UNITS.map((u) => (
+                    <SelectItem key={u} value={u}>
+                      {u}
+                    </SelectItem>
+                  ))}
+                </SelectContent>
+              </Select>
+            </div>
+            {sizeError ? (
+              <p id="volume-size-error" className="text-sm text-destructive">
+                {sizeError}
+              </p>
+            ) : null}
+            <div className="grid gap-2">
+              <Label htmlFor="volume-replicas">Replicas</Label>
+              <Select value={replicas} onValueChange={setReplicas}>
+                <SelectTrigger id="volume-replicas" className="w-40">
+                  <SelectValue />
+                </SelectTrigger>
+                <SelectContent>
+                  <SelectItem value="1">1 (no redundancy)</SelectItem>
+                  <SelectItem value="2">2</SelectItem>
+                  <SelectItem value="3">3</SelectItem>
+                </SelectContent>
+              </Select>
+            </div>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" role="switch" name="volume-encrypted" className="size-4 accent-primary" />
+              Encrypt data at rest
+            </label>
+            <DialogFooter>
+              <Button type="submit" disabled={create.isPending}>
+                {create.isPending ? "Creating…" : "Create volume"}
+              </Button>
+            </DialogFooter>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}

@@ -1,0 +1,51 @@
+"use client";
+
+import { TimeSeriesChart } from "~/components/charts/time-series-chart";
+import { toSeries } from "~/lib/series";
+
+interface IoPoint {
+  at: string;
+  readIops: number;
+  writeIops: number;
+  readBytesPerSec: number;
+  writeBytesPerSec: number;
+  latencyP50Us: number;
+  latencyP99Us: number;
+}
+
+/** IOPS, throughput and latency of one series of samples (a cluster or a volume). */
+export function IoCharts({ points, subject, throughput = true }: { points: readonly IoPoint[]; subject: string; throughput?: boolean }) {
+  return (
+    <div className={throughput ? "grid grid-cols-1 gap-6 lg:grid-cols-3" : "grid grid-cols-1 gap-6 lg:grid-cols-2"}>
+      <TimeSeriesChart
+        title={`IOPS of ${subject}`}
+        unit="iops"
+        series={[
+          { key: "read", label: "Read" },
+          { key: "write", label: "Write" },
+        ]}
+        points={toSeries(points, (p) => ({ read: p.readIops, write: p.writeIops }))}
+      />
+      {throughput ? (
+        <TimeSeriesChart
+          title={`Throughput of ${subject}`}
+          unit="bytesPerSec"
+          series={[
+            { key: "read", label: "Read" },
+            { key: "write", label: "Write" },
+          ]}
+          points={toSeries(points, (p) => ({ read: p.readBytesPerSec, write: p.writeBytesPerSec }))}
+        />
+      ) : null}
+      <TimeSeriesChart
+        title={`Latency of ${subject}`}
+        unit="latencyUs"
+        series={[
+          { key: "p50", label: "p50" },
+          { key: "p99", label: "p99" },
+        ]}
+        points={toSeries(points, (p) => ({ p50: p.latencyP50Us, p99: p.latencyP99Us }))}
+      />
+    </div>
+  );
+}
