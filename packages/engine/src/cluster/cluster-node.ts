@@ -259,6 +259,10 @@ export class ClusterNode implements AdminOperations {
       if (this.stopping) return;
       this.log.warn({ err: err.message }, "node lease lost; registering again");
       if (this.lease === lease) this.lease = null;
+      // Cut off from etcd long enough that another node may be the target now: stop serving
+      // (writes could not be acknowledged anyway; reads could be stale). A pass re-attaches
+      // once registered again, if the record still names this node.
+      for (const st of this.volumes.values()) void st.enqueue(() => this.detach(st));
       void this.reRegister();
     });
     const record = this.nodeRecord();
@@ -379,7 +383,8 @@ export class ClusterNode implements AdminOperations {
 
   // ------------------------------------------------------------------ apply ----
 
-  private async apply(st: VolumeState, rec: VolumeRecord | null): Promise<void> {
+  private async apply(st: VolumeState, current: VolumeRecord | null): Promise<void> {
+    let rec = current;
     st.record = rec;
     if (!rec) {
       await this.detach(st);
@@ -399,19 +404,35 @@ export class ClusterNode implements AdminOperations {
       }
     }
     await this.dropReplicas(st, new Set(mine.map((r) => r.id)));
-    for (const r of mine) if (!st.replicas.has(r.id)) await this.openReplica(st, r.id, rec);
+    let changed = false;
+    for (const r of mine) if (!st.replicas.has(r.id)) changed = (await this.openReplica(st, r.id, rec)) || changed;
+    if (changed) {
+      // Opening changed the record (a suspect replica left the in-sync set): act on the new one.
+      const fresh = await this.store.get(keys.volume(rec.id), volumeRecordSchema);
+      if (!fresh) return;
+      rec = fresh.value;
+      st.record = rec;
+      const revision = BigInt(fresh.revision);
+      if (revision > st.revision) st.revision = revision;
+    }
     if (rec.target?.nodeId === this.nodeId && !st.attached && rec.epoch > st.fencedEpoch) await this.attach(st, rec);
     if (st.attached) this.startCatchUps(st, rec);
     if (!this.concerns(rec) && st.replicas.size === 0 && !st.attached) this.volumes.delete(st.id);
   }
 
-  private async openReplica(st: VolumeState, id: string, rec: VolumeRecord): Promise<void> {
+  /** Opens (or creates) a local replica; true if doing so changed the volume record. */
+  private async openReplica(st: VolumeState, id: string, rec: VolumeRecord): Promise<boolean> {
     const pool = this.requirePool();
     this.localReplicaIds.add(id);
+    let changed = false;
     try {
       let device: Volume;
       if (pool.listVolumes().some((v) => v.name === id)) {
-        if (this.uncleanStart) this.suspect.add(id);
+        // Still in sync after the demotion attempt means it is the only copy: usable, but only as a last resort.
+        if (this.uncleanStart) {
+          if (await this.demoteSuspect(rec.id, id)) this.suspect.add(id);
+          else changed = rec.inSync.includes(id);
+        }
         try {
           device = await pool.openVolume(id);
         } catch (err) {
@@ -427,10 +448,30 @@ export class ClusterNode implements AdminOperations {
       }
       const guard = await EpochGuard.open(path.join(this.epochDir, id));
       st.replicas.set(id, { id, device, guard });
+      return changed;
     } catch (err) {
       this.localReplicaIds.delete(id);
       throw err;
     }
+  }
+
+  /**
+   * After an unclean stop, a replica may lack writes it acknowledged (they
+   * were not flushed). Before serving it, take it out of the in-sync set
+   * while another copy is in sync, so no target ever counts it in sync again
+   * without a resync. (If it is the only in-sync copy it stays: nothing better
+   * exists.)
+   */
+  private async demoteSuspect(volumeId: string, replicaId: string): Promise<boolean> {
+    const after = await this.store.update(keys.volume(volumeId), volumeRecordSchema, (v) => {
+      if (!v.inSync.includes(replicaId) || v.inSync.length < 2) return undefined;
+      return {
+        ...v,
+        inSync: v.inSync.filter((x) => x !== replicaId),
+        replicas: v.replicas.map((r) => (r.id === replicaId ? { ...r, state: "offline" as const, outOfSyncSince: new Date().toISOString() } : r)),
+      };
+    });
+    return after.value.inSync.includes(replicaId);
   }
 
   private async dropReplicas(st: VolumeState, keep: Set<string>): Promise<void> {

@@ -241,9 +241,24 @@ export class ReplicaClient {
     });
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, sentAt: Date.now() });
-      socket.cork();
+      this.corkUntilNextTurn(socket);
       socket.write(head);
       if (body.length) socket.write(body);
+    });
+  }
+
+  /**
+   * Requests issued in one turn of the event loop (a pipelined batch from the
+   * frontend) leave in one TLS record and one syscall instead of one each:
+   * per-write records and syscalls dominated the target's CPU time.
+   */
+  private corked = false;
+  private corkUntilNextTurn(socket: tls.TLSSocket): void {
+    if (this.corked) return;
+    this.corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.corked = false;
       socket.uncork();
     });
   }

@@ -86,8 +86,18 @@ export class ReplicaServer {
     let connectionEpoch = 0n;
     const credits = this.opts.credits ?? 128;
 
+    // Replies completed in one turn of the event loop leave in one TLS record (see the client).
+    let corked = false;
     const reply = (req: Header, type: MessageType, aux = 0, payload?: Buffer): void => {
       if (socket.destroyed) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
       const body = payload ?? Buffer.alloc(0);
       const head = encodeHeader({
         type,
@@ -99,12 +109,8 @@ export class ReplicaServer {
         length: body.length,
         payloadCrc: payloadCrc(body),
       });
-      if (body.length) {
-        socket.cork();
-        socket.write(head);
-        socket.write(body);
-        socket.uncork();
-      } else socket.write(head);
+      socket.write(head);
+      if (body.length) socket.write(body);
     };
 
     const serve = async (h: Header, payload: Buffer): Promise<void> => {

@@ -142,7 +142,8 @@ export class TestCluster {
       ...(spec.args ?? []),
     ];
     const [cmd, ...pre] = spec.wrap ?? [];
-    const proc = cmd ? spawn(cmd, [...pre, process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const execArgv = process.env.STOWAGE_NODE_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STOWAGE_NODE_PROF}`] : [];
+    const proc = cmd ? spawn(cmd, [...pre, process.execPath, ...execArgv, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, [...execArgv, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     const running: RunningNode = this.nodes.get(spec.id) ?? { spec, proc: null, ready: null, log: [] };
     running.spec = spec;
     running.proc = proc;
@@ -195,6 +196,23 @@ export class TestCluster {
 
   /** Waits until every replica of the volume is in sync and the count matches the spec. */
   async waitAllInSync(id: string, timeoutMs = 30_000): Promise<VolumeRecord> {
+    let last: VolumeRecord | null = null;
+    return waitFor(
+      `all replicas of ${id} in sync`,
+      async () => {
+        const v = await this.volume(id);
+        last = v;
+        return v && v.replicas.length === v.spec.replicas && v.inSync.length === v.replicas.length && v.replicas.every((r) => r.state === "healthy") ? v : undefined;
+      },
+      timeoutMs,
+    ).catch((err: unknown) => {
+      const target = (last)?.target?.nodeId;
+      const log = target ? (this.nodes.get(target)?.log ?? []).filter((l) => !l.includes("nbd connection dropped")).slice(-15).join("\n") : "";
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; record: ${JSON.stringify(last)}; target log:\n${log}`);
+    });
+  }
+
+  async waitAllInSyncQuiet(id: string, timeoutMs = 30_000): Promise<VolumeRecord> {
     return waitFor(
       `all replicas of ${id} in sync`,
       async () => {
