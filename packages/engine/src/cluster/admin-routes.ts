@@ -89,6 +89,11 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
     },
     {
       method: "GET",
+      pattern: /^\/v1\/cluster\/io-stats$/,
+      handler: () => Promise.resolve({ status: 200, body: { items: node.ioSnapshots() } }),
+    },
+    {
+      method: "GET",
       pattern: /^\/v1\/cluster\/volumes$/,
       handler: async () => {
         const records = await node.store.list(keys.volumesPrefix, volumeRecordSchema);

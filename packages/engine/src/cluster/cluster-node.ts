@@ -18,6 +18,7 @@ import { createAdminServer, type AdminOperations } from "../admin/server";
 import { ADMIN_API_VERSION, type CreateVolumeRequest, type ScrubReport, type SnapshotDto, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type VolumeRecord } from "../consensus/records";
 import { ConsensusStore, type LeaseHandle } from "../consensus/store";
+import { instrument, IoStats, type IoStatsSnapshot } from "../metrics/io-stats";
 import { NbdServer } from "../nbd/server";
 import { NodeError } from "../node/backend";
 import type { Logger } from "../node/logger";
@@ -126,6 +127,7 @@ export class ClusterNode implements AdminOperations {
   readonly addresses: { replication: string; nbd?: string; admin?: string } = { replication: "" };
   readonly store: ConsensusStore;
   readonly nbd: NbdServer;
+  private readonly ioStats = new Map<string, IoStats>();
   readonly timings: ClusterTimings;
   private pool: Pool | undefined;
   private replicaServer: ReplicaServer | undefined;
@@ -390,6 +392,7 @@ export class ClusterNode implements AdminOperations {
       await this.detach(st);
       await this.dropReplicas(st, new Set());
       this.volumes.delete(st.id);
+      this.ioStats.delete(st.id);
       return;
     }
     const mine = rec.replicas.filter((r) => r.nodeId === this.nodeId);
@@ -590,7 +593,12 @@ export class ClusterNode implements AdminOperations {
     // Out of the in-sync set now (or trusted as the only copy): a full resync repairs it either way.
     for (const id of suspectLocal) this.suspect.delete(id);
     st.attached = { epoch, target, catchUps: new Map() };
-    this.nbd.addExport(rec.id, target);
+    let stats = this.ioStats.get(rec.id);
+    if (!stats) {
+      stats = new IoStats();
+      this.ioStats.set(rec.id, stats);
+    }
+    this.nbd.addExport(rec.id, instrument(target, stats));
     this.log.info({ volume: rec.id, epoch, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
     for (const w of this.attachWaiters.get(rec.id) ?? []) w();
     this.attachWaiters.delete(rec.id);
@@ -660,6 +668,11 @@ export class ClusterNode implements AdminOperations {
   targetStatus(volumeId: string): { epoch: number; replicas: ReplicaStatus[]; resyncBytesSent: number } | null {
     const a = this.volumes.get(volumeId)?.attached;
     return a ? { epoch: a.epoch, replicas: a.target.status(), resyncBytesSent: a.target.resyncBytesSent } : null;
+  }
+
+  /** Cumulative I/O counters of the volumes this node serves as target (kept across re-attach). */
+  ioSnapshots(): { volume: string; stats: IoStatsSnapshot }[] {
+    return [...this.ioStats].filter(([id]) => this.volumes.get(id)?.attached).map(([volume, s]) => ({ volume, stats: s.snapshot() }));
   }
 
   knownNodes(): NodeRecord[] {
