@@ -74,6 +74,27 @@ describe("replicated volume operations", () => {
     expect(nodes.out).toContain("controller");
   });
 
+  it("counts I/O per exported volume on its target and serves the snapshots on /v1/cluster/io-stats", async () => {
+    const created = await cli(["cluster", "volume", "create", "iostat", "--size", "4MiB", "--replicas", "2", "--admin", admin, "--json"]);
+    expect(created.err).toBe("");
+    const client = await openVolume(cluster, "iostat");
+    try {
+      await client.write(0, Buffer.alloc(8192, 7));
+      await client.read(0, 4096);
+    } finally {
+      client.close();
+    }
+    const res = await fetch(`http://${admin}/v1/cluster/io-stats`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { items: Array<{ volume: string; stats: { reads: number; writes: number; bytesWritten: number; latency: number[] } }> };
+    const s = body.items.find((i) => i.volume === "iostat")?.stats;
+    expect(s?.writes).toBe(1);
+    expect(s?.reads).toBe(1);
+    expect(s?.bytesWritten).toBe(8192);
+    expect(s?.latency.reduce((a, b) => a + b, 0)).toBe(2);
+    expect((await cli(["cluster", "volume", "delete", "iostat", "--admin", admin])).code).toBe(0);
+  });
+
   it("moves a replica, shrinks and grows the replica count with a throttled rebuild showing progress", async () => {
     const writer = new VerifyingWriter({ volume: "ops", blocks: 4096, queueDepth: 8, locate: locator(cluster, "ops") });
     writer.start();
