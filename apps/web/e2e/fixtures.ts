@@ -84,7 +84,8 @@ function fleetInventory(prefix: string): Inventory {
     replicaCount: 3,
     encrypted: i === 0,
     targetNodeId: nodes[0]?.id ?? null,
-    state: "healthy" as const,
+    // search-index has a replica catching up (below), so the agent calls it degraded.
+    state: i === 1 ? ("degraded" as const) : ("healthy" as const),
   }));
   const replicas = volumes.flatMap((v) =>
     nodes.map((n, j) => ({

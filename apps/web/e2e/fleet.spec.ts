@@ -57,6 +57,9 @@ test("a cluster page lists nodes by zone and filters its volumes", async ({ page
   await page.getByLabel("Search by name").fill("");
   await page.getByLabel("State").click();
   await page.getByRole("option", { name: "Degraded" }).click();
+  await expect(volumes.getByRole("link", { name: "search-index" })).toBeVisible();
+  await expect(volumes.getByRole("link", { name: "orders-db" })).toBeHidden();
+  await page.getByLabel("Search by name").fill("no-such-volume");
   await expect(page.getByRole("region", { name: "No matching volumes" })).toBeVisible();
 });
 

@@ -6,7 +6,7 @@ import { expect, test } from "./fixtures";
 // (playwright.config.ts leaves this file out unless that variable is set).
 const dir = process.env.STOWAGE_SHOTS_DIR;
 
-test("screenshots of every page", async ({ page, createUser, createOrg, addMember, createCluster, createApiKey, signIn }) => {
+test("screenshots of every page", async ({ page, createUser, createOrg, addMember, createCluster, createApiKey, seedFleet, signIn }) => {
   if (!dir) return;
   fs.mkdirSync(dir, { recursive: true });
   const shot = (name: string) => page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
@@ -22,6 +22,9 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
   await page.goto("/clusters");
   await expect(page.getByRole("region", { name: "No clusters yet" })).toBeVisible();
   await shot("03-clusters-empty");
+  await page.goto("/fleet");
+  await expect(page.getByRole("region", { name: "No clusters reporting yet" })).toBeVisible();
+  await shot("03b-fleet-empty");
 
   const org = await createOrg(owner, { name: "Acme Platform" });
   await signIn(page, owner, org);
@@ -46,6 +49,38 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
   await page.goto(`/clusters/${c.id}`);
   await expect(page.getByRole("heading", { name: "prod-east", level: 1 })).toBeVisible();
   await shot("07-cluster-detail");
+
+  const fleet = await seedFleet(org, "prod-eu");
+  await page.goto("/fleet");
+  await expect(page.getByRole("img", { name: /^IOPS of prod-eu: Read [1-9]/ })).toBeVisible();
+  await shot("20-fleet-overview");
+  await page.goto(`/clusters/${fleet.cluster.id}`);
+  await expect(page.getByRole("table", { name: "Volumes" }).getByRole("link", { name: "orders-db" })).toBeVisible();
+  await shot("21-cluster-inventory");
+  await page.getByRole("button", { name: "Create volume" }).click();
+  await page.getByRole("dialog").getByLabel("Volume name").fill("logs");
+  await shot("22-create-volume");
+  await page.getByRole("dialog").getByRole("button", { name: "Create volume" }).click();
+  await expect(page.getByRole("dialog").getByText("Queued")).toBeVisible();
+  await shot("23-create-volume-progress");
+  await page.keyboard.press("Escape");
+  await page.goto(`/volumes/${fleet.volumeIds.get("search-index") ?? ""}`);
+  await expect(page.getByRole("progressbar", { name: /Resync/ })).toBeVisible();
+  await shot("24-volume-resync");
+  await page.goto(`/volumes/${fleet.volumeIds.get("orders-db") ?? ""}`);
+  await page.getByRole("button", { name: "Take snapshot" }).click();
+  await shot("25-take-snapshot");
+  await page.getByRole("dialog").getByRole("button", { name: "Take snapshot" }).click();
+  const snap = await fleet.latestCommand();
+  await fleet.reportCommand(snap.id, { state: "running", progress: 0.6, message: "flushing writes", result: null });
+  await expect(page.getByRole("progressbar", { name: /Take snapshot/ })).toHaveAttribute("aria-valuenow", "60");
+  await shot("26-volume-snapshot-progress");
+  await page.getByRole("button", { name: "Delete volume" }).click();
+  await shot("27-delete-volume-confirm");
+  await page.keyboard.press("Escape");
+  await page.goto("/alerts");
+  await expect(page.getByRole("table", { name: "Alerts" })).toBeVisible();
+  await shot("28-alerts");
 
   await page.goto("/api-keys");
   await expect(page.getByRole("table", { name: "API keys" })).toBeVisible();

@@ -10,7 +10,8 @@ test("signs in with email and password and out again", async ({ page, createUser
   await page.getByLabel("Password").fill(user.password);
   await page.getByRole("button", { name: "Sign in" }).click();
 
-  await expect(page.getByRole("heading", { name: "Clusters", level: 1 })).toBeVisible();
+  // Signing in lands on the dashboard's home, the fleet overview.
+  await expect(page.getByRole("heading", { name: "Fleet overview", level: 1 })).toBeVisible();
   await expect(page.getByRole("button", { name: new RegExp(`Organization: ${org.name}`) })).toBeVisible();
 
   await page.getByRole("button", { name: "Account: Grace Operator" }).click();

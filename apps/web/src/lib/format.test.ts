@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAction, formatBytes, formatDateTime, formatPercent, formatRelative, formatRole, initials } from "./format";
+import { formatAction, formatBytes, formatBytesPerSec, formatDateTime, formatIops, formatLatencyUs, formatMetric, formatPercent, formatRelative, formatRole, initials, parseSize } from "./format";
 
 describe("format", () => {
   it("uses binary units for bytes and refuses nonsense", () => {
@@ -28,5 +28,28 @@ describe("format", () => {
     expect(formatRole("operator")).toBe("Operator");
     expect(formatPercent(0.857)).toBe("86%");
     expect(initials("ada.lovelace@example.com")).toBe("AL");
+  });
+});
+
+describe("metric formats", () => {
+  it("formats IOPS, throughput and latency", () => {
+    expect(formatIops(0)).toBe("0 IOPS");
+    expect(formatIops(4.25)).toBe("4.3 IOPS");
+    expect(formatIops(730)).toBe("730 IOPS");
+    expect(formatIops(4300)).toBe("4.3K IOPS");
+    expect(formatBytesPerSec(1.5 * 1024 ** 2)).toBe("1.5 MiB/s");
+    expect(formatLatencyUs(850)).toBe("850 µs");
+    expect(formatLatencyUs(12_500)).toBe("12.5 ms");
+    expect(formatLatencyUs(2_000_000)).toBe("2 s");
+    expect(formatMetric("latencyUs", 300)).toBe("300 µs");
+    expect(formatMetric("percent", 0.35)).toBe("35%");
+  });
+
+  it("parses sizes with units into whole bytes", () => {
+    expect(parseSize("10", "GiB")).toBe(10 * 1024 ** 3);
+    expect(parseSize("1.5", "TiB")).toBe(1.5 * 1024 ** 4);
+    expect(parseSize("0", "GiB")).toBeNull();
+    expect(parseSize("", "MiB")).toBeNull();
+    expect(parseSize("abc", "MiB")).toBeNull();
   });
 });

@@ -131,11 +131,12 @@ export function formatLatencyUs(us: number): string {
   return `${new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 }).format(us / 1_000_000)} s`;
 }
 
-/** Clock time for chart axes: "09:30". */
+/** Clock time for chart axes: "09:30", or "09:30:20" where ticks are seconds apart. */
 const clock = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", hour12: false });
-export function formatClock(value: DateInput): string {
+const clockSeconds = new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+export function formatClock(value: DateInput, withSeconds = false): string {
   const d = toDate(value);
-  return d ? clock.format(d) : "—";
+  return d ? (withSeconds ? clockSeconds : clock).format(d) : "—";
 }
 
 /** What a chart measures; each maps to one formatter so pages never pick number formats. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downsample, mean, niceCeiling, peak, toSeries, type SeriesPoint } from "./series";
+import { axisTicks, downsample, mean, niceCeiling, peak, toSeries, type SeriesPoint } from "./series";
 
 const pts = (values: number[]): SeriesPoint[] => values.map((v, i) => ({ t: i * 10_000, values: { a: v } }));
 
@@ -42,6 +42,13 @@ describe("niceCeiling", () => {
     expect(niceCeiling(max)).toBeCloseTo(bound);
   });
 
+  it("rounds byte values in their binary unit", () => {
+    const MiB = 1024 ** 2;
+    expect(niceCeiling(86 * MiB, 1024)).toBe(100 * MiB);
+    expect(niceCeiling(700, 1024)).toBe(1000);
+    expect(niceCeiling(3 * 1024 ** 3, 1024)).toBe(5 * 1024 ** 3);
+  });
+
   it("keeps the bound when the peak moves a little", () => {
     expect(niceCeiling(410)).toBe(niceCeiling(470));
   });
@@ -57,5 +64,12 @@ describe("peak and toSeries", () => {
     expect(s.map((p) => p.values.r)).toEqual([4, 1]);
     expect(peak(s, ["r", "w"])).toBe(9);
     expect(peak([], ["r"])).toBe(0);
+  });
+});
+
+describe("axisTicks", () => {
+  it("splits a nice bound into round steps", () => {
+    expect(axisTicks(5000)).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
+    expect(axisTicks(2.5)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
   });
 });

@@ -44,17 +44,28 @@ function averageOf(bucket: readonly SeriesPoint[]): SeriesPoint {
 /**
  * Upper bound of the value axis: the largest value rounded up to 1, 2, 2.5 or
  * 5 × 10^n. Live refreshes that change the peak by a little keep the same
- * bound, so the chart does not rescale every few seconds.
+ * bound, so the chart does not rescale every few seconds. With `base` 1024 the
+ * rounding happens in the binary unit the value is shown in (MiB, GiB…), so
+ * byte axes read 20 MiB/s, not 23.8 MiB/s.
  */
-export function niceCeiling(max: number): number {
+export function niceCeiling(max: number, base: 10 | 1024 = 10): number {
   if (!Number.isFinite(max) || max <= 0) return 1;
+  if (base === 1024) {
+    const scale = 1024 ** Math.max(0, Math.floor(Math.log(max) / Math.log(1024)));
+    return niceCeiling(max / scale) * scale;
+  }
   const exp = Math.floor(Math.log10(max));
-  const base = 10 ** exp;
+  const decade = 10 ** exp;
   for (const step of [1, 2, 2.5, 5, 10]) {
-    const candidate = step * base;
+    const candidate = step * decade;
     if (max <= candidate * (1 + 1e-9)) return candidate;
   }
-  return 10 * base;
+  return 10 * decade;
+}
+
+/** Evenly spaced axis ticks from 0 to a `niceCeiling` bound: five steps divide 1, 2, 2.5 and 5 × 10^n into round numbers. */
+export function axisTicks(top: number, steps = 5): number[] {
+  return Array.from({ length: steps + 1 }, (_, i) => (top * i) / steps);
 }
 
 /** Largest value of the given keys over all points (0 when there are none). */

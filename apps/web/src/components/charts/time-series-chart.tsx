@@ -3,7 +3,7 @@
 import { useId } from "react";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { formatClock, formatDateTime, formatMetric, type MetricUnit } from "~/lib/format";
-import { downsample, niceCeiling, peak, type SeriesPoint } from "~/lib/series";
+import { axisTicks, downsample, niceCeiling, peak, type SeriesPoint } from "~/lib/series";
 
 export interface ChartSeries {
   key: string;
@@ -34,9 +34,11 @@ export function TimeSeriesChart({
   const id = useId();
   const shown = downsample(points, MAX_POINTS);
   const keys = series.map((s) => s.key);
-  const top = niceCeiling(peak(shown, keys));
+  const top = niceCeiling(peak(shown, keys), unit === "bytes" || unit === "bytesPerSec" ? 1024 : 10);
   const data = shown.map((p) => ({ t: p.t, ...p.values }));
   const latest = shown[shown.length - 1];
+  // Under ten minutes of data, minute labels would repeat along the axis.
+  const withSeconds = latest !== undefined && shown[0] !== undefined && latest.t - shown[0].t < 10 * 60_000;
   const summary =
     latest === undefined
       ? `${title}: no data in this range`
@@ -56,8 +58,8 @@ export function TimeSeriesChart({
           <ResponsiveContainer width="100%" height="100%">
             <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} className="stroke-border" />
-              <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => formatClock(t)} tick={{ fontSize: 11 }} minTickGap={40} />
-              <YAxis domain={[0, top]} width={72} tickCount={5} tickFormatter={(v: number) => formatMetric(unit, v)} tick={{ fontSize: 11 }} allowDataOverflow={false} />
+              <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => formatClock(t, withSeconds)} tick={{ fontSize: 11 }} minTickGap={40} />
+              <YAxis domain={[0, top]} ticks={axisTicks(top)} interval={0} width={84} tickFormatter={(v: number) => formatMetric(unit, v)} tick={{ fontSize: 11 }} allowDataOverflow={false} />
               <Tooltip
                 labelFormatter={(t) => formatDateTime(typeof t === "number" ? t : null)}
                 formatter={(v, name) => [formatMetric(unit, typeof v === "number" ? v : 0), String(name)]}

@@ -107,7 +107,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
   const filtered = state !== undefined || term !== "";
   return (
     <Card className="gap-0 pb-0">
-      <CardHeader className="flex flex-wrap items-start justify-between gap-3 pb-4">
+      <CardHeader className="flex-row flex-wrap items-start justify-between gap-3 pb-4">
         <div className="grid gap-1">
           <CardTitle>Volumes</CardTitle>
           <CardDescription>Newest first. Open a volume for its replicas, snapshots and I/O.</CardDescription>

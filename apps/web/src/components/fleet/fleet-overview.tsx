@@ -71,6 +71,7 @@ export function FleetOverview() {
             <Stat label="Clusters" value={formatNumber(totals.clusters)}>
               <p className="text-xs text-muted-foreground">
                 {totals.byHealth.healthy} healthy · {totals.byHealth.warning} warning · {totals.byHealth.critical} critical
+                {totals.byHealth.unknown > 0 ? ` · ${totals.byHealth.unknown} not reporting` : ""}
               </p>
             </Stat>
             <Stat label="Nodes · volumes" value={`${formatNumber(totals.nodeCount)} · ${formatNumber(totals.volumeCount)}`} />
@@ -122,14 +123,14 @@ export function FleetOverview() {
                     </TableCell>
                     <TableCell className="tabular-nums">{formatNumber(c.volumeCount)}</TableCell>
                     <TableCell>
-                      <CapacityBar label={`Capacity used in ${c.name}`} used={c.allocatedBytes} total={c.capacityBytes} className="w-48" />
+                      <CapacityBar label={`Capacity used in ${c.name}`} used={c.allocatedBytes} total={c.capacityBytes} className="w-40" />
                     </TableCell>
                     <TableCell className="tabular-nums">{formatIops(c.current.readIops + c.current.writeIops)}</TableCell>
                     <TableCell className="tabular-nums">{c.current.at ? formatLatencyUs(c.current.latencyP99Us) : "—"}</TableCell>
                     <TableCell className="tabular-nums">
                       {c.openAlerts.critical + c.openAlerts.warning > 0 ? (
-                        <Link href={`/alerts?cluster=${c.id}`} className="hover:underline">
-                          {c.openAlerts.critical} critical · {c.openAlerts.warning} warning
+                        <Link href={`/alerts?cluster=${c.id}&state=open`} className="hover:underline">
+                          {[c.openAlerts.critical > 0 ? `${c.openAlerts.critical} critical` : null, c.openAlerts.warning > 0 ? `${c.openAlerts.warning} warning` : null].filter(Boolean).join(" · ")}
                         </Link>
                       ) : (
                         "None"
@@ -143,7 +144,7 @@ export function FleetOverview() {
           </Card>
           {chartCluster ? (
             <Card>
-              <CardHeader className="flex flex-wrap items-end justify-between gap-3">
+              <CardHeader className="flex-row flex-wrap items-end justify-between gap-3">
                 <div className="grid gap-1">
                   <CardTitle>Performance, last hour</CardTitle>
                   <CardDescription>Read and write I/O of one cluster, sampled every 10 seconds.</CardDescription>

@@ -50,7 +50,10 @@ function defaultSnapshotName(volume: string): string {
 
 export function VolumeDetail({ id }: { id: string }) {
   const trpc = useTRPC();
-  const { data: v } = useSuspenseQuery({ ...trpc.volume.get.queryOptions({ id }), refetchInterval: LIVE_REFRESH_MS });
+  const volume = useSuspenseQuery({ ...trpc.volume.get.queryOptions({ id }), refetchInterval: LIVE_REFRESH_MS });
+  const v = volume.data;
+  // After a delete the agent stops reporting the volume and refreshes fail with NOT_FOUND; the last known state stays on screen.
+  const gone = volume.error?.data?.code === "NOT_FOUND";
   const cluster = useQuery(trpc.cluster.get.queryOptions({ id: v.clusterId }));
   const metrics = useQuery({ ...trpc.volume.metrics.queryOptions({ id }), refetchInterval: LIVE_REFRESH_MS });
   const [commandIds, setCommandIds] = useState<string[]>([]);
@@ -72,6 +75,11 @@ export function VolumeDetail({ id }: { id: string }) {
           </>
         }
       />
+      {gone ? (
+        <Alert variant="destructive">This volume is no longer reported by its cluster: it was deleted. What you see is its last known state.</Alert>
+      ) : volume.error ? (
+        <Alert variant="destructive">Could not refresh the volume: {volume.error.message}</Alert>
+      ) : null}
       {commandIds.length > 0 ? (
         <Card>
           <CardHeader>

@@ -23,6 +23,7 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
   };
   const trpc = await getServerTRPC();
   prefetch(trpc.alert.list.queryOptions({ ...initial, cursor: undefined, limit: 25 }));
+  prefetch(trpc.cluster.list.queryOptions({ limit: 100 }));
   return (
     <HydrateClient>
       <AlertsView initial={initial} />
