@@ -32,6 +32,9 @@ export { LocalFileKms } from "./kms/local-file";
 export { KubernetesSecretKms, type SecretGetter, type SecretRef } from "./kms/kubernetes-secret";
 export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
 
+// Per-volume I/O counters
+export { ratesBetween, type IoRates, type IoStatsSnapshot } from "./metrics/io-stats";
+
 // Frontends, node process and admin API
 export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";
 export { StowageNode, type StowageNodeOptions, type HostPort } from "./node/node";
