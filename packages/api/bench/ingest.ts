@@ -132,6 +132,9 @@ async function main(): Promise<void> {
           res.end();
         });
     });
+    // Building the batches takes a while; keep idle client sockets open across it.
+    server.keepAliveTimeout = 600_000;
+    server.headersTimeout = 601_000;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     cleanup.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const address = server.address();

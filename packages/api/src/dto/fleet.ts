@@ -3,7 +3,8 @@ import type { Alert, Node, Replica, Snapshot, Volume } from "@stowage/prisma";
 import { clusterStatusSchema } from "./cluster";
 import { iso, isoDate, isoOrNull } from "./common";
 
-const bytes = z.number().int().nonnegative().meta({ description: "Bytes" });
+// Not .int(): fleet totals can pass 2^53 bytes (8 PiB); a double is then off by at most a few bytes, which no chart shows.
+const bytes = z.number().nonnegative().meta({ description: "Bytes" });
 
 export const nodeStatusSchema = z.enum(["up", "down"]);
 export const poolHealthSchema = z.enum(["healthy", "degraded", "failed"]);
