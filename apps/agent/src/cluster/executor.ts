@@ -1,0 +1,87 @@
+/**
+ * Commands from the control plane carried out on an engine cluster. Delivery
+ * is at least once, so every command is idempotent by what it names: a
+ * volume is created once per name, deleting a missing volume succeeds.
+ */
+import type { Command } from "@stowage/agent-protocol";
+import { EngineAdminError, type EngineAdmin, type EngineNode, type EngineVolume } from "./engine-admin";
+import type { CommandExecutor, CommandProgress } from "../uplink/uplink";
+
+const VOLUME_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const BLOCK = 4096;
+
+export class CommandRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandRejected";
+  }
+}
+
+/** The node that should serve a new volume: the least provisioned live node, ties by id. */
+export function pickTarget(nodes: EngineNode[]): string | undefined {
+  return [...nodes].sort((a, b) => a.provisionedBytes - b.provisionedBytes || a.id.localeCompare(b.id))[0]?.id;
+}
+
+export function volumeResult(v: EngineVolume): Record<string, unknown> {
+  return { volumeId: v.id, sizeBytes: v.sizeBytes, targetNodeId: v.target, replicaNodeIds: v.replicas.map((r) => r.nodeId) };
+}
+
+export class EngineCommandExecutor implements CommandExecutor {
+  constructor(private readonly admin: EngineAdmin) {}
+
+  async execute(command: Command, progress: CommandProgress): Promise<Record<string, unknown>> {
+    switch (command.type) {
+      case "volume.create":
+        return this.createVolume(command.params, progress);
+      case "volume.delete":
+        return this.deleteVolume(command.params.volumeId);
+      case "snapshot.create":
+        throw new CommandRejected(
+          `snapshots of replicated volumes are not supported by this engine cluster yet; no snapshot of ${command.params.volumeId} was taken`,
+        );
+    }
+  }
+
+  private async createVolume(p: Extract<Command, { type: "volume.create" }>["params"], progress: CommandProgress): Promise<Record<string, unknown>> {
+    if (!VOLUME_NAME.test(p.name)) {
+      throw new CommandRejected(`volume name "${p.name}" is not valid here: lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric`);
+    }
+    if (p.encrypted) throw new CommandRejected("encrypted replicated volumes are not supported by this engine cluster yet");
+    if (p.sizeBytes <= 0 || p.sizeBytes % BLOCK !== 0) throw new CommandRejected(`size must be a positive multiple of ${BLOCK} bytes, got ${p.sizeBytes}`);
+    const existing = await this.admin.volume(p.name);
+    if (existing) return this.sameOrConflict(existing, p);
+    const nodes = await this.admin.nodes();
+    if (nodes.length < p.replicas) throw new CommandRejected(`${p.replicas} replicas need ${p.replicas} live nodes; the cluster has ${nodes.length}`);
+    await progress(0.1, "placing replicas");
+    const target = pickTarget(nodes);
+    try {
+      const created = await this.admin.createVolume({ name: p.name, size: p.sizeBytes, replicas: p.replicas, ...(target === undefined ? {} : { target }) });
+      return volumeResult(created);
+    } catch (err) {
+      // A concurrent or earlier delivery of the same command got there first.
+      if (err instanceof EngineAdminError && err.code === "EXISTS") {
+        const now = await this.admin.volume(p.name);
+        if (now) return this.sameOrConflict(now, p);
+      }
+      if (err instanceof EngineAdminError && (err.code === "INVALID" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
+      throw err;
+    }
+  }
+
+  private sameOrConflict(v: EngineVolume, p: { name: string; sizeBytes: number; replicas: number }): Record<string, unknown> {
+    if (v.sizeBytes !== p.sizeBytes || v.replicasWanted !== p.replicas) {
+      throw new CommandRejected(`a volume named "${p.name}" already exists with ${v.sizeBytes} bytes and ${v.replicasWanted} replicas`);
+    }
+    return volumeResult(v);
+  }
+
+  private async deleteVolume(volumeId: string): Promise<Record<string, unknown>> {
+    try {
+      await this.admin.deleteVolume(volumeId);
+      return { volumeId, deleted: true };
+    } catch (err) {
+      if (err instanceof EngineAdminError && err.code === "NOT_FOUND") return { volumeId, deleted: true, alreadyGone: true };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/** The agent's environment, parsed once at start (zod); a bad value stops it with the reason. */
+import { z } from "zod";
+import { parseClusterSpec, type LocalClusterSpec } from "./local/fleet";
+
+const optional = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT");
+
+const common = {
+  STOWAGE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  STOWAGE_METRICS_HOST: z.string().default("127.0.0.1"),
+  /** 0 picks a free port. */
+  STOWAGE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  STOWAGE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+};
+
+const uplink = {
+  STOWAGE_CONTROL_PLANE_URL: z.url(),
+  STOWAGE_TELEMETRY_INTERVAL_MS: z.coerce.number().int().min(1_000).default(10_000),
+};
+
+export const clusterEnvSchema = z.object({
+  ...common,
+  ...uplink,
+  STOWAGE_JOIN_TOKEN: optional,
+  STOWAGE_STATE_DIR: z.string().min(1).default("/var/lib/stowage-agent"),
+  /** Admin endpoints of the engine's nodes, comma separated; any one is enough, more survive a node loss. */
+  STOWAGE_ENGINE_ADMIN: z
+    .string()
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(hostPort).min(1)),
+  STOWAGE_TELEMETRY_BUFFER_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+});
+export type ClusterEnv = z.infer<typeof clusterEnvSchema>;
+
+export const nodeEnvSchema = z.object({
+  ...common,
+  STOWAGE_NODE_ID: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+  STOWAGE_ETCD: z.string().min(1),
+  STOWAGE_ZONE: optional,
+  STOWAGE_RACK: optional,
+  STOWAGE_POOL_DIR: z.string().min(1),
+  STOWAGE_TLS_DIR: z.string().min(1),
+  STOWAGE_LISTEN_REPLICATION: hostPort.default("127.0.0.1:0"),
+  STOWAGE_NBD: hostPort.default("127.0.0.1:0"),
+  STOWAGE_ADMIN: hostPort.default("127.0.0.1:0"),
+  STOWAGE_CAPACITY: optional,
+});
+export type NodeEnv = z.infer<typeof nodeEnvSchema>;
+
+export const localEnvSchema = z.object({
+  ...common,
+  ...uplink,
+  STOWAGE_TELEMETRY_INTERVAL_MS: z.coerce.number().int().min(1_000).default(5_000),
+  /** `east:3:a,b,c;west:3` — name:nodes[:zones] per cluster, separated by ';' or spaces. */
+  STOWAGE_LOCAL_CLUSTERS: z
+    .string()
+    .default("east:3:a,b,c;west:3")
+    .transform((v, ctx): LocalClusterSpec[] => {
+      try {
+        const specs = v.split(/[;\s]+/).filter(Boolean).map(parseClusterSpec);
+        if (new Set(specs.map((s) => s.name)).size !== specs.length) throw new Error("cluster names must be distinct");
+        return specs;
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    }),
+  STOWAGE_LOCAL_DATA_DIR: z.string().min(1).default(".data/fleet"),
+  /** JSON object of join tokens by cluster name, for clusters without a stored identity. */
+  STOWAGE_LOCAL_JOIN_TOKENS: z
+    .string()
+    .default("{}")
+    .transform((v, ctx): Record<string, string> => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of cluster name → join token" });
+        return z.NEVER;
+      }
+    }),
+  STOWAGE_LOCAL_DEMO_WORKLOAD: z.enum(["0", "1", "true", "false"]).default("1").transform((v) => v === "1" || v === "true"),
+  STOWAGE_LOCAL_NODE_CAPACITY: z.string().regex(/^\d+(KiB|MiB|GiB|TiB)?$/).default("20GiB"),
+});
+export type LocalEnv = z.infer<typeof localEnvSchema>;
+
+/** Parses or throws one error listing every problem (never echoing values: some are secrets). */
+export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid environment:\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  }
+  return parsed.data;
+}

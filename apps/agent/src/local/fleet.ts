@@ -1,0 +1,215 @@
+/**
+ * The local role: a whole fleet on one machine. Per cluster a private etcd,
+ * its certificates, M engine node processes on loopback with zone labels, a
+ * cluster agent registered with the control plane, and a small demo
+ * workload (a few volumes and a paced NBD writer on each) so charts move.
+ * Everything lives under one data dir and survives restarts: etcd ports,
+ * pools and the agent identity are reused.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { ClusterRole } from "../cluster/role";
+import { pickTarget } from "../cluster/executor";
+import { ServiceGroup, type Service } from "../lifecycle";
+import type { AgentMetrics } from "../metrics";
+import { PacedWriter } from "./nbd-writer";
+import { EngineNodeService, etcdService, freePort, initClusterCerts } from "./processes";
+
+export interface LocalClusterSpec {
+  name: string;
+  nodes: number;
+  zones: string[];
+}
+
+const clusterNameRe = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** `east:3:a,b,c` → east, 3 nodes, zones a, b, c (assigned round robin); `west:3` → no zones. */
+export function parseClusterSpec(text: string): LocalClusterSpec {
+  const [name = "", count = "3", zones = ""] = text.trim().split(":");
+  if (!clusterNameRe.test(name)) throw new Error(`cluster name '${name}' must be lowercase letters, digits and '-'`);
+  const nodes = Number(count);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new Error(`cluster ${name}: node count must be 1..9, got '${count}'`);
+  const zoneList = zones.split(",").map((z) => z.trim()).filter(Boolean);
+  for (const z of zoneList) if (!/^[a-z0-9-]{1,30}$/.test(z)) throw new Error(`cluster ${name}: invalid zone '${z}'`);
+  return { name, nodes, zones: zoneList };
+}
+
+export function nodeIds(spec: LocalClusterSpec): string[] {
+  return Array.from({ length: spec.nodes }, (_, i) => `${spec.name}-${i + 1}`);
+}
+
+export interface DemoVolume {
+  name: string;
+  sizeBytes: number;
+  replicas: number;
+  /** Requests per second of the paced writer; 0 for none. */
+  rate: number;
+}
+
+export function demoVolumes(spec: LocalClusterSpec): DemoVolume[] {
+  const r = Math.min(3, spec.nodes);
+  return [
+    { name: `${spec.name}-db`, sizeBytes: 256 * 1024 * 1024, replicas: r, rate: 20 },
+    { name: `${spec.name}-logs`, sizeBytes: 128 * 1024 * 1024, replicas: Math.min(2, spec.nodes), rate: 8 },
+    { name: `${spec.name}-cache`, sizeBytes: 64 * 1024 * 1024, replicas: 1, rate: 0 },
+  ];
+}
+
+const portsSchema = z.object({ etcdClient: z.number().int(), etcdPeer: z.number().int() });
+
+export interface LocalFleetOptions {
+  clusters: LocalClusterSpec[];
+  dataDir: string;
+  controlPlaneUrl: string;
+  joinTokens: Record<string, string>;
+  telemetryIntervalMs: number;
+  demoWorkload: boolean;
+  nodeCapacity: string;
+  log: Logger;
+  metrics?: AgentMetrics;
+}
+
+class LocalCluster implements Service {
+  readonly name: string;
+  private readonly group: ServiceGroup;
+  readonly nodes: EngineNodeService[] = [];
+  role: ClusterRole | null = null;
+
+  constructor(
+    private readonly spec: LocalClusterSpec,
+    private readonly opts: LocalFleetOptions,
+    private readonly log: Logger,
+  ) {
+    this.name = `cluster:${spec.name}`;
+    this.group = new ServiceGroup(log, 10_000);
+  }
+
+  private get dir(): string {
+    return path.join(this.opts.dataDir, this.spec.name);
+  }
+
+  private async ports(): Promise<z.infer<typeof portsSchema>> {
+    const file = path.join(this.dir, "ports.json");
+    try {
+      return portsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+    } catch {
+      const ports = { etcdClient: await freePort(), etcdPeer: await freePort() };
+      fs.writeFileSync(file, JSON.stringify(ports));
+      return ports;
+    }
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.startAll();
+    } catch (err) {
+      await this.group.stop();
+      throw err;
+    }
+  }
+
+  private async startAll(): Promise<void> {
+    const { spec, opts } = this;
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const ids = nodeIds(spec);
+    const ports = await this.ports();
+    const etcd = etcdService({ name: `etcd:${spec.name}`, dataDir: path.join(this.dir, "etcd"), clientPort: ports.etcdClient, peerPort: ports.etcdPeer, logFile: path.join(this.dir, "logs", "etcd.log"), log: this.log });
+    const tlsDir = path.join(this.dir, "tls");
+    await Promise.all([this.group.start([etcd]), initClusterCerts(tlsDir, ids, spec.name)]);
+    const nodes = ids.map(
+      (id, i) =>
+        new EngineNodeService({
+          id,
+          ...(spec.zones.length > 0 ? { zone: spec.zones[i % spec.zones.length] } : {}),
+          etcd: etcd.endpoint,
+          poolDir: path.join(this.dir, "pools", id),
+          tlsDir,
+          capacity: opts.nodeCapacity,
+          logFile: path.join(this.dir, "logs", `${id}.log`),
+          log: this.log,
+          extraArgs: ["--log-level", "warn"],
+        }),
+    );
+    // Nodes start side by side; each is stopped by the group once started.
+    const started = await Promise.allSettled(nodes.map(async (n) => this.group.start([n])));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    this.nodes.push(...nodes);
+    const admins = nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : []));
+    this.log.info({ nodes: nodes.map((n) => ({ id: n.ready?.node, nbd: n.ready?.nbd, admin: n.ready?.admin })) }, "engine nodes ready");
+    const role = new ClusterRole({
+      controlPlaneUrl: opts.controlPlaneUrl,
+      joinToken: opts.joinTokens[spec.name],
+      stateDir: path.join(this.dir, "agent"),
+      engineAdmin: admins,
+      telemetryIntervalMs: opts.telemetryIntervalMs,
+      bufferMaxBytes: 16 * 1024 * 1024,
+      log: this.log.child({ component: "cluster-agent" }),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    });
+    this.role = role;
+    await this.group.start([role]);
+    if (opts.demoWorkload) await this.startDemo(role);
+  }
+
+  private async startDemo(role: ClusterRole): Promise<void> {
+    const writers: PacedWriter[] = [];
+    for (const v of demoVolumes(this.spec)) {
+      try {
+        if (!(await role.admin.volume(v.name))) {
+          const target = pickTarget(await role.admin.nodes());
+          await role.admin.createVolume({ name: v.name, size: v.sizeBytes, replicas: v.replicas, ...(target === undefined ? {} : { target }) });
+          this.log.info({ volume: v.name, replicas: v.replicas }, "demo volume created");
+        }
+      } catch (err) {
+        this.log.warn({ volume: v.name, err: err instanceof Error ? err.message : String(err) }, "demo volume not created");
+        continue;
+      }
+      if (v.rate <= 0) continue;
+      writers.push(
+        new PacedWriter({
+          volume: v.name,
+          rate: v.rate,
+          log: this.log,
+          locate: async () => {
+            const cur = await role.admin.volume(v.name).catch(() => null);
+            const nbd = cur?.nbd;
+            if (!nbd) return null;
+            const i = nbd.lastIndexOf(":");
+            return { host: nbd.slice(0, i), port: Number(nbd.slice(i + 1)) };
+          },
+        }),
+      );
+    }
+    await this.group.start(writers);
+  }
+
+  stop(): Promise<void> {
+    return this.group.stop();
+  }
+}
+
+/** All local clusters; each starts on its own, a failing one is reported and the others keep running. */
+export class LocalFleet implements Service {
+  readonly name = "local-fleet";
+  readonly clusters: LocalCluster[];
+
+  constructor(private readonly opts: LocalFleetOptions) {
+    this.clusters = opts.clusters.map((c) => new LocalCluster(c, opts, opts.log.child({ cluster: c.name })));
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+    const results = await Promise.allSettled(this.clusters.map((c) => c.start()));
+    results.forEach((r, i) => {
+      if (r.status === "rejected") this.opts.log.error({ cluster: this.opts.clusters[i]?.name, err: r.reason instanceof Error ? r.reason.message : String(r.reason) }, "local cluster failed to start");
+    });
+    if (results.every((r) => r.status === "rejected")) throw new Error("no local cluster started");
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.clusters.map((c) => c.stop()));
+  }
+}

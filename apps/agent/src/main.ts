@@ -1,0 +1,117 @@
+/**
+ * `stowage-agent <role>`: node, cluster or local (see DESIGN.md, "The agent").
+ * Configuration comes from the environment, parsed before anything starts.
+ */
+import path from "node:path";
+import { pino, type Logger } from "pino";
+import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env";
+import { ClusterRole } from "./cluster/role";
+import { ServiceGroup, waitForSignal, type Service } from "./lifecycle";
+import { LocalFleet } from "./local/fleet";
+import { AgentMetrics, MetricsServer } from "./metrics";
+import { nodeService } from "./node/role";
+
+const usage = `Usage: stowage-agent <role>
+
+Roles:
+  node      one engine node in cluster mode (STOWAGE_NODE_ID, STOWAGE_ETCD, STOWAGE_POOL_DIR, STOWAGE_TLS_DIR, ...)
+  cluster   registers with the control plane and runs the uplink for one engine cluster
+            (STOWAGE_CONTROL_PLANE_URL, STOWAGE_JOIN_TOKEN on first start, STOWAGE_STATE_DIR, STOWAGE_ENGINE_ADMIN)
+  local     a whole fleet on this machine (STOWAGE_CONTROL_PLANE_URL, STOWAGE_LOCAL_CLUSTERS,
+            STOWAGE_LOCAL_JOIN_TOKENS, STOWAGE_LOCAL_DATA_DIR); clusters can also be given as arguments`;
+
+interface Plan {
+  log: Logger;
+  services: Service[];
+  stopTimeoutMs: number;
+  describe?: () => Record<string, unknown>;
+}
+
+function logger(level: string, role: string): Logger {
+  return pino({ level, base: { role }, redact: ["joinToken", "credential", "*.joinToken", "*.credential"] });
+}
+
+function plan(role: string, args: string[], env: NodeJS.ProcessEnv): Plan {
+  switch (role) {
+    case "node": {
+      const e = parseEnv(nodeEnvSchema, env);
+      const log = logger(e.STOWAGE_LOG_LEVEL, role);
+      const node = nodeService(e, log);
+      return { log, services: [node], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ engine: node.ready }) };
+    }
+    case "cluster": {
+      const e = parseEnv(clusterEnvSchema, env);
+      const log = logger(e.STOWAGE_LOG_LEVEL, role);
+      const metrics = new AgentMetrics();
+      const cluster = new ClusterRole({
+        controlPlaneUrl: e.STOWAGE_CONTROL_PLANE_URL,
+        joinToken: e.STOWAGE_JOIN_TOKEN,
+        stateDir: path.resolve(e.STOWAGE_STATE_DIR),
+        engineAdmin: e.STOWAGE_ENGINE_ADMIN,
+        telemetryIntervalMs: e.STOWAGE_TELEMETRY_INTERVAL_MS,
+        bufferMaxBytes: e.STOWAGE_TELEMETRY_BUFFER_BYTES,
+        log,
+        metrics,
+      });
+      return { log, services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), cluster], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ clusterId: cluster.identity?.clusterId, clusterName: cluster.identity?.clusterName }) };
+    }
+    case "local": {
+      const e = parseEnv(localEnvSchema, args.length > 0 ? { ...env, STOWAGE_LOCAL_CLUSTERS: args.join(";") } : env);
+      const log = logger(e.STOWAGE_LOG_LEVEL, role);
+      const metrics = new AgentMetrics();
+      const fleet = new LocalFleet({
+        clusters: e.STOWAGE_LOCAL_CLUSTERS,
+        dataDir: path.resolve(e.STOWAGE_LOCAL_DATA_DIR),
+        controlPlaneUrl: e.STOWAGE_CONTROL_PLANE_URL,
+        joinTokens: e.STOWAGE_LOCAL_JOIN_TOKENS,
+        telemetryIntervalMs: e.STOWAGE_TELEMETRY_INTERVAL_MS,
+        demoWorkload: e.STOWAGE_LOCAL_DEMO_WORKLOAD,
+        nodeCapacity: e.STOWAGE_LOCAL_NODE_CAPACITY,
+        log,
+        metrics,
+      });
+      return {
+        log,
+        services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), fleet],
+        stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS,
+        describe: () => ({
+          clusters: fleet.clusters.map((c) => ({ cluster: c.name, clusterId: c.role?.identity?.clusterId ?? null, nodes: c.nodes.map((n) => n.ready) })),
+        }),
+      };
+    }
+    default:
+      throw new Error(usage);
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [role, ...args] = argv;
+  if (role === undefined || role === "-h" || role === "--help") {
+    process.stdout.write(`${usage}\n`);
+    return role === undefined ? 2 : 0;
+  }
+  let p: Plan;
+  try {
+    p = plan(role, args, env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const group = new ServiceGroup(p.log, p.stopTimeoutMs);
+  const signal = waitForSignal();
+  try {
+    await Promise.race([group.start(p.services), signal.then((s) => Promise.reject(new Error(`stopped by ${s} while starting`)))]);
+  } catch (err) {
+    p.log.error({ err: err instanceof Error ? err.message : String(err) }, "start failed");
+    await group.stop();
+    return 1;
+  }
+  const metricsServer = p.services.find((s): s is MetricsServer => s instanceof MetricsServer);
+  p.log.info({ ...(p.describe?.() ?? {}), metrics: metricsServer?.address ? `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` : undefined }, "agent ready");
+  process.stdout.write(`${JSON.stringify({ event: "ready", role, ...(p.describe?.() ?? {}) })}\n`);
+  const sig = await signal;
+  p.log.info({ signal: sig }, "agent stopping");
+  await group.stop();
+  p.log.info({}, "agent stopped");
+  return 0;
+}

@@ -1,0 +1,20 @@
+/** The node role: one engine node in cluster mode, run as a child process and stopped within a time limit. */
+import path from "node:path";
+import type { Logger } from "pino";
+import type { NodeEnv } from "../env";
+import { EngineNodeService } from "../local/processes";
+
+export function nodeService(env: NodeEnv, log: Logger): EngineNodeService {
+  return new EngineNodeService({
+    id: env.STOWAGE_NODE_ID,
+    ...(env.STOWAGE_ZONE === undefined ? {} : { zone: env.STOWAGE_ZONE }),
+    ...(env.STOWAGE_RACK === undefined ? {} : { rack: env.STOWAGE_RACK }),
+    etcd: env.STOWAGE_ETCD,
+    poolDir: path.resolve(env.STOWAGE_POOL_DIR),
+    tlsDir: path.resolve(env.STOWAGE_TLS_DIR),
+    ...(env.STOWAGE_CAPACITY === undefined ? {} : { capacity: env.STOWAGE_CAPACITY }),
+    logFile: path.join(path.resolve(env.STOWAGE_POOL_DIR), "..", `${env.STOWAGE_NODE_ID}.log`),
+    log,
+    extraArgs: ["--listen-replication", env.STOWAGE_LISTEN_REPLICATION, "--nbd", env.STOWAGE_NBD, "--admin", env.STOWAGE_ADMIN, "--log-level", env.STOWAGE_LOG_LEVEL],
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * The cluster role against a real engine cluster: a private etcd and three
+ * `stowage-engine serve` processes with zones a, b and c on loopback.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Command } from "@stowage/agent-protocol";
+import { EngineAdmin } from "../src/cluster/engine-admin";
+import { EngineCommandExecutor } from "../src/cluster/executor";
+import { EngineTelemetrySource } from "../src/cluster/telemetry";
+import { ServiceGroup } from "../src/lifecycle";
+import { NbdClient } from "../src/local/nbd-writer";
+import { EngineNodeService, etcdService, freePort, initClusterCerts } from "../src/local/processes";
+
+const log = pino({ level: "warn" });
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("cluster role on a real engine cluster", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-agent-int-"));
+  const group = new ServiceGroup(log, 10_000);
+  let admin: EngineAdmin;
+  const noProgress = () => Promise.resolve();
+
+  beforeAll(async () => {
+    const etcd = etcdService({ name: "etcd", dataDir: path.join(dir, "etcd"), clientPort: await freePort(), peerPort: await freePort(), logFile: path.join(dir, "etcd.log"), log });
+    const ids = ["n1", "n2", "n3"];
+    await Promise.all([group.start([etcd]), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
+    const nodes = ids.map(
+      (id, i) =>
+        new EngineNodeService({
+          id,
+          zone: ["a", "b", "c"][i] ?? "a",
+          etcd: etcd.endpoint,
+          poolDir: path.join(dir, "pools", id),
+          tlsDir: path.join(dir, "tls"),
+          capacity: "1GiB",
+          logFile: path.join(dir, `${id}.log`),
+          log,
+          extraArgs: ["--lease-ttl", "2", "--sync-interval", "500"],
+        }),
+    );
+    await Promise.all(nodes.map((n) => group.start([n])));
+    admin = new EngineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+  }, 120_000);
+
+  afterAll(async () => {
+    await group.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("reports the nodes with their zones and pool capacity", async () => {
+    const source = new EngineTelemetrySource(admin);
+    const inv = await waitFor("three nodes", async () => {
+      const i = await source.inventory();
+      return i.nodes.length === 3 ? i : undefined;
+    });
+    expect(inv.nodes.map((n) => [n.id, n.zone, n.status]).sort()).toEqual([
+      ["n1", "a", "up"],
+      ["n2", "b", "up"],
+      ["n3", "c", "up"],
+    ]);
+    for (const n of inv.nodes) {
+      expect(n.pool.capacityBytes).toBe(1024 ** 3);
+      expect(n.pool.health).toBe("healthy");
+    }
+    const { pools } = await source.samples();
+    expect(pools.map((p) => p.nodeId).sort()).toEqual(["n1", "n2", "n3"]);
+  });
+
+  it("creates a volume once however often the command is delivered, reports its replicas and I/O, and deletes it idempotently", async () => {
+    const executor = new EngineCommandExecutor(admin);
+    const create: Command = { id: "cmd-1", type: "volume.create", params: { name: "vol-a", sizeBytes: 16 * 1024 * 1024, replicas: 3, encrypted: false } };
+    const first = await executor.execute(create, noProgress);
+    const again = await executor.execute({ ...create, id: "cmd-1-redelivered" }, noProgress);
+    expect(again).toEqual(first);
+    expect((await admin.volumes()).map((v) => v.id)).toEqual(["vol-a"]);
+
+    const source = new EngineTelemetrySource(admin);
+    const inv = await waitFor("vol-a healthy with three replicas", async () => {
+      const i = await source.inventory();
+      return i.volumes[0]?.state === "healthy" ? i : undefined;
+    });
+    expect(inv.volumes).toHaveLength(1);
+    expect(inv.volumes[0]).toMatchObject({ id: "vol-a", sizeBytes: 16 * 1024 * 1024, replicaCount: 3, encrypted: false });
+    const replicas = inv.replicas.filter((r) => r.volumeId === "vol-a");
+    expect(replicas).toHaveLength(3);
+    expect(new Set(replicas.map((r) => r.nodeId)).size).toBe(3);
+    expect(replicas.every((r) => r.state === "healthy")).toBe(true);
+
+    // I/O through NBD shows up as a sample on the next collection.
+    await source.samples();
+    const vol = await admin.volume("vol-a");
+    const nbd = vol?.nbd ?? "";
+    const i = nbd.lastIndexOf(":");
+    const client = await NbdClient.connect(nbd.slice(0, i), Number(nbd.slice(i + 1)), "vol-a");
+    try {
+      for (let k = 0; k < 10; k++) await client.write(k * 4096, Buffer.alloc(4096, k));
+      expect((await client.read(4096, 4096))[0]).toBe(1);
+    } finally {
+      client.close();
+    }
+    const { volumes } = await source.samples();
+    const sample = volumes.find((s) => s.volumeId === "vol-a");
+    expect(sample?.writeIops).toBeGreaterThan(0);
+    expect(sample?.writeBytesPerSec).toBeGreaterThan(0);
+    expect(sample?.latencyP99Us).toBeGreaterThan(0);
+
+    await expect(executor.execute({ id: "cmd-2", type: "snapshot.create", params: { volumeId: "vol-a", name: "s1" } }, noProgress)).rejects.toThrow(/not supported/);
+
+    const del: Command = { id: "cmd-3", type: "volume.delete", params: { volumeId: "vol-a" } };
+    expect(await executor.execute(del, noProgress)).toMatchObject({ volumeId: "vol-a", deleted: true });
+    expect(await executor.execute(del, noProgress)).toMatchObject({ volumeId: "vol-a", deleted: true });
+    expect(await admin.volumes()).toEqual([]);
+  }, 90_000);
+});
