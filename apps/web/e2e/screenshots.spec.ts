@@ -71,6 +71,7 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
   await page.getByRole("button", { name: "Take snapshot" }).click();
   await shot("25-take-snapshot");
   await page.getByRole("dialog").getByRole("button", { name: "Take snapshot" }).click();
+  await expect(page.getByRole("region", { name: /^Command: Take snapshot/ }).getByText("Queued")).toBeVisible();
   const snap = await fleet.latestCommand();
   await fleet.reportCommand(snap.id, { state: "running", progress: 0.6, message: "flushing writes", result: null });
   await expect(page.getByRole("progressbar", { name: /Take snapshot/ })).toHaveAttribute("aria-valuenow", "60");

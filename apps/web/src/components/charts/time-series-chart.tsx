@@ -45,10 +45,17 @@ export function TimeSeriesChart({
       : `${title}: ${series.map((s) => `${s.label} ${formatMetric(unit, latest.values[s.key] ?? 0)} latest, peak ${formatMetric(unit, peak(shown, [s.key]))}`).join("; ")}`;
   return (
     <figure className="grid gap-2" aria-labelledby={`${id}-title`}>
-      <figcaption id={`${id}-title`} className="flex items-baseline justify-between gap-2 text-sm font-medium">
+      <figcaption id={`${id}-title`} className="flex flex-wrap items-baseline justify-between gap-x-2 gap-y-1 text-sm font-medium">
         <span>{title}</span>
-        <span className="text-xs font-normal text-muted-foreground">
-          {latest === undefined ? "No data" : series.map((s) => `${s.label} ${formatMetric(unit, latest.values[s.key] ?? 0)}`).join(" · ")}
+        <span className="flex flex-wrap justify-end gap-x-3 text-xs font-normal text-muted-foreground">
+          {latest === undefined
+            ? "No data"
+            : series.map((s, i) => (
+                <span key={s.key} className="inline-flex items-center gap-1 whitespace-nowrap">
+                  <span className="size-2 rounded-full" style={{ background: COLORS[i % COLORS.length] }} aria-hidden />
+                  {s.label} {formatMetric(unit, latest.values[s.key] ?? 0)}
+                </span>
+              ))}
         </span>
       </figcaption>
       <div role="img" aria-label={summary} style={{ height }}>

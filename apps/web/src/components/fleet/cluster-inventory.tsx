@@ -120,7 +120,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
           <Input
             id="volume-search"
             type="search"
-            placeholder="orders"
+            placeholder="Part of a name"
             value={search}
             onChange={(e) => {
               setSearch(e.target.value);

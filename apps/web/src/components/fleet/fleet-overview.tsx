@@ -125,7 +125,7 @@ export function FleetOverview() {
                     <TableCell>
                       <CapacityBar label={`Capacity used in ${c.name}`} used={c.allocatedBytes} total={c.capacityBytes} className="w-40" />
                     </TableCell>
-                    <TableCell className="tabular-nums">{formatIops(c.current.readIops + c.current.writeIops)}</TableCell>
+                    <TableCell className="tabular-nums">{c.current.at ? formatIops(c.current.readIops + c.current.writeIops) : "—"}</TableCell>
                     <TableCell className="tabular-nums">{c.current.at ? formatLatencyUs(c.current.latencyP99Us) : "—"}</TableCell>
                     <TableCell className="tabular-nums">
                       {c.openAlerts.critical + c.openAlerts.warning > 0 ? (
