@@ -104,6 +104,13 @@ export class TelemetryBuffer {
     await this.saveState();
   }
 
+  /** The control plane refused the batch for good: forget it and count it as dropped. */
+  async discard(sequence: number): Promise<void> {
+    await this.remove(sequence);
+    this.dropped++;
+    await this.saveState();
+  }
+
   private async remove(sequence: number): Promise<void> {
     const i = this.sequences.indexOf(sequence);
     if (i < 0) return;

@@ -50,7 +50,7 @@ export class Uplink {
   private skewMs = 0;
   /** Results of commands already carried out, so a redelivered one is reported, not repeated. */
   private readonly executed = new Map<string, Record<string, unknown>>();
-  readonly stats = { batchesSent: 0, batchesDuplicate: 0, heartbeats: 0, commandsRun: 0, failures: 0 };
+  readonly stats = { batchesSent: 0, batchesDuplicate: 0, batchesRejected: 0, heartbeats: 0, commandsRun: 0, failures: 0 };
 
   constructor(private readonly opts: UplinkOptions) {}
 
@@ -105,7 +105,21 @@ export class Uplink {
     for (;;) {
       const next = await this.opts.buffer.peek();
       if (!next) return;
-      const res = await this.opts.client.sendTelemetry(next.body);
+      let res;
+      try {
+        res = await this.opts.client.sendTelemetry(next.body);
+      } catch (err) {
+        // A batch the control plane refuses for what it contains (e.g. timestamps
+        // outside its window) will never be accepted: drop it and count it, or it
+        // would block every batch behind it. Auth and rate limits are not about the batch.
+        if (err instanceof UplinkError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429 && err.status !== 408) {
+          this.stats.batchesRejected++;
+          this.opts.log.warn({ sequence: next.sequence, code: err.code, err: err.message }, "telemetry batch refused; dropped");
+          await this.opts.buffer.discard(next.sequence);
+          continue;
+        }
+        throw err;
+      }
       if (res.duplicate) this.stats.batchesDuplicate++;
       else this.stats.batchesSent++;
       // The drop count travelled in the batch body; decode it only from what we wrote.

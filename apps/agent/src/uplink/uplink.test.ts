@@ -1,0 +1,68 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { UplinkClient } from "./client";
+import { TelemetryBuffer } from "./telemetry-buffer";
+import { Uplink, type CommandExecutor, type TelemetrySource } from "./uplink";
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-uplink-"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const source: TelemetrySource = {
+  inventory: async () => ({ nodes: [], volumes: [], replicas: [], snapshots: [] }),
+  samples: async () => ({ volumes: [], pools: [] }),
+};
+const executor: CommandExecutor = { execute: async () => ({}) };
+
+/** Answers telemetry posts from a script of statuses, recording what arrived. */
+function scriptedFetch(statuses: number[]) {
+  const received: Array<{ sequence: number; droppedBatches: number }> = [];
+  const fake: typeof fetch = async (_url, init) => {
+    const body = JSON.parse(gunzipSync(init?.body as Buffer).toString("utf8")) as { sequence: number; droppedBatches: number };
+    const status = statuses.shift() ?? 200;
+    if (status === 200) {
+      received.push(body);
+      return new Response(JSON.stringify({ accepted: true, duplicate: false, serverTime: new Date().toISOString() }), { status });
+    }
+    return new Response(JSON.stringify({ error: { code: status === 422 ? "INVALID_REQUEST" : "INTERNAL", message: "no" } }), { status });
+  };
+  return { fake, received };
+}
+
+async function setup(statuses: number[]) {
+  const buffer = await TelemetryBuffer.open(dir, 1 << 20);
+  const { fake, received } = scriptedFetch(statuses);
+  const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+  const uplink = new Uplink({ client, buffer, source, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000 });
+  return { buffer, uplink, received };
+}
+
+describe("Uplink telemetry delivery", () => {
+  it("drops a batch the control plane refuses, counts it, and delivers the ones behind it", async () => {
+    const { buffer, uplink, received } = await setup([422, 200]);
+    await uplink.collectOnce();
+    await uplink.collectOnce();
+    await uplink.deliverAll();
+    expect(received.map((b) => b.sequence)).toEqual([1]);
+    expect(uplink.stats.batchesRejected).toBe(1);
+    expect(buffer.length).toBe(0);
+    // The loss is reported with the next batch.
+    expect(buffer.droppedCount).toBe(1);
+  });
+
+  it("keeps a batch for later when the control plane fails", async () => {
+    const { buffer, uplink, received } = await setup([503]);
+    await uplink.collectOnce();
+    await expect(uplink.deliverAll()).rejects.toThrow();
+    expect(buffer.length).toBe(1);
+    await uplink.deliverAll();
+    expect(received.map((b) => b.sequence)).toEqual([0]);
+    expect(buffer.length).toBe(0);
+  });
+});
