@@ -75,7 +75,7 @@ function plan(role: string, args: string[], env: NodeJS.ProcessEnv): Plan {
         services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), fleet],
         stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS,
         describe: () => ({
-          clusters: fleet.clusters.map((c) => ({ cluster: c.name, clusterId: c.role?.identity?.clusterId ?? null, nodes: c.nodes.map((n) => n.ready) })),
+          clusters: fleet.clusters.map((c) => ({ cluster: c.clusterName, clusterId: c.role?.identity?.clusterId ?? null, nodes: c.nodes.map((n) => n.ready) })),
         }),
       };
     }

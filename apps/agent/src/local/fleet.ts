@@ -77,6 +77,10 @@ class LocalCluster implements Service {
   readonly nodes: EngineNodeService[] = [];
   role: ClusterRole | null = null;
 
+  get clusterName(): string {
+    return this.spec.name;
+  }
+
   constructor(
     private readonly spec: LocalClusterSpec,
     private readonly opts: LocalFleetOptions,
@@ -156,10 +160,14 @@ class LocalCluster implements Service {
 
   private async startDemo(role: ClusterRole): Promise<void> {
     const writers: PacedWriter[] = [];
-    for (const v of demoVolumes(this.spec)) {
+    const ids = nodeIds(this.spec);
+    for (const [i, v] of demoVolumes(this.spec).entries()) {
       try {
         if (!(await role.admin.volume(v.name))) {
-          const target = pickTarget(await role.admin.nodes());
+          // Targets spread over the nodes, so every node serves some I/O.
+          const live = (await role.admin.nodes()).map((n) => n.id);
+          const wanted = ids[i % ids.length];
+          const target = wanted !== undefined && live.includes(wanted) ? wanted : pickTarget(await role.admin.nodes());
           await role.admin.createVolume({ name: v.name, size: v.sizeBytes, replicas: v.replicas, ...(target === undefined ? {} : { target }) });
           this.log.info({ volume: v.name, replicas: v.replicas }, "demo volume created");
         }

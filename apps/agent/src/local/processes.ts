@@ -54,6 +54,12 @@ export interface ChildOptions {
   stopTimeoutMs?: number;
 }
 
+/** Children still running when this process exits (a stop that ran out of time) are killed, never left behind. */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
 /** One child process as a Service: start waits for readiness, stop sends SIGTERM, then SIGKILL. */
 export class ChildService implements Service {
   readonly name: string;
@@ -79,6 +85,8 @@ export class ChildService implements Service {
     const out = fs.createWriteStream(o.logFile, { flags: "a" });
     const child = spawn(o.command, o.args, { stdio: ["ignore", "pipe", "pipe"], env: o.env ?? process.env });
     this.child = child;
+    live.add(child);
+    child.once("exit", () => live.delete(child));
     child.stderr?.pipe(out, { end: false });
     const exited = new Promise<never>((_, reject) => {
       child.once("error", reject);
