@@ -82,6 +82,7 @@ export default defineConfig({
       STOWAGE_BASE_URL: baseURL,
       HOSTNAME: "127.0.0.1",
       DATABASE_URL: "",
+      STOWAGE_LOCAL_FLEET: "0",
     },
   },
 });

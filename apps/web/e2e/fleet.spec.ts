@@ -22,6 +22,11 @@ test("the fleet overview shows a reporting cluster with its health, capacity and
   for (const cell of cells) expect(cell).toMatch(/^[1-9][\d.,]*K? IOPS$/);
   await expect(page.getByRole("img", { name: new RegExp(`^IOPS of ${fleet.cluster.name}: Read [1-9]`) })).toBeVisible();
 
+  // Live: a node going down shows without a reload.
+  await fleet.ingest((inv) => ({ ...inv, nodes: inv.nodes.map((n) => (n.name === "node-c" ? { ...n, status: "down" as const } : n)) }));
+  await expect(row.getByText("2 / 3")).toBeVisible();
+  await expect(row.getByText("Critical", { exact: true })).toBeVisible();
+
   // The Clusters list stays one click away.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Clusters" }).click();
   await expect(page.getByRole("table", { name: "Clusters" }).getByRole("link", { name: fleet.cluster.name })).toBeVisible();
@@ -154,4 +159,29 @@ test("the alerts page lists open and resolved alerts with filters", async ({ pag
   await page.getByLabel("Kind").click();
   await page.getByRole("option", { name: "Node down" }).click();
   await expect(page.getByRole("region", { name: "No matching alerts" })).toBeVisible();
+});
+
+test("deleting a volume asks first, follows the command, and says when the volume is gone", async ({ page, createUser, createOrg, seedFleet, signIn }) => {
+  const owner = await createUser();
+  const org = await createOrg(owner);
+  const fleet = await seedFleet(org);
+  await signIn(page, owner, org);
+
+  await page.goto(`/volumes/${fleet.volumeIds.get("orders-db") ?? ""}`);
+  await page.getByRole("button", { name: "Delete volume" }).click();
+  const confirm = page.getByRole("alertdialog");
+  await expect(confirm.getByRole("heading", { name: "Delete orders-db?" })).toBeVisible();
+  await confirm.getByRole("button", { name: "Delete" }).click();
+  const progress = page.getByRole("region", { name: "Command: Delete volume" });
+  await expect(progress.getByText("Queued")).toBeVisible();
+
+  const command = await fleet.latestCommand();
+  expect(command.type).toBe("volume.delete");
+  await fleet.reportCommand(command.id, { state: "succeeded", progress: 1, message: "volume deleted", result: null });
+  await expect(progress.getByText("Succeeded")).toBeVisible();
+  await fleet.ingest((inv) => {
+    const gone = inv.volumes.find((v) => v.name === "orders-db")?.id;
+    return { ...inv, volumes: inv.volumes.filter((v) => v.id !== gone), replicas: inv.replicas.filter((r) => r.volumeId !== gone) };
+  });
+  await expect(page.getByText(/no longer reported by its cluster/)).toBeVisible();
 });

@@ -6,7 +6,9 @@
 //      last build, and open the database (embedded PostgreSQL unless
 //      DATABASE_URL is set; migrations applied) and bootstrap it;
 //   3. `next start`, wait for /api/health, print the URL and credentials;
-//   4. on SIGINT/SIGTERM stop Next, then PostgreSQL, each within a time limit.
+//   4. unless STOWAGE_LOCAL_FLEET=0: a local fleet (`stowage-agent local`) with
+//      clusters east and west registered in the demo/bootstrap organization;
+//   5. on SIGINT/SIGTERM stop the fleet, Next, then PostgreSQL, each within a time limit.
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -45,6 +47,8 @@ const Env = z
     /** Skip the build check (the caller guarantees a current build). */
     STOWAGE_SKIP_BUILD: z.enum(["0", "1", "true", "false"]).optional(),
     STOWAGE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** `0`: no local demo fleet (engine clusters + agents) next to the control plane. */
+    STOWAGE_LOCAL_FLEET: z.enum(["0", "1", "true", "false"]).default("1"),
   })
   .superRefine((env, ctx) => {
     const set = [env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL, env.STOWAGE_BOOTSTRAP_ADMIN_PASSWORD, env.STOWAGE_BOOTSTRAP_API_KEY].filter(Boolean).length;
@@ -167,6 +171,7 @@ async function prepareDatabase(secret) {
       (db.migrationsApplied.length ? `, applied ${db.migrationsApplied.length} migration(s)` : ", schema up to date"),
   );
   let signIn;
+  let fleet = null;
   try {
     const { createApi } = await import("@stowage/api");
     const api = createApi({ databaseUrl: db.url, baseUrl, authSecret: secret });
@@ -184,6 +189,7 @@ async function prepareDatabase(secret) {
             : "bootstrap skipped: an organization already exists",
         );
         signIn = { email: env.STOWAGE_BOOTSTRAP_ADMIN_EMAIL, password: "(from STOWAGE_BOOTSTRAP_ADMIN_PASSWORD)" };
+        if (fleetEnabled) fleet = await prepareFleet(api, result.created ? "default" : null);
       } else {
         const demo = await api.ensureDemoAdmin();
         if (demo.created) {
@@ -199,6 +205,7 @@ async function prepareDatabase(secret) {
           }
           signIn = { email: demo.email, password: saved?.email === demo.email ? saved.password : "(set when it was created)" };
         }
+        if (fleetEnabled) fleet = await prepareFleet(api, demo.organizationSlug);
       }
     } finally {
       await api.close();
@@ -207,7 +214,100 @@ async function prepareDatabase(secret) {
     await db.stop().catch(() => undefined);
     throw err;
   }
-  return { db, signIn };
+  return { db, signIn, fleet };
+}
+
+// ------------------------------------------------------------ local fleet --
+
+const fleetEnabled = env.STOWAGE_LOCAL_FLEET === "1" || env.STOWAGE_LOCAL_FLEET === "true";
+const FLEET_DIR = path.join(dataDir, "fleet");
+const FLEET_CLUSTERS = [
+  { name: "east", spec: "east:3:a,b,c" },
+  { name: "west", spec: "west:3" },
+];
+const AGENT_BIN = path.join(REPO_ROOT, "apps", "agent", "bin", "stowage-agent.mjs");
+
+/**
+ * Makes sure clusters east and west exist in the organization and returns a
+ * join token for each one whose agent has no stored identity yet (a stored
+ * identity of a cluster the database no longer knows is discarded).
+ */
+async function prepareFleet(api, organizationSlug) {
+  const org = organizationSlug
+    ? await api.prisma.organization.findUnique({ where: { slug: organizationSlug } })
+    : await api.prisma.organization.findFirst({ orderBy: { createdAt: "asc" } });
+  if (!org) return null;
+  const scope = { organizationId: org.id, role: "owner", actor: { type: "system", id: "system", label: "local-fleet", ip: null, userAgent: null } };
+  const { items } = await api.services.cluster.list(scope, { limit: 100 });
+  const tokens = {};
+  for (const { name } of FLEET_CLUSTERS) {
+    const existing = items.find((c) => c.name === name);
+    const agentDir = path.join(FLEET_DIR, name, "agent");
+    let identity;
+    try {
+      identity = JSON.parse(fs.readFileSync(path.join(agentDir, "identity.json"), "utf8"));
+    } catch {
+      identity = undefined;
+    }
+    if (existing && identity?.clusterId === existing.id) continue;
+    // A new database (or a new cluster): the old identity and buffered telemetry belong to nothing.
+    if (identity) fs.rmSync(agentDir, { recursive: true, force: true });
+    const joined = existing ? await api.services.cluster.createJoinToken(scope, existing.id) : await api.services.cluster.create(scope, { name });
+    tokens[name] = joined.joinToken;
+  }
+  return { organization: org.slug, tokens };
+}
+
+function startFleet(fleet) {
+  fs.mkdirSync(FLEET_DIR, { recursive: true });
+  const logFile = path.join(FLEET_DIR, "agent.log");
+  const out = fs.openSync(logFile, "a");
+  const child = spawn(process.execPath, [AGENT_BIN, "local"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", out],
+    env: {
+      ...process.env,
+      STOWAGE_CONTROL_PLANE_URL: `http://127.0.0.1:${env.PORT}`,
+      STOWAGE_LOCAL_CLUSTERS: FLEET_CLUSTERS.map((c) => c.spec).join(";"),
+      STOWAGE_LOCAL_DATA_DIR: FLEET_DIR,
+      STOWAGE_LOCAL_JOIN_TOKENS: JSON.stringify(fleet.tokens),
+    },
+  });
+  fs.closeSync(out);
+  const rel = path.relative(REPO_ROOT, logFile);
+  let buf = "";
+  child.stdout.on("data", (d) => {
+    fs.appendFileSync(logFile, d);
+    buf += d.toString();
+    const lines = buf.split("\n");
+    buf = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.startsWith('{"event":"ready"')) continue;
+      try {
+        const ready = JSON.parse(line);
+        for (const c of ready.clusters ?? []) {
+          const up = (c.nodes ?? []).filter(Boolean);
+          log(`local fleet: ${c.cluster} — ${up.length} engine node(s) (${up.map((n) => n.node).join(", ")}), agent ${c.clusterId ? "connected to the control plane" : "not registered"}`);
+        }
+      } catch {
+        // not the line we thought
+      }
+    }
+  });
+  child.on("exit", (code, signal) => {
+    if (!child.stopping) log(`local fleet exited (${code ?? signal}); see ${rel}`);
+  });
+  log(`local fleet starting in organization "${fleet.organization}": ${FLEET_CLUSTERS.map((c) => c.spec).join(", ")} (data ${path.relative(REPO_ROOT, FLEET_DIR)}, log ${rel}; needs etcd-server, STOWAGE_LOCAL_FLEET=0 turns it off)`);
+  return child;
+}
+
+async function stopChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.stopping = true;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await withTimeout(exited, env.STOWAGE_SHUTDOWN_TIMEOUT_MS * 2);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }
 
 // ------------------------------------------------------------------ serve --
@@ -242,7 +342,8 @@ async function main() {
     for (const r of [database, build]) if (r.status === "rejected") process.stderr.write(`\n${r.reason instanceof Error ? r.reason.stack : String(r.reason)}\n`);
     process.exit(1);
   }
-  const { db, signIn } = database.value;
+  const { db, signIn, fleet } = database.value;
+  let fleetChild = null;
 
   const next = spawn(process.execPath, [
       NEXT_BIN,
@@ -274,12 +375,15 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log("shutting down");
+    // Signalled first and synchronously: the embedded PostgreSQL's exit hook may end this process early.
+    const fleetStopped = stopChild(fleetChild);
     if (next.exitCode === null && next.signalCode === null) {
       const exited = new Promise((r) => next.once("exit", r));
       next.kill("SIGTERM");
       await withTimeout(exited, env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
       if (next.exitCode === null && next.signalCode === null) next.kill("SIGKILL");
     }
+    await fleetStopped;
     await withTimeout(db.stop().catch(() => undefined), env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
     log("stopped");
     process.exit(code);
@@ -302,6 +406,8 @@ async function main() {
   log(`ready: ${baseUrl}`);
   if (signIn) log(`sign in as ${signIn.email} / ${signIn.password}`);
   log(`API reference: ${baseUrl}/docs/api`);
+  if (fleet && !stopping) fleetChild = startFleet(fleet);
+  else if (fleetEnabled && !fleet) log("local fleet: no organization to register it in");
 }
 
 await main();
