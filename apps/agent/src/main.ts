@@ -28,7 +28,11 @@ interface Plan {
 }
 
 function logger(level: string, role: string): Logger {
-  return pino({ level, base: { role }, redact: ["joinToken", "credential", "*.joinToken", "*.credential"] });
+  // A reader of our stdout that went away (the launcher exiting) must not cut a shutdown short.
+  const out = pino.destination({ dest: 1, sync: true });
+  out.on("error", () => undefined);
+  process.stdout.on("error", () => undefined);
+  return pino({ level, base: { role }, redact: ["joinToken", "credential", "*.joinToken", "*.credential"] }, out);
 }
 
 function plan(role: string, args: string[], env: NodeJS.ProcessEnv): Plan {

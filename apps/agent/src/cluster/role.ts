@@ -39,7 +39,7 @@ export async function ensureIdentity(client: UplinkClient, store: CredentialStor
     log.info({ clusterId: existing.clusterId, clusterName: existing.clusterName }, "using the stored agent identity");
     return existing;
   }
-  if (!joinToken) throw new Error("this agent has no stored identity yet: set STOWAGE_JOIN_TOKEN to register it");
+  if (!joinToken) throw new Error("this agent has no stored identity yet: set STOWAGE_JOIN_TOKEN (local role: STOWAGE_LOCAL_JOIN_TOKENS) to register it");
   const instanceId = randomUUID();
   const res = await client.register({ joinToken, agentVersion: AGENT_VERSION, instanceId });
   const identity: AgentIdentity = { clusterId: res.clusterId, organizationId: res.organizationId, clusterName: res.clusterName, credential: res.credential, instanceId };
