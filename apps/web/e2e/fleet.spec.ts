@@ -185,3 +185,20 @@ test("deleting a volume asks first, follows the command, and says when the volum
   });
   await expect(page.getByText(/no longer reported by its cluster/)).toBeVisible();
 });
+
+test("a viewer sees the fleet but is not offered actions", async ({ page, createUser, createOrg, addMember, seedFleet, signIn }) => {
+  const owner = await createUser();
+  const org = await createOrg(owner);
+  const fleet = await seedFleet(org);
+  const viewer = await createUser({ name: "Vera Viewer" });
+  await addMember(org, viewer, "viewer");
+  await signIn(page, viewer, org);
+
+  await page.goto(`/clusters/${fleet.cluster.id}`);
+  await expect(page.getByRole("table", { name: "Volumes" }).getByRole("link", { name: "orders-db" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Create volume" })).toHaveCount(0);
+  await page.goto(`/volumes/${fleet.volumeIds.get("orders-db") ?? ""}`);
+  await expect(page.getByRole("table", { name: "Replicas" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Take snapshot" })).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Delete volume" })).toHaveCount(0);
+});

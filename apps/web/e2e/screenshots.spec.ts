@@ -119,4 +119,7 @@ test("screenshots of every page", async ({ page, createUser, createOrg, addMembe
   await page.goto("/clusters");
   await expect(page.getByRole("table", { name: "Clusters" })).toBeVisible();
   await shot("16-mobile-clusters");
+  await page.goto("/fleet");
+  await expect(page.getByRole("table", { name: "Cluster health" })).toBeVisible();
+  await shot("17-mobile-fleet");
 });

@@ -18,7 +18,8 @@ import { formatBytes, formatDate, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { CommandProgress } from "./command-progress";
 import { CreateVolumeDialog } from "./create-volume-dialog";
-import { ClusterCharts } from "./fleet-overview";
+import { ClusterCharts } from "./io-charts";
+import { useHasRole } from "./use-role";
 import { isVolumeState, LIVE_REFRESH_MS, NodeStatusBadge, VOLUME_STATES, type VolumeState, VolumeStateBadge } from "./status";
 
 const PAGE_SIZE = 20;
@@ -92,6 +93,7 @@ function NodesCard({ clusterId }: { clusterId: string }) {
 
 function VolumesCard({ clusterId }: { clusterId: string }) {
   const trpc = useTRPC();
+  const canCreate = useHasRole("operator");
   const [state, setState] = useState<VolumeState | undefined>(undefined);
   const [search, setSearch] = useState("");
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
@@ -112,7 +114,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
           <CardTitle>Volumes</CardTitle>
           <CardDescription>Newest first. Open a volume for its replicas, snapshots and I/O.</CardDescription>
         </div>
-        <CreateVolumeDialog clusterId={clusterId} />
+        {canCreate ? <CreateVolumeDialog clusterId={clusterId} /> : null}
       </CardHeader>
       <form aria-label="Filter volumes" className="grid grid-cols-1 gap-3 px-6 pb-4 sm:grid-cols-2" onSubmit={(e) => e.preventDefault()}>
         <div className="grid gap-1.5">

@@ -1,13 +1,12 @@
 "use client";
 
-import { useQuery, useSuspenseQuery } from "@tanstack/react-query";
+import { useSuspenseQuery } from "@tanstack/react-query";
 import { ServerIcon } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
 import { CapacityBar } from "~/components/charts/capacity-bar";
 import { EmptyState } from "~/components/empty-state";
 import { PageHeader } from "~/components/page-header";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { Label } from "~/components/ui/label";
@@ -15,7 +14,7 @@ import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { formatBytesPerSec, formatIops, formatLatencyUs, formatNumber, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { IoCharts } from "./io-charts";
+import { ClusterCharts } from "./io-charts";
 import { HealthBadge, LIVE_REFRESH_MS } from "./status";
 
 function Stat({ label, value, children }: { label: string; value: string; children?: React.ReactNode }) {
@@ -174,13 +173,4 @@ export function FleetOverview() {
       ) : null}
     </div>
   );
-}
-
-/** Last hour of one cluster's I/O, refreshed live. The window is the server's default so the query key stays put between refreshes. */
-export function ClusterCharts({ clusterId, name }: { clusterId: string; name: string }) {
-  const trpc = useTRPC();
-  const metrics = useQuery({ ...trpc.fleet.metrics.queryOptions({ clusterId }), refetchInterval: LIVE_REFRESH_MS });
-  if (metrics.error) return <Alert variant="destructive">{metrics.error.message}</Alert>;
-  if (!metrics.data) return <p className="text-sm text-muted-foreground" aria-busy="true">Loading metrics…</p>;
-  return <IoCharts subject={name} points={metrics.data.points} />;
 }

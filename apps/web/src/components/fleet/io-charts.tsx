@@ -1,7 +1,11 @@
 "use client";
 
+import { useQuery } from "@tanstack/react-query";
 import { TimeSeriesChart } from "~/components/charts/time-series-chart";
+import { Alert } from "~/components/ui/alert";
 import { toSeries } from "~/lib/series";
+import { useTRPC } from "~/trpc/react";
+import { LIVE_REFRESH_MS } from "./status";
 
 interface IoPoint {
   at: string;
@@ -48,4 +52,13 @@ export function IoCharts({ points, subject, throughput = true }: { points: reado
       />
     </div>
   );
+}
+
+/** Last hour of one cluster's I/O, refreshed live. The window is the server's default so the query key stays put between refreshes. */
+export function ClusterCharts({ clusterId, name }: { clusterId: string; name: string }) {
+  const trpc = useTRPC();
+  const metrics = useQuery({ ...trpc.fleet.metrics.queryOptions({ clusterId }), refetchInterval: LIVE_REFRESH_MS });
+  if (metrics.error) return <Alert variant="destructive">{metrics.error.message}</Alert>;
+  if (!metrics.data) return <p className="text-sm text-muted-foreground" aria-busy="true">Loading metrics…</p>;
+  return <IoCharts subject={name} points={metrics.data.points} />;
 }

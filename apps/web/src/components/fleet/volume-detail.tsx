@@ -31,6 +31,7 @@ import { formatBytes, formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { CommandProgress } from "./command-progress";
 import { IoCharts } from "./io-charts";
+import { useHasRole } from "./use-role";
 import { LIVE_REFRESH_MS, ReplicaStateBadge, VolumeStateBadge } from "./status";
 
 function Field({ label, children }: { label: string; children: React.ReactNode }) {
@@ -56,6 +57,8 @@ export function VolumeDetail({ id }: { id: string }) {
   const gone = volume.error?.data?.code === "NOT_FOUND";
   const cluster = useQuery(trpc.cluster.get.queryOptions({ id: v.clusterId }));
   const metrics = useQuery({ ...trpc.volume.metrics.queryOptions({ id }), refetchInterval: LIVE_REFRESH_MS });
+  const canOperate = useHasRole("operator");
+  const canDelete = useHasRole("admin");
   const [commandIds, setCommandIds] = useState<string[]>([]);
   const track = (commandId: string) => setCommandIds((ids) => [commandId, ...ids.filter((x) => x !== commandId)]);
 
@@ -69,10 +72,12 @@ export function VolumeDetail({ id }: { id: string }) {
         title={v.name}
         description={<VolumeStateBadge state={v.state} />}
         actions={
-          <>
-            <TakeSnapshotButton volumeId={id} volumeName={v.name} onCommand={track} />
-            <DeleteVolumeButton volumeId={id} volumeName={v.name} onCommand={track} />
-          </>
+          canOperate || canDelete ? (
+            <>
+              {canOperate ? <TakeSnapshotButton volumeId={id} volumeName={v.name} onCommand={track} /> : null}
+              {canDelete ? <DeleteVolumeButton volumeId={id} volumeName={v.name} onCommand={track} /> : null}
+            </>
+          ) : null
         }
       />
       {gone ? (
@@ -180,7 +185,7 @@ export function VolumeDetail({ id }: { id: string }) {
           <CardDescription>Point-in-time copies the agent reports for this volume.</CardDescription>
         </CardHeader>
         {v.snapshots.length === 0 ? (
-          <p className="border-t px-6 py-6 text-sm text-muted-foreground">No snapshots yet. Take one with “Take snapshot” above.</p>
+          <p className="border-t px-6 py-6 text-sm text-muted-foreground">{canOperate ? "No snapshots yet. Take one with “Take snapshot” above." : "No snapshots yet."}</p>
         ) : (
           <Table aria-label="Snapshots">
             <TableHeader>
