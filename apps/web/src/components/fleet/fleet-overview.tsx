@@ -66,7 +66,7 @@ export function FleetOverview() {
       ) : null}
       {clusters.length > 0 ? (
         <>
-          <section aria-label="Fleet totals" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-4">
+          <section aria-label="Fleet totals" className="grid grid-cols-2 gap-4 lg:grid-cols-4">
             <Stat label="Clusters" value={formatNumber(totals.clusters)}>
               <p className="text-xs text-muted-foreground">
                 {totals.byHealth.healthy} healthy · {totals.byHealth.warning} warning · {totals.byHealth.critical} critical
