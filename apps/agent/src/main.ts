@@ -28,8 +28,9 @@ interface Plan {
 }
 
 function logger(level: string, role: string): Logger {
-  // A reader of our stdout that went away (the launcher exiting) must not cut a shutdown short.
-  const out = pino.destination({ dest: 1, sync: true });
+  // Logs on stderr, stdout only for the ready line. A reader that went away (the launcher
+  // exiting) must not cut a shutdown short.
+  const out = pino.destination({ dest: 2, sync: true });
   out.on("error", () => undefined);
   process.stdout.on("error", () => undefined);
   return pino({ level, base: { role }, redact: ["joinToken", "credential", "*.joinToken", "*.credential"] }, out);
