@@ -33,7 +33,8 @@ export { KubernetesSecretKms, type SecretGetter, type SecretRef } from "./kms/ku
 export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
 
 // Per-volume I/O counters
-export { ratesBetween, type IoRates, type IoStatsSnapshot } from "./metrics/io-stats";
+export { ioStatsSnapshotSchema, ratesBetween, type IoRates, type IoStatsSnapshot } from "./metrics/io-stats";
+export { catchUpSchema, clusterNodeSchema, clusterVolumeSchema, replicaViewSchema, type ClusterNodeDto, type ClusterVolumeDto } from "./cluster/schemas";
 
 // Frontends, node process and admin API
 export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";

@@ -1,66 +1,25 @@
 /**
  * The slice of the engine's cluster admin API (`/v1/cluster/...`, `/v1/status`)
- * the cluster role uses. Responses are validated here: the engine is another
- * process and may be of another version.
+ * the cluster role uses. Responses are validated: the engine is another
+ * process, and a node that is not what it claims must not feed the telemetry.
  */
+import { clusterNodeSchema, clusterVolumeSchema, ioStatsSnapshotSchema, type ClusterNodeDto, type ClusterVolumeDto, type IoStatsSnapshot } from "@stowage/engine";
 import { z } from "zod";
 
-export const catchUpSchema = z.object({ kind: z.enum(["resync", "rebuild"]), totalBytes: z.number(), copiedBytes: z.number() });
-
-export const engineReplicaSchema = z.object({
-  id: z.string(),
-  nodeId: z.string(),
-  zone: z.string().optional(),
-  rack: z.string().optional(),
-  nodeUp: z.boolean(),
-  state: z.string(),
-  inSync: z.boolean(),
-  replaces: z.string().optional(),
-  mode: z.enum(["in-sync", "catching-up", "out"]).optional(),
-  dirtyBytes: z.number().optional(),
-  catchUp: catchUpSchema.nullable().optional(),
-});
-
-export const engineVolumeSchema = z.object({
-  id: z.string(),
-  sizeBytes: z.number(),
-  replicasWanted: z.number(),
-  epoch: z.number(),
-  target: z.string().nullable(),
-  nbd: z.string().optional(),
-  replicas: z.array(engineReplicaSchema),
-});
-export type EngineVolume = z.infer<typeof engineVolumeSchema>;
-
-export const engineNodeSchema = z.object({
-  id: z.string(),
-  address: z.string(),
-  zone: z.string().optional(),
-  rack: z.string().optional(),
-  capacityBytes: z.number(),
-  provisionedBytes: z.number(),
-  nbd: z.string().optional(),
-  admin: z.string().optional(),
-  controller: z.boolean(),
-});
-export type EngineNode = z.infer<typeof engineNodeSchema>;
+// The engine's own schemas: the agent and the engine ship together, so one
+// definition serves both ends of the admin API.
+export const engineVolumeSchema = clusterVolumeSchema;
+export type EngineVolume = ClusterVolumeDto;
+export const engineNodeSchema = clusterNodeSchema;
+export type EngineNode = ClusterNodeDto;
 
 export const engineStatusSchema = z.object({
   pool: z.object({ capacity: z.number().optional(), used: z.number().optional() }),
 });
 export type EngineStatus = z.infer<typeof engineStatusSchema>;
 
-export const ioSnapshotSchema = z.object({
-  at: z.number(),
-  reads: z.number(),
-  writes: z.number(),
-  bytesRead: z.number(),
-  bytesWritten: z.number(),
-  flushes: z.number(),
-  errors: z.number(),
-  latency: z.array(z.number()),
-});
-export type IoSnapshot = z.infer<typeof ioSnapshotSchema>;
+export const ioSnapshotSchema = ioStatsSnapshotSchema;
+export type IoSnapshot = IoStatsSnapshot;
 
 const ioStatsSchema = z.object({ items: z.array(z.object({ volume: z.string(), stats: ioSnapshotSchema })) });
 const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });

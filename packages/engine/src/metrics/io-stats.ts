@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { BlockDevice } from "../block-device";
 
 /**
@@ -24,16 +25,18 @@ export function bucketUpperMicros(bucket: number): number {
   return 2 ** ((bucket + 1) / BUCKETS_PER_OCTAVE);
 }
 
-export interface IoStatsSnapshot {
-  at: number;
-  reads: number;
-  writes: number;
-  bytesRead: number;
-  bytesWritten: number;
-  flushes: number;
-  errors: number;
-  latency: number[];
-}
+/** A snapshot as the admin API serves it (`GET /v1/cluster/io-stats`). */
+export const ioStatsSnapshotSchema = z.object({
+  at: z.number(),
+  reads: z.number(),
+  writes: z.number(),
+  bytesRead: z.number(),
+  bytesWritten: z.number(),
+  flushes: z.number(),
+  errors: z.number(),
+  latency: z.array(z.number()),
+});
+export type IoStatsSnapshot = z.infer<typeof ioStatsSnapshotSchema>;
 
 export class IoStats {
   reads = 0;
