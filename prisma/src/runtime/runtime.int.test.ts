@@ -59,6 +59,12 @@ describe("database runtime", () => {
     expect(await query(`SELECT 1 FROM pg_tables WHERE tablename = 'half_done'`)).toEqual([]);
   });
 
+  it("says which port is taken instead of failing silently", async () => {
+    await expect(startEmbeddedPostgres({ dataDir: path.join(tmp, "other"), port: server.port, database: "app" })).rejects.toThrow(
+      new RegExp(`port ${server.port} .* already in use`),
+    );
+  });
+
   it("keeps data across a restart of the embedded server", async () => {
     await query(`CREATE TABLE IF NOT EXISTS survives (v text); INSERT INTO survives VALUES ('kept')`);
     await server.stop();
