@@ -1,13 +1,13 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ChevronLeftIcon, ChevronRightIcon, ScrollTextIcon } from "lucide-react";
+import { ScrollTextIcon } from "lucide-react";
 import { useState } from "react";
 import { EmptyState } from "~/components/empty-state";
 import { PageHeader } from "~/components/page-header";
 import { Alert } from "~/components/ui/alert";
 import { Badge } from "~/components/ui/badge";
-import { Button } from "~/components/ui/button";
+import { CursorPager, useCursorPages } from "~/components/ui/cursor-pager";
 import { Card } from "~/components/ui/card";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
@@ -34,17 +34,17 @@ export function AuditLogView() {
   const trpc = useTRPC();
   const [filters, setFilters] = useState<AuditFilters>({});
   // Cursors of the pages before the current one; the last is the current page's cursor.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const query = useQuery({ ...trpc.audit.list.queryOptions(auditListInput(filters, cursor)), placeholderData: keepPreviousData });
 
   function update(next: AuditFilters) {
     setFilters(next);
-    setCursors([undefined]);
+    pages.reset();
   }
 
   const events = query.data?.items ?? [];
-  const page = cursors.length;
+  const page = pages.page;
   return (
     <div className="grid grid-cols-1 gap-6">
       <PageHeader title="Audit log" description="Every change in this organization: who did it, when and from where." />
@@ -144,29 +144,18 @@ export function AuditLogView() {
           </Table>
         </Card>
       )}
-      <nav aria-label="Audit log pages" className="flex items-center justify-between">
-        <p className="text-sm text-muted-foreground">
-          Page {page} · {AUDIT_PAGE_SIZE} per page, newest first
-        </p>
-        <div className="flex gap-2">
-          <Button variant="outline" size="sm" disabled={page === 1 || query.isFetching} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            <ChevronLeftIcon aria-hidden />
-            Newer
-          </Button>
-          <Button
-            variant="outline"
-            size="sm"
-            disabled={!query.data?.nextCursor || query.isPlaceholderData}
-            onClick={() => {
-              const next = query.data?.nextCursor;
-              if (next) setCursors((c) => [...c, next]);
-            }}
-          >
-            Older
-            <ChevronRightIcon aria-hidden />
-          </Button>
-        </div>
-      </nav>
+      <CursorPager
+        label="Audit log pages"
+        page={page}
+        summary={`${AUDIT_PAGE_SIZE} per page, newest first`}
+        nextCursor={query.data?.nextCursor}
+        fetching={query.isFetching}
+        showingPrevious={query.isPlaceholderData}
+        onBack={pages.back}
+        onForward={pages.forward}
+        backLabel="Newer"
+        forwardLabel="Older"
+      />
     </div>
   );
 }

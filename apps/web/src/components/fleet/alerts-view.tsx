@@ -1,14 +1,14 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { BellIcon, ChevronLeftIcon, ChevronRightIcon } from "lucide-react";
+import { BellIcon } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
 import { EmptyState } from "~/components/empty-state";
 import { PageHeader } from "~/components/page-header";
 import { Alert } from "~/components/ui/alert";
 import { Badge } from "~/components/ui/badge";
-import { Button } from "~/components/ui/button";
+import { CursorPager, useCursorPages } from "~/components/ui/cursor-pager";
 import { Card } from "~/components/ui/card";
 import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
@@ -30,17 +30,17 @@ export interface AlertFilters {
 export function AlertsView({ initial }: { initial: AlertFilters }) {
   const trpc = useTRPC();
   const [filters, setFilters] = useState<AlertFilters>(initial);
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const query = useQuery({ ...trpc.alert.list.queryOptions({ ...filters, cursor, limit: PAGE_SIZE }), placeholderData: keepPreviousData, refetchInterval: LIVE_REFRESH_MS });
   const clusters = useQuery(trpc.cluster.list.queryOptions({ limit: 100 }));
   const clusterName = new Map((clusters.data?.items ?? []).map((c) => [c.id, c.name]));
   const alerts = query.data?.items ?? [];
-  const page = cursors.length;
+  const page = pages.page;
 
   function update(next: AlertFilters) {
     setFilters(next);
-    setCursors([undefined]);
+    pages.reset();
   }
 
   const filtered = filters.state !== undefined || filters.clusterId !== undefined || filters.kind !== undefined;
@@ -153,29 +153,18 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
           </Table>
         </Card>
       )}
-      <nav aria-label="Alert pages" className="flex items-center justify-between">
-        <p className="text-sm text-muted-foreground">
-          Page {page} · {PAGE_SIZE} per page, newest first
-        </p>
-        <div className="flex gap-2">
-          <Button variant="outline" size="sm" disabled={page === 1 || query.isFetching} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            <ChevronLeftIcon aria-hidden />
-            Newer
-          </Button>
-          <Button
-            variant="outline"
-            size="sm"
-            disabled={!query.data?.nextCursor || query.isPlaceholderData}
-            onClick={() => {
-              const next = query.data?.nextCursor;
-              if (next) setCursors((c) => [...c, next]);
-            }}
-          >
-            Older
-            <ChevronRightIcon aria-hidden />
-          </Button>
-        </div>
-      </nav>
+      <CursorPager
+        label="Alert pages"
+        page={page}
+        summary={`${PAGE_SIZE} per page, newest first`}
+        nextCursor={query.data?.nextCursor}
+        fetching={query.isFetching}
+        showingPrevious={query.isPlaceholderData}
+        onBack={pages.back}
+        onForward={pages.forward}
+        backLabel="Newer"
+        forwardLabel="Older"
+      />
     </div>
   );
 }

@@ -1,14 +1,14 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ChevronLeftIcon, ChevronRightIcon, DatabaseIcon } from "lucide-react";
+import { DatabaseIcon } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
 import { CapacityBar } from "~/components/charts/capacity-bar";
 import { EmptyState } from "~/components/empty-state";
 import { Alert } from "~/components/ui/alert";
 import { Badge } from "~/components/ui/badge";
-import { Button } from "~/components/ui/button";
+import { CursorPager, useCursorPages } from "~/components/ui/cursor-pager";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
@@ -96,8 +96,8 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
   const canCreate = useHasRole("operator");
   const [state, setState] = useState<VolumeState | undefined>(undefined);
   const [search, setSearch] = useState("");
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const term = search.trim();
   const query = useQuery({
     ...trpc.volume.list.queryOptions({ clusterId, state, search: term === "" ? undefined : term, cursor, limit: PAGE_SIZE }),
@@ -105,7 +105,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
     refetchInterval: LIVE_REFRESH_MS,
   });
   const volumes = query.data?.items ?? [];
-  const page = cursors.length;
+  const page = pages.page;
   const filtered = state !== undefined || term !== "";
   return (
     <Card className="gap-0 pb-0">
@@ -126,7 +126,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
             value={search}
             onChange={(e) => {
               setSearch(e.target.value);
-              setCursors([undefined]);
+              pages.reset();
             }}
           />
         </div>
@@ -136,7 +136,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
             value={state ?? ALL}
             onValueChange={(v) => {
               setState(isVolumeState(v) ? v : undefined);
-              setCursors([undefined]);
+              pages.reset();
             }}
           >
             <SelectTrigger id="volume-state">
@@ -194,29 +194,19 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
           </TableBody>
         </Table>
       )}
-      <nav aria-label="Volume pages" className="flex items-center justify-between border-t px-6 py-3">
-        <p className="text-sm text-muted-foreground">
-          Page {page} · {PAGE_SIZE} per page
-        </p>
-        <div className="flex gap-2">
-          <Button variant="outline" size="sm" disabled={page === 1 || query.isFetching} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            <ChevronLeftIcon aria-hidden />
-            Previous
-          </Button>
-          <Button
-            variant="outline"
-            size="sm"
-            disabled={!query.data?.nextCursor || query.isPlaceholderData}
-            onClick={() => {
-              const next = query.data?.nextCursor;
-              if (next) setCursors((c) => [...c, next]);
-            }}
-          >
-            Next
-            <ChevronRightIcon aria-hidden />
-          </Button>
-        </div>
-      </nav>
+      <CursorPager
+        label="Volume pages"
+        page={page}
+        summary={`${PAGE_SIZE} per page`}
+        nextCursor={query.data?.nextCursor}
+        fetching={query.isFetching}
+        showingPrevious={query.isPlaceholderData}
+        onBack={pages.back}
+        onForward={pages.forward}
+        className="border-t px-6 py-3"
+        backLabel="Previous"
+        forwardLabel="Next"
+      />
     </Card>
   );
 }
