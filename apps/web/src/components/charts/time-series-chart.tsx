@@ -63,10 +63,10 @@ export function TimeSeriesChart({
           <div className="flex h-full items-center justify-center rounded-md border border-dashed text-xs text-muted-foreground">No samples in the last hour</div>
         ) : (
           <ResponsiveContainer width="100%" height="100%">
-            <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+            <LineChart data={data} margin={{ top: 14, right: 8, bottom: 0, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} className="stroke-border" />
               <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => formatClock(t, withSeconds)} tick={{ fontSize: 11 }} minTickGap={40} />
-              <YAxis domain={[0, top]} ticks={axisTicks(top)} interval={0} width={84} tickFormatter={(v: number) => formatMetric(unit, v)} tick={{ fontSize: 11 }} allowDataOverflow={false} />
+              <YAxis domain={[0, top]} ticks={axisTicks(top)} interval={0} width={96} tickFormatter={(v: number) => formatMetric(unit, v)} tick={{ fontSize: 11 }} allowDataOverflow={false} />
               <Tooltip
                 labelFormatter={(t) => formatDateTime(typeof t === "number" ? t : null)}
                 formatter={(v, name) => [formatMetric(unit, typeof v === "number" ? v : 0), String(name)]}
