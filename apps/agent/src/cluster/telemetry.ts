@@ -131,7 +131,17 @@ export class EngineTelemetrySource implements TelemetrySource {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private async nodeViews(): Promise<NodeView[]> {
+  /** The node views of the round in progress: inventory and samples are collected side by side and share one read. */
+  private pendingViews: Promise<NodeView[]> | null = null;
+
+  private nodeViews(): Promise<NodeView[]> {
+    this.pendingViews ??= this.readNodeViews().finally(() => {
+      this.pendingViews = null;
+    });
+    return this.pendingViews;
+  }
+
+  private async readNodeViews(): Promise<NodeView[]> {
     const nodes = await this.admin.nodes();
     for (const n of nodes) this.seen.set(n.id, n);
     return Promise.all(
