@@ -12,7 +12,8 @@ export interface ReplicaLink {
   writeZeroes(offset: number, length: number, fua: boolean): Promise<void>;
   trim(offset: number, length: number, fua: boolean): Promise<void>;
   flush(): Promise<void>;
-  read(offset: number, length: number): Promise<Buffer>;
+  /** Fills `target` with the replica's bytes at `offset`. */
+  read(offset: number, target: Buffer): Promise<void>;
   close(): void;
 }
 
@@ -23,7 +24,9 @@ export function remoteLink(client: ReplicaClient): ReplicaLink {
     writeZeroes: (o, l, f) => client.writeZeroes(o, l, f),
     trim: (o, l, f) => client.trim(o, l, f),
     flush: () => client.flush(),
-    read: (o, l) => client.read(o, l),
+    read: async (o, target) => {
+      (await client.read(o, target.length)).copy(target);
+    },
     close: () => client.close(),
   };
 }
@@ -55,11 +58,9 @@ export function localLink(replicaId: string, device: BlockDevice, guard: EpochGu
       admit();
       await device.flush();
     },
-    read: async (o, l) => {
+    read: async (o, target) => {
       admit();
-      const buf = Buffer.allocUnsafe(l);
-      await device.read(o, buf);
-      return buf;
+      await device.read(o, target);
     },
     close: () => undefined,
   };

@@ -42,14 +42,12 @@ class TestReplica {
         fail();
         await this.device.flush();
       },
-      read: async (o, l) => {
+      read: async (o, target) => {
         fail();
-        if (this.corruptReadsAt !== null && this.corruptReadsAt >= o && this.corruptReadsAt < o + l) {
+        if (this.corruptReadsAt !== null && this.corruptReadsAt >= o && this.corruptReadsAt < o + target.length) {
           throw new BlockIoError("EIO", "checksum mismatch");
         }
-        const b = Buffer.alloc(l);
-        await this.device.read(o, b);
-        return b;
+        await this.device.read(o, target);
       },
       close: () => undefined,
     };

@@ -115,26 +115,12 @@ export class VolumeTarget implements BlockDevice {
   async read(offset: number, target: Buffer): Promise<void> {
     this.check(offset, target.length);
     const h = await this.lock.acquire(offset, offset + target.length, false);
-    const bad: ReplicaSlot[] = [];
-    let served = false;
+    let bad: ReplicaSlot[];
     try {
-      for (const s of this.readOrder()) {
-        if (!s.link) continue;
-        try {
-          const data = await s.link.read(offset, target.length);
-          data.copy(target);
-          served = true;
-          break;
-        } catch (err) {
-          if (err instanceof FencedError) throw this.fence(err);
-          if (!isReplicaFailure(err)) throw err;
-          bad.push(s);
-        }
-      }
+      bad = await this.readInto(offset, target);
     } finally {
       this.lock.release(h);
     }
-    if (!served) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica could serve the read`);
     // A replica that failed a read another one served is repaired with the good
     // data (a checksum error) or dropped from the in-sync set (unreachable).
     if (bad.length) await this.repair(offset, Buffer.from(target), bad);
@@ -403,16 +389,30 @@ export class VolumeTarget implements BlockDevice {
   }
 
   private async readFromInSync(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await this.readInto(offset, buf);
+    return buf;
+  }
+
+  /**
+   * Fills `target` from the first in-sync replica that can serve it, the local
+   * one first (straight into `target`, no copy). Returns the replicas that
+   * failed before one succeeded.
+   */
+  private async readInto(offset: number, target: Buffer): Promise<ReplicaSlot[]> {
+    const bad: ReplicaSlot[] = [];
     for (const s of this.readOrder()) {
       if (!s.link) continue;
       try {
-        return await s.link.read(offset, length);
+        await s.link.read(offset, target);
+        return bad;
       } catch (err) {
         if (err instanceof FencedError) throw this.fence(err);
         if (!isReplicaFailure(err)) throw err;
+        bad.push(s);
       }
     }
-    throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica could be read`);
+    throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica could serve the read`);
   }
 
   private async repair(offset: number, good: Buffer, bad: ReplicaSlot[]): Promise<void> {
