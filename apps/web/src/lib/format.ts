@@ -87,10 +87,6 @@ export function formatPercent(ratio: number, fractionDigits = 0): string {
   return new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: fractionDigits }).format(ratio);
 }
 
-export function formatCurrency(amount: number, currency = "USD"): string {
-  return new Intl.NumberFormat(LOCALE, { style: "currency", currency }).format(amount);
-}
-
 /** Role names as people say them: "operator" → "Operator". */
 export function formatRole(role: string): string {
   return role.charAt(0).toUpperCase() + role.slice(1);
