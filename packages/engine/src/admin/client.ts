@@ -65,7 +65,8 @@ export class AdminClient {
     return this.call("POST", "/v1/scrub", scrubReportSchema, volume === undefined ? {} : { volume });
   }
 
-  private async call<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
+  /** One admin API call, its response validated against `schema`; also used for the cluster routes. */
+  async call<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {

@@ -5,8 +5,8 @@
  */
 import path from "node:path";
 import type { z } from "zod";
-import { AdminClientError } from "../../admin/client";
-import { errorBodySchema, listSchema, okSchema } from "../../admin/schemas";
+import { AdminClient } from "../../admin/client";
+import { listSchema, okSchema } from "../../admin/schemas";
 import { initClusterTls } from "../../cluster/certs";
 import { clusterNodeSchema, clusterVolumeSchema, type ClusterVolumeDto } from "../../cluster/schemas";
 import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
@@ -33,25 +33,8 @@ Common options:
   --admin HOST:PORT   admin endpoint of any cluster node (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
   -h, --help          show this help`;
 
-async function call<T extends z.ZodType>(admin: string, method: string, urlPath: string, schema: T, body?: unknown): Promise<z.infer<T>> {
-  let res: Response;
-  try {
-    res = await fetch(`http://${admin}${urlPath}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? null : JSON.stringify(body),
-    });
-  } catch {
-    throw new AdminClientError("UNREACHABLE", `cannot reach the node admin endpoint at ${admin}`);
-  }
-  const json: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
-    const parsed = errorBodySchema.safeParse(json);
-    throw new AdminClientError(parsed.success ? parsed.data.error.code : "INTERNAL", parsed.success ? parsed.data.error.message : `HTTP ${res.status}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new AdminClientError("PROTOCOL", `unexpected response from ${urlPath}`);
-  return parsed.data;
+function call<T extends z.ZodType>(admin: string, method: string, urlPath: string, schema: T, body?: unknown): Promise<z.infer<T>> {
+  return new AdminClient(admin).call(method, urlPath, schema, body);
 }
 
 function pct(copied: number, total: number): string {
