@@ -165,9 +165,9 @@ class LocalCluster implements Service {
       try {
         if (!(await role.admin.volume(v.name))) {
           // Targets spread over the nodes, so every node serves some I/O.
-          const live = (await role.admin.nodes()).map((n) => n.id);
+          const live = await role.admin.nodes();
           const wanted = ids[i % ids.length];
-          const target = wanted !== undefined && live.includes(wanted) ? wanted : pickTarget(await role.admin.nodes());
+          const target = wanted !== undefined && live.some((n) => n.id === wanted) ? wanted : pickTarget(live);
           await role.admin.createVolume({ name: v.name, size: v.sizeBytes, replicas: v.replicas, ...(target === undefined ? {} : { target }) });
           this.log.info({ volume: v.name, replicas: v.replicas }, "demo volume created");
         }
