@@ -10,6 +10,7 @@ import { roleAtLeast, type Role } from "./auth/roles";
 import { AppError, appCodeForTrpc, ERROR_TABLE, INTERNAL_MESSAGE, issuesToDetails, type AppErrorCode, type ErrorDetail } from "./errors";
 import type { Logger } from "./lib/logger";
 import type { Services } from "./services";
+import { apiKeyActorLabel } from "./services/api-key";
 import type { OrgScope } from "./services/scope";
 
 /** Who is calling. Sessions arrive only through /api/trpc, API keys only through /api/v1. */
@@ -108,7 +109,7 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 function actorOf(principal: Principal, request: RequestMeta): Actor {
   return principal.type === "user"
     ? { type: "user", id: principal.userId, label: principal.email, ip: request.ip, userAgent: request.userAgent }
-    : { type: "api_key", id: principal.apiKeyId, label: `${principal.name} (${principal.prefix}…)`, ip: request.ip, userAgent: request.userAgent };
+    : { type: "api_key", id: principal.apiKeyId, label: apiKeyActorLabel(principal), ip: request.ip, userAgent: request.userAgent };
 }
 
 /**
