@@ -8,20 +8,16 @@ import { z } from "zod";
 
 // The engine's own schemas: the agent and the engine ship together, so one
 // definition serves both ends of the admin API.
-export const engineVolumeSchema = clusterVolumeSchema;
 export type EngineVolume = ClusterVolumeDto;
-export const engineNodeSchema = clusterNodeSchema;
 export type EngineNode = ClusterNodeDto;
+export type IoSnapshot = IoStatsSnapshot;
 
-export const engineStatusSchema = z.object({
+const engineStatusSchema = z.object({
   pool: z.object({ capacity: z.number().optional(), used: z.number().optional() }),
 });
 export type EngineStatus = z.infer<typeof engineStatusSchema>;
 
-export const ioSnapshotSchema = ioStatsSnapshotSchema;
-export type IoSnapshot = IoStatsSnapshot;
-
-const ioStatsSchema = z.object({ items: z.array(z.object({ volume: z.string(), stats: ioSnapshotSchema })) });
+const ioStatsSchema = z.object({ items: z.array(z.object({ volume: z.string(), stats: ioStatsSnapshotSchema })) });
 const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -60,24 +56,20 @@ export class EngineAdmin {
     this.endpoints = [...endpoints];
   }
 
-  get knownEndpoints(): readonly string[] {
-    return this.endpoints;
-  }
-
   async nodes(): Promise<EngineNode[]> {
-    const { items } = await this.call("GET", "/v1/cluster/nodes", list(engineNodeSchema));
+    const { items } = await this.call("GET", "/v1/cluster/nodes", list(clusterNodeSchema));
     for (const n of items) if (n.admin && !this.endpoints.includes(n.admin)) this.endpoints.push(n.admin);
     return items;
   }
 
   async volumes(): Promise<EngineVolume[]> {
-    return (await this.call("GET", "/v1/cluster/volumes", list(engineVolumeSchema))).items;
+    return (await this.call("GET", "/v1/cluster/volumes", list(clusterVolumeSchema))).items;
   }
 
   /** The volume, or null when the cluster has none by that name. */
   async volume(name: string): Promise<EngineVolume | null> {
     try {
-      return await this.call("GET", `/v1/cluster/volumes/${encodeURIComponent(name)}`, engineVolumeSchema);
+      return await this.call("GET", `/v1/cluster/volumes/${encodeURIComponent(name)}`, clusterVolumeSchema);
     } catch (err) {
       if (err instanceof EngineAdminError && err.code === "NOT_FOUND") return null;
       throw err;
@@ -85,7 +77,7 @@ export class EngineAdmin {
   }
 
   createVolume(input: CreateVolumeInput): Promise<EngineVolume> {
-    return this.call("POST", "/v1/cluster/volumes", engineVolumeSchema, input);
+    return this.call("POST", "/v1/cluster/volumes", clusterVolumeSchema, input);
   }
 
   async deleteVolume(name: string): Promise<void> {

@@ -129,8 +129,4 @@ export class ClusterRole implements Service {
     await this.uplink?.stop();
     this.uplink = null;
   }
-
-  get stats(): Uplink["stats"] | null {
-    return this.uplink?.stats ?? null;
-  }
 }
