@@ -12,6 +12,7 @@
  *  - I/O pause on replica-node and target-node loss (SIGKILL).
  * `--json` prints one JSON document on the last line.
  */
+import { freePort } from "../src/util/free-port";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
@@ -70,17 +71,6 @@ async function fio(uri: string, extra: string[] = []): Promise<FioResult> {
   const w = report.jobs[0]?.write;
   const pct = w?.clat_ns?.percentile ?? {};
   return { iops: Math.round(w?.iops ?? 0), p50us: Math.round((pct["50.000000"] ?? 0) / 1000), p99us: Math.round((pct["99.000000"] ?? 0) / 1000) };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 async function baseline(dir: string): Promise<FioResult> {

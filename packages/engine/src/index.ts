@@ -57,3 +57,4 @@ export {
   type StatusDto,
   type ScrubReport as AdminScrubReport,
 } from "./admin/schemas";
+export { freePort } from "./util/free-port";
