@@ -9,7 +9,6 @@ import {
   MAX_PAYLOAD,
   NBD_CMD_BLOCK_STATUS,
   NBD_CMD_CACHE,
-  NBD_CMD_DISC,
   NBD_CMD_FLUSH,
   NBD_CMD_READ,
   NBD_CMD_TRIM,
@@ -193,15 +192,6 @@ export function validateRequest(req: RequestHeader, limits: ExportLimits): numbe
   if (req.offset + req.length > limits.size) return NBD_EINVAL;
   if (limits.readOnly && MUTATING.has(req.type)) return NBD_EPERM;
   return 0;
-}
-
-/** True when the request carries a payload that follows the header on the wire. */
-export function hasPayload(req: RequestHeader): boolean {
-  return req.type === NBD_CMD_WRITE;
-}
-
-export function isDisconnect(req: RequestHeader): boolean {
-  return req.type === NBD_CMD_DISC;
 }
 
 /** Maps a device failure to an NBD error number; anything unexpected is EIO. */
