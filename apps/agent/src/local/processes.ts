@@ -81,6 +81,7 @@ export class ChildService implements Service {
 
   async start(): Promise<void> {
     const o = this.opts;
+    const readyTimeoutMs = o.readyTimeoutMs ?? 60_000;
     fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
     const out = fs.createWriteStream(o.logFile, { flags: "a" });
     const child = spawn(o.command, o.args, { stdio: ["ignore", "pipe", "pipe"], env: o.env ?? process.env });
@@ -113,7 +114,7 @@ export class ChildService implements Service {
       });
     });
     const polled = (async () => {
-      const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
+      const deadline = Date.now() + readyTimeoutMs;
       while (o.ready && !(await o.ready().catch(() => false))) {
         if (Date.now() > deadline || !this.running) return;
         await new Promise((r) => setTimeout(r, 100));
@@ -121,7 +122,7 @@ export class ChildService implements Service {
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${o.name} not ready within ${(o.readyTimeoutMs ?? 60_000) / 1000}s; see ${o.logFile}`)), o.readyTimeoutMs ?? 60_000);
+      timer = setTimeout(() => reject(new Error(`${o.name} not ready within ${readyTimeoutMs / 1000}s; see ${o.logFile}`)), readyTimeoutMs);
     });
     try {
       await Promise.race([Promise.all([o.readyLine ? lineReady : Promise.resolve(), polled]), exited, timeout]);
