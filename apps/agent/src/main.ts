@@ -112,8 +112,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   }
   const metricsServer = p.services.find((s): s is MetricsServer => s instanceof MetricsServer);
-  p.log.info({ ...(p.describe?.() ?? {}), metrics: metricsServer?.address ? `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` : undefined }, "agent ready");
-  process.stdout.write(`${JSON.stringify({ event: "ready", role, ...(p.describe?.() ?? {}) })}\n`);
+  const described = p.describe?.() ?? {};
+  p.log.info({ ...described, metrics: metricsServer?.address ? `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` : undefined }, "agent ready");
+  process.stdout.write(`${JSON.stringify({ event: "ready", role, ...described })}\n`);
   const sig = await signal;
   p.log.info({ signal: sig }, "agent stopping");
   await group.stop();
