@@ -106,7 +106,7 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   return next({ ctx: { principal: ctx.principal } });
 });
 
-function actorOf(principal: Principal, request: RequestMeta): Actor {
+export function actorOf(principal: Principal, request: RequestMeta): Actor {
   return principal.type === "user"
     ? { type: "user", id: principal.userId, label: principal.email, ip: request.ip, userAgent: request.userAgent }
     : { type: "api_key", id: principal.apiKeyId, label: apiKeyActorLabel(principal), ip: request.ip, userAgent: request.userAgent };

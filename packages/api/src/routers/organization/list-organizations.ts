@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { organizationSchema } from "../../dto/organization";
-import { authedProcedure } from "../../trpc";
+import { actorOf, authedProcedure } from "../../trpc";
 
 /**
  * The signed-in user's organizations, for the switcher. Dashboard only: an
@@ -15,7 +15,7 @@ export const listOrganizationsRoute = authedProcedure
     const org = await ctx.services.organization.get({
       organizationId: p.organizationId,
       role: p.role,
-      actor: { type: "api_key", id: p.apiKeyId, label: p.name, ip: ctx.request.ip, userAgent: ctx.request.userAgent },
+      actor: actorOf(p, ctx.request),
     });
     return [org];
   });
