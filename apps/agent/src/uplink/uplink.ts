@@ -191,14 +191,9 @@ export class Uplink {
 
 function droppedIn(gz: Buffer): number {
   try {
-    const text = gunzip(gz);
-    const parsed = JSON.parse(text) as { droppedBatches?: unknown };
+    const parsed = JSON.parse(gunzipSync(gz).toString("utf8")) as { droppedBatches?: unknown };
     return typeof parsed.droppedBatches === "number" ? parsed.droppedBatches : 0;
   } catch {
     return 0;
   }
-}
-
-function gunzip(buf: Buffer): string {
-  return gunzipSync(buf).toString("utf8");
 }
