@@ -1,5 +1,5 @@
 import type { Volume } from "../volume/volume";
-import { BLOCK_SIZE, BLOCKS_PER_EXTENT, EXTENT_SIZE } from "../volume/geometry";
+import { BLOCK_SIZE, EXTENT_SIZE } from "../volume/geometry";
 
 export interface BadBlock {
   /** Byte offset of the block in the volume (or snapshot). */
@@ -52,7 +52,7 @@ export async function scrub(volume: Volume, opts: ScrubOptions = {}): Promise<Sc
     opts.onProgress?.(scanned, slots.length);
     const rate = opts.rateLimitBytesPerSec ?? 0;
     if (rate > 0) {
-      budgetBytes += BLOCKS_PER_EXTENT * BLOCK_SIZE;
+      budgetBytes += EXTENT_SIZE;
       const ahead = budgetBytes / rate - (performance.now() - budgetStart) / 1000;
       if (ahead > 0) await new Promise((r) => setTimeout(r, ahead * 1000));
       if (budgetBytes > 256 * EXTENT_SIZE) {
