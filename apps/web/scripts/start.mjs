@@ -301,12 +301,13 @@ function startFleet(fleet) {
   return child;
 }
 
-async function stopChild(child) {
+/** SIGTERM, then SIGKILL if the child has not exited within `timeoutMs`. */
+async function stopChild(child, timeoutMs) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   child.stopping = true;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
-  await withTimeout(exited, env.STOWAGE_SHUTDOWN_TIMEOUT_MS * 2);
+  await withTimeout(exited, timeoutMs);
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }
 
@@ -376,13 +377,8 @@ async function main() {
     stopping = true;
     log("shutting down");
     // Signalled first and synchronously: the embedded PostgreSQL's exit hook may end this process early.
-    const fleetStopped = stopChild(fleetChild);
-    if (next.exitCode === null && next.signalCode === null) {
-      const exited = new Promise((r) => next.once("exit", r));
-      next.kill("SIGTERM");
-      await withTimeout(exited, env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
-      if (next.exitCode === null && next.signalCode === null) next.kill("SIGKILL");
-    }
+    const fleetStopped = stopChild(fleetChild, env.STOWAGE_SHUTDOWN_TIMEOUT_MS * 2);
+    await stopChild(next, env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
     await fleetStopped;
     await withTimeout(db.stop().catch(() => undefined), env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
     log("stopped");
