@@ -1,25 +1,16 @@
 /** Child processes of the node and local roles: spawned, waited for, stopped within a time limit. */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { freePort } from "@stowage/engine";
 import type { Logger } from "pino";
 import type { Service } from "../lifecycle";
 
 const execFileAsync = promisify(execFile);
 
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no free port"))));
-    });
-  });
-}
+export { freePort };
 
 /** The engine's CLI, found through the workspace's node_modules. */
 export function engineCli(): string {
