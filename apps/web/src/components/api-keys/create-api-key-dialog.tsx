@@ -14,7 +14,7 @@ function isKeyRole(role: Role): role is KeyRole {
 }
 import { Alert, AlertDescription, AlertTitle } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
-import { CopyButton } from "~/components/ui/copy-button";
+import { CopyField } from "~/components/ui/copy-button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
@@ -63,13 +63,7 @@ export function CreateApiKeyDialog() {
               <AlertTitle>Copy the key now</AlertTitle>
               <AlertDescription>Only a hash is stored: this is the only time the key is shown.</AlertDescription>
             </Alert>
-            <div className="grid gap-2">
-              <Label htmlFor="api-key-secret">Secret key</Label>
-              <div className="flex gap-2">
-                <Input id="api-key-secret" readOnly value={created.secret} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
-                <CopyButton value={created.secret} label="Copy API key" />
-              </div>
-            </div>
+            <CopyField id="api-key-secret" label="Secret key" value={created.secret} copyLabel="Copy API key" />
             <DialogFooter>
               <Button onClick={() => setOpen(false)}>Done</Button>
             </DialogFooter>

@@ -6,7 +6,7 @@ import { useState } from "react";
 import { type Role, RoleSelect, ROLE_HINTS, ROLES } from "~/components/role-select";
 import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
-import { CopyButton } from "~/components/ui/copy-button";
+import { CopyField } from "~/components/ui/copy-button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
@@ -53,13 +53,7 @@ export function InviteMemberDialog({ myRole }: { myRole: Role }) {
                 {sent.email} joins as {formatRole(sent.role)} after signing in with that email and opening the link below. It expires {formatDate(sent.expiresAt)}.
               </DialogDescription>
             </DialogHeader>
-            <div className="grid gap-2">
-              <Label htmlFor="invite-link">Invitation link</Label>
-              <div className="flex gap-2">
-                <Input id="invite-link" readOnly value={sent.acceptUrl} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
-                <CopyButton value={sent.acceptUrl} label="Copy invitation link" />
-              </div>
-            </div>
+            <CopyField id="invite-link" label="Invitation link" value={sent.acceptUrl} copyLabel="Copy invitation link" />
             <DialogFooter>
               <Button onClick={() => setOpen(false)}>Done</Button>
             </DialogFooter>

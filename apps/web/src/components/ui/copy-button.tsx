@@ -3,6 +3,8 @@
 import { CheckIcon, CopyIcon } from "lucide-react";
 import { useRef, useState } from "react";
 import { Button, type ButtonProps } from "~/components/ui/button";
+import { Input } from "~/components/ui/input";
+import { Label } from "~/components/ui/label";
 
 /** Copies `value` to the clipboard; the label says what is copied (e.g. "Copy join command"). */
 export function CopyButton({ value, label, ...props }: { value: string; label: string } & Omit<ButtonProps, "onClick">) {
@@ -29,5 +31,18 @@ export function CopyButton({ value, label, ...props }: { value: string; label: s
       {copied ? <CheckIcon aria-hidden /> : <CopyIcon aria-hidden />}
       <span aria-live="polite">{copied ? "Copied" : "Copy"}</span>
     </Button>
+  );
+}
+
+/** A labelled read-only value (a secret, a link) that selects itself on focus, with a copy button next to it. */
+export function CopyField({ id, label, value, copyLabel }: { id: string; label: string; value: string; copyLabel: string }) {
+  return (
+    <div className="grid gap-2">
+      <Label htmlFor={id}>{label}</Label>
+      <div className="flex gap-2">
+        <Input id={id} readOnly value={value} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+        <CopyButton value={value} label={copyLabel} />
+      </div>
+    </div>
   );
 }
