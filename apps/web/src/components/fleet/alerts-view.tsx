@@ -16,10 +16,9 @@ import { Skeleton } from "~/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { ALERT_KIND_LABELS, ALERT_KINDS, type AlertKind, isAlertKind, LIVE_REFRESH_MS, SeverityBadge } from "./status";
+import { ALERT_KIND_LABELS, ALERT_KINDS, ALERTS_PAGE_SIZE, type AlertKind, isAlertKind, LIVE_REFRESH_MS, SeverityBadge } from "./status";
 
 const ALL = "all";
-const PAGE_SIZE = 25;
 
 export interface AlertFilters {
   state?: "open" | "resolved" | undefined;
@@ -32,7 +31,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
   const [filters, setFilters] = useState<AlertFilters>(initial);
   const pages = useCursorPages();
   const cursor = pages.cursor;
-  const query = useQuery({ ...trpc.alert.list.queryOptions({ ...filters, cursor, limit: PAGE_SIZE }), placeholderData: keepPreviousData, refetchInterval: LIVE_REFRESH_MS });
+  const query = useQuery({ ...trpc.alert.list.queryOptions({ ...filters, cursor, limit: ALERTS_PAGE_SIZE }), placeholderData: keepPreviousData, refetchInterval: LIVE_REFRESH_MS });
   const clusters = useQuery(trpc.cluster.list.queryOptions({ limit: 100 }));
   const clusterName = new Map((clusters.data?.items ?? []).map((c) => [c.id, c.name]));
   const alerts = query.data?.items ?? [];
@@ -156,7 +155,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
       <CursorPager
         label="Alert pages"
         page={page}
-        summary={`${PAGE_SIZE} per page, newest first`}
+        summary={`${ALERTS_PAGE_SIZE} per page, newest first`}
         nextCursor={query.data?.nextCursor}
         fetching={query.isFetching}
         showingPrevious={query.isPlaceholderData}

@@ -3,6 +3,9 @@ import { Badge, type BadgeVariant } from "~/components/ui/badge";
 /** How often live pages refetch; charts and tables share it so they move together. */
 export const LIVE_REFRESH_MS = 5_000;
 
+/** Alerts per page; the alerts page prefetches with it, so its cache key must match the view's. */
+export const ALERTS_PAGE_SIZE = 25;
+
 type Look = { label: string; variant: BadgeVariant };
 
 function StatusBadge({ look }: { look: Look }) {

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { AlertsView, type AlertFilters } from "~/components/fleet/alerts-view";
-import { isAlertKind } from "~/components/fleet/status";
+import { ALERTS_PAGE_SIZE, isAlertKind } from "~/components/fleet/status";
 import { getServerTRPC, HydrateClient, prefetch } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Alerts" };
@@ -22,7 +22,7 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
     kind: kind && isAlertKind(kind) ? kind : undefined,
   };
   const trpc = await getServerTRPC();
-  prefetch(trpc.alert.list.queryOptions({ ...initial, cursor: undefined, limit: 25 }));
+  prefetch(trpc.alert.list.queryOptions({ ...initial, cursor: undefined, limit: ALERTS_PAGE_SIZE }));
   prefetch(trpc.cluster.list.queryOptions({ limit: 100 }));
   return (
     <HydrateClient>
