@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { gunzipSync } from "node:zlib";
 import type { Command, Inventory, PoolSample, TelemetryBatch, VolumeSample } from "@stowage/agent-protocol";
 import { AGENT_PROTOCOL_VERSION } from "@stowage/agent-protocol";
 import type { Logger } from "pino";
@@ -87,17 +86,18 @@ export class Uplink {
   async collectOnce(): Promise<void> {
     const [inventory, samples] = await Promise.all([this.opts.source.inventory(), this.opts.source.samples()]);
     const sequence = this.opts.buffer.allocateSequence();
+    const droppedBatches = this.opts.buffer.takeDropReport();
     const batch: TelemetryBatch = {
       protocolVersion: AGENT_PROTOCOL_VERSION,
       batchId: randomUUID(),
       sequence,
       sentAt: this.now().toISOString(),
-      droppedBatches: this.opts.buffer.droppedCount,
+      droppedBatches,
       inventory,
       volumeSamples: samples.volumes,
       poolSamples: samples.pools,
     };
-    await this.opts.buffer.append(sequence, encodeBatch(batch));
+    await this.opts.buffer.append(sequence, encodeBatch(batch), droppedBatches);
   }
 
   /** Sends buffered batches oldest first until the buffer is empty or a call fails. */
@@ -122,8 +122,7 @@ export class Uplink {
       }
       if (res.duplicate) this.stats.batchesDuplicate++;
       else this.stats.batchesSent++;
-      // The drop count travelled in the batch body; decode it only from what we wrote.
-      await this.opts.buffer.acknowledge(next.sequence, droppedIn(next.body));
+      await this.opts.buffer.acknowledge(next.sequence);
     }
   }
 
@@ -186,14 +185,5 @@ export class Uplink {
       this.timers.add(t);
       this.wakers.add(resolve);
     });
-  }
-}
-
-function droppedIn(gz: Buffer): number {
-  try {
-    const parsed = JSON.parse(gunzipSync(gz).toString("utf8")) as { droppedBatches?: unknown };
-    return typeof parsed.droppedBatches === "number" ? parsed.droppedBatches : 0;
-  } catch {
-    return 0;
   }
 }
