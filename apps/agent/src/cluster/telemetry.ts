@@ -125,6 +125,7 @@ export function toVolumeSamples(prev: ReadonlyMap<string, IoSnapshot>, cur: Read
 export class EngineTelemetrySource implements TelemetrySource {
   private readonly seen = new Map<string, EngineNode>();
   private prevIo = new Map<string, IoSnapshot>();
+  liveNodeCount: number | undefined;
 
   constructor(
     private readonly admin: EngineAdmin,
@@ -144,6 +145,7 @@ export class EngineTelemetrySource implements TelemetrySource {
   private async readNodeViews(): Promise<NodeView[]> {
     const nodes = await this.admin.nodes();
     for (const n of nodes) this.seen.set(n.id, n);
+    this.liveNodeCount = nodes.length;
     return Promise.all(
       nodes.map(async (node) => ({ node, status: node.admin ? await this.admin.nodeStatus(node.admin).catch(() => null) : null })),
     );

@@ -35,8 +35,8 @@ function scriptedFetch(statuses: number[]) {
   return { fake, received };
 }
 
-async function setup(statuses: number[]) {
-  const buffer = await TelemetryBuffer.open(dir, 1 << 20);
+async function setup(statuses: number[], bufferBytes = 1 << 20) {
+  const buffer = await TelemetryBuffer.open(dir, bufferBytes);
   const { fake, received } = scriptedFetch(statuses);
   const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
   const uplink = new Uplink({ client, buffer, source, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000 });
@@ -64,5 +64,36 @@ describe("Uplink telemetry delivery", () => {
     await uplink.deliverAll();
     expect(received.map((b) => b.sequence)).toEqual([0]);
     expect(buffer.length).toBe(0);
+  });
+
+  it("reports every batch dropped during an outage once: the counts delivered sum to the drops", async () => {
+    // Room for about two batches: collecting six while the control plane is away drops the oldest.
+    const { buffer, uplink, received } = await setup([503], 400);
+    await uplink.collectOnce();
+    await expect(uplink.deliverAll()).rejects.toThrow();
+    for (let i = 0; i < 5; i++) await uplink.collectOnce();
+    const dropped = 6 - buffer.length;
+    expect(dropped).toBeGreaterThan(0);
+    await uplink.deliverAll();
+    await uplink.collectOnce();
+    await uplink.deliverAll();
+    expect(received.reduce((n, b) => n + b.droppedBatches, 0)).toBe(dropped);
+    expect(buffer.droppedCount).toBe(0);
+  });
+});
+
+describe("Uplink heartbeat", () => {
+  it("sends the live node count of the last collection", async () => {
+    const bodies: unknown[] = [];
+    const fake: typeof fetch = async (_url, init) => {
+      bodies.push(JSON.parse(init?.body as string));
+      return new Response(JSON.stringify({ clusterId: "c1", serverTime: new Date().toISOString(), clockSkewMs: 12, heartbeatIntervalSeconds: 15 }), { status: 200 });
+    };
+    const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+    const counted: TelemetrySource = { ...source, liveNodeCount: 3 };
+    const uplink = new Uplink({ client, buffer: await TelemetryBuffer.open(dir, 1 << 20), source: counted, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000 });
+    await uplink.heartbeatOnce();
+    expect(bodies[0]).toMatchObject({ nodeCount: 3, agentVersion: "test" });
+    expect(uplink.now().getTime() - Date.now()).toBeGreaterThanOrEqual(11);
   });
 });

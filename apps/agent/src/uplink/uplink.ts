@@ -10,6 +10,8 @@ import type { TelemetryBuffer } from "./telemetry-buffer";
 export interface TelemetrySource {
   inventory(): Promise<Inventory>;
   samples(): Promise<{ volumes: VolumeSample[]; pools: PoolSample[] }>;
+  /** Live nodes at the last collection, for heartbeats; undefined before the first. */
+  readonly liveNodeCount?: number | undefined;
 }
 
 export interface CommandProgress {
@@ -76,7 +78,7 @@ export class Uplink {
   }
 
   async heartbeatOnce(): Promise<void> {
-    const res = await this.opts.client.heartbeat(this.opts.agentVersion);
+    const res = await this.opts.client.heartbeat(this.opts.agentVersion, this.opts.source.liveNodeCount);
     this.skewMs = res.clockSkewMs;
     this.opts.onClockSkew?.(res.clockSkewMs);
     this.stats.heartbeats++;
