@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { Service } from "../lifecycle";
 import type { AgentMetrics } from "../metrics";
+import { Backoff } from "../uplink/backoff";
 import { UplinkClient, UplinkError } from "../uplink/client";
 import { TelemetryBuffer } from "../uplink/telemetry-buffer";
 import { Uplink, type CommandExecutor, type CommandProgress } from "../uplink/uplink";
@@ -82,15 +83,19 @@ export class ClusterRole implements Service {
     const o = this.opts;
     const client = new UplinkClient({ baseUrl: o.controlPlaneUrl });
     const store = new CredentialStore(o.stateDir);
-    // Registration is retried while the control plane is unreachable; a refused token is final.
-    for (let attempt = 0; ; attempt++) {
+    // Registration is retried while the control plane is unreachable, with the
+    // uplink's jittered backoff (a fleet restarting at once must not register in
+    // lockstep); a refused token is final.
+    const backoff = new Backoff(500, 5_000);
+    for (;;) {
       try {
         this.identity = await ensureIdentity(client, store, o.joinToken, o.log);
         break;
       } catch (err) {
-        if (!(err instanceof UplinkError) || !err.retryable || attempt >= 30) throw err;
-        o.log.warn({ code: err.code, err: err.message }, "control plane not reachable for registration; retrying");
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 500 * 2 ** attempt)));
+        if (!(err instanceof UplinkError) || !err.retryable || backoff.attempts >= 30) throw err;
+        const delay = backoff.next();
+        o.log.warn({ code: err.code, err: err.message, retryInMs: delay }, "control plane not reachable for registration; retrying");
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
     client.setCredential(this.identity.credential);

@@ -191,6 +191,8 @@ export interface EngineNodeSpec {
   poolDir: string;
   tlsDir: string;
   capacity?: string;
+  /** Listen addresses; each defaults to a free loopback port. */
+  listen?: { replication?: string; nbd?: string; admin?: string };
   logFile: string;
   log: Logger;
   extraArgs?: string[];
@@ -218,9 +220,9 @@ export class EngineNodeService extends ChildService {
         ...(spec.rack ? ["--rack", spec.rack] : []),
         "--pool", spec.poolDir,
         "--tls-dir", spec.tlsDir,
-        "--listen-replication", "127.0.0.1:0",
-        "--nbd", "127.0.0.1:0",
-        "--admin", "127.0.0.1:0",
+        "--listen-replication", spec.listen?.replication ?? "127.0.0.1:0",
+        "--nbd", spec.listen?.nbd ?? "127.0.0.1:0",
+        "--admin", spec.listen?.admin ?? "127.0.0.1:0",
         ...(spec.capacity ? ["--capacity", spec.capacity] : []),
         ...(spec.extraArgs ?? []),
       ],

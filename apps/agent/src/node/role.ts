@@ -15,6 +15,7 @@ export function nodeService(env: NodeEnv, log: Logger): EngineNodeService {
     ...(env.STOWAGE_CAPACITY === undefined ? {} : { capacity: env.STOWAGE_CAPACITY }),
     logFile: path.join(path.resolve(env.STOWAGE_POOL_DIR), "..", `${env.STOWAGE_NODE_ID}.log`),
     log,
-    extraArgs: ["--listen-replication", env.STOWAGE_LISTEN_REPLICATION, "--nbd", env.STOWAGE_NBD, "--admin", env.STOWAGE_ADMIN, "--log-level", env.STOWAGE_LOG_LEVEL],
+    listen: { replication: env.STOWAGE_LISTEN_REPLICATION, nbd: env.STOWAGE_NBD, admin: env.STOWAGE_ADMIN },
+    extraArgs: ["--log-level", env.STOWAGE_LOG_LEVEL],
   });
 }
