@@ -10,7 +10,7 @@ import { generateSecret, hashSecret } from "../lib/secrets";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
 import { isUniqueViolation } from "../repositories/prisma-errors";
-import type { OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "./scope";
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -81,8 +81,7 @@ export class ClusterService {
     const expiresAt = new Date(Date.now() + this.config.joinTokenTtlSeconds * 1000);
     const cluster = await this.prisma.$transaction(async (tx) => {
       const clusters = clusterRepository(tx);
-      const found = await clusters.findById(scope.organizationId, id);
-      if (!found) throw new AppError("NOT_FOUND", "Cluster not found");
+      const found = await requireCluster(clusters, scope.organizationId, id);
       await clusters.createJoinToken(scope.organizationId, found.id, { tokenHash: hashSecret(token), expiresAt });
       await auditRepository(tx).insert(scope.organizationId, scope.actor, {
         action: "cluster.join_token.create",
@@ -109,17 +108,14 @@ export class ClusterService {
   }
 
   async get(scope: OrgScope, id: string): Promise<ClusterDto> {
-    const c = await clusterRepository(this.prisma).findById(scope.organizationId, id);
-    if (!c) throw new AppError("NOT_FOUND", "Cluster not found");
-    return this.dto(c);
+    return this.dto(await requireCluster(clusterRepository(this.prisma), scope.organizationId, id));
   }
 
   async rename(scope: OrgScope, id: string, name: string): Promise<ClusterDto> {
     try {
       const renamed = await this.prisma.$transaction(async (tx) => {
         const clusters = clusterRepository(tx);
-        const before = await clusters.findById(scope.organizationId, id);
-        if (!before) throw new AppError("NOT_FOUND", "Cluster not found");
+        const before = await requireCluster(clusters, scope.organizationId, id);
         const after = await clusters.rename(scope.organizationId, id, name);
         if (!after) throw new AppError("NOT_FOUND", "Cluster not found");
         await auditRepository(tx).insert(scope.organizationId, scope.actor, {
@@ -140,8 +136,8 @@ export class ClusterService {
   async delete(scope: OrgScope, id: string): Promise<{ id: string; deleted: true }> {
     await this.prisma.$transaction(async (tx) => {
       const clusters = clusterRepository(tx);
-      const found = await clusters.findById(scope.organizationId, id);
-      if (!found || !(await clusters.delete(scope.organizationId, id))) throw new AppError("NOT_FOUND", "Cluster not found");
+      const found = await requireCluster(clusters, scope.organizationId, id);
+      if (!(await clusters.delete(scope.organizationId, id))) throw new AppError("NOT_FOUND", "Cluster not found");
       await auditRepository(tx).insert(scope.organizationId, scope.actor, {
         action: "cluster.delete",
         targetType: "cluster",

@@ -13,7 +13,7 @@ import { clusterRepository } from "../repositories/cluster";
 import { commandQueue, commandRepository, type CommandFilters } from "../repositories/command";
 import type { CommandNotifier } from "../repositories/command-notifier";
 import { AgentProtocolError } from "./agent-errors";
-import type { OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "./scope";
 import type { AgentIdentity } from "./telemetry";
 
 /** Commands handed out per poll; the agent runs them one by one. */
@@ -56,8 +56,7 @@ export class CommandService {
   ): Promise<CommandDto> {
     const now = this.config.now();
     const command = await this.prisma.$transaction(async (tx) => {
-      const cluster = await clusterRepository(tx).findById(scope.organizationId, input.clusterId);
-      if (!cluster) throw new AppError("NOT_FOUND", "Cluster not found");
+      const cluster = await requireCluster(clusterRepository(tx), scope.organizationId, input.clusterId);
       const repo = commandRepository(tx);
       const params = toJsonObject(input.spec.params);
       const created = await repo.create(scope.organizationId, {

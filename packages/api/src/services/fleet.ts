@@ -19,7 +19,7 @@ import { alertRepository, type AlertFilters } from "../repositories/alert";
 import { clusterRepository } from "../repositories/cluster";
 import { fleetRepository, seriesRepository, type Resolution, type VolumeFilters } from "../repositories/fleet";
 import type { CommandService } from "./command";
-import type { OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "./scope";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -63,10 +63,8 @@ export class FleetService {
     return { from, to };
   }
 
-  private async cluster(scope: OrgScope, id: string) {
-    const c = await clusterRepository(this.prisma).findById(scope.organizationId, id);
-    if (!c) throw new AppError("NOT_FOUND", "Cluster not found");
-    return c;
+  private cluster(scope: OrgScope, id: string) {
+    return requireCluster(clusterRepository(this.prisma), scope.organizationId, id);
   }
 
   private async volume(scope: OrgScope, id: string) {
