@@ -72,7 +72,11 @@ export type StatusDto = z.infer<typeof statusSchema>;
 
 export const listSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
 
-export const errorCodeSchema = z.enum(["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "UNSUPPORTED", "INTERNAL"]);
+/**
+ * NO_TARGET: a replicated volume has no target serving it now (none assigned, its node down,
+ * or not attached yet). FENCED: the target handling the request was superseded by a newer one.
+ */
+export const errorCodeSchema = z.enum(["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "UNSUPPORTED", "NO_TARGET", "FENCED", "INTERNAL"]);
 export type AdminErrorCode = z.infer<typeof errorCodeSchema>;
 
 export const errorBodySchema = z.object({

@@ -56,6 +56,8 @@ const STATUS_BY_CODE: Record<string, { status: number; code: AdminErrorCode }> =
   NO_SPACE: { status: 507, code: "NO_SPACE" },
   OVERCOMMIT: { status: 507, code: "NO_SPACE" },
   UNSUPPORTED: { status: 501, code: "UNSUPPORTED" },
+  NO_TARGET: { status: 503, code: "NO_TARGET" },
+  FENCED: { status: 409, code: "FENCED" },
   // KMS failures: the request named a key the node can't use.
   WRONG_KEY: { status: 400, code: "INVALID" },
   KEY_NOT_FOUND: { status: 400, code: "INVALID" },

@@ -1,16 +1,20 @@
 /** `/v1/cluster/...` routes a cluster-mode node adds to its admin endpoint. */
+import type http from "node:http";
 import { z } from "zod";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
 import { NodeError } from "../node/backend";
 import type { ClusterNode } from "./cluster-node";
+import { snapshotView } from "./snapshot-ops";
 import {
+  createClusterSnapshotRequestSchema,
   createClusterVolumeRequestSchema,
   moveReplicaRequestSchema,
   scaleRequestSchema,
   targetStatusSchema,
   type ClusterNodeDto,
+  type ClusterSnapshotDto,
   type ClusterVolumeDto,
 } from "./schemas";
 import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
@@ -22,6 +26,51 @@ function volumeParam(value: string | undefined): string {
   if (!parsed.success) throw new NodeError("INVALID", "invalid volume name");
   return parsed.data;
 }
+
+function snapshotParam(value: string | undefined): string {
+  const parsed = nameSchema.safeParse(value);
+  if (!parsed.success) throw new NodeError("INVALID", `snapshot: ${parsed.error.issues[0]?.message ?? "invalid snapshot name"}`);
+  return parsed.data;
+}
+
+/** Set on a request one node forwards to the target's node, so it is never forwarded twice. */
+const FORWARDED_BY = "x-stowage-forwarded-by";
+
+/**
+ * Requests only the volume's target can carry out are forwarded to its node's
+ * admin endpoint and its answer (success or error) returned as is. Null when
+ * this node is the target.
+ */
+async function forwardToTarget(
+  node: ClusterNode,
+  req: http.IncomingMessage,
+  v: VolumeRecord,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown } | null> {
+  const target = v.target?.nodeId;
+  if (target === node.nodeId) return null;
+  if (target === undefined) throw new NodeError("NO_TARGET", `volume ${v.id} has no target`);
+  const from = req.headers[FORWARDED_BY];
+  if (from !== undefined) throw new NodeError("NO_TARGET", `node ${node.nodeId} is not the target of ${v.id} (asked by ${String(from)})`);
+  const admin = (await node.store.get(keys.node(target), nodeRecordSchema))?.value.admin;
+  if (!admin) throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} is down`);
+  let res: Response;
+  try {
+    res = await fetch(`http://${admin}${urlPath}`, {
+      method,
+      headers: { [FORWARDED_BY]: node.nodeId, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (err) {
+    throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const answer: unknown = await res.json();
+  return { status: res.status, body: answer };
+}
+
 
 /** Asks the target's node for catch-up progress; a status without it is still useful. */
 async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<typeof targetStatusSchema> | null> {
@@ -38,7 +87,7 @@ async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<ty
 export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promise<ClusterVolumeDto> {
   const nodes = new Map((await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => [n.value.id, n.value]));
   const targetNode = v.target ? nodes.get(v.target.nodeId) : undefined;
-  let ts = v.target?.nodeId === node.nodeId ? node.targetStatus(v.id) : null;
+  let ts = v.target?.nodeId === node.nodeId ? await node.targetStatus(v.id) : null;
   if (!ts && targetNode?.admin && targetNode.id !== node.nodeId) ts = await remoteTargetStatus(targetNode.admin, v.id);
   const fresh = ts?.epoch === v.epoch ? ts : null;
   return {
@@ -63,6 +112,8 @@ export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promis
         ...(s ? { mode: s.mode, dirtyBytes: s.dirtyBytes, catchUp: s.catchUp } : {}),
       };
     }),
+    snapshots: v.snapshots.map((x) => snapshotView(v, x)),
+    usedBytes: fresh?.usedBytes ?? 0,
   };
 }
 
@@ -125,10 +176,47 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
     {
       method: "GET",
       pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/target$/,
-      handler: (_req, [id]) => {
-        const ts = node.targetStatus(volumeParam(id));
+      handler: async (_req, [id]) => {
+        const ts = await node.targetStatus(volumeParam(id));
         if (!ts) throw new NodeError("NOT_FOUND", `this node is not the target of ${id ?? ""}`);
-        return Promise.resolve({ status: 200, body: ts });
+        return { status: 200, body: ts };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots$/,
+      handler: async (_req, [id]) => {
+        const v = await getClusterVolume(node.store, volumeParam(id));
+        const items: ClusterSnapshotDto[] = v.snapshots.map((x) => snapshotView(v, x));
+        return { status: 200, body: { items } };
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots$/,
+      handler: async (req, [id]) => {
+        const volume = volumeParam(id);
+        const body = createClusterSnapshotRequestSchema.parse(await readAdminJson(req));
+        const v = await getClusterVolume(node.store, volume);
+        if (v.snapshots.some((x) => x.name === body.name)) throw new NodeError("EXISTS", `volume ${volume} already has a snapshot ${body.name}`);
+        const forwarded = await forwardToTarget(node, req, v, "POST", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`, body);
+        if (forwarded) return forwarded;
+        const dto: ClusterSnapshotDto = await node.createClusterSnapshot(volume, body.name);
+        return { status: 201, body: dto };
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+      handler: async (req, [id, snap]) => {
+        const volume = volumeParam(id);
+        const name = snapshotParam(snap);
+        const v = await getClusterVolume(node.store, volume);
+        if (!v.snapshots.some((x) => x.name === name)) throw new NodeError("NOT_FOUND", `volume ${volume} has no snapshot ${name}`);
+        const forwarded = await forwardToTarget(node, req, v, "DELETE", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots/${encodeURIComponent(name)}`);
+        if (forwarded) return forwarded;
+        await node.deleteClusterSnapshot(volume, name);
+        return { status: 200, body: { ok: true } };
       },
     },
     {

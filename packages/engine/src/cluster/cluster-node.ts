@@ -16,7 +16,7 @@ import type http from "node:http";
 import path from "node:path";
 import { createAdminServer, type AdminOperations } from "../admin/server";
 import { ADMIN_API_VERSION, type CreateVolumeRequest, type ScrubReport, type SnapshotDto, type StatusDto, type VolumeDto } from "../admin/schemas";
-import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type VolumeRecord } from "../consensus/records";
+import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import { ConsensusStore, type LeaseHandle } from "../consensus/store";
 import { instrument, IoStats, type IoStatsSnapshot } from "../metrics/io-stats";
 import { NbdServer } from "../nbd/server";
@@ -30,12 +30,14 @@ import { EpochSupersededError, EtcdMembership } from "../replication/membership"
 import { NackReason } from "../replication/protocol";
 import { FencedError, ReplicaClient, ReplicaIoError, ReplicaUnavailableError } from "../replication/replica-client";
 import { ReplicaServer } from "../replication/replica-server";
-import { VolumeTarget, type ReplicaStatus } from "../replication/target";
+import { volumeSnapshots, type ReplicaSnapshots } from "../replication/replica-snapshots";
+import { SnapshotExistsError, VolumeTarget, type ReplicaStatus } from "../replication/target";
 import { Throttle } from "../replication/throttle";
 import type { Volume } from "../volume/volume";
 import { clusterRoutes } from "./admin-routes";
 import type { NodeTls } from "./certs";
 import { VolumeController } from "./controller";
+import { MAX_CLUSTER_SNAPSHOTS, recordSnapshot, unrecordSnapshot } from "./snapshot-ops";
 import { deleteClusterVolume } from "./volume-ops";
 
 export interface ClusterTimings {
@@ -84,6 +86,7 @@ interface LocalReplica {
   id: string;
   device: Volume;
   guard: EpochGuard;
+  snapshots: ReplicaSnapshots;
 }
 
 interface Attached {
@@ -192,7 +195,7 @@ export class ClusterNode implements AdminOperations {
       tls: opts.tls,
       resolve: (volumeId, replicaId) => {
         const r = this.volumes.get(volumeId)?.replicas.get(replicaId);
-        return r ? { device: r.device, epoch: r.guard } : null;
+        return r ? { device: r.device, epoch: r.guard, snapshots: r.snapshots } : null;
       },
       onError: (err) => this.log.debug({ err: errMessage(err) }, "replica connection error"),
     });
@@ -450,7 +453,7 @@ export class ClusterNode implements AdminOperations {
         device = await pool.createVolume({ name: id, size: rec.spec.sizeBytes });
       }
       const guard = await EpochGuard.open(path.join(this.epochDir, id));
-      st.replicas.set(id, { id, device, guard });
+      st.replicas.set(id, { id, device, guard, snapshots: volumeSnapshots(device) });
       return changed;
     } catch (err) {
       this.localReplicaIds.delete(id);
@@ -498,7 +501,7 @@ export class ClusterNode implements AdminOperations {
       const local = st.replicas.get(replicaId);
       if (!local) throw new ReplicaUnavailableError(replicaId, "local replica not open");
       if (!(await local.guard.advance(BigInt(epoch)))) throw new FencedError(replicaId);
-      return localLink(replicaId, local.device, local.guard, BigInt(epoch));
+      return localLink(replicaId, local.device, local.guard, BigInt(epoch), local.snapshots);
     }
     const until = Date.now() + deadlineMs;
     for (;;) {
@@ -582,6 +585,7 @@ export class ClusterNode implements AdminOperations {
       inSync: links,
       outOfSync: rec.replicas.filter((r) => !inSyncIds.has(r.id)).map((r) => r.id),
       ...(local ? { localReplicaId: local.id } : {}),
+      snapshots: rec.snapshots.map((x) => x.name),
       onFenced: (err) => {
         this.log.warn({ volume: rec.id, epoch, err: err.message }, "target fenced");
         st.fencedEpoch = Math.max(st.fencedEpoch, epoch);
@@ -592,6 +596,8 @@ export class ClusterNode implements AdminOperations {
     });
     // Out of the in-sync set now (or trusted as the only copy): a full resync repairs it either way.
     for (const id of suspectLocal) this.suspect.delete(id);
+    // Before serving: copies of snapshots the record no longer lists (deleted, or never acknowledged) go.
+    await target.reconcileSnapshots().catch((err: unknown) => this.log.warn({ volume: rec.id, err: errMessage(err) }, "snapshot reconcile at attach failed"));
     st.attached = { epoch, target, catchUps: new Map() };
     let stats = this.ioStats.get(rec.id);
     if (!stats) {
@@ -664,10 +670,69 @@ export class ClusterNode implements AdminOperations {
     });
   }
 
-  /** What the target knows about its replicas (catch-up progress), if this node is the target. */
-  targetStatus(volumeId: string): { epoch: number; replicas: ReplicaStatus[]; resyncBytesSent: number } | null {
-    const a = this.volumes.get(volumeId)?.attached;
-    return a ? { epoch: a.epoch, replicas: a.target.status(), resyncBytesSent: a.target.resyncBytesSent } : null;
+  /**
+   * What the target knows about its replicas (catch-up progress) and the bytes
+   * the volume's head allocates on this node's replica, if this node is the target.
+   */
+  async targetStatus(volumeId: string): Promise<{ epoch: number; replicas: ReplicaStatus[]; resyncBytesSent: number; usedBytes: number } | null> {
+    const st = this.volumes.get(volumeId);
+    const a = st?.attached;
+    if (!st || !a) return null;
+    const local = [...st.replicas.values()][0];
+    let usedBytes = 0;
+    if (local?.device.isOpen) {
+      usedBytes = (await local.device.allocatedRanges(0, local.device.size).catch(() => [])).reduce((n, r) => n + r.length, 0);
+    }
+    return { epoch: a.epoch, replicas: a.target.status(), resyncBytesSent: a.target.resyncBytesSent, usedBytes };
+  }
+
+  /** The target of `volumeId` on this node, or why there is none. */
+  private servingTarget(volumeId: string): { st: VolumeState; a: Attached; record: VolumeRecord } {
+    const st = this.volumes.get(volumeId);
+    const a = st?.attached;
+    if (!st || !a || !st.record) throw new NodeError("NO_TARGET", `this node does not serve volume ${volumeId} (yet)`);
+    if (a.target.isFenced) throw new NodeError("FENCED", `the target of ${volumeId} on this node was superseded`);
+    return { st, a, record: st.record };
+  }
+
+  /**
+   * Takes a snapshot on every in-sync replica at one point and records it in
+   * the volume record (at this target's epoch) before returning.
+   */
+  async createClusterSnapshot(volumeId: string, name: string): Promise<SnapshotRecord> {
+    const { a, record } = this.servingTarget(volumeId);
+    if (a.target.snapshots().includes(name)) throw new NodeError("EXISTS", `volume ${volumeId} already has a snapshot ${name}`);
+    if (a.target.snapshots().length >= MAX_CLUSTER_SNAPSHOTS) throw new NodeError("INVALID", `a replicated volume keeps at most ${MAX_CLUSTER_SNAPSHOTS} snapshots`);
+    let entry: SnapshotRecord | undefined;
+    try {
+      await a.target.snapshot(name, async (holders) => {
+        entry = { name, createdAt: new Date().toISOString(), replicaIds: holders };
+        await recordSnapshot(this.store, volumeId, a.epoch, entry);
+      });
+    } catch (err) {
+      throw this.snapshotError(volumeId, a, err);
+    }
+    if (!entry) throw new Error("snapshot taken without a record entry");
+    this.log.info({ volume: volumeId, snapshot: name, epoch: a.epoch, replicas: entry.replicaIds, allReplicas: record.replicas.length }, "snapshot taken");
+    return entry;
+  }
+
+  /** Removes the snapshot from the record, then from every replica connected now (the others drop it when they reconnect). */
+  async deleteClusterSnapshot(volumeId: string, name: string): Promise<void> {
+    const { a } = this.servingTarget(volumeId);
+    try {
+      await a.target.deleteSnapshot(name, () => unrecordSnapshot(this.store, volumeId, a.epoch, name));
+    } catch (err) {
+      throw this.snapshotError(volumeId, a, err);
+    }
+    this.log.info({ volume: volumeId, snapshot: name, epoch: a.epoch }, "snapshot deleted");
+  }
+
+  private snapshotError(volumeId: string, a: Attached, err: unknown): Error {
+    if (err instanceof NodeError) return err;
+    if (err instanceof SnapshotExistsError) return new NodeError("EXISTS", err.message);
+    if (a.target.isFenced || err instanceof EpochSupersededError) return new NodeError("FENCED", `the target of ${volumeId} on this node was superseded: ${errMessage(err)}`);
+    return new NodeError("BUSY", `snapshot of ${volumeId} failed: ${errMessage(err)}`);
   }
 
   /** Cumulative I/O counters of the volumes this node serves as target (kept across re-attach). */

@@ -38,6 +38,16 @@ export const replicaViewSchema = z.object({
   catchUp: catchUpSchema.nullable().optional(),
 });
 
+/** A snapshot of a replicated volume: the replicas listed hold a copy taken at one point (`createdAt`). */
+export const clusterSnapshotSchema = z.object({
+  name: z.string(),
+  createdAt: z.string(),
+  replicaIds: z.array(z.string()),
+});
+export type ClusterSnapshotDto = z.infer<typeof clusterSnapshotSchema>;
+
+export const createClusterSnapshotRequestSchema = z.object({ name: nameSchema });
+
 export const clusterVolumeSchema = z.object({
   id: z.string(),
   sizeBytes: z.number(),
@@ -47,12 +57,17 @@ export const clusterVolumeSchema = z.object({
   /** NBD address of the target node (export name = volume id). */
   nbd: z.string().optional(),
   replicas: z.array(replicaViewSchema),
+  snapshots: z.array(clusterSnapshotSchema).default([]),
+  /** Bytes allocated by the volume's head on the target's replica (0 when unknown). */
+  usedBytes: z.number().int().nonnegative().default(0),
 });
+/** As parsed: `snapshots` and `usedBytes` are filled with their defaults when an older node omits them. */
 export type ClusterVolumeDto = z.infer<typeof clusterVolumeSchema>;
 
 export const targetStatusSchema = z.object({
   epoch: z.number(),
   resyncBytesSent: z.number(),
+  usedBytes: z.number().default(0),
   replicas: z.array(z.object({ id: z.string(), mode: z.enum(["in-sync", "catching-up", "out"]), dirtyBytes: z.number(), catchUp: catchUpSchema.nullable() })),
 });
 

@@ -38,6 +38,7 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
     target: { nodeId: req.targetNodeId },
     replicas,
     inSync: replicas.map((r) => r.id),
+    snapshots: [],
   };
   if (!(await store.create(keys.volume(req.id), record))) throw new NodeError("EXISTS", `volume ${req.id} already exists`);
   return record;

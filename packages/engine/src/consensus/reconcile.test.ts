@@ -26,6 +26,7 @@ const vol = (over: Partial<VolumeRecord> = {}): VolumeRecord => ({
     { id: "rc", nodeId: "c", state: "healthy", outOfSyncSince: null },
   ],
   inSync: ["ra", "rb", "rc"],
+  snapshots: [],
   ...over,
 });
 let n = 0;

@@ -55,6 +55,18 @@ export const volumeSpecSchema = z.object({
 export type VolumeSpec = z.infer<typeof volumeSpecSchema>;
 
 /**
+ * A snapshot of a replicated volume, taken by the target on every in-sync
+ * replica at one point. `replicaIds` are the replicas holding a copy: the
+ * ones in sync at that moment. Replicas added or caught up later hold none.
+ */
+export const snapshotRecordSchema = z.object({
+  name: z.string().min(1),
+  createdAt: z.string().datetime(),
+  replicaIds: z.array(z.string().min(1)),
+});
+export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
+
+/**
  * The per-volume brain. `epoch` increases on every target change; replicas
  * refuse messages from older epochs. `inSync` lists replica ids that hold
  * every acknowledged write; only they may become a source of truth.
@@ -67,6 +79,8 @@ export const volumeRecordSchema = z.object({
   target: z.object({ nodeId: z.string().min(1) }).nullable(),
   replicas: z.array(replicaRecordSchema),
   inSync: z.array(z.string()),
+  /** Changed only by the target, at its epoch. Absent in records written before snapshots existed. */
+  snapshots: z.array(snapshotRecordSchema).default([]),
 });
 export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
 

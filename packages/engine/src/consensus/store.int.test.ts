@@ -27,6 +27,7 @@ const record = (id: string): VolumeRecord => ({
     { id: "r2", nodeId: "n2", state: "healthy", outOfSyncSince: null },
   ],
   inSync: ["r1", "r2"],
+  snapshots: [],
 });
 
 describe("ConsensusStore on a real etcd", () => {

@@ -7,7 +7,7 @@
 import type { BlockDevice } from "../block-device";
 import type { CreateVolumeRequest, ScrubReport, SnapshotDto, VolumeDto } from "../admin/schemas";
 
-export type NodeErrorCode = "INVALID" | "NOT_FOUND" | "EXISTS" | "BUSY" | "NO_SPACE" | "UNSUPPORTED";
+export type NodeErrorCode = "INVALID" | "NOT_FOUND" | "EXISTS" | "BUSY" | "NO_SPACE" | "UNSUPPORTED" | "NO_TARGET" | "FENCED";
 
 /** A control-path failure the admin API reports with a specific code (anything else is INTERNAL). */
 export class NodeError extends Error {

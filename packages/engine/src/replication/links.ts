@@ -1,6 +1,7 @@
 import type { BlockDevice } from "../block-device";
 import type { EpochGuard } from "./epoch-guard";
 import { FencedError, type ReplicaClient } from "./replica-client";
+import type { ReplicaSnapshots } from "./replica-snapshots";
 
 /**
  * What the target needs of a replica, wherever it lives: across the network
@@ -14,6 +15,12 @@ export interface ReplicaLink {
   flush(): Promise<void>;
   /** Fills `target` with the replica's bytes at `offset`. */
   read(offset: number, target: Buffer): Promise<void>;
+  /** Takes a local snapshot on the replica (idempotent by name). */
+  snapshot(name: string): Promise<void>;
+  /** Deletes a local snapshot on the replica (absent is fine). */
+  deleteSnapshot(name: string): Promise<void>;
+  /** The replica keeps only these snapshots. */
+  keepSnapshots(names: readonly string[]): Promise<void>;
   close(): void;
 }
 
@@ -27,6 +34,9 @@ export function remoteLink(client: ReplicaClient): ReplicaLink {
     read: async (o, target) => {
       (await client.read(o, target.length)).copy(target);
     },
+    snapshot: (n) => client.snapshot(n),
+    deleteSnapshot: (n) => client.deleteSnapshot(n),
+    keepSnapshots: (names) => client.keepSnapshots(names),
     close: () => client.close(),
   };
 }
@@ -36,7 +46,7 @@ export function remoteLink(client: ReplicaClient): ReplicaLink {
  * admit the target's epoch on every request, so a superseded target on this
  * node cannot write to its own disk either.
  */
-export function localLink(replicaId: string, device: BlockDevice, guard: EpochGuard, epoch: bigint): ReplicaLink {
+export function localLink(replicaId: string, device: BlockDevice, guard: EpochGuard, epoch: bigint, snapshots: ReplicaSnapshots): ReplicaLink {
   const admit = (): void => {
     if (!guard.admits(epoch)) throw new FencedError(replicaId);
   };
@@ -61,6 +71,18 @@ export function localLink(replicaId: string, device: BlockDevice, guard: EpochGu
     read: async (o, target) => {
       admit();
       await device.read(o, target);
+    },
+    snapshot: async (n) => {
+      admit();
+      await snapshots.create(n);
+    },
+    deleteSnapshot: async (n) => {
+      admit();
+      await snapshots.delete(n);
+    },
+    keepSnapshots: async (names) => {
+      admit();
+      await snapshots.keepOnly(names);
     },
     close: () => undefined,
   };

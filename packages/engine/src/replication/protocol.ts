@@ -40,6 +40,16 @@ export const MessageType = {
   Ack: 8,
   Nack: 9,
   Heartbeat: 10,
+  /** Payload: snapshot name (UTF-8). Takes a local snapshot of the replica; an existing name is a success. */
+  Snapshot: 11,
+  /** Payload: snapshot name (UTF-8). Deletes the local snapshot; an absent name is a success. */
+  SnapshotDelete: 12,
+  /**
+   * Payload: the snapshot names the volume record lists ({@link encodeNames}).
+   * The replica deletes every local snapshot not named, so one that was away
+   * while a snapshot was deleted does not keep it.
+   */
+  SnapshotSync: 13,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 const MESSAGE_TYPES = new Set<number>(Object.values(MessageType));
@@ -157,6 +167,52 @@ export function decodeHello(payload: Buffer): Hello {
     return s;
   };
   return { sizeBytes, volumeId: read(), replicaId: read(), targetNodeId: read() };
+}
+
+/** Longest snapshot name on the wire (the admin API allows 63 characters). */
+export const MAX_SNAPSHOT_NAME = 255;
+
+/** One snapshot name: the whole payload, UTF-8. */
+export function encodeName(name: string): Buffer {
+  const b = Buffer.from(name, "utf8");
+  if (b.length === 0 || b.length > MAX_SNAPSHOT_NAME) throw new ProtocolError("bad snapshot name length");
+  return b;
+}
+
+export function decodeName(payload: Buffer): string {
+  if (payload.length === 0 || payload.length > MAX_SNAPSHOT_NAME) throw new ProtocolError("bad snapshot name length");
+  return payload.toString("utf8");
+}
+
+/** A list of snapshot names: u16 count, then u16-length-prefixed UTF-8 names. */
+export function encodeNames(names: readonly string[]): Buffer {
+  const parts = names.map(encodeName);
+  if (parts.length > 0xffff) throw new ProtocolError("too many snapshot names");
+  const out = Buffer.allocUnsafe(2 + parts.reduce((n, p) => n + 2 + p.length, 0));
+  out.writeUInt16LE(parts.length, 0);
+  let at = 2;
+  for (const p of parts) {
+    out.writeUInt16LE(p.length, at);
+    p.copy(out, at + 2);
+    at += 2 + p.length;
+  }
+  return out;
+}
+
+export function decodeNames(payload: Buffer): string[] {
+  if (payload.length < 2) throw new ProtocolError("short name list");
+  const count = payload.readUInt16LE(0);
+  const names: string[] = [];
+  let at = 2;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > payload.length) throw new ProtocolError("truncated name list");
+    const n = payload.readUInt16LE(at);
+    if (at + 2 + n > payload.length) throw new ProtocolError("truncated name list");
+    names.push(decodeName(payload.subarray(at + 2, at + 2 + n)));
+    at += 2 + n;
+  }
+  if (at !== payload.length) throw new ProtocolError("trailing bytes after name list");
+  return names;
 }
 
 /**

@@ -2,6 +2,8 @@ import tls from "node:tls";
 import {
   encodeHeader,
   encodeHello,
+  encodeName,
+  encodeNames,
   FLAG_FUA,
   FrameReader,
   MessageType,
@@ -114,6 +116,20 @@ export class ReplicaClient {
 
   read(offset: number, length: number): Promise<Buffer> {
     return this.request(MessageType.Read, offset, length);
+  }
+
+  /** Asks the replica to take a local snapshot named `name` (idempotent by name). */
+  snapshot(name: string): Promise<void> {
+    return this.request(MessageType.Snapshot, 0, 0, encodeName(name)).then(() => undefined);
+  }
+
+  deleteSnapshot(name: string): Promise<void> {
+    return this.request(MessageType.SnapshotDelete, 0, 0, encodeName(name)).then(() => undefined);
+  }
+
+  /** The replica drops every local snapshot not in `names`. */
+  keepSnapshots(names: readonly string[]): Promise<void> {
+    return this.request(MessageType.SnapshotSync, 0, 0, encodeNames(names)).then(() => undefined);
   }
 
   heartbeat(): Promise<void> {

@@ -4,6 +4,8 @@ import { BlockIoError, type BlockDevice } from "../block-device";
 import type { EpochGuard } from "./epoch-guard";
 import {
   decodeHello,
+  decodeName,
+  decodeNames,
   encodeHeader,
   FLAG_FUA,
   FrameReader,
@@ -12,12 +14,15 @@ import {
   payloadCrc,
   type Header,
 } from "./protocol";
+import type { ReplicaSnapshots } from "./replica-snapshots";
 import { nodeIdOf, type PemPair } from "./tls";
 
 /** A replica as the server sees it: its data and its fencing state. */
 export interface ServedReplica {
   device: BlockDevice;
   epoch: EpochGuard;
+  /** Local snapshots of the replica; without them SNAPSHOT requests are refused as invalid. */
+  snapshots?: ReplicaSnapshots;
 }
 
 export interface ReplicaServerOptions {
@@ -150,6 +155,19 @@ export class ReplicaServer {
           }
           case MessageType.Heartbeat:
             break;
+          case MessageType.Snapshot:
+          case MessageType.SnapshotDelete:
+          case MessageType.SnapshotSync: {
+            const snaps = r.snapshots;
+            if (!snaps) {
+              reply(h, MessageType.Nack, NackReason.Invalid);
+              return;
+            }
+            if (h.type === MessageType.Snapshot) await snaps.create(decodeName(payload));
+            else if (h.type === MessageType.SnapshotDelete) await snaps.delete(decodeName(payload));
+            else await snaps.keepOnly(decodeNames(payload));
+            break;
+          }
           case MessageType.Hello:
           case MessageType.HelloAck:
           case MessageType.Ack:

@@ -4,11 +4,12 @@ import { BlockIoError } from "../block-device";
 import { MemoryBlockDevice } from "../nbd/testing/memory-device";
 import type { ReplicaLink } from "./links";
 import { EpochSupersededError, type Membership } from "./membership";
-import { ReplicaUnavailableError } from "./replica-client";
-import { VolumeTarget } from "./target";
+import { FencedError, ReplicaUnavailableError } from "./replica-client";
+import { SnapshotExistsError, VolumeTarget } from "./target";
 
 const SIZE = 16 * 1024 * 1024;
 const BS = 4096;
+const SNAP_BYTES = 16 * BS;
 
 /** A replica backed by memory that can be cut off and can corrupt reads, like a failing disk. */
 class TestReplica {
@@ -17,6 +18,9 @@ class TestReplica {
   corruptReadsAt: number | null = null;
   writesSeen = 0;
   bytesReceived = 0;
+  /** Snapshot name → the first SNAP_BYTES of the replica when it was taken. */
+  readonly snapshots = new Map<string, Buffer>();
+  failSnapshots = false;
 
   link(id: string): ReplicaLink {
     const fail = () => {
@@ -48,6 +52,19 @@ class TestReplica {
           throw new BlockIoError("EIO", "checksum mismatch");
         }
         await this.device.read(o, target);
+      },
+      snapshot: async (name) => {
+        fail();
+        if (this.failSnapshots) throw new ReplicaUnavailableError(id, "snapshot failed");
+        if (!this.snapshots.has(name)) this.snapshots.set(name, await this.content(0, SNAP_BYTES));
+      },
+      deleteSnapshot: async (name) => {
+        fail();
+        this.snapshots.delete(name);
+      },
+      keepSnapshots: async (names) => {
+        fail();
+        for (const n of [...this.snapshots.keys()]) if (!names.includes(n)) this.snapshots.delete(n);
       },
       close: () => undefined,
     };
@@ -236,5 +253,109 @@ describe("VolumeTarget", () => {
     only.down = true;
     await expect(target.write(0, Buffer.alloc(BS))).rejects.toBeInstanceOf(BlockIoError);
     expect(membership.inSync.has("r0")).toBe(true);
+  });
+
+  describe("snapshots", () => {
+    it("takes the snapshot on every in-sync replica at one point: writes in flight before it are in it, later ones are not", async () => {
+      const { replicas, ids, target } = setup();
+      const before = Array.from({ length: 8 }, (_, i) => target.write(i * BS, Buffer.alloc(BS, i + 1)));
+      const recorded: string[][] = [];
+      const snap = target.snapshot("s1", async (holders) => {
+        recorded.push(holders);
+      });
+      // Issued while the snapshot waits for the lock: in it or not, but the same on every replica.
+      const racing = target.write(8 * BS, Buffer.alloc(BS, 0xdd));
+      await Promise.all([...before, snap, racing]);
+      await target.write(0, Buffer.alloc(BS, 0xee));
+      expect(recorded).toEqual([ids]);
+      const first = replicas[0]?.snapshots.get("s1");
+      if (!first) throw new Error("no snapshot on r0");
+      for (let i = 0; i < 8; i++) expect(first[i * BS]).toBe(i + 1);
+      for (const r of replicas) expect(r.snapshots.get("s1")?.equals(first)).toBe(true);
+      expect((await replicas[0]?.content(0, BS))?.[0]).toBe(0xee);
+      await expect(target.snapshot("s1", async () => undefined)).rejects.toBeInstanceOf(SnapshotExistsError);
+    });
+
+    it("removes a replica that fails the snapshot from the in-sync set before recording it", async () => {
+      const { replicas, membership, target } = setup();
+      const bad = replicas[2];
+      if (!bad) throw new Error("setup");
+      bad.failSnapshots = true;
+      const holders = await target.snapshot("s1", async (h) => {
+        membership.events.push(`record:${h.join(",")}`);
+      });
+      expect(holders).toEqual(["r0", "r1"]);
+      expect(membership.events).toEqual(["out:r2", "record:r0,r1"]);
+      expect(target.inSyncIds()).toEqual(["r0", "r1"]);
+    });
+
+    it("takes no copy on a replica that is away, and records only the holders", async () => {
+      const { replicas, target } = setup();
+      const away = replicas[1];
+      if (!away) throw new Error("setup");
+      away.down = true;
+      await target.write(0, Buffer.alloc(BS, 1));
+      const holders = await target.snapshot("s1", async () => undefined);
+      expect(holders).toEqual(["r0", "r2"]);
+      expect(away.snapshots.has("s1")).toBe(false);
+    });
+
+    it("acknowledges nothing and records nothing when a replica has seen a newer epoch", async () => {
+      const { replicas } = setup();
+      const r1 = replicas[1];
+      if (!r1) throw new Error("setup");
+      const link = r1.link("r1");
+      const fencedLink = { ...link, snapshot: () => Promise.reject(new FencedError("r1")) };
+      const t = new VolumeTarget({ volumeId: "v", size: SIZE, membership: new RecordingMembership(["r0", "r1"]), inSync: [replicas[0]?.link("r0") ?? link, fencedLink] });
+      let recorded = false;
+      await expect(
+        t.snapshot("s1", async () => {
+          recorded = true;
+        }),
+      ).rejects.toThrow(/superseded/);
+      expect(recorded).toBe(false);
+      expect(t.isFenced).toBe(true);
+    });
+
+    it("drops the copies when recording fails, so none outlives a snapshot never acknowledged", async () => {
+      const { replicas, target } = setup();
+      await expect(
+        target.snapshot("s1", () => Promise.reject(new Error("consensus store unavailable"))),
+      ).rejects.toThrow(/unavailable/);
+      for (const r of replicas) expect(r.snapshots.has("s1")).toBe(false);
+      expect(target.snapshots()).toEqual([]);
+    });
+
+    it("deletes on connected replicas; one away drops it when it catches up", async () => {
+      const { replicas, target } = setup();
+      await target.snapshot("keep", async () => undefined);
+      await target.snapshot("gone", async () => undefined);
+      const away = replicas[2];
+      if (!away) throw new Error("setup");
+      away.down = true;
+      await target.write(0, Buffer.alloc(BS, 3));
+      let unrecorded = 0;
+      await target.deleteSnapshot("gone", async () => {
+        unrecorded++;
+      });
+      expect(unrecorded).toBe(1);
+      expect(replicas[0]?.snapshots.has("gone")).toBe(false);
+      expect(away.snapshots.has("gone")).toBe(true);
+      away.down = false;
+      await target.catchUp("r2", away.link("r2"), { kind: "resync" });
+      expect([...away.snapshots.keys()]).toEqual(["keep"]);
+      expect(target.inSyncIds()).toContain("r2");
+    });
+
+    it("leaves nothing in sync that could not be told to drop a deleted snapshot", async () => {
+      const { replicas, membership, target } = setup();
+      await target.snapshot("gone", async () => undefined);
+      const r1 = replicas[1];
+      if (!r1) throw new Error("setup");
+      r1.down = true;
+      await target.deleteSnapshot("gone", async () => undefined);
+      expect(membership.events).toContain("out:r1");
+      expect(target.inSyncIds()).not.toContain("r1");
+    });
   });
 });

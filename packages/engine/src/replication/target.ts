@@ -43,6 +43,8 @@ export interface VolumeTargetOptions {
   /** The replica on this node, preferred for reads. */
   localReplicaId?: string;
   onFenced?: (err: Error) => void;
+  /** Snapshots the volume record lists when the target takes over. */
+  snapshots?: readonly string[];
   /**
    * Flush the replicas this long after a write (ms; default 1000, 0 = never).
    * Replicas buffer writes until a flush, so one that crashes loses what it
@@ -50,6 +52,17 @@ export interface VolumeTargetOptions {
    * returning replica must be resent beyond what it missed while away.
    */
   autoFlushMs?: number;
+}
+
+/** The volume already has a snapshot of that name (the record lists it). */
+export class SnapshotExistsError extends Error {
+  constructor(
+    readonly volumeId: string,
+    readonly snapshot: string,
+  ) {
+    super(`volume ${volumeId} already has a snapshot ${snapshot}`);
+    this.name = "SnapshotExistsError";
+  }
 }
 
 function isReplicaFailure(err: unknown): boolean {
@@ -76,9 +89,14 @@ export class VolumeTarget implements BlockDevice {
   /** Regions whose flush is in progress (same reason). */
   private readonly flushing = new Set<DirtyMap>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Snapshot names in the volume record, as this target changed it. */
+  private readonly snapshotNames: Set<string>;
+  /** Snapshot operations run one at a time, in order. */
+  private snapshotChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: VolumeTargetOptions) {
     this.size = opts.size;
+    this.snapshotNames = new Set(opts.snapshots ?? []);
     this.blockSize = opts.blockSize ?? 4096;
     this.unflushed = new DirtyMap(this.size);
     for (const link of opts.inSync) {
@@ -176,6 +194,124 @@ export class VolumeTarget implements BlockDevice {
     }
   }
 
+  // ----------------------------------------------------- snapshots ----
+
+  snapshots(): string[] {
+    return [...this.snapshotNames];
+  }
+
+  /**
+   * Takes snapshot `name` on every in-sync replica at one point of the
+   * volume's history: under an exclusive lock over the whole volume no write
+   * is in flight, so every in-sync replica holds the same content. A replica
+   * that fails leaves the in-sync set before `record` runs, so the holders
+   * passed to it are exactly the replicas that have the copy. `record` (the
+   * consensus store entry) runs under the same lock; only once it succeeds
+   * is the snapshot taken. Replicas catching up or away get no copy.
+   */
+  snapshot(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]> {
+    return this.serialiseSnapshot(async () => {
+      this.checkFenced();
+      if (this.snapshotNames.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
+      const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
+      try {
+        this.checkFenced();
+        await this.flush();
+        const holders = await this.onInSync(async (l) => {
+          // A copy of that name the record does not list is left from an attempt never acknowledged
+          // (its content is from another point): replace it.
+          await l.deleteSnapshot(name);
+          await l.snapshot(name);
+        });
+        if (holders.length === 0) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica took snapshot ${name}`);
+        try {
+          await record(holders);
+        } catch (err) {
+          // Not taken: drop the copies so they cannot be mistaken for it later (a reconnect drops them too).
+          if (!(err instanceof SnapshotExistsError)) {
+            await Promise.allSettled(this.linked().flatMap((s) => (s.link ? [s.link.deleteSnapshot(name)] : [])));
+          }
+          throw this.maybeFence(err);
+        }
+        this.snapshotNames.add(name);
+        return holders;
+      } finally {
+        this.lock.release(all);
+      }
+    });
+  }
+
+  /**
+   * Deletes snapshot `name`: first from the record (`unrecord`), then on every
+   * replica connected now. An in-sync replica that fails to delete it leaves
+   * the in-sync set (it is told again when it reconnects); replicas away now
+   * drop it when they reconnect ({@link catchUp} sends the record's list).
+   */
+  deleteSnapshot(name: string, unrecord: () => Promise<void>): Promise<void> {
+    return this.serialiseSnapshot(async () => {
+      this.checkFenced();
+      try {
+        await unrecord();
+      } catch (err) {
+        throw this.maybeFence(err);
+      }
+      this.snapshotNames.delete(name);
+      await this.onInSync((l) => l.deleteSnapshot(name), true);
+    });
+  }
+
+  /**
+   * Tells every connected replica which snapshots the record lists; each drops
+   * the others (left from an attempt never acknowledged, or deleted while the
+   * replica was not connected). Run once when the target takes over.
+   */
+  async reconcileSnapshots(): Promise<void> {
+    await this.serialiseSnapshot(async () => {
+      const names = [...this.snapshotNames];
+      await this.onInSync((l) => l.keepSnapshots(names), true);
+    });
+  }
+
+  private serialiseSnapshot<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.snapshotChain.then(fn);
+    this.snapshotChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private linked(): ReplicaSlot[] {
+    return [...this.slots.values()].filter((s) => s.link !== null && s.mode !== "out");
+  }
+
+  /**
+   * Runs `op` on every in-sync replica (and catching-up ones with
+   * `andCatchingUp`); returns the in-sync ones that succeeded. One that failed
+   * has left the in-sync set in the consensus store when this resolves; a
+   * catching-up one goes out and catches up again later.
+   */
+  private async onInSync(op: (l: ReplicaLink) => Promise<void>, andCatchingUp = false): Promise<string[]> {
+    const live = this.linked().filter((s) => s.mode === "in-sync" || andCatchingUp);
+    const results = await Promise.allSettled(live.map((s) => (s.link ? op(s.link) : Promise.reject(new ReplicaUnavailableError(s.id, "no link")))));
+    const ok: string[] = [];
+    const leaving: Promise<void>[] = [];
+    for (let i = 0; i < live.length; i++) {
+      const s = live[i];
+      const r = results[i];
+      if (!s || !r) continue;
+      if (r.status === "fulfilled") {
+        if (s.mode === "in-sync") ok.push(s.id);
+        continue;
+      }
+      if (r.reason instanceof FencedError) throw this.fence(r.reason);
+      // Whatever the cause, the replica does not match the record: it must not stay in sync.
+      if (s.mode === "catching-up") {
+        s.mode = "out";
+        if (s.dirty) this.markUnflushed(s.dirty);
+      } else if (s.mode === "in-sync") leaving.push(this.leave(s));
+    }
+    await Promise.all(leaving);
+    return ok;
+  }
+
   // ----------------------------------------------------- catch up ----
 
   /**
@@ -212,6 +348,9 @@ export class VolumeTarget implements BlockDevice {
     slot.link = link;
     slot.mode = "catching-up";
     slot.catchUp = { kind: opts.kind, totalBytes: map.dirtyBytes, copiedBytes: 0 };
+    // Read in the same turn as the link is installed: a snapshot deleted from now on is
+    // deleted through this link too, one deleted before is absent from this list.
+    const snapshots = [...this.snapshotNames];
     await this.opts.membership.setState(replicaId, opts.kind === "resync" ? "resyncing" : "rebuilding").catch((err: unknown) => {
       throw this.maybeFence(err);
     });
@@ -219,6 +358,10 @@ export class VolumeTarget implements BlockDevice {
     // Copies not yet flushed on the replica: lost if it crashes, so marked again on failure.
     let copiedSinceFlush: Array<{ offset: number; length: number }> = [];
     try {
+      // A returning replica drops the snapshots deleted while it was away.
+      await link.keepSnapshots(snapshots).catch((err: unknown) => {
+        throw err instanceof FencedError ? this.fence(err) : err;
+      });
       for (;;) {
         let run = map.nextRun(0, CATCH_UP_RUN);
         while (run) {

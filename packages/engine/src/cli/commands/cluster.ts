@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { AdminClient } from "../../admin/client";
 import { listSchema, okSchema } from "../../admin/schemas";
 import { initClusterTls } from "../../cluster/certs";
-import { clusterNodeSchema, clusterVolumeSchema, type ClusterVolumeDto } from "../../cluster/schemas";
+import { clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, type ClusterVolumeDto } from "../../cluster/schemas";
 import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
@@ -28,6 +28,12 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Builds a new replica on NODE, then drops the old one once the new one is in sync.
   cluster volume scale NAME --replicas N
   cluster volume delete NAME
+  cluster snapshot create VOLUME NAME [--json]
+      Takes a snapshot on every in-sync replica at one point (replicas catching up or
+      away get no copy); prints the replicas that hold one.
+  cluster snapshot list VOLUME [--json]
+  cluster snapshot delete VOLUME NAME
+      Deletes it on reachable replicas at once; others drop it when they reconnect.
 
 Common options:
   --admin HOST:PORT   admin endpoint of any cluster node (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
@@ -128,6 +134,42 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
   }
 }
 
+async function snapshotCmd(args: string[], ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
+  const admin = adminAddress(values.admin, ctx.env);
+  const base = (volume: string): string => `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`;
+  const two = (): [string, string] => {
+    if (positionals.length !== 2) throw new UsageError(`cluster snapshot ${sub ?? ""} takes VOLUME NAME`);
+    return [volumeName(positionals[0]), volumeName(positionals[1], "snapshot")];
+  };
+  switch (sub) {
+    case "create": {
+      const [volume, name] = two();
+      const s = await call(admin, "POST", base(volume), clusterSnapshotSchema, { name });
+      ctx.stdout(values.json ? `${JSON.stringify(s)}\n` : `created snapshot ${volume}@${s.name} on ${s.replicaIds.length} replica(s): ${s.replicaIds.join(", ")}\n`);
+      return 0;
+    }
+    case "list": {
+      if (positionals.length !== 1) throw new UsageError("cluster snapshot list takes VOLUME");
+      const volume = volumeName(positionals[0]);
+      const { items } = await call(admin, "GET", base(volume), listSchema(clusterSnapshotSchema));
+      if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
+      else ctx.stdout(`${table(["NAME", "CREATED", "COPIES", "REPLICAS"], items.map((s) => [s.name, s.createdAt, String(s.replicaIds.length), s.replicaIds.join(",") || "-"]))}\n`);
+      return 0;
+    }
+    case "delete": {
+      const [volume, name] = two();
+      await call(admin, "DELETE", `${base(volume)}/${encodeURIComponent(name)}`, okSchema);
+      ctx.stdout(`deleted snapshot ${volume}@${name}\n`);
+      return 0;
+    }
+    case undefined:
+    default:
+      throw new UsageError(`unknown cluster snapshot command '${sub ?? ""}' (create, list, delete)`);
+  }
+}
+
 export const clusterCommand: Command = {
   name: "cluster",
   summary: "initialise a cluster and manage replicated volumes",
@@ -164,9 +206,11 @@ export const clusterCommand: Command = {
       }
       case "volume":
         return volumeCmd(rest, ctx);
+      case "snapshot":
+        return snapshotCmd(rest, ctx);
       case undefined:
       default:
-        throw new UsageError(`unknown cluster command '${sub ?? ""}' (init, nodes, volume)`);
+        throw new UsageError(`unknown cluster command '${sub ?? ""}' (init, nodes, volume, snapshot)`);
     }
   },
 };
