@@ -121,12 +121,23 @@ describe("cluster role on a real engine cluster", () => {
     expect(sample?.writeIops).toBeGreaterThan(0);
     expect(sample?.writeBytesPerSec).toBeGreaterThan(0);
     expect(sample?.latencyP99Us).toBeGreaterThan(0);
+    // Ten 4 KiB writes allocated at least one extent on the target's replica.
+    expect(sample?.usedBytes).toBeGreaterThanOrEqual(10 * 4096);
 
-    await expect(executor.execute({ id: "cmd-2", type: "snapshot.create", params: { volumeId: "vol-a", name: "s1" } }, noProgress)).rejects.toThrow(/not supported/);
+    // A snapshot on every in-sync replica, taken once however often the command arrives.
+    const snap: Command = { id: "cmd-2", type: "snapshot.create", params: { volumeId: "vol-a", name: "s1" } };
+    const taken = await executor.execute(snap, noProgress);
+    expect(taken).toMatchObject({ snapshotId: "vol-a@s1", volumeId: "vol-a", name: "s1", copies: 3 });
+    expect(await executor.execute({ ...snap, id: "cmd-2-redelivered" }, noProgress)).toEqual(taken);
+    expect((await admin.snapshots("vol-a")).map((s) => s.name)).toEqual(["s1"]);
+    const withSnapshot = await source.inventory();
+    expect(withSnapshot.snapshots).toEqual([{ id: "vol-a@s1", volumeId: "vol-a", name: "s1", createdAt: taken.createdAt }]);
+    await expect(executor.execute({ id: "cmd-2b", type: "snapshot.create", params: { volumeId: "no-such-volume", name: "s1" } }, noProgress)).rejects.toThrow(/does not exist/);
 
     const del: Command = { id: "cmd-3", type: "volume.delete", params: { volumeId: "vol-a" } };
     expect(await executor.execute(del, noProgress)).toMatchObject({ volumeId: "vol-a", deleted: true });
     expect(await executor.execute(del, noProgress)).toMatchObject({ volumeId: "vol-a", deleted: true });
     expect(await admin.volumes()).toEqual([]);
+    expect((await source.inventory()).snapshots).toEqual([]);
   }, 90_000);
 });

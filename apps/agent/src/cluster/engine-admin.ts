@@ -3,13 +3,23 @@
  * the cluster role uses. Responses are validated: the engine is another
  * process, and a node that is not what it claims must not feed the telemetry.
  */
-import { clusterNodeSchema, clusterVolumeSchema, ioStatsSnapshotSchema, type ClusterNodeDto, type ClusterVolumeDto, type IoStatsSnapshot } from "@stowage/engine";
+import {
+  clusterNodeSchema,
+  clusterSnapshotSchema,
+  clusterVolumeSchema,
+  ioStatsSnapshotSchema,
+  type ClusterNodeDto,
+  type ClusterSnapshotDto,
+  type ClusterVolumeDto,
+  type IoStatsSnapshot,
+} from "@stowage/engine";
 import { z } from "zod";
 
 // The engine's own schemas: the agent and the engine ship together, so one
 // definition serves both ends of the admin API.
 export type EngineVolume = ClusterVolumeDto;
 export type EngineNode = ClusterNodeDto;
+export type EngineSnapshot = ClusterSnapshotDto;
 export type IoSnapshot = IoStatsSnapshot;
 
 const engineStatusSchema = z.object({
@@ -82,6 +92,15 @@ export class EngineAdmin {
 
   async deleteVolume(name: string): Promise<void> {
     await this.call("DELETE", `/v1/cluster/volumes/${encodeURIComponent(name)}`, z.object({ ok: z.boolean() }));
+  }
+
+  /** Takes a crash-consistent snapshot of a replicated volume on its in-sync replicas. */
+  createSnapshot(volume: string, name: string): Promise<EngineSnapshot> {
+    return this.call("POST", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`, clusterSnapshotSchema, { name });
+  }
+
+  async snapshots(volume: string): Promise<EngineSnapshot[]> {
+    return (await this.call("GET", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`, list(clusterSnapshotSchema))).items;
   }
 
   /** Pool status of one node, asked on that node's own admin endpoint. */

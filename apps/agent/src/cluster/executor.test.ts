@@ -1,12 +1,15 @@
 import type { Command } from "@stowage/agent-protocol";
 import { describe, expect, it } from "vitest";
-import { EngineAdminError, type CreateVolumeInput, type EngineAdmin, type EngineNode, type EngineVolume } from "./engine-admin";
+import { EngineAdminError, type CreateVolumeInput, type EngineAdmin, type EngineNode, type EngineSnapshot, type EngineVolume } from "./engine-admin";
 import { EngineCommandExecutor, pickTarget } from "./executor";
 
 /** An in-memory cluster answering like the engine's admin API. */
 class FakeAdmin {
   readonly volumesByName = new Map<string, EngineVolume>();
   creates = 0;
+  snapshotCreates = 0;
+  /** Simulates a concurrent delivery: the snapshot appears between the lookup and the create. */
+  raceOnSnapshot = false;
   /** Simulates a concurrent delivery: the volume appears between the lookup and the create. */
   raceOnCreate = false;
   readonly nodeList: EngineNode[] = ["n1", "n2", "n3"].map((id, i) => ({ id, address: "x", capacityBytes: 100, provisionedBytes: 30 - i * 10, controller: false }));
@@ -18,7 +21,7 @@ class FakeAdmin {
     return Promise.resolve(this.volumesByName.get(name) ?? null);
   }
   createVolume(input: CreateVolumeInput): Promise<EngineVolume> {
-    const v: EngineVolume = { id: input.name, sizeBytes: input.size, replicasWanted: input.replicas, epoch: 1, target: input.target ?? null, replicas: [] };
+    const v: EngineVolume = { id: input.name, sizeBytes: input.size, replicasWanted: input.replicas, epoch: 1, target: input.target ?? null, replicas: [], snapshots: [], usedBytes: 0 };
     if (this.raceOnCreate) {
       this.volumesByName.set(input.name, v);
       return Promise.reject(new EngineAdminError("EXISTS", `volume ${input.name} already exists`));
@@ -27,6 +30,22 @@ class FakeAdmin {
     this.creates++;
     this.volumesByName.set(input.name, v);
     return Promise.resolve(v);
+  }
+  createSnapshot(volume: string, name: string): Promise<EngineSnapshot> {
+    const v = this.volumesByName.get(volume);
+    if (!v) return Promise.reject(new EngineAdminError("NOT_FOUND", `volume ${volume} not found`));
+    const snap = { name, createdAt: "2026-11-21T12:00:00.000Z", replicaIds: ["r1", "r2", "r3"] };
+    if (this.raceOnSnapshot) {
+      v.snapshots.push(snap);
+      return Promise.reject(new EngineAdminError("EXISTS", `snapshot ${name} already exists`));
+    }
+    if (v.snapshots.some((s) => s.name === name)) return Promise.reject(new EngineAdminError("EXISTS", "exists"));
+    this.snapshotCreates++;
+    v.snapshots.push(snap);
+    return Promise.resolve(snap);
+  }
+  snapshots(volume: string): Promise<EngineSnapshot[]> {
+    return Promise.resolve(this.volumesByName.get(volume)?.snapshots ?? []);
   }
   deleteVolume(name: string): Promise<void> {
     if (!this.volumesByName.delete(name)) return Promise.reject(new EngineAdminError("NOT_FOUND", `volume ${name} not found`));
@@ -71,14 +90,39 @@ describe("EngineCommandExecutor", () => {
     await expect(executor.execute(create({ name: "enc", encrypted: true }), progress)).rejects.toThrow(/encrypted/);
   });
 
-  it("deletes idempotently and fails snapshots honestly", async () => {
+  it("deletes idempotently", async () => {
     const { fake, executor } = setup();
     await executor.execute(create(), progress);
     const del: Command = { id: "d1", type: "volume.delete", params: { volumeId: "data" } };
     expect(await executor.execute(del, progress)).toEqual({ volumeId: "data", deleted: true });
     expect(await executor.execute(del, progress)).toEqual({ volumeId: "data", deleted: true, alreadyGone: true });
     expect(fake.volumesByName.size).toBe(0);
-    await expect(executor.execute({ id: "s1", type: "snapshot.create", params: { volumeId: "data", name: "s" } }, progress)).rejects.toThrow(/not supported/);
+  });
+
+  it("takes a snapshot once per name and reports the same snapshot to a redelivery or a lost race", async () => {
+    const { fake, executor } = setup();
+    await executor.execute(create(), progress);
+    const snap: Command = { id: "s1", type: "snapshot.create", params: { volumeId: "data", name: "before-upgrade" } };
+    const steps: number[] = [];
+    const first = await executor.execute(snap, (p) => {
+      steps.push(p);
+      return Promise.resolve();
+    });
+    expect(first).toEqual({ snapshotId: "data@before-upgrade", volumeId: "data", name: "before-upgrade", createdAt: "2026-11-21T12:00:00.000Z", copies: 3 });
+    expect(steps.length).toBeGreaterThan(0);
+    expect(await executor.execute(snap, progress)).toEqual(first);
+    expect(fake.snapshotCreates).toBe(1);
+
+    fake.raceOnSnapshot = true;
+    expect(await executor.execute({ ...snap, params: { volumeId: "data", name: "raced" } }, progress)).toMatchObject({ snapshotId: "data@raced" });
+  });
+
+  it("refuses snapshots of unknown volumes and invalid names without taking one", async () => {
+    const { fake, executor } = setup();
+    await executor.execute(create(), progress);
+    await expect(executor.execute({ id: "s1", type: "snapshot.create", params: { volumeId: "nope", name: "s" } }, progress)).rejects.toThrow(/does not exist/);
+    await expect(executor.execute({ id: "s2", type: "snapshot.create", params: { volumeId: "data", name: "Before Upgrade" } }, progress)).rejects.toThrow(/not valid/);
+    expect(fake.snapshotCreates).toBe(0);
   });
 
   it("pickTarget prefers the least provisioned node", () => {

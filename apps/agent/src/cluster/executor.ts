@@ -4,7 +4,8 @@
  * volume is created once per name, deleting a missing volume succeeds.
  */
 import type { Command } from "@stowage/agent-protocol";
-import { EngineAdminError, type EngineAdmin, type EngineNode, type EngineVolume } from "./engine-admin";
+import { EngineAdminError, type EngineAdmin, type EngineNode, type EngineSnapshot, type EngineVolume } from "./engine-admin";
+import { snapshotId } from "./telemetry";
 import type { CommandExecutor, CommandProgress } from "../uplink/uplink";
 
 const VOLUME_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
@@ -26,6 +27,10 @@ export function volumeResult(v: EngineVolume): Record<string, unknown> {
   return { volumeId: v.id, sizeBytes: v.sizeBytes, targetNodeId: v.target, replicaNodeIds: v.replicas.map((r) => r.nodeId) };
 }
 
+export function snapshotResult(volumeId: string, s: EngineSnapshot): Record<string, unknown> {
+  return { snapshotId: snapshotId(volumeId, s.name), volumeId, name: s.name, createdAt: s.createdAt, copies: s.replicaIds.length };
+}
+
 export class EngineCommandExecutor implements CommandExecutor {
   constructor(private readonly admin: EngineAdmin) {}
 
@@ -36,9 +41,32 @@ export class EngineCommandExecutor implements CommandExecutor {
       case "volume.delete":
         return this.deleteVolume(command.params.volumeId);
       case "snapshot.create":
-        throw new CommandRejected(
-          `snapshots of replicated volumes are not supported by this engine cluster yet; no snapshot of ${command.params.volumeId} was taken`,
-        );
+        return this.createSnapshot(command.params, progress);
+    }
+  }
+
+  /**
+   * Idempotent by name: a snapshot of that name on the volume is the one an
+   * earlier delivery of this command took, so it is reported, not retaken.
+   */
+  private async createSnapshot(p: Extract<Command, { type: "snapshot.create" }>["params"], progress: CommandProgress): Promise<Record<string, unknown>> {
+    if (!VOLUME_NAME.test(p.name)) {
+      throw new CommandRejected(`snapshot name "${p.name}" is not valid here: lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric`);
+    }
+    const volume = await this.admin.volume(p.volumeId);
+    if (!volume) throw new CommandRejected(`volume ${p.volumeId} does not exist in this cluster; no snapshot was taken`);
+    const existing = volume.snapshots.find((s) => s.name === p.name);
+    if (existing) return snapshotResult(p.volumeId, existing);
+    await progress(0.3, "pausing writes and flushing replicas");
+    try {
+      return snapshotResult(p.volumeId, await this.admin.createSnapshot(p.volumeId, p.name));
+    } catch (err) {
+      if (err instanceof EngineAdminError && err.code === "EXISTS") {
+        const again = (await this.admin.snapshots(p.volumeId)).find((s) => s.name === p.name);
+        if (again) return snapshotResult(p.volumeId, again);
+      }
+      if (err instanceof EngineAdminError && (err.code === "INVALID" || err.code === "NOT_FOUND" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
+      throw err;
     }
   }
 

@@ -14,7 +14,17 @@ const replica = (id: string, nodeId: string, extra: Partial<EngineVolume["replic
   ...extra,
 });
 
-const volume = (replicas: EngineVolume["replicas"], wanted = 3): EngineVolume => ({ id: "v1", sizeBytes: 4096 * 10, replicasWanted: wanted, epoch: 2, target: "n1", replicas });
+const volume = (replicas: EngineVolume["replicas"], wanted = 3, extra: Partial<EngineVolume> = {}): EngineVolume => ({
+  id: "v1",
+  sizeBytes: 4096 * 10,
+  replicasWanted: wanted,
+  epoch: 2,
+  target: "n1",
+  replicas,
+  snapshots: [],
+  usedBytes: 0,
+  ...extra,
+});
 
 describe("replica and volume states", () => {
   it("maps in-sync, catching up, offline and out replicas", () => {
@@ -54,6 +64,18 @@ describe("toInventory", () => {
     expect(inv.replicas).toEqual([
       { id: "v1/r1", volumeId: "v1", nodeId: "n1", state: "healthy", progress: null },
       { id: "v1/r2", volumeId: "v1", nodeId: "n2", state: "rebuilding", progress: 0.5 },
+    ]);
+  });
+
+  it("lists each volume's snapshots with ids unique in the cluster", () => {
+    const snaps = [
+      { name: "before-upgrade", createdAt: "2026-11-21T10:00:00.000Z", replicaIds: ["r1", "r2"] },
+      { name: "nightly", createdAt: "2026-11-21T11:00:00.000Z", replicaIds: ["r1"] },
+    ];
+    const inv = toInventory([{ node: node("n1"), status: null }], [], [volume([replica("r1", "n1")], 1, { snapshots: snaps })]);
+    expect(inventorySchema.parse(inv).snapshots).toEqual([
+      { id: "v1@before-upgrade", volumeId: "v1", name: "before-upgrade", createdAt: "2026-11-21T10:00:00.000Z" },
+      { id: "v1@nightly", volumeId: "v1", name: "nightly", createdAt: "2026-11-21T11:00:00.000Z" },
     ]);
   });
 

@@ -41,6 +41,11 @@ export function replicaId(volumeId: string, replica: string): string {
   return `${volumeId}/${replica}`;
 }
 
+/** Ids of snapshots as the control plane stores them: a snapshot name is unique per volume. */
+export function snapshotId(volumeId: string, name: string): string {
+  return `${volumeId}@${name}`;
+}
+
 function clampReplicas(n: number): number {
   return Math.min(3, Math.max(1, Math.round(n)));
 }
@@ -81,7 +86,7 @@ export function toInventory(live: NodeView[], gone: EngineNode[], volumes: Engin
     replicas: volumes.flatMap((v) =>
       v.replicas.map((r) => ({ id: replicaId(v.id, r.id), volumeId: v.id, nodeId: r.nodeId, ...replicaState(r) })),
     ),
-    snapshots: [],
+    snapshots: volumes.flatMap((v) => v.snapshots.map((s) => ({ id: snapshotId(v.id, s.name), volumeId: v.id, name: s.name, createdAt: s.createdAt }))),
   };
 }
 
@@ -132,14 +137,16 @@ export class EngineTelemetrySource implements TelemetrySource {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The node views of the round in progress: inventory and samples are collected side by side and share one read. */
-  private pendingViews: Promise<NodeView[]> | null = null;
+  /** The reads of the round in progress: inventory and samples are collected side by side and share them. */
+  private pendingRound: Promise<{ live: NodeView[]; volumes: EngineVolume[] }> | null = null;
 
-  private nodeViews(): Promise<NodeView[]> {
-    this.pendingViews ??= this.readNodeViews().finally(() => {
-      this.pendingViews = null;
-    });
-    return this.pendingViews;
+  private round(): Promise<{ live: NodeView[]; volumes: EngineVolume[] }> {
+    this.pendingRound ??= Promise.all([this.readNodeViews(), this.admin.volumes()])
+      .then(([live, volumes]) => ({ live, volumes }))
+      .finally(() => {
+        this.pendingRound = null;
+      });
+    return this.pendingRound;
   }
 
   private async readNodeViews(): Promise<NodeView[]> {
@@ -152,14 +159,14 @@ export class EngineTelemetrySource implements TelemetrySource {
   }
 
   async inventory(): Promise<Inventory> {
-    const [live, volumes] = await Promise.all([this.nodeViews(), this.admin.volumes()]);
+    const { live, volumes } = await this.round();
     const liveIds = new Set(live.map((v) => v.node.id));
     return toInventory(live, [...this.seen.values()].filter((n) => !liveIds.has(n.id)), volumes);
   }
 
   async samples(): Promise<{ volumes: VolumeSample[]; pools: PoolSample[] }> {
     const at = this.now();
-    const live = await this.nodeViews();
+    const { live, volumes } = await this.round();
     const cur = new Map<string, IoSnapshot>();
     await Promise.all(
       live.map(async ({ node }) => {
@@ -168,8 +175,9 @@ export class EngineTelemetrySource implements TelemetrySource {
         for (const i of items) cur.set(i.volume, i.stats);
       }),
     );
-    const volumes = toVolumeSamples(this.prevIo, cur, at, new Map());
+    const used = new Map(volumes.map((v) => [v.id, v.usedBytes]));
+    const samples = toVolumeSamples(this.prevIo, cur, at, used);
     this.prevIo = cur;
-    return { volumes, pools: toPoolSamples(live, at) };
+    return { volumes: samples, pools: toPoolSamples(live, at) };
   }
 }
