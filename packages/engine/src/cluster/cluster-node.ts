@@ -114,6 +114,8 @@ class VolumeState {
   }
 }
 
+const SNAPSHOTS_ELSEWHERE = "this node runs in cluster mode: use /v1/cluster/volumes/:volume/snapshots ('stowage-engine cluster snapshot')";
+
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -781,15 +783,15 @@ export class ClusterNode implements AdminOperations {
   }
 
   listSnapshots(_volume: string): Promise<SnapshotDto[]> {
-    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+    return Promise.reject(new NodeError("UNSUPPORTED", SNAPSHOTS_ELSEWHERE));
   }
 
   createSnapshot(_volume: string, _name: string): Promise<SnapshotDto> {
-    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+    return Promise.reject(new NodeError("UNSUPPORTED", SNAPSHOTS_ELSEWHERE));
   }
 
   deleteSnapshot(_volume: string, _name: string): Promise<void> {
-    return Promise.reject(new NodeError("UNSUPPORTED", "snapshots of replicated volumes are not available yet"));
+    return Promise.reject(new NodeError("UNSUPPORTED", SNAPSHOTS_ELSEWHERE));
   }
 
   scrub(_volume?: string): Promise<ScrubReport> {

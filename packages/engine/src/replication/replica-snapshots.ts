@@ -23,11 +23,14 @@ function hasCode(err: unknown, code: string): boolean {
 export function volumeSnapshots(volume: Volume): ReplicaSnapshots {
   const list = (): string[] => volume.listSnapshots().map((s) => s.name);
   const remove = async (name: string): Promise<void> => {
-    try {
-      await volume.deleteSnapshot(name);
-    } catch (err) {
-      if (!hasCode(err, "NOT_FOUND")) throw err;
-    }
+    if (!list().includes(name)) return;
+    // deleteSnapshot hides the snapshot before its first await; the flush commits that to the
+    // metadata log. Merging its extents into the next version can take long on a big volume:
+    // the target does not wait for it (its request timeout would fail the replica), and an
+    // interrupted merge resumes when the volume is opened again.
+    const merging = volume.deleteSnapshot(name);
+    void merging.catch(() => undefined);
+    await volume.flush();
   };
   return {
     list,

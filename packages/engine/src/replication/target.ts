@@ -308,6 +308,8 @@ export class VolumeTarget implements BlockDevice {
         if (s.dirty) this.markUnflushed(s.dirty);
       } else if (s.mode === "in-sync") leaving.push(this.leave(s));
     }
+    // As for writes: one dropped earlier whose departure the store has not confirmed still counts as in sync there.
+    for (const s of this.slots.values()) if (s.unconfirmed && s.mode === "out") leaving.push(this.leave(s));
     await Promise.all(leaving);
     return ok;
   }

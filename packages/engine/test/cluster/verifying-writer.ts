@@ -76,6 +76,11 @@ export class VerifyingWriter {
     this.seed = opts.seed ?? Math.floor(Math.random() * 1e9);
   }
 
+  /** The newest generation issued so far: every write issued later carries a higher one. */
+  get lastGeneration(): number {
+    return this.gen;
+  }
+
   start(): void {
     this.running = true;
     this.lastAckAt = performance.now();

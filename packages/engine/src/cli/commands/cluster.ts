@@ -58,7 +58,8 @@ export function renderVolume(v: ClusterVolumeDto): string {
     r.inSync ? "yes" : "no",
     r.catchUp ? `${r.catchUp.kind} ${pct(r.catchUp.copiedBytes, r.catchUp.totalBytes)} (${formatBytes(r.catchUp.copiedBytes)}/${formatBytes(r.catchUp.totalBytes)})` : r.replaces ? `replacing ${r.replaces}` : "-",
   ]);
-  return `${head}\n${table(["REPLICA", "NODE", "ZONE/RACK", "NODE-STATE", "STATE", "IN-SYNC", "PROGRESS"], rows)}`;
+  const snaps = v.snapshots.length ? `\nsnapshots: ${v.snapshots.map((s) => `${s.name} (${s.replicaIds.length} ${s.replicaIds.length === 1 ? "copy" : "copies"})`).join(", ")}` : "";
+  return `${head}\n${table(["REPLICA", "NODE", "ZONE/RACK", "NODE-STATE", "STATE", "IN-SYNC", "PROGRESS"], rows)}${snaps}`;
 }
 
 async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
