@@ -82,6 +82,14 @@ describe("snapshots of replicated volumes", () => {
     expect(badDelete.body.error?.code).toBe("INVALID");
     expect(badDelete.body.error?.message).toMatch(/^snapshot: /);
     expect((await cli(["cluster", "snapshot", "--help"])).code).toBe(0);
+    // A node that is not the target never forwards a forwarded request again: it says there is no target here.
+    const res = await fetch(`http://${admin}${snaps}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-stowage-forwarded-by": "n3" },
+      body: JSON.stringify({ name: "s0" }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("NO_TARGET");
   });
 
   it("takes a snapshot on all three replicas under a concurrent writer, through a node that is not the target", async () => {
@@ -177,5 +185,7 @@ describe("snapshots of replicated volumes", () => {
       if (gen < (ackedBefore.get(b) ?? 0) || gen > issuedAtAck) bad++;
     }
     expect(bad).toBe(0);
+    // And the writer went on past the snapshot point, so the bound above excluded something.
+    expect([...writer.acked.values()].some((g) => g > issuedAtAck)).toBe(true);
   });
 });
