@@ -13,6 +13,7 @@ export function getApi(): Api {
       baseUrl: config.baseUrl,
       authSecret: config.authSecret,
       trustedOrigins: config.trustedOrigins,
+      ...(config.commandLeaseSeconds === undefined ? {} : { commands: { leaseSeconds: config.commandLeaseSeconds } }),
     });
   }
   return holder.__stowageApi;

@@ -7,6 +7,8 @@ const ServerEnv = z.object({
   STOWAGE_BASE_URL: z.url().optional(),
   /** Extra origins allowed to call auth endpoints, comma separated. */
   STOWAGE_TRUSTED_ORIGINS: z.string().optional(),
+  /** A delivered command without a status report within this many seconds is delivered again. */
+  STOWAGE_COMMAND_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).optional(),
 });
 
 export interface ServerConfig {
@@ -14,6 +16,7 @@ export interface ServerConfig {
   authSecret: string;
   baseUrl: string;
   trustedOrigins: string[];
+  commandLeaseSeconds?: number;
 }
 
 /** Read at first use, not at import: `next build` loads route modules without a database. */
@@ -30,5 +33,6 @@ export function readServerConfig(source: NodeJS.ProcessEnv = process.env): Serve
     authSecret: env.BETTER_AUTH_SECRET,
     baseUrl,
     trustedOrigins: [...new Set([baseUrl, ...local, ...extra])],
+    ...(env.STOWAGE_COMMAND_LEASE_SECONDS === undefined ? {} : { commandLeaseSeconds: env.STOWAGE_COMMAND_LEASE_SECONDS }),
   };
 }
