@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: lint, typecheck, every workspace's vitest suite, then the
-// Playwright suite. Suites run one after another: on a 2-core machine running
-// them side by side only makes each slower and flakier. Ends with the line
-// "N passed, N failed" summed over every check and test.
+// `npm test`: lint, typecheck, every workspace's vitest suite, the system
+// suites (real processes), then the Playwright suite. Suites run one after
+// another: on a 2-core machine running them side by side only makes each
+// slower and flakier. Ends with the line "N passed, N failed" summed over
+// every check and test.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -57,28 +58,39 @@ if (want("lint")) {
 if (want("typecheck"))
   check("typecheck", run("typecheck", "npx", ["turbo", "run", "typecheck", "--continue", "--output-logs=errors-only"]));
 
+/** One vitest run in a workspace, its tests counted from the JSON report. */
+function vitest(label, dir, reportName, extraArgs) {
+  const report = path.join(out, `${reportName}.json`);
+  const ok = run(label, "npx", ["vitest", "run", ...extraArgs, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], { cwd: dir });
+  if (fs.existsSync(report)) {
+    const r = JSON.parse(fs.readFileSync(report, "utf8"));
+    passed += r.numPassedTests ?? 0;
+    failed += r.numFailedTests ?? 0;
+    if ((r.numFailedTests ?? 0) > 0) failures.push(label);
+    // A suite that failed to load has no failed tests but is a failure.
+    if (!ok && (r.numFailedTests ?? 0) === 0) check(`${label} (suite error)`, false);
+  } else check(`${label} (no report)`, ok);
+}
+
+const reportName = (pkg) => pkg.name.replace(/[@/]/g, "_");
+
 if (want("unit")) {
   for (const { dir, pkg } of workspaces()) {
-    if (!pkg.scripts?.test) continue;
-    const report = path.join(out, `${pkg.name.replace(/[@/]/g, "_")}.json`);
-    const ok = run(`vitest ${pkg.name}`, "npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
-      cwd: dir,
-    });
-    if (fs.existsSync(report)) {
-      const r = JSON.parse(fs.readFileSync(report, "utf8"));
-      passed += r.numPassedTests ?? 0;
-      failed += r.numFailedTests ?? 0;
-      if ((r.numFailedTests ?? 0) > 0) failures.push(`vitest ${pkg.name}`);
-      // A suite that failed to load has no failed tests but is a failure.
-      if (!ok && (r.numFailedTests ?? 0) === 0) check(`vitest ${pkg.name} (suite error)`, false);
-    } else check(`vitest ${pkg.name} (no report)`, ok);
+    if (pkg.scripts?.test) vitest(`vitest ${pkg.name}`, dir, reportName(pkg), []);
+  }
+}
+
+// Real control plane, agent and engine processes (each workspace's vitest.system.config.ts).
+if (want("system")) {
+  for (const { dir, pkg } of workspaces()) {
+    if (pkg.scripts?.["test:system"]) vitest(`vitest system ${pkg.name}`, dir, `${reportName(pkg)}-system`, ["--config", "vitest.system.config.ts"]);
   }
 }
 
 if (want("e2e")) {
   for (const { dir, pkg } of workspaces()) {
     if (!pkg.scripts?.e2e) continue;
-    const report = path.join(out, `${pkg.name.replace(/[@/]/g, "_")}-e2e.json`);
+    const report = path.join(out, `${reportName(pkg)}-e2e.json`);
     const ok = run(`playwright ${pkg.name}`, "npx", ["playwright", "test", "--reporter=list,json"], {
       cwd: dir,
       env: { PLAYWRIGHT_JSON_OUTPUT_NAME: report },
