@@ -587,7 +587,7 @@ export class ClusterNode implements AdminOperations {
       inSync: links,
       outOfSync: rec.replicas.filter((r) => !inSyncIds.has(r.id)).map((r) => r.id),
       ...(local ? { localReplicaId: local.id } : {}),
-      snapshots: rec.snapshots.map((x) => x.name),
+      snapshots: rec.snapshots,
       onFenced: (err) => {
         this.log.warn({ volume: rec.id, epoch, err: err.message }, "target fenced");
         st.fencedEpoch = Math.max(st.fencedEpoch, epoch);

@@ -347,6 +347,21 @@ describe("VolumeTarget", () => {
       expect(target.inSyncIds()).toContain("r2");
     });
 
+    it("makes a returning replica drop a copy under a recorded name it is not recorded to hold", async () => {
+      const { replicas, target } = setup();
+      const away = replicas[2];
+      if (!away) throw new Error("setup");
+      // Left from an attempt that was never recorded.
+      away.snapshots.set("s1", Buffer.alloc(SNAP_BYTES, 9));
+      away.down = true;
+      await target.write(0, Buffer.alloc(BS, 1));
+      expect(await target.snapshot("s1", async () => undefined)).toEqual(["r0", "r1"]);
+      away.down = false;
+      await target.catchUp("r2", away.link("r2"), { kind: "resync" });
+      expect(away.snapshots.has("s1")).toBe(false);
+      expect(replicas[0]?.snapshots.has("s1")).toBe(true);
+    });
+
     it("leaves nothing in sync that could not be told to drop a deleted snapshot", async () => {
       const { replicas, membership, target } = setup();
       await target.snapshot("gone", async () => undefined);

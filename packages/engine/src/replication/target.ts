@@ -43,8 +43,8 @@ export interface VolumeTargetOptions {
   /** The replica on this node, preferred for reads. */
   localReplicaId?: string;
   onFenced?: (err: Error) => void;
-  /** Snapshots the volume record lists when the target takes over. */
-  snapshots?: readonly string[];
+  /** Snapshots the volume record lists when the target takes over, with the replicas holding a copy. */
+  snapshots?: ReadonlyArray<{ name: string; replicaIds: readonly string[] }>;
   /**
    * Flush the replicas this long after a write (ms; default 1000, 0 = never).
    * Replicas buffer writes until a flush, so one that crashes loses what it
@@ -89,14 +89,14 @@ export class VolumeTarget implements BlockDevice {
   /** Regions whose flush is in progress (same reason). */
   private readonly flushing = new Set<DirtyMap>();
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Snapshot names in the volume record, as this target changed it. */
-  private readonly snapshotNames: Set<string>;
+  /** Snapshots in the volume record (as this target changed it) → replicas holding a copy. */
+  private readonly snapshotHolders: Map<string, Set<string>>;
   /** Snapshot operations run one at a time, in order. */
   private snapshotChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: VolumeTargetOptions) {
     this.size = opts.size;
-    this.snapshotNames = new Set(opts.snapshots ?? []);
+    this.snapshotHolders = new Map((opts.snapshots ?? []).map((x) => [x.name, new Set(x.replicaIds)]));
     this.blockSize = opts.blockSize ?? 4096;
     this.unflushed = new DirtyMap(this.size);
     for (const link of opts.inSync) {
@@ -197,7 +197,16 @@ export class VolumeTarget implements BlockDevice {
   // ----------------------------------------------------- snapshots ----
 
   snapshots(): string[] {
-    return [...this.snapshotNames];
+    return [...this.snapshotHolders.keys()];
+  }
+
+  /**
+   * The snapshots the record says `replicaId` holds. Any other copy it has is
+   * not one of them (deleted since, or from an attempt never recorded), even
+   * under a recorded name.
+   */
+  private heldBy(replicaId: string): string[] {
+    return [...this.snapshotHolders].filter(([, ids]) => ids.has(replicaId)).map(([name]) => name);
   }
 
   /**
@@ -212,7 +221,7 @@ export class VolumeTarget implements BlockDevice {
   snapshot(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]> {
     return this.serialiseSnapshot(async () => {
       this.checkFenced();
-      if (this.snapshotNames.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
+      if (this.snapshotHolders.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
       const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
       try {
         this.checkFenced();
@@ -233,7 +242,7 @@ export class VolumeTarget implements BlockDevice {
           }
           throw this.maybeFence(err);
         }
-        this.snapshotNames.add(name);
+        this.snapshotHolders.set(name, new Set(holders));
         return holders;
       } finally {
         this.lock.release(all);
@@ -255,20 +264,20 @@ export class VolumeTarget implements BlockDevice {
       } catch (err) {
         throw this.maybeFence(err);
       }
-      this.snapshotNames.delete(name);
+      this.snapshotHolders.delete(name);
       await this.onInSync((l) => l.deleteSnapshot(name), true);
     });
   }
 
   /**
-   * Tells every connected replica which snapshots the record lists; each drops
-   * the others (left from an attempt never acknowledged, or deleted while the
-   * replica was not connected). Run once when the target takes over.
+   * Tells every connected replica which snapshots the record says it holds;
+   * each drops the others (left from an attempt never acknowledged, or
+   * deleted while the replica was not connected). Run once when the target
+   * takes over.
    */
   async reconcileSnapshots(): Promise<void> {
     await this.serialiseSnapshot(async () => {
-      const names = [...this.snapshotNames];
-      await this.onInSync((l) => l.keepSnapshots(names), true);
+      await this.onInSync((l) => l.keepSnapshots(this.heldBy(l.replicaId)), true);
     });
   }
 
@@ -352,7 +361,7 @@ export class VolumeTarget implements BlockDevice {
     slot.catchUp = { kind: opts.kind, totalBytes: map.dirtyBytes, copiedBytes: 0 };
     // Read in the same turn as the link is installed: a snapshot deleted from now on is
     // deleted through this link too, one deleted before is absent from this list.
-    const snapshots = [...this.snapshotNames];
+    const snapshots = this.heldBy(replicaId);
     await this.opts.membership.setState(replicaId, opts.kind === "resync" ? "resyncing" : "rebuilding").catch((err: unknown) => {
       throw this.maybeFence(err);
     });
