@@ -117,19 +117,17 @@ export class AgentService {
   /** The server clock is authoritative: lastHeartbeatAt is our time, and the agent learns its skew. */
   async heartbeat(credential: string, req: HeartbeatRequest): Promise<HeartbeatResponse> {
     const now = this.config.now();
-    const cred = credential.startsWith(CLUSTER_CREDENTIAL_PREFIX)
-      ? await agentSecretRepository(this.prisma).findCredentialByHash(hashSecret(credential))
-      : null;
-    if (!cred || cred.revokedAt) throw new AgentProtocolError("UNAUTHORIZED", 401, "Missing, unknown or revoked cluster credential");
+    const agent = await this.authenticate(credential);
+    if (!agent) throw new AgentProtocolError("UNAUTHORIZED", 401, "Missing, unknown or revoked cluster credential");
     await this.prisma.$transaction(async (tx) => {
       const clusters = clusterRepository(tx);
-      await clusters.recordHeartbeat(cred.organizationId, cred.clusterId, { agentVersion: req.agentVersion, at: now });
-      await clusters.touchCredential(cred.organizationId, cred.id, now);
+      await clusters.recordHeartbeat(agent.organizationId, agent.clusterId, { agentVersion: req.agentVersion, at: now });
+      await clusters.touchCredential(agent.organizationId, agent.credentialId, now);
       // A heartbeat ends a silence as telemetry does.
-      await alertRepository(tx).resolve(cred.organizationId, cred.clusterId, "cluster_silent", "cluster", now);
+      await alertRepository(tx).resolve(agent.organizationId, agent.clusterId, "cluster_silent", "cluster", now);
     });
     return {
-      clusterId: cred.clusterId,
+      clusterId: agent.clusterId,
       serverTime: now.toISOString(),
       clockSkewMs: Math.round(now.getTime() - new Date(req.sentAt).getTime()),
       heartbeatIntervalSeconds: this.config.heartbeatIntervalSeconds,
