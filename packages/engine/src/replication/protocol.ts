@@ -45,9 +45,9 @@ export const MessageType = {
   /** Payload: snapshot name (UTF-8). Deletes the local snapshot; an absent name is a success. */
   SnapshotDelete: 12,
   /**
-   * Payload: the snapshot names the volume record lists ({@link encodeNames}).
-   * The replica deletes every local snapshot not named, so one that was away
-   * while a snapshot was deleted does not keep it.
+   * Payload: the snapshots the volume record says this replica holds
+   * ({@link encodeNames}). The replica deletes every local snapshot not named,
+   * so one that was away while a snapshot was deleted does not keep it.
    */
   SnapshotSync: 13,
 } as const;
