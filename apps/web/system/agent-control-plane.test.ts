@@ -287,12 +287,15 @@ describe("agent ⇄ control plane on real processes", () => {
       { timeoutMs: 15_000, what: "the first delivery of the command" },
     );
     const lost = await rest.get<Command>(`/api/v1/commands/${commandId}`);
-    expect(lost).toMatchObject({ state: "delivered", attempts: 1 });
+    expect(lost.state).toBe("delivered");
+    expect(lost.attempts).toBeGreaterThanOrEqual(1);
 
     await fleet.startClusterAgent();
     const done = await finished(commandId);
     expect(done.state, done.error ?? "").toBe("succeeded");
-    expect(done.attempts).toBe(2);
+    // Delivered again after the lost delivery (a long poll of the killed agent
+    // that the server had not yet seen close may have taken one more).
+    expect(done.attempts).toBeGreaterThan(lost.attempts);
     expect(done.result?.volumeId).toBe("sys-once");
 
     const volumes = await eventually(async () => ((await volumeNamed("sys-once")).length > 0 ? volumeNamed("sys-once") : undefined), {
