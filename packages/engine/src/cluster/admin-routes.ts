@@ -87,7 +87,7 @@ async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<ty
 export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promise<ClusterVolumeDto> {
   const nodes = new Map((await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => [n.value.id, n.value]));
   const targetNode = v.target ? nodes.get(v.target.nodeId) : undefined;
-  let ts = v.target?.nodeId === node.nodeId ? await node.targetStatus(v.id) : null;
+  let ts = v.target?.nodeId === node.nodeId ? node.targetStatus(v.id) : null;
   if (!ts && targetNode?.admin && targetNode.id !== node.nodeId) ts = await remoteTargetStatus(targetNode.admin, v.id);
   const fresh = ts?.epoch === v.epoch ? ts : null;
   return {
@@ -176,10 +176,10 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
     {
       method: "GET",
       pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/target$/,
-      handler: async (_req, [id]) => {
-        const ts = await node.targetStatus(volumeParam(id));
+      handler: (_req, [id]) => {
+        const ts = node.targetStatus(volumeParam(id));
         if (!ts) throw new NodeError("NOT_FOUND", `this node is not the target of ${id ?? ""}`);
-        return { status: 200, body: ts };
+        return Promise.resolve({ status: 200, body: ts });
       },
     },
     {

@@ -96,6 +96,8 @@ export interface VolumeStats {
   encrypted: boolean;
   /** Bytes of extents allocated by the head and all snapshots. */
   allocatedBytes: number;
+  /** Bytes of extents the head itself allocated (written since the newest snapshot, or ever without one). */
+  headAllocatedBytes: number;
   snapshots: number;
   hotExtents: number;
   checksumErrors: number;
@@ -297,6 +299,7 @@ export class Volume implements BlockDevice {
       size: this.size,
       encrypted: this.encrypted,
       allocatedBytes: this.map.slots.size * EXTENT_SIZE,
+      headAllocatedBytes: this.map.head.slots.size * EXTENT_SIZE,
       snapshots: this.map.snapshots().length,
       hotExtents: this.map.hot.size,
       checksumErrors: this.checksumErrors,
