@@ -218,11 +218,8 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(create.status, JSON.stringify(create.body)).toBe(200);
     const done = await finished(create.body.id);
     expect(done.state, done.error ?? "").toBe("succeeded");
-    const [volume] = await eventually(async () => ((await volumeNamed("sys-data")).length === 1 ? volumeNamed("sys-data") : undefined), {
-      timeoutMs: 30_000,
-      what: "volume sys-data to be listed",
-    });
-    if (!volume) throw new Error("unreachable: eventually returned an empty list");
+    const volume = await eventually(async () => (await volumeNamed("sys-data"))[0], { timeoutMs: 30_000, what: "volume sys-data to be listed" });
+    expect(await volumeNamed("sys-data")).toHaveLength(1);
     expect(volume.replicaCount).toBe(3);
 
     // Write to the volume through its NBD export, where the engine says it is served.
@@ -298,11 +295,8 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(done.attempts).toBeGreaterThan(lost.attempts);
     expect(done.result?.volumeId).toBe("sys-once");
 
-    const volumes = await eventually(async () => ((await volumeNamed("sys-once")).length > 0 ? volumeNamed("sys-once") : undefined), {
-      timeoutMs: 30_000,
-      what: "volume sys-once to be listed",
-    });
-    expect(volumes).toHaveLength(1);
+    await eventually(async () => (await volumeNamed("sys-once"))[0], { timeoutMs: 30_000, what: "volume sys-once to be listed" });
+    expect(await volumeNamed("sys-once")).toHaveLength(1);
     const commands = await rest.get<Page<Command>>(`/api/v1/commands?clusterId=${clusterId}&limit=100`);
     expect(commands.items.filter((c) => c.type === "volume.create" && c.params.name === "sys-once").map((c) => c.id)).toEqual([commandId]);
     const admin = fleet.engines.get("sys-1")?.admin;
