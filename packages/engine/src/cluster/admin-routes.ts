@@ -35,6 +35,8 @@ function snapshotParam(value: string | undefined): string {
 
 /** Set on a request one node forwards to the target's node, so it is never forwarded twice. */
 const FORWARDED_BY = "x-stowage-forwarded-by";
+/** Bounds a forwarded snapshot request; replica request timeouts bound the target's own work well below it. */
+const FORWARD_TIMEOUT_MS = 60_000;
 
 /**
  * Requests only the volume's target can carry out are forwarded to its node's
@@ -56,21 +58,23 @@ async function forwardToTarget(
   if (from !== undefined) throw new NodeError("NO_TARGET", `node ${node.nodeId} is not the target of ${v.id} (asked by ${String(from)})`);
   const admin = (await node.store.get(keys.node(target), nodeRecordSchema))?.value.admin;
   if (!admin) throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} is down`);
-  let res: Response;
   try {
-    res = await fetch(`http://${admin}${urlPath}`, {
+    const res = await fetch(`http://${admin}${urlPath}`, {
       method,
       headers: { [FORWARDED_BY]: node.nodeId, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
     });
+    const answer: unknown = await res.json();
+    return { status: res.status, body: answer };
   } catch (err) {
-    throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+    // Refused or unreachable: nothing was done. Timed out: the target may have done it.
+    if (err instanceof Error && err.name === "TimeoutError") {
+      throw new NodeError("BUSY", `the target node ${target} of ${v.id} did not answer within ${FORWARD_TIMEOUT_MS} ms; the outcome is unknown`);
+    }
+    throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const answer: unknown = await res.json();
-  return { status: res.status, body: answer };
 }
-
 
 /** Asks the target's node for catch-up progress; a status without it is still useful. */
 async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<typeof targetStatusSchema> | null> {
