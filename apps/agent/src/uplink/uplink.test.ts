@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Backoff } from "./backoff";
 import { UplinkClient } from "./client";
 import { TelemetryBuffer } from "./telemetry-buffer";
 import { Uplink, type CommandExecutor, type TelemetrySource } from "./uplink";
@@ -95,5 +96,43 @@ describe("Uplink heartbeat", () => {
     await uplink.heartbeatOnce();
     expect(bodies[0]).toMatchObject({ nodeCount: 3, agentVersion: "test" });
     expect(uplink.now().getTime() - Date.now()).toBeGreaterThanOrEqual(11);
+  });
+});
+
+describe("Uplink loops", () => {
+  it("when one loop reaches the control plane again, loops backing off retry at once instead of sleeping out their delay", async () => {
+    let down = true;
+    let polls = 0;
+    const fake: typeof fetch = async (url) => {
+      const path = new URL(url instanceof Request ? url.url : url.toString()).pathname;
+      if (path.endsWith("/commands")) polls++;
+      if (down) return new Response(JSON.stringify({ error: { code: "UNAVAILABLE", message: "down" } }), { status: 503 });
+      if (path.endsWith("/heartbeat")) return new Response(JSON.stringify({ clusterId: "c1", serverTime: new Date().toISOString(), clockSkewMs: 0, heartbeatIntervalSeconds: 15 }), { status: 200 });
+      return new Response(JSON.stringify({ commands: [], serverTime: new Date().toISOString() }), { status: 200 });
+    };
+    const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+    const uplink = new Uplink({
+      client,
+      buffer: await TelemetryBuffer.open(dir, 1 << 20),
+      source,
+      executor,
+      log: pino({ level: "silent" }),
+      agentVersion: "test",
+      telemetryIntervalMs: 60_000,
+      heartbeatIntervalMs: 60_000,
+      commandWaitSeconds: 0,
+      // Heartbeats retry within 0.6 s; a failed command poll would wait about a minute.
+      backoff: (loop) => new Backoff(60_000, 60_000, () => (loop === "heartbeat" ? 0.01 : 0.99)),
+    });
+    uplink.start();
+    try {
+      await vi.waitFor(() => expect(polls).toBe(1), { timeout: 5_000, interval: 20 });
+      down = false;
+      // Only the wake-up can bring the second poll this soon.
+      await vi.waitFor(() => expect(polls).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 20 });
+      expect(uplink.stats.heartbeats).toBeGreaterThanOrEqual(1);
+    } finally {
+      await uplink.stop();
+    }
   });
 });

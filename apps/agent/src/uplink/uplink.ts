@@ -35,6 +35,8 @@ export interface UplinkOptions {
   commandWaitSeconds?: number;
   /** Server time minus local time, learned from heartbeats; timestamps use it. */
   onClockSkew?: (skewMs: number) => void;
+  /** The backoff of each loop after failures (default: jittered, 0.5 s doubling to 60 s). */
+  backoff?: (loop: "heartbeat" | "collect" | "deliver" | "commands") => Backoff;
 }
 
 /**
@@ -47,6 +49,8 @@ export class Uplink {
   private running = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wakers = new Set<() => void>();
+  /** Wakers of loops waiting out a backoff after a failure, by loop. */
+  private readonly backingOff = new Map<string, () => void>();
   private readonly loops: Promise<void>[] = [];
   private skewMs = 0;
   /** Results of commands already carried out, so a redelivered one is reported, not repeated. */
@@ -157,35 +161,46 @@ export class Uplink {
     }
   }
 
-  private loop(name: string, once: () => Promise<void>, intervalMs: number): Promise<void> {
-    const backoff = new Backoff();
+  private loop(name: "heartbeat" | "collect" | "deliver" | "commands", once: () => Promise<void>, intervalMs: number): Promise<void> {
+    const backoff = this.opts.backoff?.(name) ?? new Backoff();
     return (async () => {
       while (this.running) {
         let delay = intervalMs;
+        let failed = false;
         try {
           await once();
+          // The control plane is back: loops still backing off try again now
+          // instead of sleeping out their (by now long) delays.
+          if (backoff.attempts > 0) for (const wake of this.backingOff.values()) wake();
           backoff.reset();
         } catch (err) {
+          failed = true;
           this.stats.failures++;
           const e = err instanceof UplinkError ? err : null;
           delay = Math.max(e?.retryAfterMs ?? 0, backoff.next());
           this.opts.log.warn({ loop: name, code: e?.code ?? "ERROR", err: err instanceof Error ? err.message : String(err), retryInMs: delay }, "uplink call failed");
         }
         if (!this.running) break;
-        await this.wait(delay);
+        await this.wait(delay, failed ? (wake) => this.backingOff.set(name, wake) : undefined);
+        this.backingOff.delete(name);
       }
     })();
   }
 
-  private wait(ms: number): Promise<void> {
+  /** Resolves after `ms`, or earlier when woken (stop, or the control plane coming back). */
+  private wait(ms: number, register?: (wake: () => void) => void): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.wakers.delete(resolve);
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const wake = () => {
+        clearTimeout(timer);
+        if (timer) this.timers.delete(timer);
+        this.wakers.delete(wake);
         resolve();
-      }, ms);
-      this.timers.add(t);
-      this.wakers.add(resolve);
+      };
+      timer = setTimeout(wake, ms);
+      this.timers.add(timer);
+      this.wakers.add(wake);
+      register?.(wake);
     });
   }
 }
