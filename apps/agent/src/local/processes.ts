@@ -43,6 +43,12 @@ export interface ChildOptions {
   ready?: () => Promise<boolean>;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /**
+   * The child stops when this process dies, even by SIGKILL: its stdin is a
+   * pipe from us, and it exits when the pipe ends (the engine's
+   * STOWAGE_EXIT_WITH_PARENT).
+   */
+  exitWithParent?: boolean;
 }
 
 /** Children still running when this process exits (a stop that ran out of time) are killed, never left behind. */
@@ -75,7 +81,11 @@ export class ChildService implements Service {
     const readyTimeoutMs = o.readyTimeoutMs ?? 60_000;
     fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
     const out = fs.createWriteStream(o.logFile, { flags: "a" });
-    const child = spawn(o.command, o.args, { stdio: ["ignore", "pipe", "pipe"], env: o.env ?? process.env });
+    const env = o.env ?? process.env;
+    const child = spawn(o.command, o.args, {
+      stdio: [o.exitWithParent ? "pipe" : "ignore", "pipe", "pipe"],
+      env: o.exitWithParent ? { ...env, STOWAGE_EXIT_WITH_PARENT: "1" } : env,
+    });
     this.child = child;
     live.add(child);
     child.once("exit", () => live.delete(child));
@@ -230,6 +240,7 @@ export class EngineNodeService extends ChildService {
       log: spec.log,
       readyLine: (l) => l.includes('"event":"ready"'),
       readyTimeoutMs: 90_000,
+      exitWithParent: true,
     });
   }
 

@@ -160,6 +160,19 @@ describe("against a running node", () => {
     expect(code).toBe(0);
   });
 
+  it("with STOWAGE_EXIT_WITH_PARENT=1 stops cleanly when its parent's end of stdin closes", async () => {
+    const child = spawn(process.execPath, [BIN, "serve", "--pool", `${node.dir}/orphan`, "--socket", `${node.dir}/orphan.sock`], {
+      cwd: ENGINE_ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, STOWAGE_EXIT_WITH_PARENT: "1" },
+    });
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    // What the kernel does to the pipe when the parent dies.
+    child.stdin.end();
+    expect(await exited).toBe(0);
+  });
+
   it("creates an encrypted volume with a key file", async () => {
     const keyFile = `${node.dir}/cli-kek.hex`;
     await writeFile(keyFile, `${"ab".repeat(16)}${"cd".repeat(16)}\n`, { mode: 0o600 });
