@@ -7,8 +7,10 @@
  *
  * Reports sustained samples/s, ingest latency (p50/p99), fleet-overview p95
  * during ingest, and the database bytes one sample costs (table + index
- * growth) extrapolated to a day of the simulated fleet. `--json` prints one
- * JSON document as the last line.
+ * growth) extrapolated to a day of the simulated fleet, and the CPU time the
+ * server side (this process and the PostgreSQL processes) spent per batch,
+ * which a busy machine disturbs less than wall-clock rates. `--json` prints
+ * one JSON document as the last line.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
@@ -51,6 +53,39 @@ function pct(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** CPU seconds (user + system) of a process from /proc, 0 if it is gone. */
+function procCpuSeconds(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of the PostgreSQL postmaster and its children (backends, WAL writer, checkpointer, autovacuum). */
+function postgresCpuSeconds(dataDir: string): number {
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return 0;
+  }
+  let total = procCpuSeconds(postmaster);
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) total += procCpuSeconds(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 function inventoryFor(): Inventory {
@@ -104,9 +139,11 @@ function batchFor(seq: number, at: number, inventory: Inventory | null): Buffer 
 
 async function main(): Promise<void> {
   const started = Date.now();
+  let jsonLine: string | null = null;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-bench-"));
   fs.chmodSync(tmp, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, "data"), port: 30000 + Math.floor(Math.random() * 20000), database: "bench" });
+  const dataDir = path.join(tmp, "data");
+  const pg = await startEmbeddedPostgres({ dataDir, port: 30000 + Math.floor(Math.random() * 20000), database: "bench" });
   const cleanup: (() => Promise<void>)[] = [async () => pg.stop(), async () => fs.rmSync(tmp, { recursive: true, force: true })];
   try {
     await applyMigrations(pg.url);
@@ -227,9 +264,15 @@ async function main(): Promise<void> {
       }
     })();
     const latencies: number[] = [];
+    const cpu0 = { node: process.cpuUsage(), postgres: postgresCpuSeconds(dataDir) };
     const ingestStart = performance.now();
     for (let r = 1; r <= ROUNDS; r++) await runRound(rounds[r] ?? [], latencies);
     const seconds = (performance.now() - ingestStart) / 1000;
+    const nodeCpu = process.cpuUsage(cpu0.node);
+    const cpuMsPerBatch = {
+      node: Number(((nodeCpu.user + nodeCpu.system) / 1000 / (ROUNDS * CLUSTERS)).toFixed(2)),
+      postgres: Number((((postgresCpuSeconds(dataDir) - cpu0.postgres) * 1000) / (ROUNDS * CLUSTERS)).toFixed(2)),
+    };
     ingesting = false;
     await overviewLoop;
     const samples = ROUNDS * CLUSTERS * (VOLUMES + NODES);
@@ -256,6 +299,8 @@ async function main(): Promise<void> {
       samplesPerSecond: Math.round(samples / seconds),
       ingestLatencyMs: { p50: Number(pct(latencies, 50).toFixed(1)), p99: Number(pct(latencies, 99).toFixed(1)) },
       fleetOverviewMs: { calls: overview.length, p50: Number(pct(overview, 50).toFixed(1)), p95: Number(pct(overview, 95).toFixed(1)) },
+      cpuMsPerBatch,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
       realTimeLoadSamplesPerSecond: Math.round(samplesPerDay / 86_400),
       storage: {
         rawBytesPerSample: Math.round(bytesPerSample),
@@ -270,13 +315,16 @@ async function main(): Promise<void> {
     };
     const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
     say(`ingest: ${result.samples} samples in ${result.seconds} s = ${result.samplesPerSecond} samples/s (target >= 100000); batch p50 ${result.ingestLatencyMs.p50} ms, p99 ${result.ingestLatencyMs.p99} ms`);
+    say(`server CPU per batch: ${cpuMsPerBatch.node} ms in this process, ${cpuMsPerBatch.postgres} ms in PostgreSQL (load average ${result.loadAverage.join(" ")})`);
     say(`fleet overview during ingest: p95 ${result.fleetOverviewMs.p95} ms over ${result.fleetOverviewMs.calls} calls (target <= 150 ms)`);
     say(`the simulated fleet in real time produces ${result.realTimeLoadSamplesPerSecond} samples/s`);
     say(`storage: ${result.storage.rawBytesPerSample} B per raw sample (table + indexes) -> ${gb(result.storage.rawBytesPerDay)}/day for this fleet, ${gb(result.storage.rawBytesPerDayFullFleet)}/day at 1000x20x10; 1-min rollups ${result.storage.rollup1mBytesPerRow} B/row -> ${gb(result.storage.rollup1mBytesPerDay)}/day`);
-    if (asJson) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (asJson) jsonLine = `${JSON.stringify(result)}\n`;
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);
   }
+  // After shutdown, whose log lines would otherwise follow it: the JSON is the last line.
+  if (jsonLine) process.stdout.write(jsonLine);
 }
 
 main().catch((err: unknown) => {

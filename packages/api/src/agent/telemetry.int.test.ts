@@ -97,6 +97,62 @@ describe("telemetry ingest /api/agent/v1/telemetry", () => {
     expect(await counts(c.clusterId)).toMatchObject({ nodes: 2, volumes: 1 });
   });
 
+  it("applies an inventory only when it changed, still removing what is gone, and never an older one", async () => {
+    const c = await registerCluster(t.api, a.id);
+    const sentAt = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    await accept(c, batch({ sentAt: sentAt(-3000), inventory: inventory({ nodes: 3, volumes: 2 }) }));
+    // Changed behind the agent's back: an unchanged inventory is not applied again, so this stays.
+    await t.api.prisma.volume.updateMany({ where: { clusterId: c.clusterId, externalId: "vol-0" }, data: { name: "renamed-here" } });
+    const unchangedAt = sentAt(-2000);
+    await accept(c, batch({ sentAt: unchangedAt, inventory: inventory({ nodes: 3, volumes: 2 }) }));
+    expect((await t.api.prisma.volume.findFirstOrThrow({ where: { clusterId: c.clusterId, externalId: "vol-0" } })).name).toBe("renamed-here");
+    // It still counts as the newest inventory seen.
+    expect((await t.api.prisma.clusterTelemetry.findUniqueOrThrow({ where: { clusterId: c.clusterId } })).inventorySentAt?.toISOString()).toBe(unchangedAt);
+
+    // A changed inventory is applied in full: upserted, and what it no longer lists removed.
+    await accept(c, batch({ sentAt: sentAt(-1000), inventory: inventory({ nodes: 2, volumes: 1, replicaState: { "vol-0-r1": "faulted" } }) }));
+    expect(await counts(c.clusterId)).toMatchObject({ nodes: 2, volumes: 1 });
+    expect((await t.api.prisma.volume.findFirstOrThrow({ where: { clusterId: c.clusterId, externalId: "vol-0" } })).name).toBe("pvc-vol-0");
+    expect(await t.api.prisma.replica.findMany({ where: { clusterId: c.clusterId }, orderBy: { externalId: "asc" }, select: { externalId: true, state: true } })).toEqual([
+      { externalId: "vol-0-r0", state: "healthy" },
+      { externalId: "vol-0-r1", state: "faulted" },
+    ]);
+    expect(await t.api.prisma.snapshot.count({ where: { clusterId: c.clusterId } })).toBe(1);
+    expect(await t.api.prisma.clusterTelemetry.findUniqueOrThrow({ where: { clusterId: c.clusterId } })).toMatchObject({ volumeCount: 1, nodeCount: 2 });
+
+    // The first inventory again, but stamped before the one applied last: ignored.
+    await accept(c, batch({ sentAt: sentAt(-2500), inventory: inventory({ nodes: 3, volumes: 2 }) }));
+    expect(await counts(c.clusterId)).toMatchObject({ nodes: 2, volumes: 1 });
+    // And stamped after it: applied, although it equals one applied before.
+    await accept(c, batch({ sentAt: sentAt(0), inventory: inventory({ nodes: 3, volumes: 2 }) }));
+    expect(await counts(c.clusterId)).toMatchObject({ nodes: 3, volumes: 2 });
+  });
+
+  it("keeps a re-sent sample once when it comes in another batch, and stores the rest of that batch", async () => {
+    const c = await registerCluster(t.api, a.id);
+    const at = new Date(clock.now().getTime() - 20_000);
+    await accept(c, batch({ volumeSamples: [volumeSample("vol-0", at, { readIops: 1 })], poolSamples: [poolSample("node-0", at, 1000, 100)] }));
+    await accept(
+      c,
+      batch({
+        volumeSamples: [volumeSample("vol-0", at, { readIops: 2 }), volumeSample("vol-1", at, { readIops: 3 }), volumeSample("vol-2", at, { readIops: 4 }), volumeSample("vol-2", at, { readIops: 5 })],
+        poolSamples: [poolSample("node-0", at, 1000, 200), poolSample("node-1", at, 1000, 300)],
+      }),
+    );
+    const samples = await t.api.prisma.volumeSample.findMany({ where: { clusterId: c.clusterId }, orderBy: { volumeId: "asc" }, select: { volumeId: true, readIops: true } });
+    expect(samples).toEqual([
+      { volumeId: "vol-0", readIops: 1 },
+      { volumeId: "vol-1", readIops: 3 },
+      { volumeId: "vol-2", readIops: 4 },
+    ]);
+    const pools = await t.api.prisma.poolSample.findMany({ where: { clusterId: c.clusterId }, orderBy: { nodeId: "asc" }, select: { nodeId: true, allocatedBytes: true } });
+    expect(pools).toEqual([
+      { nodeId: "node-0", allocatedBytes: 100n },
+      { nodeId: "node-1", allocatedBytes: 300n },
+    ]);
+    expect(await counts(c.clusterId)).toMatchObject({ batches: 2 });
+  });
+
   it("refuses clock-skewed samples naming the field, and stores nothing of that batch", async () => {
     const c = await registerCluster(t.api, a.id);
     await accept(c, batch({ inventory: inventory(), volumeSamples: [volumeSample("vol-0", clock.now())] }));

@@ -40,11 +40,14 @@ export function staleBefore(heartbeatIntervalSeconds: number, now = new Date()):
   return new Date(now.getTime() - MISSED_HEARTBEATS * heartbeatIntervalSeconds * 1000);
 }
 
+/** The status shown: the stored one, except that a connected cluster with stale heartbeats is disconnected. */
+export function clusterStatus(c: Pick<Cluster, "status" | "lastHeartbeatAt">, heartbeatIntervalSeconds: number, now = new Date()): Cluster["status"] {
+  if (c.status === "connected" && c.lastHeartbeatAt && c.lastHeartbeatAt < staleBefore(heartbeatIntervalSeconds, now)) return "disconnected";
+  return c.status;
+}
+
 export function toClusterDto(c: Cluster, heartbeatIntervalSeconds: number, now = new Date()): ClusterDto {
-  let status = c.status;
-  if (status === "connected" && c.lastHeartbeatAt && c.lastHeartbeatAt < staleBefore(heartbeatIntervalSeconds, now)) {
-    status = "disconnected";
-  }
+  const status = clusterStatus(c, heartbeatIntervalSeconds, now);
   return {
     id: c.id,
     name: c.name,

@@ -10,17 +10,6 @@ export interface FailingCondition {
   message: string;
 }
 
-export interface AlertEvaluation {
-  /** Conditions that hold now: opened, or updated when severity or message changed. */
-  failing: FailingCondition[];
-  /** Kinds evaluated over every subject: open alerts of these kinds not in `failing` resolve. */
-  fullKinds: AlertKind[];
-  /** Kinds evaluated only for some subjects: open alerts of these subjects not in `failing` resolve. */
-  partial: { kind: AlertKind; subjects: string[] }[];
-  /** Subjects in a hysteresis band: an open alert stays open, none is opened. */
-  hold?: { kind: AlertKind; subject: string }[];
-}
-
 export interface AlertFilters {
   state?: AlertState | undefined;
   clusterId?: string | undefined;
@@ -28,51 +17,13 @@ export interface AlertFilters {
 }
 
 /**
- * Alert lifecycle writes. One statement opens what fails and resolves what
- * recovered; the partial unique index alert_one_open makes "open" idempotent
- * (ON CONFLICT on it), so concurrent evaluators cannot open a second copy.
+ * The maintenance job's alert queries on the pg pool. Telemetry opens and
+ * resolves alerts inside ingest_telemetry_batch (see the migration
+ * telemetry_ingest_in_one_call), where the partial unique index
+ * alert_one_open makes "open" idempotent (ON CONFLICT on it).
  */
 export function alertWriter(db: Sql) {
   return {
-    async reconcile(organizationId: string, clusterId: string, at: Date, e: AlertEvaluation): Promise<void> {
-      const partialKinds = e.partial.flatMap((p) => p.subjects.map(() => p.kind));
-      const partialSubjects = e.partial.flatMap((p) => p.subjects);
-      if (e.failing.length === 0 && e.fullKinds.length === 0 && partialSubjects.length === 0) return;
-      await db.query({
-        name: "alert_reconcile",
-        text: `WITH failing AS (
-                 SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS f(kind, subject, severity, message)
-               ), opened AS (
-                 INSERT INTO alert ("organizationId", "clusterId", "kind", "subject", "severity", "message", "createdAt", "updatedAt")
-                 SELECT $1, $2::uuid, kind::"AlertKind", subject, severity::"AlertSeverity", message, $7, $7 FROM failing
-                 ON CONFLICT ("clusterId", "kind", "subject") WHERE "state" = 'open' DO UPDATE
-                   SET "severity" = EXCLUDED."severity", "message" = EXCLUDED."message", "updatedAt" = EXCLUDED."updatedAt"
-                   WHERE (alert."severity", alert."message") IS DISTINCT FROM (EXCLUDED."severity", EXCLUDED."message")
-                 RETURNING 1
-               )
-               UPDATE alert a SET "state" = 'resolved', "resolvedAt" = $7, "updatedAt" = $7
-                WHERE a."clusterId" = $2 AND a."state" = 'open'
-                  AND (a."kind"::text = ANY($8::text[])
-                       OR (a."kind"::text, a."subject") IN (SELECT * FROM unnest($9::text[], $10::text[])))
-                  AND NOT EXISTS (SELECT 1 FROM failing f WHERE f.kind = a."kind"::text AND f.subject = a."subject")
-                  AND NOT EXISTS (SELECT 1 FROM unnest($11::text[], $12::text[]) AS h(kind, subject) WHERE h.kind = a."kind"::text AND h.subject = a."subject")`,
-        values: [
-          organizationId,
-          clusterId,
-          e.failing.map((f) => f.kind),
-          e.failing.map((f) => f.subject),
-          e.failing.map((f) => f.severity),
-          e.failing.map((f) => f.message),
-          at,
-          e.fullKinds,
-          partialKinds,
-          partialSubjects,
-          (e.hold ?? []).map((h) => h.kind),
-          (e.hold ?? []).map((h) => h.subject),
-        ],
-      });
-    },
-
     /** Registered clusters silent since `before` (neither heartbeat nor telemetry). */
     async silentClusters(before: Date): Promise<{ organizationId: string; clusterId: string; name: string; lastSeenAt: Date | null }[]> {
       const { rows } = await db.query<{ organizationId: string; clusterId: string; name: string; lastSeenAt: Date | null }>(
@@ -124,10 +75,6 @@ export function alertRepository(db: Db) {
         if (isUniqueViolation(err)) return false;
         throw err;
       }
-    },
-
-    openCountsByCluster(organizationId: string) {
-      return db.alert.groupBy({ by: ["clusterId", "severity"], where: { organizationId, state: "open" }, _count: { _all: true } });
     },
   };
 }

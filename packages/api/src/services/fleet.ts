@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
 import type { CommandDto } from "../dto/command";
-import { staleBefore, toClusterDto } from "../dto/cluster";
+import { clusterStatus, staleBefore } from "../dto/cluster";
 import {
   toAlertDto,
   toNodeDto,
@@ -17,7 +17,7 @@ import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
 import { alertRepository, type AlertFilters } from "../repositories/alert";
 import { clusterRepository } from "../repositories/cluster";
-import { fleetRepository, seriesRepository, type Resolution, type VolumeFilters } from "../repositories/fleet";
+import { fleetRepository, overviewRepository, seriesRepository, type Resolution, type VolumeFilters } from "../repositories/fleet";
 import type { CommandService } from "./command";
 import { requireCluster, type OrgScope } from "./scope";
 
@@ -74,49 +74,41 @@ export class FleetService {
   }
 
   async overview(scope: OrgScope): Promise<FleetOverviewDto> {
-    const repo = fleetRepository(this.prisma);
-    const [clusters, alertCounts] = await Promise.all([repo.clustersWithTelemetry(scope.organizationId), alertRepository(this.prisma).openCountsByCluster(scope.organizationId)]);
-    const alerts = new Map<string, { critical: number; warning: number }>();
-    for (const row of alertCounts) {
-      const a = alerts.get(row.clusterId) ?? { critical: 0, warning: 0 };
-      a[row.severity] += row._count._all;
-      alerts.set(row.clusterId, a);
-    }
+    const clusters = await overviewRepository(this.pool).clusters(scope.organizationId);
     const now = this.config.now();
     const stale = staleBefore(this.config.heartbeatIntervalSeconds, now).getTime();
     const silentBefore = now.getTime() - this.config.silenceSeconds * 1000;
     const out: FleetOverviewDto["clusters"] = clusters.map((c) => {
-      const t = c.telemetry;
-      const open = alerts.get(c.id) ?? { critical: 0, warning: 0 };
-      const lastSeen = Math.max(c.lastHeartbeatAt?.getTime() ?? 0, t?.lastTelemetryAt?.getTime() ?? 0);
+      const open = { critical: c.criticalAlerts, warning: c.warningAlerts };
+      const lastSeen = Math.max(c.lastHeartbeatAt?.getTime() ?? 0, c.lastTelemetryAt?.getTime() ?? 0);
       // Telemetry counts as a sign of life too: connected if either arrived recently.
-      let status = toClusterDto(c, this.config.heartbeatIntervalSeconds, now).status;
+      let status = clusterStatus(c, this.config.heartbeatIntervalSeconds, now);
       if (status === "disconnected" && c.registeredAt && lastSeen >= stale) status = "connected";
       const health =
         status === "pending" ? "unknown" : status === "disconnected" || open.critical > 0 || lastSeen < silentBefore ? "critical" : open.warning > 0 ? "warning" : "healthy";
-      const fresh = t?.metricsAt && t.metricsAt.getTime() >= silentBefore;
+      const fresh = c.metricsAt !== null && c.metricsAt.getTime() >= silentBefore;
       return {
         id: c.id,
         name: c.name,
         status,
         health,
         lastSeenAt: lastSeen > 0 ? new Date(lastSeen).toISOString() : null,
-        nodeCount: t?.nodeCount ?? 0,
-        nodesUp: t?.nodesUp ?? 0,
-        volumeCount: t?.volumeCount ?? 0,
-        capacityBytes: Number(t?.capacityBytes ?? 0),
-        allocatedBytes: Number(t?.allocatedBytes ?? 0),
+        nodeCount: c.nodeCount,
+        nodesUp: c.nodesUp,
+        volumeCount: c.volumeCount,
+        capacityBytes: c.capacityBytes,
+        allocatedBytes: c.allocatedBytes,
         openAlerts: open,
-        droppedBatches: Number(t?.droppedBatches ?? 0),
+        droppedBatches: c.droppedBatches,
         // Figures older than the silence threshold are not "current": shown as zero with their time.
         current: {
-          at: t?.metricsAt?.toISOString() ?? null,
-          readIops: fresh ? (t?.readIops ?? 0) : 0,
-          writeIops: fresh ? (t?.writeIops ?? 0) : 0,
-          readBytesPerSec: fresh ? (t?.readBytesPerSec ?? 0) : 0,
-          writeBytesPerSec: fresh ? (t?.writeBytesPerSec ?? 0) : 0,
-          latencyP50Us: fresh ? (t?.latencyP50Us ?? 0) : 0,
-          latencyP99Us: fresh ? (t?.latencyP99Us ?? 0) : 0,
+          at: c.metricsAt?.toISOString() ?? null,
+          readIops: fresh ? c.readIops : 0,
+          writeIops: fresh ? c.writeIops : 0,
+          readBytesPerSec: fresh ? c.readBytesPerSec : 0,
+          writeBytesPerSec: fresh ? c.writeBytesPerSec : 0,
+          latencyP50Us: fresh ? c.latencyP50Us : 0,
+          latencyP99Us: fresh ? c.latencyP99Us : 0,
         },
       };
     });

@@ -1,11 +1,11 @@
+import { createHash } from "node:crypto";
 import type { Inventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
 import type { ResolvedConfig } from "../config";
-import { inTransaction, type Pool } from "../db";
+import type { Pool } from "../db";
 import type { ErrorDetail } from "../errors";
 import type { Logger } from "../lib/logger";
-import { alertWriter, type AlertEvaluation, type FailingCondition } from "../repositories/alert";
 import { partitionRepository, type PartitionedTable } from "../repositories/partitions";
-import { telemetryRepository, type CurrentFigures, type NodeState } from "../repositories/telemetry";
+import { telemetryRepository, type BatchCondition, type CurrentFigures } from "../repositories/telemetry";
 import { AgentProtocolError } from "./agent-errors";
 
 /** The cluster an authenticated agent speaks for. */
@@ -84,33 +84,20 @@ function percent(fraction: number): string {
   return `${Math.round(fraction * 1000) / 10} %`;
 }
 
-/** Alert conditions the batch lets us judge (silence is judged by the maintenance job). */
-export function evaluateAlerts(config: ResolvedConfig["telemetry"], nodes: NodeState[], inventory: Inventory | null, samples: readonly VolumeSample[]): AlertEvaluation {
-  const failing: FailingCondition[] = [];
-  const hold: { kind: "pool_full"; subject: string }[] = [];
-  for (const n of nodes) {
-    if (n.status === "down") failing.push({ kind: "node_down", subject: n.externalId, severity: "critical", message: `Node ${n.name} is down` });
-    const used = n.poolCapacityBytes > 0 ? n.poolAllocatedBytes / n.poolCapacityBytes : 0;
-    if (used > config.poolFullFraction) {
-      failing.push({
-        kind: "pool_full",
-        subject: n.externalId,
-        severity: used > 0.95 ? "critical" : "warning",
-        message: `Pool on node ${n.name} is ${percent(used)} full`,
-      });
-    } else if (used > config.poolFullResolveFraction) {
-      // Between the two thresholds an open alert stays open and no new one opens, so a pool
-      // hovering at the limit does not flap.
-      hold.push({ kind: "pool_full", subject: n.externalId });
-    }
-  }
-  const fullKinds: AlertEvaluation["fullKinds"] = ["cluster_silent", "node_down", "pool_full"];
+/**
+ * Alert conditions found in the batch itself: degraded replicas of its
+ * inventory and volumes reporting I/O errors. node_down and pool_full depend
+ * on the stored nodes after the batch and are judged by the database in the
+ * same call (ingest_telemetry_batch, which writes percentages as percent()
+ * does); silence is judged by the maintenance job.
+ */
+export function batchConditions(inventory: Inventory | null, samples: readonly VolumeSample[]): { conditions: BatchCondition[]; ioSubjects: string[] } {
+  const conditions: BatchCondition[] = [];
   if (inventory) {
-    fullKinds.push("replica_degraded");
     for (const r of inventory.replicas) {
       if (r.state === "healthy") continue;
       const progress = r.progress === null ? "" : ` (${percent(r.progress)})`;
-      failing.push({
+      conditions.push({
         kind: "replica_degraded",
         subject: r.id,
         severity: r.state === "resyncing" || r.state === "rebuilding" ? "warning" : "critical",
@@ -122,10 +109,16 @@ export function evaluateAlerts(config: ResolvedConfig["telemetry"], nodes: NodeS
   for (const s of samples) errors.set(s.volumeId, (errors.get(s.volumeId) ?? 0) + s.ioErrors);
   for (const [volumeId, count] of errors) {
     if (count > 0) {
-      failing.push({ kind: "volume_io_errors", subject: volumeId, severity: "critical", message: `Volume ${volumeId} reported ${count} I/O error${count === 1 ? "" : "s"}` });
+      conditions.push({ kind: "volume_io_errors", subject: volumeId, severity: "critical", message: `Volume ${volumeId} reported ${count} I/O error${count === 1 ? "" : "s"}` });
     }
   }
-  return { failing, fullKinds, partial: [{ kind: "volume_io_errors", subjects: [...errors.keys()] }], hold };
+  return { conditions, ioSubjects: [...errors.keys()] };
+}
+
+/** The inventory as stored JSON and its hash: the same inventory gives the same hash (the parsed batch lists fields in schema order). */
+function inventoryWrite(inv: Inventory): { json: string; hash: string; volumeCount: number } {
+  const json = JSON.stringify(inv);
+  return { json, hash: createHash("sha256").update(json).digest("base64"), volumeCount: inv.volumes.length };
 }
 
 function isMissingPartition(err: unknown): boolean {
@@ -199,39 +192,27 @@ export class TelemetryService {
     }
   }
 
-  /** One transaction per batch; returns true when the batch had been stored before. */
+  /** One call per batch (its own transaction); returns true when the batch had been stored before. */
   private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }): Promise<boolean> {
-    const { organizationId, clusterId } = agent;
-    return inTransaction(this.pool, async (client) => {
-      const repo = telemetryRepository(client);
-      await repo.lockCluster(clusterId);
-      const sampleCount = batch.volumeSamples.length + batch.poolSamples.length;
-      if (!(await repo.recordBatch(clusterId, batch.batchId, now, batch.sequence, sampleCount))) return true;
-      const sentAt = new Date(batch.sentAt);
-      let inventory: Inventory | null = null;
-      if (batch.inventory && (await repo.inventoryIsFresh(clusterId, sentAt))) {
-        inventory = batch.inventory;
-        await repo.applyInventory({ organizationId, clusterId }, inventory);
-      }
-      await repo.insertVolumeSamples(clusterId, batch.volumeSamples);
-      await repo.insertPoolSamples(clusterId, batch.poolSamples);
-      await repo.applyLatestPools(clusterId, latestBy(batch.poolSamples, (s) => s.nodeId));
-      const nodes = await repo.nodeStates(clusterId);
-      await repo.updateState(
-        { organizationId, clusterId },
-        {
-          receivedAt: now,
-          sequence: batch.sequence,
-          droppedBatches: batch.droppedBatches,
-          inventorySentAt: inventory ? sentAt : null,
-          volumeCount: inventory ? inventory.volumes.length : null,
-          nodes,
-          figures: currentFigures(batch.volumeSamples),
-        },
-      );
-      await alertWriter(client).reconcile(organizationId, clusterId, now, evaluateAlerts(this.config.telemetry, nodes, inventory, batch.volumeSamples));
-      if (Number.isFinite(span.min)) await repo.noteLateSamples(clusterId, new Date(span.min), new Date(span.max + 1));
-      return false;
+    const { conditions, ioSubjects } = batchConditions(batch.inventory, batch.volumeSamples);
+    const stored = await telemetryRepository(this.pool).ingest({
+      organizationId: agent.organizationId,
+      clusterId: agent.clusterId,
+      batchId: batch.batchId,
+      receivedAt: now,
+      sequence: batch.sequence,
+      droppedBatches: batch.droppedBatches,
+      sentAt: new Date(batch.sentAt),
+      inventory: batch.inventory ? inventoryWrite(batch.inventory) : null,
+      volumeSamples: batch.volumeSamples,
+      poolSamples: batch.poolSamples,
+      figures: currentFigures(batch.volumeSamples),
+      poolFullFraction: this.config.telemetry.poolFullFraction,
+      poolFullResolveFraction: this.config.telemetry.poolFullResolveFraction,
+      conditions,
+      ioSubjects,
+      span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
     });
+    return !stored;
   }
 }
