@@ -21,6 +21,7 @@ const common = {
 const uplink = {
   STOWAGE_CONTROL_PLANE_URL: z.url(),
   STOWAGE_TELEMETRY_INTERVAL_MS: z.coerce.number().int().min(1_000).default(10_000),
+  STOWAGE_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(15_000),
 };
 
 export const clusterEnvSchema = z.object({
@@ -49,6 +50,8 @@ export const nodeEnvSchema = z.object({
   STOWAGE_NBD: hostPort.default("127.0.0.1:0"),
   STOWAGE_ADMIN: hostPort.default("127.0.0.1:0"),
   STOWAGE_CAPACITY: optional,
+  /** How long the node's etcd lease outlives it: how soon a dead node is noticed and its volumes fail over. */
+  STOWAGE_LEASE_TTL_SECONDS: z.coerce.number().min(1).max(300).default(5),
 });
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;
 

@@ -65,6 +65,7 @@ export interface LocalFleetOptions {
   controlPlaneUrl: string;
   joinTokens: Record<string, string>;
   telemetryIntervalMs: number;
+  heartbeatIntervalMs: number;
   demoWorkload: boolean;
   nodeCapacity: string;
   log: Logger;
@@ -149,6 +150,7 @@ class LocalCluster implements Service {
       stateDir: path.join(this.dir, "agent"),
       engineAdmin: admins,
       telemetryIntervalMs: opts.telemetryIntervalMs,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
       bufferMaxBytes: 16 * 1024 * 1024,
       log: this.log.child({ component: "cluster-agent" }),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),

@@ -16,6 +16,6 @@ export function nodeService(env: NodeEnv, log: Logger): EngineNodeService {
     logFile: path.join(path.resolve(env.STOWAGE_POOL_DIR), "..", `${env.STOWAGE_NODE_ID}.log`),
     log,
     listen: { replication: env.STOWAGE_LISTEN_REPLICATION, nbd: env.STOWAGE_NBD, admin: env.STOWAGE_ADMIN },
-    extraArgs: ["--log-level", env.STOWAGE_LOG_LEVEL],
+    extraArgs: ["--lease-ttl", String(env.STOWAGE_LEASE_TTL_SECONDS), "--log-level", env.STOWAGE_LOG_LEVEL],
   });
 }
