@@ -578,6 +578,19 @@ export class ClusterNode implements AdminOperations {
       if (err instanceof EpochSupersededError) st.fencedEpoch = epoch;
       abort(errMessage(err));
     }
+    // The in-sync set may have shrunk while the links opened: a node restarting after an unclean
+    // stop takes its replica out of it before serving it, so before our HELLO to it succeeded.
+    // Counted in sync here, such a replica would never be caught up.
+    const now = await this.store.get(keys.volume(rec.id), volumeRecordSchema).catch(() => null);
+    if (!now || now.value.epoch !== epoch) return abort("the volume record changed while attaching");
+    for (let i = links.length - 1; i >= 0; i--) {
+      const l = links[i];
+      if (l && !now.value.inSync.includes(l.replicaId)) {
+        l.close();
+        links.splice(i, 1);
+      }
+    }
+    if (links.length === 0) abort("no replica is in sync any more");
     const inSyncIds = new Set(links.map((l) => l.replicaId));
     const local = rec.replicas.find((r) => r.nodeId === this.nodeId);
     const target = new VolumeTarget({
