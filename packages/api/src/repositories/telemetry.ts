@@ -3,8 +3,8 @@ import type { Sql } from "../db";
 
 /**
  * Telemetry writes. A batch is one call of ingest_telemetry_batch (see the
- * migration telemetry_ingest_in_one_call): a single statement, so it is its
- * own transaction and costs one round trip. Rows go in as column arrays,
+ * migrations telemetry_ingest_in_one_call and telemetry_samples_as_json): a
+ * single statement, so it is its own transaction and costs one round trip,
  * through a named statement that PostgreSQL plans once per connection.
  */
 
@@ -49,16 +49,9 @@ export interface BatchWrite {
   span: { from: Date; to: Date } | null;
 }
 
-const INGEST_SQL = `SELECT ingest_telemetry_batch(${Array.from({ length: 36 }, (_, i) => `$${i + 1}`).join(", ")}) AS stored`;
+const INGEST_SQL = `SELECT ingest_telemetry_batch(${Array.from({ length: 25 }, (_, i) => `$${i + 1}`).join(", ")}) AS stored`;
 
-/**
- * PostgreSQL array literals, built here rather than by the driver: per
- * element the driver's generic conversion costs more than the whole insert.
- */
-function numbers(values: readonly number[]): string {
-  return `{${values.join(",")}}`;
-}
-
+/** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
   let out = "{";
   for (let i = 0; i < values.length; i++) {
@@ -90,23 +83,13 @@ export function telemetryRepository(sql: Sql) {
           b.inventory?.hash ?? null,
           b.inventory?.json ?? null,
           b.inventory?.volumeCount ?? null,
-          texts(vs.map((s) => s.at)),
-          numbers(vs.map((s) => s.readIops)),
-          numbers(vs.map((s) => s.writeIops)),
-          numbers(vs.map((s) => s.readBytesPerSec)),
-          numbers(vs.map((s) => s.writeBytesPerSec)),
-          numbers(vs.map((s) => s.latencyP50Us)),
-          numbers(vs.map((s) => s.latencyP99Us)),
-          numbers(vs.map((s) => s.usedBytes)),
-          numbers(vs.map((s) => s.ioErrors)),
-          texts(vs.map((s) => s.volumeId)),
-          texts(ps.map((s) => s.at)),
-          numbers(ps.map((s) => s.capacityBytes)),
-          numbers(ps.map((s) => s.allocatedBytes)),
-          texts(ps.map((s) => s.health)),
-          texts(ps.map((s) => s.nodeId)),
+          // The samples as JSON: serialized natively, where PostgreSQL arrays would be built field by field.
+          JSON.stringify(vs),
+          vs.length,
+          JSON.stringify(ps),
+          ps.length,
           f.metricsAt,
-          numbers([f.readIops, f.writeIops, f.readBytesPerSec, f.writeBytesPerSec, f.latencyP50Us, f.latencyP99Us]),
+          [f.readIops, f.writeIops, f.readBytesPerSec, f.writeBytesPerSec, f.latencyP50Us, f.latencyP99Us],
           b.poolFullFraction,
           b.poolFullResolveFraction,
           texts(c.map((x) => x.kind)),

@@ -46,11 +46,24 @@ function duplicateIds(inv: Inventory): ErrorDetail[] {
   return out;
 }
 
+/** Date.parse remembered per string: the samples of a batch share a few timestamps. */
+function timeParser(): (iso: string) => number {
+  const seen = new Map<string, number>();
+  return (iso) => {
+    let t = seen.get(iso);
+    if (t === undefined) {
+      t = Date.parse(iso);
+      seen.set(iso, t);
+    }
+    return t;
+  };
+}
+
 /** Latest sample per key (samples of one batch are few; a map is enough). */
-function latestBy<T extends { at: string }>(samples: readonly T[], key: (s: T) => string): T[] {
+function latestBy<T extends { at: string }>(samples: readonly T[], key: (s: T) => string, timeOf: (iso: string) => number): T[] {
   const latest = new Map<string, { s: T; t: number }>();
   for (const s of samples) {
-    const t = Date.parse(s.at);
+    const t = timeOf(s.at);
     const k = key(s);
     const prev = latest.get(k);
     if (!prev || t >= prev.t) latest.set(k, { s, t });
@@ -59,8 +72,8 @@ function latestBy<T extends { at: string }>(samples: readonly T[], key: (s: T) =
 }
 
 /** The cluster's current figures from the newest sample of each volume. */
-export function currentFigures(samples: readonly VolumeSample[]): CurrentFigures {
-  const latest = latestBy(samples, (s) => s.volumeId);
+export function currentFigures(samples: readonly VolumeSample[], timeOf: (iso: string) => number = Date.parse): CurrentFigures {
+  const latest = latestBy(samples, (s) => s.volumeId, timeOf);
   const f: CurrentFigures = { metricsAt: null, readIops: 0, writeIops: 0, readBytesPerSec: 0, writeBytesPerSec: 0, latencyP50Us: 0, latencyP99Us: 0 };
   let maxAt = -Infinity;
   let p50Sum = 0;
@@ -71,7 +84,7 @@ export function currentFigures(samples: readonly VolumeSample[]): CurrentFigures
     f.writeBytesPerSec += s.writeBytesPerSec;
     p50Sum += s.latencyP50Us;
     f.latencyP99Us = Math.max(f.latencyP99Us, s.latencyP99Us);
-    maxAt = Math.max(maxAt, Date.parse(s.at));
+    maxAt = Math.max(maxAt, timeOf(s.at));
   }
   if (latest.length > 0) {
     f.latencyP50Us = p50Sum / latest.length;
@@ -137,7 +150,7 @@ export class TelemetryService {
    * retention, naming the first offending field. Checked before anything is
    * written, so a refused batch changes nothing.
    */
-  private checkTimes(batch: TelemetryBatch, now: number): { min: number; max: number } {
+  private checkTimes(batch: TelemetryBatch, now: number, timeOf: (iso: string) => number): { min: number; max: number } {
     const maxAt = now + this.config.telemetry.maxFutureSkewMs;
     const minAt = now - this.config.telemetry.rawRetentionDays * DAY_MS;
     let min = Infinity;
@@ -146,7 +159,7 @@ export class TelemetryService {
       for (let i = 0; i < list.length; i++) {
         const s = list[i];
         if (!s) continue;
-        const t = Date.parse(s.at);
+        const t = timeOf(s.at);
         if (t > maxAt) {
           throw invalid([{ path: `${path}.${i}.at`, message: `${s.at} is more than ${this.config.telemetry.maxFutureSkewMs / 1000} s ahead of the server clock (${new Date(now).toISOString()}); correct the clock by the skew heartbeats report` }]);
         }
@@ -164,20 +177,21 @@ export class TelemetryService {
 
   async ingest(agent: AgentIdentity, batch: TelemetryBatch): Promise<TelemetryResponse> {
     const now = this.config.now();
-    const span = this.checkTimes(batch, now.getTime());
+    const timeOf = timeParser();
+    const span = this.checkTimes(batch, now.getTime(), timeOf);
     if (batch.inventory) {
       const dups = duplicateIds(batch.inventory);
       if (dups.length > 0) throw invalid(dups);
     }
     let duplicate: boolean;
     try {
-      duplicate = await this.write(agent, batch, now, span);
+      duplicate = await this.write(agent, batch, now, span, timeOf);
     } catch (err) {
       if (!isMissingPartition(err)) throw err;
       // The maintenance job creates partitions ahead of time; this covers a
       // fresh database or a job that has not run yet.
       await this.ensurePartitionsFor(now, span);
-      duplicate = await this.write(agent, batch, now, span);
+      duplicate = await this.write(agent, batch, now, span, timeOf);
     }
     if (duplicate) this.log.debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
     return { accepted: true, duplicate, serverTime: now.toISOString() };
@@ -193,7 +207,7 @@ export class TelemetryService {
   }
 
   /** One call per batch (its own transaction); returns true when the batch had been stored before. */
-  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }): Promise<boolean> {
+  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number): Promise<boolean> {
     const { conditions, ioSubjects } = batchConditions(batch.inventory, batch.volumeSamples);
     const stored = await telemetryRepository(this.pool).ingest({
       organizationId: agent.organizationId,
@@ -206,7 +220,7 @@ export class TelemetryService {
       inventory: batch.inventory ? inventoryWrite(batch.inventory) : null,
       volumeSamples: batch.volumeSamples,
       poolSamples: batch.poolSamples,
-      figures: currentFigures(batch.volumeSamples),
+      figures: currentFigures(batch.volumeSamples, timeOf),
       poolFullFraction: this.config.telemetry.poolFullFraction,
       poolFullResolveFraction: this.config.telemetry.poolFullResolveFraction,
       conditions,
