@@ -3,7 +3,7 @@
  * through the real agent handler behind a node:http server on loopback, into
  * an embedded PostgreSQL, while the fleet overview is queried alongside.
  *
- *   npm run bench:ingest [-- --quick] [-- --json] [-- --clusters N --rounds R --concurrency C]
+ *   npm run bench:ingest [-- --quick] [-- --json] [-- --clusters N --rounds R --concurrency C] [-- --inventory-every-batch]
  *
  * Reports sustained samples/s, ingest latency (p50/p99), fleet-overview p95
  * during ingest, and the database bytes one sample costs (table + index
@@ -35,6 +35,8 @@ const num = (name: string, dflt: number) => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 const quick = flag("quick");
+// The agent sends its whole inventory with every batch; by default only the first round carries it.
+const inventoryEveryBatch = flag("inventory-every-batch");
 const asJson = flag("json");
 const CLUSTERS = num("clusters", quick ? 100 : 1000);
 const NODES = num("nodes", 20);
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
     const t0 = Date.now() - 3600_000;
     const inv = inventoryFor();
     const rounds: Buffer[][] = [];
-    for (let r = 0; r <= ROUNDS; r++) rounds.push(Array.from({ length: CLUSTERS }, (_, c) => batchFor(r, t0 + r * INTERVAL_MS + c, r === 0 ? inv : null)));
+    for (let r = 0; r <= ROUNDS; r++) rounds.push(Array.from({ length: CLUSTERS }, (_, c) => batchFor(r, t0 + r * INTERVAL_MS + c, r === 0 || inventoryEveryBatch ? inv : null)));
     const wireBytes = rounds[1]?.reduce((acc, b) => acc + b.length, 0) ?? 0;
     say(`built ${(ROUNDS + 1) * CLUSTERS} batches (${Math.round(wireBytes / CLUSTERS)} B gzip each)`);
 
@@ -293,6 +295,7 @@ async function main(): Promise<void> {
       quick,
       fleet: { clusters: CLUSTERS, nodesPerCluster: NODES, volumesPerCluster: VOLUMES, intervalSeconds: INTERVAL_MS / 1000, scaledDown: CLUSTERS < 1000 },
       transport: "node:http on loopback -> api.handlers.agent (gzip bodies)",
+      inventoryEveryBatch,
       batches: ROUNDS * CLUSTERS,
       samples,
       seconds: Number(seconds.toFixed(2)),

@@ -1,4 +1,4 @@
-import { telemetryBatchSchema, type TelemetryBatch } from "@stowage/agent-protocol";
+import { telemetryBatchSchema, type Inventory, type TelemetryBatch } from "@stowage/agent-protocol";
 import { describe, expect, it } from "vitest";
 import { issuesToDetails } from "../errors";
 import { parseTelemetryBatch } from "./telemetry-batch";
@@ -21,6 +21,24 @@ function good(): TelemetryBatch {
   };
 }
 
+function withInventory(): TelemetryBatch {
+  const inventory: Inventory = {
+    nodes: [
+      { id: "node-0", name: "node-0", zone: "a", rack: null, status: "up", pool: { capacityBytes: 1000, allocatedBytes: 10, provisionedBytes: 20, health: "healthy" } },
+      { id: "node-1", name: "node-1", zone: null, rack: "r1", status: "down", pool: { capacityBytes: 0, allocatedBytes: 0, provisionedBytes: 0, health: "failed" } },
+    ],
+    volumes: [{ id: "vol-0", name: "pvc-0", sizeBytes: 2 ** 30, replicaCount: 2, encrypted: true, targetNodeId: null, state: "degraded" }],
+    replicas: [
+      { id: "vol-0-r0", volumeId: "vol-0", nodeId: "node-0", state: "healthy", progress: null },
+      { id: "vol-0-r1", volumeId: "vol-0", nodeId: "node-1", state: "rebuilding", progress: 0.25 },
+    ],
+    snapshots: [{ id: "vol-0-s0", volumeId: "vol-0", name: "daily", createdAt: at }],
+  };
+  return { ...good(), inventory };
+}
+
+const inv = (b: TelemetryBatch): Inventory => b.inventory ?? { nodes: [], volumes: [], replicas: [], snapshots: [] };
+
 /** The outcome as the handler reports it: the data, or the refused fields with their messages. */
 function outcome(r: ReturnType<typeof telemetryBatchSchema.safeParse>) {
   return r.success ? { data: r.data } : { details: issuesToDetails(r.error.issues) };
@@ -41,6 +59,43 @@ const cases: [string, (b: Record<string, unknown> & TelemetryBatch) => unknown][
   ["samples that are not a list", (b) => ({ ...b, volumeSamples: {} })],
   ["a sample that is null", (b) => ({ ...b, volumeSamples: [null] })],
   ["a bad field outside the samples", (b) => ({ ...b, batchId: "not-a-uuid" })],
+  ["an inventory", () => withInventory()],
+  ["unknown keys in the inventory, which are dropped", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), extra: [], nodes: inv(b).nodes.map((n) => ({ ...n, note: 1, pool: { ...n.pool, note: 2 } })) } };
+  }],
+  ["a zone too long", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), nodes: [{ ...inv(b).nodes[0], zone: "z".repeat(101) }] } };
+  }],
+  ["four replicas", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), volumes: [{ ...inv(b).volumes[0], replicaCount: 4 }] } };
+  }],
+  ["a progress above one", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), replicas: [{ ...inv(b).replicas[0], progress: 1.5 }] } };
+  }],
+  ["an unknown replica state", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), replicas: [{ ...inv(b).replicas[0], state: "lost" }] } };
+  }],
+  ["a pool without health", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), nodes: [{ ...inv(b).nodes[0], pool: { capacityBytes: 1, allocatedBytes: 1, provisionedBytes: 1 } }] } };
+  }],
+  ["a snapshot time that is no time", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), snapshots: [{ ...inv(b).snapshots[0], createdAt: "now" }] } };
+  }],
+  ["an encrypted flag as a string", () => {
+    const b = withInventory();
+    return { ...b, inventory: { ...inv(b), volumes: [{ ...inv(b).volumes[0], encrypted: "yes" }] } };
+  }],
+  ["a missing inventory", (b) => {
+    const { inventory: _, ...rest } = b;
+    return rest;
+  }],
   ["bad fields inside and outside the samples", (b) => ({ ...b, sequence: -1, volumeSamples: [{ ...b.volumeSamples[0], ioErrors: -1 }] })],
 ];
 
@@ -48,6 +103,14 @@ describe("parseTelemetryBatch", () => {
   it.each(cases)("decides as the protocol schema does on %s", (_, make) => {
     const raw = make(good());
     expect(outcome(parseTelemetryBatch(raw))).toEqual(outcome(telemetryBatchSchema.safeParse(raw)));
+  });
+
+  it("returns the fields in the schema's order, so equal inventories serialize, and hash, alike", () => {
+    const b = withInventory();
+    const shuffled = { ...b, inventory: { snapshots: inv(b).snapshots, replicas: inv(b).replicas, volumes: inv(b).volumes.map((v) => Object.fromEntries(Object.entries(v).reverse())), nodes: inv(b).nodes } };
+    const fast = parseTelemetryBatch(shuffled);
+    const zod = telemetryBatchSchema.safeParse(shuffled);
+    expect(fast.success && zod.success && JSON.stringify(fast.data)).toBe(zod.success && JSON.stringify(zod.data));
   });
 
   it("refuses what is not an object", () => {
