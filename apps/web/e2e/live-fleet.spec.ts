@@ -1,3 +1,4 @@
+import path from "node:path";
 import { expect, test, type TestOrg, type TestUser, unique } from "./fixtures";
 import { type LocalFleet, startLocalFleet } from "./local-fleet";
 
@@ -72,4 +73,12 @@ test("a snapshot taken from the UI runs on the engines, shows its progress and a
   await expect(progress.getByText("Succeeded")).toBeVisible({ timeout: 60_000 });
   // The snapshot arrives with the agent's next inventory, from the engine's volume record.
   await expect(page.getByRole("table", { name: "Snapshots" }).getByRole("cell", { name })).toBeVisible({ timeout: 30_000 });
+  // Visual review aid (see screenshots.spec.ts): the pages with live data.
+  const shots = process.env.STOWAGE_SHOTS_DIR;
+  if (shots) {
+    await page.screenshot({ path: path.join(shots, "live-volume.png"), fullPage: true });
+    await page.goto("/fleet");
+    await expect(page.getByRole("img", { name: /^IOPS of east: .*Write [1-9]/ })).toBeVisible({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(shots, "live-fleet.png"), fullPage: true });
+  }
 });
