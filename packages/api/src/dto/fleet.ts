@@ -129,7 +129,7 @@ export function toVolumeDetailDto(v: Volume, replicas: Replica[], snapshots: Sna
   };
 }
 
-export const resolutionSchema = z.enum(["raw", "1m", "1h"]).meta({ description: "raw = as sampled (10 s), 1m / 1h = rollups" });
+export const resolutionSchema = z.enum(["raw", "1m", "1h"]).meta({ description: "raw = as the agent sampled it (every 10 s by default), 1m / 1h = rollups" });
 
 export const ioPointSchema = z.object({
   at: isoDate,

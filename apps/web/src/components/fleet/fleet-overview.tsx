@@ -146,7 +146,7 @@ export function FleetOverview() {
               <CardHeader className="flex-row flex-wrap items-end justify-between gap-3">
                 <div className="grid gap-1">
                   <CardTitle>Performance, last hour</CardTitle>
-                  <CardDescription>Read and write I/O of one cluster, sampled every 10 seconds.</CardDescription>
+                  <CardDescription>Read and write I/O of one cluster, at the interval its agent reports.</CardDescription>
                 </div>
                 <div className="grid gap-1.5">
                   <Label htmlFor="chart-cluster">Cluster</Label>
