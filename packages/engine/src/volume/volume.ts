@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { constants as fsc } from "node:fs";
+import { constants as fsc, writeSync } from "node:fs";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
@@ -127,6 +127,18 @@ const DEFAULT_CHECKPOINT_BYTES = 1 << 20;
 const ZEROES = Buffer.alloc(1 << 20);
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_SNAPSHOTS = 256;
+/** Data writes up to this size are written synchronously (see Volume.pwrite). */
+const SYNC_WRITE_MAX_BYTES = 64 * 1024;
+/**
+ * A synchronous write slower than this means the kernel is throttling dirty
+ * pages (its pauses run from about 10 to 200 ms)... Far above a 4 KiB pwrite
+ * (a few µs), and above the few ms a busy node may preempt this thread for
+ * in the middle of one: those must not count as stalls.
+ */
+const SYNC_WRITE_STALL_MS = 20;
+/** ...and data writes go through the threadpool for this long. */
+const SYNC_WRITE_PAUSE_MS = 1000;
+
 /** Requests at least this large are encrypted/decrypted on the crypto worker. */
 const OFFLOAD_BYTES = 128 * 1024;
 
@@ -137,6 +149,8 @@ export class Volume implements BlockDevice {
   readonly readOnly = false;
   readonly locks = new RangeLock();
   private readonly scratch = new ScratchPool();
+  /** See {@link pwrite}: until then, data writes go through the threadpool. */
+  private syncWritesPausedUntil = 0;
 
   private state: LifeState = "open";
   private readonly segments: Array<FileHandle | undefined> = [];
@@ -651,7 +665,7 @@ export class Volume implements BlockDevice {
         const sealed = lease ? lease.data : this.scratch.take(plain.length);
         try {
           if (!lease) this.cipher.encryptInto(plain, sealed, slot.extent * BLOCKS_PER_EXTENT + fb);
-          const { bytesWritten } = await fh.write(sealed, 0, plain.length, pos);
+          const bytesWritten = await this.pwrite(fh, sealed, plain.length, pos);
           if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
           for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(sealed.subarray(i, i + BLOCK_SIZE));
         } finally {
@@ -659,7 +673,7 @@ export class Volume implements BlockDevice {
           else this.scratch.give(sealed);
         }
       } else {
-        const { bytesWritten } = await fh.write(plain, 0, plain.length, pos);
+        const bytesWritten = await this.pwrite(fh, plain, plain.length, pos);
         if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
         for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(plain.subarray(i, i + BLOCK_SIZE));
       }
@@ -669,6 +683,32 @@ export class Volume implements BlockDevice {
     setBits(slot.present, fb, lb);
     clearBits(slot.zero, fb, lb);
     this.touch(slot);
+  }
+
+  /**
+   * Writes `length` bytes of `buf` at `pos` into the page cache. Small writes
+   * use a synchronous pwrite on this thread: a buffered 4 KiB pwrite costs
+   * about 3–5 µs of CPU, while handing it to the libuv threadpool costs
+   * 12–17 µs (measured on 2 vCPU at QD32) plus two thread wake-ups in the
+   * request's path (on a busy node the threadpool hand-off was the largest
+   * cost of a replica's writes and the second largest of the target's, after
+   * TLS). Durability is unchanged: data is only durable after flush's
+   * fdatasync either way. A synchronous write can still stall when the kernel
+   * throttles dirty pages; one that does sends writes back to the threadpool
+   * for a while, so the event loop keeps serving other requests meanwhile.
+   */
+  private async pwrite(fh: FileHandle, buf: Buffer, length: number, pos: number): Promise<number> {
+    if (length <= SYNC_WRITE_MAX_BYTES && performance.now() >= this.syncWritesPausedUntil) {
+      // A closed handle reports fd -1; checking it in the same turn as the write rules out a reused fd.
+      const fd = fh.fd;
+      if (fd < 0) throw new BlockIoError("ESHUTDOWN", `volume ${this.name} is closed`);
+      const t0 = performance.now();
+      const n = writeSync(fd, buf, 0, length, pos);
+      const t1 = performance.now();
+      if (t1 - t0 > SYNC_WRITE_STALL_MS) this.syncWritesPausedUntil = t1 + SYNC_WRITE_PAUSE_MS;
+      return n;
+    }
+    return (await fh.write(buf, 0, length, pos)).bytesWritten;
   }
 
   private touch(slot: Slot): void {
