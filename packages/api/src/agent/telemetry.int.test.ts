@@ -126,6 +126,13 @@ describe("telemetry ingest /api/agent/v1/telemetry", () => {
     // And stamped after it: applied, although it equals one applied before.
     await accept(c, batch({ sentAt: sentAt(0), inventory: inventory({ nodes: 3, volumes: 2 }) }));
     expect(await counts(c.clusterId)).toMatchObject({ nodes: 3, volumes: 2 });
+
+    // A writer that records an inventory without its hash (the previous release, mid-deploy)
+    // voids the hash: the same inventory as before is then applied again.
+    await t.api.prisma.volume.updateMany({ where: { clusterId: c.clusterId, externalId: "vol-0" }, data: { name: "renamed-here" } });
+    await t.api.prisma.clusterTelemetry.update({ where: { clusterId: c.clusterId }, data: { inventorySentAt: new Date(Date.now() + 500) } });
+    await accept(c, batch({ sentAt: sentAt(1000), inventory: inventory({ nodes: 3, volumes: 2 }) }));
+    expect((await t.api.prisma.volume.findFirstOrThrow({ where: { clusterId: c.clusterId, externalId: "vol-0" } })).name).toBe("pvc-vol-0");
   });
 
   it("keeps a re-sent sample once when it comes in another batch, and stores the rest of that batch", async () => {
