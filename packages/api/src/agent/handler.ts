@@ -28,10 +28,28 @@ const gunzipAsync = promisify(gunzip);
 
 /**
  * Bodies up to this size (an agent's usual batch is a few KiB) inflate on the
- * spot: handing them to the thread pool costs more than the inflating. Larger
- * ones inflate off the event loop.
+ * spot, as long as they inflate to at most INFLATE_INLINE_OUTPUT_BYTES:
+ * handing them to the thread pool costs more than the inflating. Anything
+ * larger — including a small body that expands a lot — inflates off the event
+ * loop, so no request can hold it for more than about a millisecond.
  */
 const INFLATE_INLINE_BYTES = 64 * 1024;
+const INFLATE_INLINE_OUTPUT_BYTES = 1024 * 1024;
+
+function isTooLarge(err: unknown): boolean {
+  return err instanceof RangeError || (err instanceof Error && "code" in err && err.code === "ERR_BUFFER_TOO_LARGE");
+}
+
+async function inflate(wire: Buffer): Promise<Buffer> {
+  if (wire.length <= INFLATE_INLINE_BYTES) {
+    try {
+      return gunzipSync(wire, { maxOutputLength: INFLATE_INLINE_OUTPUT_BYTES });
+    } catch (err) {
+      if (!isTooLarge(err)) throw err;
+    }
+  }
+  return gunzipAsync(wire, { maxOutputLength: MAX_TELEMETRY_BYTES });
+}
 
 function agentError(status: number, code: AgentErrorCode, message: string, details?: unknown, headers: Record<string, string> = {}): Response {
   const body: AgentError = { error: { code, message, ...(details === undefined ? {} : { details }) } };
@@ -107,10 +125,10 @@ async function telemetryText(req: Request): Promise<{ ok: true; text: string } |
     return { ok: true, text: wire.toString("utf8") };
   }
   try {
-    const inflated = wire.length <= INFLATE_INLINE_BYTES ? gunzipSync(wire, { maxOutputLength: MAX_TELEMETRY_BYTES }) : await gunzipAsync(wire, { maxOutputLength: MAX_TELEMETRY_BYTES });
+    const inflated = await inflate(wire);
     return { ok: true, text: inflated.toString("utf8") };
   } catch (err) {
-    if (err instanceof RangeError || (err instanceof Error && "code" in err && err.code === "ERR_BUFFER_TOO_LARGE")) {
+    if (isTooLarge(err)) {
       return { ok: false, response: agentError(413, "PAYLOAD_TOO_LARGE", `Telemetry inflates beyond ${MAX_TELEMETRY_BYTES} bytes`) };
     }
     return { ok: false, response: agentError(400, "INVALID_REQUEST", "The body is not valid gzip") };

@@ -216,6 +216,20 @@ describe("telemetry ingest /api/agent/v1/telemetry", () => {
     expect((await accept(c, good)).duplicate).toBe(false);
   });
 
+  it("accepts a small body that inflates past the inline limit (a backfill of many samples), inflating it off the event loop", async () => {
+    const c = await registerCluster(t.api, a.id);
+    await accept(c, batch({ inventory: inventory() }));
+    const now = clock.now().getTime();
+    const samples = Array.from({ length: 6000 }, (_, i) => volumeSample("vol-0", new Date(now - 1000 - i * 50)));
+    const text = JSON.stringify(batch({ volumeSamples: samples }));
+    // Preconditions of what this checks: under the inline wire size, over the inline output size.
+    expect(gzipSync(text).length).toBeLessThan(64 * 1024);
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    const before = await counts(c.clusterId);
+    expect((await accept(c, text)).accepted).toBe(true);
+    expect((await counts(c.clusterId)).volumeSamples).toBe(before.volumeSamples + 6000);
+  });
+
   it("keeps per-cluster telemetry apart: a batch only ever writes the credential's own cluster", async () => {
     const c = await registerCluster(t.api, a.id);
     const b = await registerCluster(t.api, a.id);
