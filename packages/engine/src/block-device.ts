@@ -13,8 +13,12 @@ export interface BlockDevice {
   readonly readOnly: boolean;
   /** Reads `length` bytes at `offset` into `target` (which is exactly `length` long). */
   read(offset: number, target: Buffer): Promise<void>;
-  /** Writes `data` at `offset`. With `fua`, resolves only once the data is durable. */
-  write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void>;
+  /**
+   * Writes `data` at `offset`. With `fua`, resolves only once the data is durable.
+   * `crc`, when given, is the CRC-32 of `data` (the replication payload CRC, already
+   * verified); a device that checksums blocks may store it rather than compute it again.
+   */
+  write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void>;
   /** Makes every write that has already completed (on any connection) durable. */
   flush(): Promise<void>;
   /** Discards a range; later reads return zeros. */

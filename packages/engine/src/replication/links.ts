@@ -9,7 +9,8 @@ import type { ReplicaSnapshots } from "./replica-snapshots";
  */
 export interface ReplicaLink {
   readonly replicaId: string;
-  write(offset: number, data: Buffer, fua: boolean): Promise<void>;
+  /** `crc`: CRC-32 of `data`, computed once by the target for every replica. */
+  write(offset: number, data: Buffer, fua: boolean, crc?: number): Promise<void>;
   writeZeroes(offset: number, length: number, fua: boolean): Promise<void>;
   trim(offset: number, length: number, fua: boolean): Promise<void>;
   flush(): Promise<void>;
@@ -27,7 +28,7 @@ export interface ReplicaLink {
 export function remoteLink(client: ReplicaClient): ReplicaLink {
   return {
     replicaId: client.replicaId,
-    write: (o, d, f) => client.write(o, d, f),
+    write: (o, d, f, crc) => client.write(o, d, f, crc),
     writeZeroes: (o, l, f) => client.writeZeroes(o, l, f),
     trim: (o, l, f) => client.trim(o, l, f),
     flush: () => client.flush(),
@@ -52,9 +53,9 @@ export function localLink(replicaId: string, device: BlockDevice, guard: EpochGu
   };
   return {
     replicaId,
-    write: async (o, d, fua) => {
+    write: async (o, d, fua, crc) => {
       admit();
-      await device.write(o, d, { fua });
+      await device.write(o, d, { fua, crc });
     },
     writeZeroes: async (o, l, fua) => {
       admit();

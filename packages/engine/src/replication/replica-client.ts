@@ -98,8 +98,9 @@ export class ReplicaClient {
     else this.failureListeners.push(listener);
   }
 
-  write(offset: number, data: Buffer, fua = false): Promise<void> {
-    return this.request(MessageType.Write, offset, 0, data, fua ? FLAG_FUA : 0).then(() => undefined);
+  /** `crc`: CRC-32 of `data` if the caller has it (one computation for every replica). */
+  write(offset: number, data: Buffer, fua = false, crc?: number): Promise<void> {
+    return this.request(MessageType.Write, offset, 0, data, fua ? FLAG_FUA : 0, crc).then(() => undefined);
   }
 
   writeZeroes(offset: number, length: number, fua = false): Promise<void> {
@@ -236,7 +237,7 @@ export class ReplicaClient {
     await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
-  private async request(type: MessageType, offset: number, aux: number, payload?: Buffer, flags = 0): Promise<Buffer> {
+  private async request(type: MessageType, offset: number, aux: number, payload?: Buffer, flags = 0, crc?: number): Promise<Buffer> {
     this.throwIfFailed();
     await this.acquire();
     // The connection may have failed while this request waited for a credit.
@@ -253,7 +254,7 @@ export class ReplicaClient {
       seq,
       offset: BigInt(offset),
       length: body.length,
-      payloadCrc: payloadCrc(body),
+      payloadCrc: crc ?? payloadCrc(body),
     });
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, sentAt: Date.now() });

@@ -131,7 +131,8 @@ export class ReplicaServer {
       try {
         switch (h.type) {
           case MessageType.Write:
-            await r.device.write(offset, payload, { fua });
+            // The frame reader verified the payload against its CRC; the volume stores it as the block checksum.
+            await r.device.write(offset, payload, { fua, crc: h.payloadCrc });
             break;
           case MessageType.WriteZeroes:
             await r.device.writeZeroes(offset, h.aux, { fua });

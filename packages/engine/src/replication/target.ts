@@ -3,6 +3,7 @@ import { RangeLock } from "../util/range-lock";
 import { DirtyMap } from "./dirty-map";
 import type { ReplicaLink } from "./links";
 import type { Membership } from "./membership";
+import { payloadCrc } from "./protocol";
 import { FencedError, ReplicaIoError, ReplicaUnavailableError } from "./replica-client";
 import type { Throttle } from "./throttle";
 
@@ -144,10 +145,12 @@ export class VolumeTarget implements BlockDevice {
     if (bad.length) await this.repair(offset, Buffer.from(target), bad);
   }
 
-  async write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void> {
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
     this.check(offset, data.length);
     const fua = opts?.fua ?? false;
-    await this.mutate(offset, data.length, (l) => l.write(offset, data, fua));
+    // One CRC for every replica: the payload CRC on the wire, and the block checksum a replica stores.
+    const crc = opts?.crc ?? payloadCrc(data);
+    await this.mutate(offset, data.length, (l) => l.write(offset, data, fua, crc));
   }
 
   async writeZeroes(offset: number, length: number, opts?: { fua?: boolean }): Promise<void> {

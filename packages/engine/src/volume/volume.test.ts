@@ -1,5 +1,6 @@
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
+import { crc32 } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BlockIoError } from "../block-device";
 import { scrub } from "../scrub/scrub";
@@ -29,6 +30,16 @@ describe("volume I/O", () => {
     const vol = await Volume.create(path.join(dir, "v"), { name: "v", size: 64 * MiB });
     expect((await readBack(vol, 0, 2 * MiB)).equals(Buffer.alloc(2 * MiB))).toBe(true);
     expect(vol.allocatedExtents).toBe(0);
+    await vol.close();
+  });
+
+  it("stores a given CRC as the checksum of a one-block write, so a wrong one fails the read", async () => {
+    const vol = await Volume.create(path.join(dir, "v"), { name: "v", size: 64 * MiB });
+    const good = pattern(BLOCK_SIZE, 3);
+    await vol.write(0, good, { crc: crc32(good) });
+    expect((await readBack(vol, 0, BLOCK_SIZE)).equals(good)).toBe(true);
+    await vol.write(BLOCK_SIZE, good, { crc: crc32(good) ^ 1 });
+    await expect(readBack(vol, BLOCK_SIZE, BLOCK_SIZE)).rejects.toMatchObject({ code: "EIO" });
     await vol.close();
   });
 

@@ -361,14 +361,14 @@ export class Volume implements BlockDevice {
   }
 
   /** Callers must not modify `data` until the returned promise settles. */
-  async write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void> {
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
     this.assertUsable();
     this.checkRange(offset, data.length, this.size);
     if (data.length > 0) {
       const h = await this.locks.acquire(Math.floor(offset / BLOCK_SIZE), Math.ceil((offset + data.length) / BLOCK_SIZE), true);
       try {
         this.assertUsable();
-        await this.writeLocked(offset, data);
+        await this.writeLocked(offset, data, opts?.crc);
       } finally {
         this.locks.release(h);
       }
@@ -564,7 +564,8 @@ export class Volume implements BlockDevice {
 
   // ---------------------------------------------------------------- write path
 
-  private async writeLocked(offset: number, data: Buffer): Promise<void> {
+  /** `crc`: the CRC-32 of `data`, if the caller has it (see BlockDevice.write). */
+  private async writeLocked(offset: number, data: Buffer, crc?: number): Promise<void> {
     const e0 = Math.floor(offset / EXTENT_SIZE);
     const e1 = Math.floor((offset + data.length - 1) / EXTENT_SIZE);
     if (e0 === e1) {
@@ -572,7 +573,7 @@ export class Volume implements BlockDevice {
       slot.users++;
       try {
         if (slot.hotWait !== null || !slot.hot) await this.makeHot(slot);
-        await this.writeChunk(slot, offset, data);
+        await this.writeChunk(slot, offset, data, crc);
       } finally {
         slot.users--;
       }
@@ -639,7 +640,7 @@ export class Volume implements BlockDevice {
     });
   }
 
-  private async writeChunk(slot: Slot, offset: number, data: Buffer): Promise<void> {
+  private async writeChunk(slot: Slot, offset: number, data: Buffer, crc?: number): Promise<void> {
     const inExt = offset - slot.extent * EXTENT_SIZE;
     const end = inExt + data.length;
     const fb = inExt >>> BLOCK_SHIFT;
@@ -675,7 +676,9 @@ export class Volume implements BlockDevice {
       } else {
         const bytesWritten = await this.pwrite(fh, plain, plain.length, pos);
         if (bytesWritten !== plain.length) throw new BlockIoError("EIO", "short write");
-        for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(plain.subarray(i, i + BLOCK_SIZE));
+        // One whole block, stored as given: its CRC is the block checksum (computed once, by the replication target).
+        if (crc !== undefined && plain === data && plain.length === BLOCK_SIZE) crcs[fb] = crc >>> 0;
+        else for (let i = 0, b = fb; b < lb; i += BLOCK_SIZE, b++) crcs[b] = crc32(plain.subarray(i, i + BLOCK_SIZE));
       }
     } catch (err) {
       throw this.ioError(err);
