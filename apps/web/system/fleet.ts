@@ -200,12 +200,17 @@ export class AgentCluster {
     return addresses;
   }
 
-  /** kill -9 of the node's whole process group: the agent and its engine die together, as when the machine goes. */
+  /**
+   * kill -9 of the node agent alone, as when its container is OOM-killed: the
+   * engine it started must stop by itself (it exits when its parent does).
+   * Resolves once no process of the node's group is left.
+   */
   async killNode(id: string): Promise<void> {
     const proc = this.nodeProcs.get(id);
     if (!proc) throw new Error(`no node ${id}`);
-    proc.signalGroup("SIGKILL");
+    proc.signal("SIGKILL");
     await proc.exited;
+    await eventually(() => !proc.groupAlive(), { timeoutMs: 30_000, what: `the engine of ${id} to exit after its agent was killed` });
     this.nodeProcs.delete(id);
   }
 

@@ -170,6 +170,18 @@ export class Proc {
     }
   }
 
+  /** True while any process of its group (it, or anything it started) is alive. */
+  groupAlive(): boolean {
+    const pid = this.child.pid;
+    if (pid === undefined) return false;
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** SIGTERM to the process, then SIGKILL to its group if it has not exited within `timeoutMs`. */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (this.running) {
