@@ -59,35 +59,34 @@ function timeParser(): (iso: string) => number {
   };
 }
 
-/** Latest sample per key (samples of one batch are few; a map is enough). */
-function latestBy<T extends { at: string }>(samples: readonly T[], key: (s: T) => string, timeOf: (iso: string) => number): T[] {
-  const latest = new Map<string, { s: T; t: number }>();
-  for (const s of samples) {
-    const t = timeOf(s.at);
-    const k = key(s);
-    const prev = latest.get(k);
-    if (!prev || t >= prev.t) latest.set(k, { s, t });
-  }
-  return [...latest.values()].map((v) => v.s);
-}
-
-/** The cluster's current figures from the newest sample of each volume. */
+/** The cluster's current figures from the newest sample of each volume (the later one in the batch on a tie). */
 export function currentFigures(samples: readonly VolumeSample[], timeOf: (iso: string) => number = Date.parse): CurrentFigures {
-  const latest = latestBy(samples, (s) => s.volumeId, timeOf);
+  // Index of each volume's newest sample: no object per sample, as this runs for every batch.
+  const latest = new Map<string, number>();
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    if (!s) continue;
+    const prev = latest.get(s.volumeId);
+    const p = prev === undefined ? undefined : samples[prev];
+    if (!p || timeOf(s.at) >= timeOf(p.at)) latest.set(s.volumeId, i);
+  }
   const f: CurrentFigures = { metricsAt: null, readIops: 0, writeIops: 0, readBytesPerSec: 0, writeBytesPerSec: 0, latencyP50Us: 0, latencyP99Us: 0 };
   let maxAt = -Infinity;
   let p50Sum = 0;
-  for (const s of latest) {
+  for (const i of latest.values()) {
+    const s = samples[i];
+    if (!s) continue;
     f.readIops += s.readIops;
     f.writeIops += s.writeIops;
     f.readBytesPerSec += s.readBytesPerSec;
     f.writeBytesPerSec += s.writeBytesPerSec;
     p50Sum += s.latencyP50Us;
-    f.latencyP99Us = Math.max(f.latencyP99Us, s.latencyP99Us);
-    maxAt = Math.max(maxAt, timeOf(s.at));
+    if (s.latencyP99Us > f.latencyP99Us) f.latencyP99Us = s.latencyP99Us;
+    const t = timeOf(s.at);
+    if (t > maxAt) maxAt = t;
   }
-  if (latest.length > 0) {
-    f.latencyP50Us = p50Sum / latest.length;
+  if (latest.size > 0) {
+    f.latencyP50Us = p50Sum / latest.size;
     f.metricsAt = new Date(maxAt);
   }
   return f;
