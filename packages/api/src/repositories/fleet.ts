@@ -139,11 +139,26 @@ const VOLUME_TABLE: Record<Resolution, { table: string; time: string }> = {
 /** Time series reads on the pg pool (numbers arrive as numbers, bigints as strings). */
 export function seriesRepository(sql: Sql) {
   return {
+    /**
+     * The newest raw sample's usedBytes. Raw samples are keyed by cluster and
+     * time before volume, so this looks first among the cluster's last
+     * minutes (a volume that reports is there, after a few hundred entries)
+     * and only then through the whole raw retention of the cluster.
+     */
     async latestUsedBytes(clusterId: string, volumeExternalId: string): Promise<number | null> {
-      const { rows } = await sql.query<{ usedBytes: string }>(
-        `SELECT "usedBytes" FROM volume_sample WHERE "clusterId" = $1 AND "volumeId" = $2 ORDER BY "at" DESC LIMIT 1`,
+      const recent = await sql.query<{ usedBytes: string }>(
+        `SELECT "usedBytes" FROM volume_sample
+          WHERE "clusterId" = $1 AND "volumeId" = $2
+            AND "at" >= (SELECT "metricsAt" FROM cluster_telemetry WHERE "clusterId" = $1) - interval '15 minutes'
+          ORDER BY "at" DESC LIMIT 1`,
         [clusterId, volumeExternalId],
       );
+      const { rows } = recent.rows.length > 0
+        ? recent
+        : await sql.query<{ usedBytes: string }>(`SELECT "usedBytes" FROM volume_sample WHERE "clusterId" = $1 AND "volumeId" = $2 ORDER BY "at" DESC LIMIT 1`, [
+            clusterId,
+            volumeExternalId,
+          ]);
       const v = rows[0]?.usedBytes;
       return v === undefined ? null : Number(v);
     },
