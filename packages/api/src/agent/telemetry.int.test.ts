@@ -160,6 +160,23 @@ describe("telemetry ingest /api/agent/v1/telemetry", () => {
     expect(await counts(c.clusterId)).toMatchObject({ batches: 2 });
   });
 
+  it("keeps a sample once when its own batch lists it twice, with nothing stored before", async () => {
+    const c = await registerCluster(t.api, a.id);
+    const at = new Date(clock.now().getTime() - 20_000);
+    const later = new Date(at.getTime() + 10_000);
+    await accept(
+      c,
+      batch({
+        volumeSamples: [volumeSample("vol-0", at, { readIops: 1 }), volumeSample("vol-0", later, { readIops: 2 }), volumeSample("vol-0", at, { readIops: 3 })],
+        poolSamples: [poolSample("node-0", at, 1000, 100), poolSample("node-0", at, 1000, 200)],
+      }),
+    );
+    const samples = await t.api.prisma.volumeSample.findMany({ where: { clusterId: c.clusterId }, orderBy: { at: "asc" }, select: { readIops: true } });
+    expect(samples).toEqual([{ readIops: 1 }, { readIops: 2 }]);
+    const pools = await t.api.prisma.poolSample.findMany({ where: { clusterId: c.clusterId }, select: { allocatedBytes: true } });
+    expect(pools).toEqual([{ allocatedBytes: 100n }]);
+  });
+
   it("refuses clock-skewed samples naming the field, and stores nothing of that batch", async () => {
     const c = await registerCluster(t.api, a.id);
     await accept(c, batch({ inventory: inventory(), volumeSamples: [volumeSample("vol-0", clock.now())] }));
