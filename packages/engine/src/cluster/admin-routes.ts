@@ -98,6 +98,7 @@ export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promis
     id: v.id,
     sizeBytes: v.spec.sizeBytes,
     replicasWanted: v.spec.replicas,
+    encrypted: v.spec.encrypted,
     epoch: v.epoch,
     target: v.target?.nodeId ?? null,
     ...(targetNode?.nbd ? { nbd: targetNode.nbd } : {}),
@@ -167,6 +168,8 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
           replicas: body.replicas,
           targetNodeId: target,
           ...(body.distinctZones ? { requireDistinctZones: true } : {}),
+          ...(body.encrypted ? { encrypted: true } : {}),
+          ...(node.kms ? { kms: node.kms } : {}),
         });
         if (target === node.nodeId && body.wait !== false) await node.waitAttached(body.name, 15_000);
         return { status: 201, body: await describeVolume(node, record) };

@@ -18,6 +18,9 @@ import { createAdminServer, type AdminOperations } from "../admin/server";
 import { ADMIN_API_VERSION, type CreateVolumeRequest, type ScrubReport, type SnapshotDto, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import { ConsensusStore, type LeaseHandle } from "../consensus/store";
+import { EncryptedDevice } from "../crypto/encrypted-device";
+import { verifyDataKeyCheck } from "../crypto/xts";
+import type { KmsProvider } from "../kms/provider";
 import { instrument, IoStats, type IoStatsSnapshot } from "../metrics/io-stats";
 import { NbdServer } from "../nbd/server";
 import { NodeError } from "../node/backend";
@@ -79,6 +82,12 @@ export interface ClusterNodeOptions {
   /** Rebuild and resync rate limit per node (bytes/s; Infinity for none). */
   rebuildBytesPerSec: number;
   timings?: Partial<ClusterTimings>;
+  /**
+   * Key-encryption key of this node: wraps the data keys of the encrypted volumes created
+   * through it and unwraps them when it becomes their target. `kekId` is its fingerprint,
+   * published in the node record. Without it the node serves unencrypted volumes only.
+   */
+  kms?: { provider: KmsProvider; kekId: string };
   logger: Logger;
 }
 
@@ -92,6 +101,8 @@ interface LocalReplica {
 interface Attached {
   epoch: number;
   target: VolumeTarget;
+  /** What NBD serves: the target itself, or the encrypting device in front of it. */
+  device: VolumeTarget | EncryptedDevice;
   catchUps: Map<string, Promise<void>>;
 }
 
@@ -103,6 +114,8 @@ class VolumeState {
   attached: Attached | null = null;
   /** A target at this epoch was fenced; never attach at it again. */
   fencedEpoch = -1;
+  /** Why this node last refused to serve the (encrypted) volume; logged once per new reason. */
+  keyRefusal: string | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(readonly id: string) {}
@@ -256,6 +269,7 @@ export class ClusterNode implements AdminOperations {
       healthy: pool.health().state !== "failed",
       ...(this.addresses.nbd === undefined ? {} : { nbd: this.addresses.nbd }),
       ...(this.addresses.admin === undefined ? {} : { admin: this.addresses.admin }),
+      ...(this.opts.kms ? { kekId: this.opts.kms.kekId } : {}),
     };
   }
 
@@ -532,7 +546,53 @@ export class ClusterNode implements AdminOperations {
     }
   }
 
+  /** The KMS of this node, used by volume creation to wrap new data keys. */
+  get kms(): KmsProvider | undefined {
+    return this.opts.kms?.provider;
+  }
+
+  /**
+   * The data key of an encrypted volume, unwrapped with this node's KEK and
+   * checked against the record's key check value. Throws with the reason when
+   * this node cannot serve the volume; nothing has touched a replica by then,
+   * so the current epoch stays usable by a node that can.
+   */
+  private async dataKey(st: VolumeState, rec: VolumeRecord): Promise<Buffer> {
+    const enc = rec.encryption;
+    let reason: string;
+    if (!enc) reason = "the volume record has no wrapped data key";
+    else if (!this.opts.kms) reason = "this node has no key-encryption key (--kms-key-file)";
+    else {
+      try {
+        const key = await this.opts.kms.provider.unwrapKey(enc.wrappedKey, { volumeId: rec.id });
+        if (key.length === 64 && verifyDataKeyCheck(key, enc.keyCheck)) {
+          st.keyRefusal = null;
+          return key;
+        }
+        key.fill(0);
+        reason = "the unwrapped data key does not match the volume's key check value";
+      } catch (err) {
+        reason = errMessage(err);
+      }
+    }
+    if (st.keyRefusal !== reason) {
+      st.keyRefusal = reason;
+      this.log.error({ volume: rec.id, epoch: rec.epoch, kekId: this.opts.kms?.kekId ?? null, wrappedWith: enc?.wrappedKey.keyId ?? null, reason }, "refusing to serve encrypted volume");
+    }
+    throw new Error(`volume ${rec.id}: this node cannot serve the encrypted volume: ${reason}`);
+  }
+
   private async attach(st: VolumeState, rec: VolumeRecord): Promise<void> {
+    // Before any link: opening one raises the replica's epoch, which must not happen for a target that cannot serve.
+    const dataKey = rec.spec.encrypted ? await this.dataKey(st, rec) : null;
+    try {
+      await this.attachWith(st, rec, dataKey);
+    } finally {
+      dataKey?.fill(0);
+    }
+  }
+
+  private async attachWith(st: VolumeState, rec: VolumeRecord, dataKey: Buffer | null): Promise<void> {
     const epoch = rec.epoch;
     const membership = new EtcdMembership(this.store, rec.id, epoch);
     const links: ReplicaLink[] = [];
@@ -613,14 +673,15 @@ export class ClusterNode implements AdminOperations {
     for (const id of suspectLocal) this.suspect.delete(id);
     // Before serving: copies of snapshots the record no longer lists (deleted, or never acknowledged) go.
     await target.reconcileSnapshots().catch((err: unknown) => this.log.warn({ volume: rec.id, err: errMessage(err) }, "snapshot reconcile at attach failed"));
-    st.attached = { epoch, target, catchUps: new Map() };
+    const device = dataKey ? new EncryptedDevice(target, dataKey) : target;
+    st.attached = { epoch, target, device, catchUps: new Map() };
     let stats = this.ioStats.get(rec.id);
     if (!stats) {
       stats = new IoStats();
       this.ioStats.set(rec.id, stats);
     }
-    this.nbd.addExport(rec.id, instrument(target, stats));
-    this.log.info({ volume: rec.id, epoch, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
+    this.nbd.addExport(rec.id, instrument(device, stats));
+    this.log.info({ volume: rec.id, epoch, encrypted: dataKey !== null, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
     for (const w of this.attachWaiters.get(rec.id) ?? []) w();
     this.attachWaiters.delete(rec.id);
   }
@@ -631,6 +692,7 @@ export class ClusterNode implements AdminOperations {
     st.attached = null;
     this.nbd.removeExport(st.id);
     a.target.close();
+    if (a.device !== a.target) a.device.close();
     this.log.info({ volume: st.id, epoch: a.epoch }, "target detached");
   }
 
@@ -782,7 +844,7 @@ export class ClusterNode implements AdminOperations {
 
   listVolumes(): Promise<VolumeDto[]> {
     return Promise.resolve(
-      [...this.volumes.values()].flatMap((st) => (st.attached && st.record ? [{ name: st.id, size: st.record.spec.sizeBytes, encrypted: false }] : [])),
+      [...this.volumes.values()].flatMap((st) => (st.attached && st.record ? [{ name: st.id, size: st.record.spec.sizeBytes, encrypted: st.record.spec.encrypted }] : [])),
     );
   }
 

@@ -13,6 +13,11 @@ export const createClusterVolumeRequestSchema = z.object({
   /** Node serving the volume; default the node receiving the request. */
   target: z.string().min(1).optional(),
   distinctZones: z.boolean().optional(),
+  /**
+   * Encrypt at rest (AES-256-XTS in the target; replicas hold ciphertext). The node receiving the
+   * request wraps the data key with its key-encryption key (`--kms-key-file`); refused without one.
+   */
+  encrypted: z.boolean().optional(),
   /** Return only once the target serves the volume (default true when the target is this node). */
   wait: z.boolean().optional(),
 });
@@ -52,6 +57,8 @@ export const clusterVolumeSchema = z.object({
   id: z.string(),
   sizeBytes: z.number(),
   replicasWanted: z.number(),
+  /** Encrypted at rest in the target (false from nodes that predate encrypted replicated volumes). */
+  encrypted: z.boolean().default(false),
   epoch: z.number(),
   target: z.string().nullable(),
   /** NBD address of the target node (export name = volume id). */
@@ -61,7 +68,7 @@ export const clusterVolumeSchema = z.object({
   /** Bytes allocated by the volume's head on the target's replica (0 when unknown). */
   usedBytes: z.number().int().nonnegative().default(0),
 });
-/** As parsed: `snapshots` and `usedBytes` are filled with their defaults when an older node omits them. */
+/** As parsed: `encrypted`, `snapshots` and `usedBytes` are filled with their defaults when an older node omits them. */
 export type ClusterVolumeDto = z.infer<typeof clusterVolumeSchema>;
 
 export const targetStatusSchema = z.object({

@@ -4,6 +4,8 @@ import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "..
 import { wantsHelp, type CliContext } from "../cli/context";
 import { createLogger, type Level } from "../node/logger";
 import { formatHostPort } from "../node/node";
+import { LocalFileKms } from "../kms/local-file";
+import { KmsError } from "../kms/provider";
 import { loadNodeTls } from "./certs";
 import { ClusterNode, type ClusterTimings } from "./cluster-node";
 
@@ -25,6 +27,9 @@ Options:
   --advertise H:P              address peers dial (default: the listener's)
   --nbd HOST:PORT              NBD listener (loopback unless --nbd-any-address)
   --admin HOST:PORT            admin endpoint (loopback only)
+  --kms-key-file FILE          key-encryption key (32 bytes raw, hex or base64) that wraps
+                               the data keys of encrypted volumes; every node that may serve
+                               an encrypted volume needs the same one
   --rebuild-mbps N             resync/rebuild limit per node in MB/s (default 100; 0 = none)
   --lease-ttl S                node lease TTL in seconds (default 5)
   --replace-after S            replace a replica away this long, in seconds (default 600)
@@ -60,6 +65,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     nbd: { type: "string" },
     "nbd-any-address": { type: "boolean" },
     admin: { type: "string" },
+    "kms-key-file": { type: "string" },
     "rebuild-mbps": { type: "string" },
     "lease-ttl": { type: "string" },
     "replace-after": { type: "string" },
@@ -93,6 +99,16 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
   const logger = createLogger({ level: level as Level, write: ctx.stderr, bindings: { node: nodeId } });
   const advertiseHost = values.advertise === undefined ? replication.host : parseHostPort(values.advertise, "--advertise").host;
   const tls = await loadNodeTls(path.resolve(need(values["tls-dir"], "--tls-dir DIR")), nodeId, [...new Set(["127.0.0.1", advertiseHost])].filter((h) => /^[\d.]+$/.test(h)));
+  const keyFile = values["kms-key-file"];
+  let kms: { provider: LocalFileKms; kekId: string } | undefined;
+  if (keyFile !== undefined) {
+    const provider = new LocalFileKms({ path: path.resolve(keyFile) });
+    // Read once now: a missing or malformed key file stops the node here, not at the first encrypted volume.
+    const kekId = await provider.keyId().catch((err: unknown) => {
+      throw err instanceof KmsError ? new UsageError(`--kms-key-file: ${err.message}`) : err;
+    });
+    kms = { provider, kekId };
+  }
   const node = await ClusterNode.start({
     nodeId,
     labels: { ...(values.zone === undefined ? {} : { zone: values.zone }), ...(values.rack === undefined ? {} : { rack: values.rack }) },
@@ -107,6 +123,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     ...(admin ? { admin } : {}),
     rebuildBytesPerSec: mbps === 0 ? Number.POSITIVE_INFINITY : mbps * 1_000_000,
     timings,
+    ...(kms ? { kms } : {}),
     logger,
   });
   ctx.stdout(`${JSON.stringify({ event: "ready", node: nodeId, ...node.addresses })}\n`);

@@ -4,7 +4,9 @@
  * record; these functions only decide whether the request is possible.
  */
 import { placeReplicas } from "../consensus/placement";
-import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
+import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeEncryption, type VolumeRecord } from "../consensus/records";
+import { dataKeyCheck, generateDataKey } from "../crypto/xts";
+import { KmsError, type KmsProvider } from "../kms/provider";
 import type { ConsensusStore } from "../consensus/store";
 import { NodeError } from "../node/backend";
 import { newReplicaId } from "./controller";
@@ -16,6 +18,24 @@ export interface CreateClusterVolume {
   /** Node that serves the volume (the consumer's node). */
   targetNodeId: string;
   requireDistinctZones?: boolean;
+  /** Encrypt at rest in the target, with a fresh data key wrapped by `kms`. */
+  encrypted?: boolean;
+  /** The key provider of the node handling the request; required for `encrypted`. */
+  kms?: KmsProvider;
+}
+
+/** A fresh data key for volume `id`, wrapped by `kms`, and its key check value. */
+async function newVolumeEncryption(id: string, kms: KmsProvider): Promise<VolumeEncryption> {
+  const dek = generateDataKey();
+  try {
+    const wrappedKey = await kms.wrapKey(dek, { volumeId: id });
+    return { wrappedKey: { provider: wrappedKey.provider, keyId: wrappedKey.keyId, ciphertext: wrappedKey.ciphertext }, keyCheck: dataKeyCheck(dek) };
+  } catch (err) {
+    if (err instanceof KmsError) throw new NodeError("INVALID", `cannot wrap the data key of ${id}: ${err.message}`);
+    throw err;
+  } finally {
+    dek.fill(0);
+  }
 }
 
 async function liveNodes(store: ConsensusStore) {
@@ -24,21 +44,33 @@ async function liveNodes(store: ConsensusStore) {
 
 export async function createClusterVolume(store: ConsensusStore, req: CreateClusterVolume): Promise<VolumeRecord> {
   if (req.sizeBytes % 4096 !== 0) throw new NodeError("INVALID", "size must be a multiple of 4096");
+  if (req.encrypted && !req.kms) {
+    throw new NodeError("INVALID", "encrypted volumes need a key-encryption key on the node handling the request: start it with --kms-key-file");
+  }
   const nodes = await liveNodes(store);
   if (!nodes.some((n) => n.id === req.targetNodeId)) throw new NodeError("INVALID", `target node ${req.targetNodeId} is not a live cluster member`);
   const placed = placeReplicas(nodes, { count: req.replicas, sizeBytes: req.sizeBytes, ...(req.requireDistinctZones ? { requireDistinctZones: true } : {}) });
   if (!placed.ok) throw new NodeError(placed.reason === "not-enough-capacity" ? "NO_SPACE" : "INVALID", `cannot place ${req.replicas} replica(s): ${placed.reason}: ${placed.message}`);
+  const encryption = req.encrypted && req.kms ? await newVolumeEncryption(req.id, req.kms) : undefined;
+  if (encryption) {
+    // The target unwraps the key: a node with another key-encryption key (or none) could not serve it.
+    const target = nodes.find((n) => n.id === req.targetNodeId);
+    if (target?.kekId !== encryption.wrappedKey.keyId) {
+      throw new NodeError("INVALID", `target node ${req.targetNodeId} does not hold the key-encryption key ${encryption.wrappedKey.keyId} this node wraps data keys with`);
+    }
+  }
   const replicas = placed.nodeIds.map((nodeId) => ({ id: newReplicaId(req.id), nodeId, state: "healthy" as const, outOfSyncSince: null }));
   // New replicas are empty, so they already agree: all start in sync.
   const record: VolumeRecord = {
     v: 1,
     id: req.id,
-    spec: { sizeBytes: req.sizeBytes, replicas: req.replicas, encrypted: false },
+    spec: { sizeBytes: req.sizeBytes, replicas: req.replicas, encrypted: encryption !== undefined },
     epoch: 1,
     target: { nodeId: req.targetNodeId },
     replicas,
     inSync: replicas.map((r) => r.id),
     snapshots: [],
+    ...(encryption ? { encryption } : {}),
   };
   if (!(await store.create(keys.volume(req.id), record))) throw new NodeError("EXISTS", `volume ${req.id} already exists`);
   return record;

@@ -128,4 +128,31 @@ describe("reconcileVolume", () => {
     expect(actions.at(-1)?.type).toBe("blocked");
     expect(actions.at(-1)?.reason).toMatch(/node/);
   });
+
+  describe("encrypted volumes", () => {
+    const enc = (over: Partial<VolumeRecord> = {}): VolumeRecord =>
+      vol({ spec: { sizeBytes: GiB, replicas: 3, encrypted: true }, encryption: { wrappedKey: { provider: "local-file", keyId: "k1", ciphertext: "x" }, keyCheck: "c" }, ...over });
+    const keyed = (id: string, zone: string, kekId?: string, healthy = true): NodeRecord => ({ ...node(id, zone, healthy), ...(kekId ? { kekId } : {}) });
+
+    it("moves the target off a dead node only to a node holding the key-encryption key", () => {
+      const actions = reconcileVolume(enc(), [keyed("a", "z1", "k1", false), keyed("b", "z2"), keyed("c", "z3", "k1")], opts);
+      expect(actions[0]).toMatchObject({ type: "assign-target", nodeId: "c" });
+    });
+
+    it("moves the target off a live node without the key", () => {
+      const actions = reconcileVolume(enc(), [keyed("a", "z1", "other"), keyed("b", "z2", "k1"), keyed("c", "z3", "k1")], opts);
+      expect(actions[0]).toMatchObject({ type: "assign-target", nodeId: "b" });
+      expect(actions[0]?.reason).toMatch(/lacks the key-encryption key k1/);
+    });
+
+    it("waits when no live node with an in-sync replica has the key", () => {
+      const actions = reconcileVolume(enc(), [keyed("a", "z1", "k1", false), keyed("b", "z2"), keyed("c", "z3", "k2")], opts);
+      expect(actions.map((x) => x.type)).toEqual(["blocked"]);
+      expect(actions[0]?.reason).toMatch(/key-encryption key k1/);
+    });
+
+    it("leaves a target that has the key alone", () => {
+      expect(reconcileVolume(enc(), [keyed("a", "z1", "k1"), keyed("b", "z2"), keyed("c", "z3")], opts)).toEqual([]);
+    });
+  });
 });

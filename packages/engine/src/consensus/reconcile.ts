@@ -30,14 +30,26 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
 
   // 1. A target on a dead node: move it to a live node holding an in-sync replica.
   //    Only in-sync replicas hold every acknowledged write, so only they qualify.
-  if (!v.target || !alive.has(v.target.nodeId)) {
+  //    An encrypted volume is served only where the key-encryption key that wrapped its
+  //    data key is: a target node without it refuses to attach, so it is moved too.
+  const wrappedWith = v.encryption?.wrappedKey.keyId;
+  const canServe = (nodeId: string): boolean => wrappedWith === undefined || alive.get(nodeId)?.kekId === wrappedWith;
+  const targetUnusable = !v.target || !alive.has(v.target.nodeId) || !canServe(v.target.nodeId);
+  if (targetUnusable) {
     const candidates = v.replicas
       .filter((r) => v.inSync.includes(r.id) && alive.has(r.nodeId))
       .map((r) => r.nodeId)
       .sort();
-    const pick = candidates[0];
+    const pick = candidates.find(canServe);
+    const reason = !v.target ? "volume has no target" : alive.has(v.target.nodeId) ? `target node ${v.target.nodeId} lacks the key-encryption key ${wrappedWith ?? ""}` : `target node ${v.target.nodeId} is down`;
     if (pick) {
-      actions.push({ type: "assign-target", nodeId: pick, reason: v.target ? `target node ${v.target.nodeId} is down` : "volume has no target" });
+      actions.push({ type: "assign-target", nodeId: pick, reason });
+    } else if (v.target && alive.has(v.target.nodeId)) {
+      // Alive but without the key: nothing better exists; it keeps refusing until one does.
+      actions.push({ type: "blocked", reason: `no live node holding an in-sync replica has the key-encryption key ${wrappedWith ?? ""}` });
+    } else if (candidates.length > 0) {
+      actions.push({ type: "blocked", reason: `no live node holding an in-sync replica has the key-encryption key ${wrappedWith ?? ""}; waiting for one` });
+      return actions;
     } else if (v.inSync.length > 0) {
       // Waiting is the only safe choice: a stale replica would lose acknowledged writes.
       actions.push({ type: "blocked", reason: "no live node holds an in-sync replica; waiting for one to return" });

@@ -30,6 +30,11 @@ export const nodeRecordSchema = z.object({
   nbd: z.string().optional(),
   /** Admin endpoint (host:port), for operators and tools that follow a volume's target. */
   admin: z.string().optional(),
+  /**
+   * Fingerprint of the node's key-encryption key (public, not the key), when it has one: the
+   * controller makes a node target of an encrypted volume only if it matches the volume's wrap.
+   */
+  kekId: z.string().min(1).optional(),
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 
@@ -67,6 +72,18 @@ export const snapshotRecordSchema = z.object({
 export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
 
 /**
+ * The data key of an encrypted volume, wrapped by the key-encryption key of
+ * the node that created it (the same KEK must be on every node that may be
+ * its target), and its key check value. Only targets unwrap it; replicas
+ * store ciphertext and never need it.
+ */
+export const volumeEncryptionSchema = z.object({
+  wrappedKey: z.object({ provider: z.string().min(1), keyId: z.string().min(1), ciphertext: z.string().min(1) }),
+  keyCheck: z.string().min(1),
+});
+export type VolumeEncryption = z.infer<typeof volumeEncryptionSchema>;
+
+/**
  * The per-volume brain. `epoch` increases on every target change; replicas
  * refuse messages from older epochs. `inSync` lists replica ids that hold
  * every acknowledged write; only they may become a source of truth.
@@ -81,6 +98,12 @@ export const volumeRecordSchema = z.object({
   inSync: z.array(z.string()),
   /** Changed only by the target, at its epoch. Absent in records written before snapshots existed. */
   snapshots: z.array(snapshotRecordSchema).default([]),
+  /**
+   * Set exactly when `spec.encrypted` (absent in records of unencrypted volumes and older ones).
+   * Not enforced by the schema: a record that lost it must still parse, so the volume can be
+   * listed and deleted; its target refuses to serve it.
+   */
+  encryption: volumeEncryptionSchema.optional(),
 });
 export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
 

@@ -28,6 +28,11 @@ export class LocalFileKms implements KmsProvider {
     }
   }
 
+  /** Fingerprint of the KEK in the file (what a wrap records as `keyId`); fails as wrap would. */
+  async keyId(): Promise<string> {
+    return kekFingerprint(await this.kek());
+  }
+
   async wrapKey(plaintext: Buffer, context: KeyContext): Promise<WrappedKey> {
     const kek = await this.kek();
     return { provider: this.kind, keyId: kekFingerprint(kek), ciphertext: gcmWrap(kek, plaintext, context) };

@@ -19,8 +19,10 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Creates the cluster CA (ca.pem, ca-key.pem) and a certificate per node in DIR.
   cluster nodes [--json]
       Lists live nodes with their labels and which one runs the volume controller.
-  cluster volume create NAME --size SIZE --replicas N [--target NODE] [--distinct-zones] [--json]
+  cluster volume create NAME --size SIZE --replicas N [--target NODE] [--distinct-zones] [--encrypt] [--json]
       Places N replicas (distinct nodes, zones first, racks second) or says why it cannot.
+      --encrypt encrypts it at rest in the target (replicas hold ciphertext); the node
+      asked needs --kms-key-file, and so does every node that may serve it.
   cluster volume list [--json]
   cluster volume status NAME [--json]
       Placement, replica states and resync/rebuild progress.
@@ -48,7 +50,7 @@ function pct(copied: number, total: number): string {
 }
 
 export function renderVolume(v: ClusterVolumeDto): string {
-  const head = `volume ${v.id}  ${formatBytes(v.sizeBytes)}  replicas ${v.replicas.length}/${v.replicasWanted}  epoch ${v.epoch}  target ${v.target ?? "-"}${v.nbd ? ` (nbd ${v.nbd})` : ""}`;
+  const head = `volume ${v.id}  ${formatBytes(v.sizeBytes)}  replicas ${v.replicas.length}/${v.replicasWanted}${v.encrypted ? "  encrypted" : ""}  epoch ${v.epoch}  target ${v.target ?? "-"}${v.nbd ? ` (nbd ${v.nbd})` : ""}`;
   const rows = v.replicas.map((r) => [
     r.id,
     r.nodeId,
@@ -71,6 +73,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
     replicas: { type: "string" },
     target: { type: "string" },
     "distinct-zones": { type: "boolean" },
+    encrypt: { type: "boolean" },
     replica: { type: "string" },
     to: { type: "string" },
   });
@@ -98,6 +101,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
           replicas: replicas(),
           ...(values.target === undefined ? {} : { target: values.target }),
           ...(values["distinct-zones"] ? { distinctZones: true } : {}),
+          ...(values.encrypt ? { encrypted: true } : {}),
         }),
       );
       return 0;
