@@ -50,6 +50,8 @@ export const nodeEnvSchema = z.object({
   STOWAGE_NBD: hostPort.default("127.0.0.1:0"),
   STOWAGE_ADMIN: hostPort.default("127.0.0.1:0"),
   STOWAGE_CAPACITY: optional,
+  /** Key-encryption key of the node's cluster; without it the node neither creates nor serves encrypted volumes. */
+  STOWAGE_KMS_KEY_FILE: optional,
   /** How long the node's etcd lease outlives it: how soon a dead node is noticed and its volumes fail over. */
   STOWAGE_LEASE_TTL_SECONDS: z.coerce.number().min(1).max(300).default(5),
 });

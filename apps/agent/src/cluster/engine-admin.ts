@@ -47,6 +47,8 @@ export interface CreateVolumeInput {
   replicas: number;
   target?: string;
   distinctZones?: boolean;
+  /** Encrypt at rest in the engine target; the engine node asked needs a key-encryption key. */
+  encrypted?: boolean;
 }
 
 /**

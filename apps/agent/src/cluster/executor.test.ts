@@ -12,6 +12,9 @@ class FakeAdmin {
   raceOnSnapshot = false;
   /** Simulates a concurrent delivery: the volume appears between the lookup and the create. */
   raceOnCreate = false;
+  /** Whether the engine node asked has a key-encryption key (`--kms-key-file`). */
+  hasKms = true;
+  lastCreate: CreateVolumeInput | null = null;
   readonly nodeList: EngineNode[] = ["n1", "n2", "n3"].map((id, i) => ({ id, address: "x", capacityBytes: 100, provisionedBytes: 30 - i * 10, controller: false }));
 
   nodes(): Promise<EngineNode[]> {
@@ -21,7 +24,21 @@ class FakeAdmin {
     return Promise.resolve(this.volumesByName.get(name) ?? null);
   }
   createVolume(input: CreateVolumeInput): Promise<EngineVolume> {
-    const v: EngineVolume = { id: input.name, sizeBytes: input.size, replicasWanted: input.replicas, epoch: 1, target: input.target ?? null, replicas: [], snapshots: [], usedBytes: 0 };
+    this.lastCreate = input;
+    if (input.encrypted && !this.hasKms) {
+      return Promise.reject(new EngineAdminError("INVALID", "encrypted volumes need a key-encryption key on the node handling the request: start it with --kms-key-file"));
+    }
+    const v: EngineVolume = {
+      id: input.name,
+      sizeBytes: input.size,
+      replicasWanted: input.replicas,
+      encrypted: input.encrypted ?? false,
+      epoch: 1,
+      target: input.target ?? null,
+      replicas: [],
+      snapshots: [],
+      usedBytes: 0,
+    };
     if (this.raceOnCreate) {
       this.volumesByName.set(input.name, v);
       return Promise.reject(new EngineAdminError("EXISTS", `volume ${input.name} already exists`));
@@ -81,13 +98,32 @@ describe("EngineCommandExecutor", () => {
     expect(await executor.execute(create(), progress)).toMatchObject({ volumeId: "data" });
   });
 
-  it("refuses a name already used by a different volume, invalid names, sizes and encryption", async () => {
+  it("refuses a name already used by a different volume, invalid names and sizes", async () => {
     const { executor } = setup();
     await executor.execute(create(), progress);
     await expect(executor.execute(create({ sizeBytes: 2 << 20 }), progress)).rejects.toThrow(/already exists/);
+    await expect(executor.execute(create({ encrypted: true }), progress)).rejects.toThrow(/already exists .*not encrypted/);
     await expect(executor.execute(create({ name: "Bad Name" }), progress)).rejects.toThrow(/not valid/);
     await expect(executor.execute(create({ name: "odd", sizeBytes: 1000 }), progress)).rejects.toThrow(/multiple of 4096/);
-    await expect(executor.execute(create({ name: "enc", encrypted: true }), progress)).rejects.toThrow(/encrypted/);
+  });
+
+  it("creates an encrypted volume through the engine, once, and rejects it when the engine has no key", async () => {
+    const { fake, executor } = setup();
+    const a = await executor.execute(create({ name: "enc", encrypted: true }), progress);
+    expect(a).toMatchObject({ volumeId: "enc" });
+    expect(fake.lastCreate).toMatchObject({ name: "enc", encrypted: true });
+    expect(fake.volumesByName.get("enc")?.encrypted).toBe(true);
+    // A redelivery is the same volume; a plain volume of that name is a conflict.
+    expect(await executor.execute(create({ name: "enc", encrypted: true }), progress)).toEqual(a);
+    expect(fake.creates).toBe(1);
+    await expect(executor.execute(create({ name: "enc" }), progress)).rejects.toThrow(/already exists .*, encrypted/);
+    // A plain create does not ask for encryption.
+    await executor.execute(create({ name: "plain" }), progress);
+    expect(fake.lastCreate?.encrypted).toBeUndefined();
+
+    fake.hasKms = false;
+    await expect(executor.execute(create({ name: "enc2", encrypted: true }), progress)).rejects.toThrow(/--kms-key-file/);
+    expect(fake.volumesByName.has("enc2")).toBe(false);
   });
 
   it("deletes idempotently", async () => {

@@ -74,7 +74,6 @@ export class EngineCommandExecutor implements CommandExecutor {
     if (!VOLUME_NAME.test(p.name)) {
       throw new CommandRejected(`volume name "${p.name}" is not valid here: lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric`);
     }
-    if (p.encrypted) throw new CommandRejected("encrypted replicated volumes are not supported by this engine cluster yet");
     if (p.sizeBytes <= 0 || p.sizeBytes % BLOCK !== 0) throw new CommandRejected(`size must be a positive multiple of ${BLOCK} bytes, got ${p.sizeBytes}`);
     const existing = await this.admin.volume(p.name);
     if (existing) return this.sameOrConflict(existing, p);
@@ -83,7 +82,13 @@ export class EngineCommandExecutor implements CommandExecutor {
     await progress(0.1, "placing replicas");
     const target = pickTarget(nodes);
     try {
-      const created = await this.admin.createVolume({ name: p.name, size: p.sizeBytes, replicas: p.replicas, ...(target === undefined ? {} : { target }) });
+      const created = await this.admin.createVolume({
+        name: p.name,
+        size: p.sizeBytes,
+        replicas: p.replicas,
+        ...(target === undefined ? {} : { target }),
+        ...(p.encrypted ? { encrypted: true } : {}),
+      });
       return volumeResult(created);
     } catch (err) {
       // A concurrent or earlier delivery of the same command got there first.
@@ -96,9 +101,11 @@ export class EngineCommandExecutor implements CommandExecutor {
     }
   }
 
-  private sameOrConflict(v: EngineVolume, p: { name: string; sizeBytes: number; replicas: number }): Record<string, unknown> {
-    if (v.sizeBytes !== p.sizeBytes || v.replicasWanted !== p.replicas) {
-      throw new CommandRejected(`a volume named "${p.name}" already exists with ${v.sizeBytes} bytes and ${v.replicasWanted} replicas`);
+  private sameOrConflict(v: EngineVolume, p: { name: string; sizeBytes: number; replicas: number; encrypted: boolean }): Record<string, unknown> {
+    if (v.sizeBytes !== p.sizeBytes || v.replicasWanted !== p.replicas || v.encrypted !== p.encrypted) {
+      throw new CommandRejected(
+        `a volume named "${p.name}" already exists with ${v.sizeBytes} bytes and ${v.replicasWanted} replicas, ${v.encrypted ? "encrypted" : "not encrypted"}`,
+      );
     }
     return volumeResult(v);
   }

@@ -18,6 +18,7 @@ const volume = (replicas: EngineVolume["replicas"], wanted = 3, extra: Partial<E
   id: "v1",
   sizeBytes: 4096 * 10,
   replicasWanted: wanted,
+  encrypted: false,
   epoch: 2,
   target: "n1",
   replicas,
@@ -64,6 +65,15 @@ describe("toInventory", () => {
     expect(inv.replicas).toEqual([
       { id: "v1/r1", volumeId: "v1", nodeId: "n1", state: "healthy", progress: null },
       { id: "v1/r2", volumeId: "v1", nodeId: "n2", state: "rebuilding", progress: 0.5 },
+    ]);
+  });
+
+  it("reports a volume's encryption as the engine does", () => {
+    const inv = toInventory([{ node: node("n1", "a"), status: null }], [], [volume([replica("r1", "n1")], 1, { id: "sec", encrypted: true }), volume([replica("r2", "n1")], 1, { id: "plain" })]);
+    expect(inventorySchema.parse(inv)).toEqual(inv);
+    expect(inv.volumes.map((v) => [v.id, v.encrypted])).toEqual([
+      ["sec", true],
+      ["plain", false],
     ]);
   });
 

@@ -79,7 +79,7 @@ export function toInventory(live: NodeView[], gone: EngineNode[], volumes: Engin
       name: v.id,
       sizeBytes: v.sizeBytes,
       replicaCount: clampReplicas(v.replicasWanted),
-      encrypted: false,
+      encrypted: v.encrypted,
       targetNodeId: v.target,
       state: volumeState(v),
     })),

@@ -15,7 +15,7 @@ import { pickTarget } from "../cluster/executor";
 import { ServiceGroup, type Service } from "../lifecycle";
 import type { AgentMetrics } from "../metrics";
 import { PacedWriter } from "./nbd-writer";
-import { EngineNodeService, etcdService, freePort, initClusterCerts } from "./processes";
+import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
 
 export interface LocalClusterSpec {
   name: string;
@@ -123,6 +123,8 @@ class LocalCluster implements Service {
     const etcd = etcdService({ name: `etcd:${spec.name}`, dataDir: path.join(this.dir, "etcd"), clientPort: ports.etcdClient, peerPort: ports.etcdPeer, logFile: path.join(this.dir, "logs", "etcd.log"), log: this.log });
     const tlsDir = path.join(this.dir, "tls");
     await Promise.all([this.group.start([etcd]), initClusterCerts(tlsDir, ids, spec.name)]);
+    const kmsKeyFile = path.join(this.dir, "kek");
+    ensureClusterKeyFile(kmsKeyFile);
     const nodes = ids.map(
       (id, i) =>
         new EngineNodeService({
@@ -131,6 +133,7 @@ class LocalCluster implements Service {
           etcd: etcd.endpoint,
           poolDir: path.join(this.dir, "pools", id),
           tlsDir,
+          kmsKeyFile,
           capacity: opts.nodeCapacity,
           logFile: path.join(this.dir, "logs", `${id}.log`),
           log: this.log,

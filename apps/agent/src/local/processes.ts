@@ -1,5 +1,6 @@
 /** Child processes of the node and local roles: spawned, waited for, stopped within a time limit. */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -201,6 +202,8 @@ export interface EngineNodeSpec {
   poolDir: string;
   tlsDir: string;
   capacity?: string;
+  /** Key-encryption key file (`--kms-key-file`): the node can then create and serve encrypted volumes. */
+  kmsKeyFile?: string;
   /** Listen addresses; each defaults to a free loopback port. */
   listen?: { replication?: string; nbd?: string; admin?: string };
   logFile: string;
@@ -234,6 +237,7 @@ export class EngineNodeService extends ChildService {
         "--nbd", spec.listen?.nbd ?? "127.0.0.1:0",
         "--admin", spec.listen?.admin ?? "127.0.0.1:0",
         ...(spec.capacity ? ["--capacity", spec.capacity] : []),
+        ...(spec.kmsKeyFile ? ["--kms-key-file", spec.kmsKeyFile] : []),
         ...(spec.extraArgs ?? []),
       ],
       logFile: spec.logFile,
@@ -247,6 +251,20 @@ export class EngineNodeService extends ChildService {
   get ready(): EngineReady | null {
     if (this.readyLine === null) return null;
     return JSON.parse(this.readyLine) as EngineReady;
+  }
+}
+
+/**
+ * A random key-encryption key for one cluster's nodes, once (32 bytes, hex, mode 0600): every
+ * node of the cluster gets the same file, so any of them can serve its encrypted volumes.
+ */
+export function ensureClusterKeyFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // Kept across restarts: a new key would make the cluster's encrypted volumes unreadable.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   }
 }
 

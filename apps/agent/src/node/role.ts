@@ -13,6 +13,7 @@ export function nodeService(env: NodeEnv, log: Logger): EngineNodeService {
     poolDir: path.resolve(env.STOWAGE_POOL_DIR),
     tlsDir: path.resolve(env.STOWAGE_TLS_DIR),
     ...(env.STOWAGE_CAPACITY === undefined ? {} : { capacity: env.STOWAGE_CAPACITY }),
+    ...(env.STOWAGE_KMS_KEY_FILE === undefined ? {} : { kmsKeyFile: path.resolve(env.STOWAGE_KMS_KEY_FILE) }),
     logFile: path.join(path.resolve(env.STOWAGE_POOL_DIR), "..", `${env.STOWAGE_NODE_ID}.log`),
     log,
     listen: { replication: env.STOWAGE_LISTEN_REPLICATION, nbd: env.STOWAGE_NBD, admin: env.STOWAGE_ADMIN },
