@@ -82,3 +82,30 @@ test("a snapshot taken from the UI runs on the engines, shows its progress and a
     await page.screenshot({ path: path.join(shots, "live-fleet.png"), fullPage: true });
   }
 });
+
+test("an encrypted volume created from the UI is made by the engines and shows as encrypted", async ({ page, signIn }) => {
+  test.setTimeout(120_000);
+  await signIn(page, owner, org);
+  await page.goto("/clusters");
+  await page.getByRole("table", { name: "Clusters" }).getByRole("link", { name: "east" }).click();
+  await page.getByRole("button", { name: "Create volume" }).click();
+  const dialog = page.getByRole("dialog");
+  const name = unique("secrets");
+  await dialog.getByLabel("Volume name").fill(name);
+  await dialog.getByLabel("Size", { exact: true }).fill("1");
+  await dialog.getByLabel("Replicas").click();
+  await page.getByRole("option", { name: "3" }).click();
+  await dialog.getByRole("switch", { name: "Encrypt data at rest" }).check();
+  await dialog.getByRole("button", { name: "Create volume" }).click();
+  const progress = dialog.getByRole("region", { name: `Command: Create volume ${name}` });
+  await expect(progress.getByText("Succeeded")).toBeVisible({ timeout: 60_000 });
+  await page.keyboard.press("Escape");
+
+  // The volume arrives with the agent's next inventory.
+  const link = page.getByRole("table", { name: "Volumes" }).getByRole("link", { name });
+  await expect(link).toBeVisible({ timeout: 30_000 });
+  await link.click();
+  await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
+  await expect(page.getByText("Encrypted at rest")).toBeVisible();
+  await expect(page.getByRole("table", { name: "Replicas" }).getByRole("row")).toHaveCount(4, { timeout: 30_000 });
+});
