@@ -60,7 +60,7 @@ export function fleetRepository(db: Db) {
 }
 
 /** One cluster of the fleet overview: its status, current figures and open alerts. */
-export interface OverviewRow {
+export interface OverviewRow extends IoFigures {
   id: string;
   name: string;
   status: ClusterStatus;
@@ -74,12 +74,6 @@ export interface OverviewRow {
   capacityBytes: number;
   allocatedBytes: number;
   droppedBatches: number;
-  readIops: number;
-  writeIops: number;
-  readBytesPerSec: number;
-  writeBytesPerSec: number;
-  latencyP50Us: number;
-  latencyP99Us: number;
   criticalAlerts: number;
   warningAlerts: number;
 }
@@ -120,14 +114,18 @@ export function overviewRepository(sql: Sql) {
 
 export type Resolution = "raw" | "1m" | "1h";
 
-export interface IoRow {
-  at: Date;
+/** The I/O figures every sample, rollup and current reading carries. */
+export interface IoFigures {
   readIops: number;
   writeIops: number;
   readBytesPerSec: number;
   writeBytesPerSec: number;
   latencyP50Us: number;
   latencyP99Us: number;
+}
+
+export interface IoRow extends IoFigures {
+  at: Date;
 }
 
 const VOLUME_TABLE: Record<Resolution, { table: string; time: string }> = {

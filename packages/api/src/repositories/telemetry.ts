@@ -1,5 +1,6 @@
 import type { PoolSample, VolumeSample } from "@stowage/agent-protocol";
 import type { Sql } from "../db";
+import type { IoFigures } from "./fleet";
 
 /**
  * Telemetry writes. A batch is one call of ingest_telemetry_batch (see the
@@ -8,14 +9,8 @@ import type { Sql } from "../db";
  * through a named statement that PostgreSQL plans once per connection.
  */
 
-export interface CurrentFigures {
+export interface CurrentFigures extends IoFigures {
   metricsAt: Date | null;
-  readIops: number;
-  writeIops: number;
-  readBytesPerSec: number;
-  writeBytesPerSec: number;
-  latencyP50Us: number;
-  latencyP99Us: number;
 }
 
 /** A condition found in the batch itself (the database judges node_down and pool_full from its nodes). */
