@@ -74,9 +74,11 @@ export class UplinkClient {
     return this.call("POST", agentPaths.telemetry, telemetryResponseSchema, { gzipped });
   }
 
-  pollCommands(waitSeconds: number): Promise<CommandsResponse> {
+  /** Long-polls for commands; `signal` ends the wait early (the agent stopping). */
+  pollCommands(waitSeconds: number, signal?: AbortSignal): Promise<CommandsResponse> {
     return this.call("GET", `${agentPaths.commands}?waitSeconds=${waitSeconds}`, commandsResponseSchema, {
       timeoutMs: (waitSeconds + 10) * 1000,
+      ...(signal ? { signal } : {}),
     });
   }
 
@@ -88,7 +90,7 @@ export class UplinkClient {
     method: "GET" | "POST",
     path: string,
     schema: S | null,
-    opts: { json?: unknown; gzipped?: Buffer; auth?: boolean; timeoutMs?: number },
+    opts: { json?: unknown; gzipped?: Buffer; auth?: boolean; timeoutMs?: number; signal?: AbortSignal },
   ): Promise<z.infer<S>> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (opts.auth !== false) {
@@ -110,7 +112,10 @@ export class UplinkClient {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.timeout(opts.timeoutMs ?? this.opts.timeoutMs ?? 15_000),
+        signal: (() => {
+          const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.opts.timeoutMs ?? 15_000);
+          return opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+        })(),
       });
     } catch (err) {
       throw new UplinkError(`control plane unreachable: ${err instanceof Error ? err.message : String(err)}`, null, "UNREACHABLE", true);

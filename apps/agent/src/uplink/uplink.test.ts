@@ -136,3 +136,23 @@ describe("Uplink loops", () => {
     }
   });
 });
+
+describe("Uplink stop", () => {
+  it("abandons a command long-poll in flight instead of waiting it out", async () => {
+    let polling = false;
+    const fake: typeof fetch = (url, init) => {
+      const path = new URL(url instanceof Request ? url.url : url.toString()).pathname;
+      if (!path.endsWith("/commands")) return Promise.resolve(new Response(JSON.stringify({ error: { code: "UNAVAILABLE", message: "down" } }), { status: 503 }));
+      polling = true;
+      // A control plane holding the poll open: only an abort ends it.
+      return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted"))));
+    };
+    const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+    const uplink = new Uplink({ client, buffer: await TelemetryBuffer.open(dir, 1 << 20), source, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000, commandWaitSeconds: 600 });
+    uplink.start();
+    await vi.waitFor(() => expect(polling).toBe(true), { timeout: 5_000, interval: 20 });
+    // Without the abort this waits for the poll's 610 s timeout and the test times out.
+    await uplink.stop();
+    expect(polling).toBe(true);
+  });
+});

@@ -49,6 +49,7 @@ export class Uplink {
   private running = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wakers = new Set<() => void>();
+  private readonly stopping = new AbortController();
   /** Wakers of loops waiting out a backoff after a failure, by loop. */
   private readonly backingOff = new Map<string, () => void>();
   private readonly loops: Promise<void>[] = [];
@@ -68,9 +69,14 @@ export class Uplink {
     this.loops.push(this.loop("commands", () => this.pollCommandsOnce(), 0));
   }
 
-  /** Stops the loops; in-flight calls finish or time out on their own. */
+  /**
+   * Stops the loops. A command long-poll in flight is abandoned (it would
+   * otherwise hold this agent, and a control plane draining its requests,
+   * for up to its wait); other calls are short and finish or time out.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     for (const t of this.timers) clearTimeout(t);
     for (const w of this.wakers) w();
     await Promise.allSettled(this.loops);
@@ -133,7 +139,7 @@ export class Uplink {
   }
 
   async pollCommandsOnce(): Promise<void> {
-    const res = await this.opts.client.pollCommands(this.opts.commandWaitSeconds ?? 20);
+    const res = await this.opts.client.pollCommands(this.opts.commandWaitSeconds ?? 20, this.stopping.signal);
     for (const command of res.commands) await this.run(command);
   }
 
