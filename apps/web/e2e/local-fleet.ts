@@ -1,10 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-
-const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
-const AGENT_BIN = path.join(REPO_ROOT, "apps", "agent", "bin", "stowage-agent.mjs");
+import { AGENT_BIN, Proc } from "../system/harness";
 
 export interface LocalFleet {
   /** Engine node ids per cluster, as the agent reported them when ready. */
@@ -25,13 +22,12 @@ interface ReadyEvent {
  */
 export async function startLocalFleet(opts: { controlPlaneUrl: string; clusters: string[]; joinTokens: Record<string, string>; timeoutMs: number }): Promise<LocalFleet> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-e2e-fleet-"));
-  const logFile = path.join(dir, "agent.log");
-  const log = fs.openSync(logFile, "a");
-  const child: ChildProcess = spawn(process.execPath, [AGENT_BIN, "local"], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", log],
+  const proc = new Proc({
+    name: "agent",
+    command: process.execPath,
+    args: [AGENT_BIN, "local"],
+    logDir: dir,
     env: {
-      ...process.env,
       STOWAGE_CONTROL_PLANE_URL: opts.controlPlaneUrl,
       STOWAGE_LOCAL_CLUSTERS: opts.clusters.join(";"),
       STOWAGE_LOCAL_DATA_DIR: dir,
@@ -41,55 +37,20 @@ export async function startLocalFleet(opts: { controlPlaneUrl: string; clusters:
       STOWAGE_LOG_LEVEL: "warn",
     },
   });
-  fs.closeSync(log);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const forced = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      await exited;
-      clearTimeout(forced);
-    }
+    await proc.stop(30_000);
     fs.rmSync(dir, { recursive: true, force: true });
   };
-
   try {
-    const ready = await new Promise<ReadyEvent>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the local fleet was not ready within ${opts.timeoutMs} ms; log: ${tail(logFile)}`)), opts.timeoutMs);
-      let buf = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        fs.appendFileSync(logFile, d);
-        buf += d.toString();
-        const lines = buf.split("\n");
-        buf = lines.pop() ?? "";
-        for (const line of lines) {
-          if (!line.startsWith('{"event":"ready"')) continue;
-          clearTimeout(timer);
-          resolve(JSON.parse(line) as ReadyEvent);
-        }
-      });
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`the local fleet exited before it was ready; log: ${tail(logFile)}`));
-      });
-    });
+    const ready = JSON.parse(await proc.waitForLine((l) => l.startsWith('{"event":"ready"'), opts.timeoutMs)) as ReadyEvent;
     const nodes: Record<string, string[]> = {};
     for (const c of ready.clusters ?? []) {
-      if (!c.clusterId) throw new Error(`cluster ${c.cluster} did not register with the control plane; log: ${tail(logFile)}`);
+      if (!c.clusterId) throw new Error(`cluster ${c.cluster} did not register with the control plane; see ${proc.logFile}\n${proc.tail()}`);
       nodes[c.cluster] = (c.nodes ?? []).flatMap((n) => (n ? [n.node] : []));
     }
     return { nodes, stop };
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8").slice(-2000);
-  } catch {
-    return "(no log)";
   }
 }
