@@ -1,3 +1,4 @@
+import { isAllZero } from "../util/zeroes";
 import { BlockIoError, type BlockDevice } from "../block-device";
 import { XtsCipher } from "./xts";
 import { XtsWorker } from "./xts-worker";
@@ -51,12 +52,12 @@ export class EncryptedDevice implements BlockDevice {
     const first = offset / bs;
     // Decrypt each run of stored (non-zero) blocks in one call; holes stay zeros.
     for (let b = 0; b < blocks; ) {
-      if (isZeroBlock(target, b * bs, bs)) {
+      if (isAllZero(target, b * bs, bs)) {
         b++;
         continue;
       }
       let e = b + 1;
-      while (e < blocks && !isZeroBlock(target, e * bs, bs)) e++;
+      while (e < blocks && !isAllZero(target, e * bs, bs)) e++;
       const bytes = (e - b) * bs;
       if (bytes >= OFFLOAD_BYTES) await this.worker.decryptInPlace(target, b * bs, bytes, first + b);
       else this.cipher.decryptInPlace(target, b * bs, e - b, first + b);
@@ -111,10 +112,4 @@ export class EncryptedDevice implements BlockDevice {
       throw new BlockIoError("EINVAL", `encrypted volume I/O must be whole ${this.blockSize}-byte blocks, got [${offset}, +${length})`);
     }
   }
-}
-
-const ZERO_BLOCK = Buffer.alloc(4096);
-
-function isZeroBlock(buf: Buffer, at: number, bs: number): boolean {
-  return buf.compare(ZERO_BLOCK, 0, bs, at, at + bs) === 0;
 }

@@ -1,3 +1,4 @@
+import { isAllZero } from "../util/zeroes";
 import { BlockIoError, type BlockDevice } from "../block-device";
 import { RangeLock } from "../util/range-lock";
 import { DirtyMap } from "./dirty-map";
@@ -389,7 +390,7 @@ export class VolumeTarget implements BlockDevice {
             map.clear(offset, length);
             const data = await this.readFromInSync(offset, length);
             try {
-              if (isZero(data)) await link.writeZeroes(offset, length, false);
+              if (isAllZero(data)) await link.writeZeroes(offset, length, false);
               else await link.write(offset, data, false);
             } catch (err) {
               map.mark(offset, length);
@@ -618,9 +619,3 @@ export class VolumeTarget implements BlockDevice {
 const CATCH_UP_RUN = 1024 * 1024;
 /** Flush the catching-up replica every this many runs, bounding what a crash there costs. */
 const CATCH_UP_FLUSH_RUNS = 16;
-const ZEROS = Buffer.alloc(CATCH_UP_RUN);
-
-/** Catch-up copies whole regions; zero ones are sent as WRITE_ZEROES, without payload. */
-function isZero(buf: Buffer): boolean {
-  return buf.length <= ZEROS.length && buf.equals(ZEROS.subarray(0, buf.length));
-}
