@@ -2,6 +2,14 @@ import type { Sql } from "../db";
 
 export type RollupName = "1m" | "1h";
 
+/** The 1-minute and 1-hour volume rollup tables share their columns and their upsert. */
+const VOLUME_ROLLUP_COLUMNS = `("clusterId", "volumeId", "bucket", "samples", "readIops", "writeIops", "readBytesPerSec", "writeBytesPerSec", "latencyP50Us", "latencyP99Us", "usedBytes", "ioErrors")`;
+const VOLUME_ROLLUP_UPSERT = `ON CONFLICT ("clusterId", "volumeId", "bucket") DO UPDATE SET
+           "samples" = EXCLUDED."samples", "readIops" = EXCLUDED."readIops", "writeIops" = EXCLUDED."writeIops",
+           "readBytesPerSec" = EXCLUDED."readBytesPerSec", "writeBytesPerSec" = EXCLUDED."writeBytesPerSec",
+           "latencyP50Us" = EXCLUDED."latencyP50Us", "latencyP99Us" = EXCLUDED."latencyP99Us",
+           "usedBytes" = EXCLUDED."usedBytes", "ioErrors" = EXCLUDED."ioErrors"`;
+
 /**
  * Rollup statements. Each recomputes whole buckets from the finer table and
  * overwrites (ON CONFLICT DO UPDATE), so running one twice, or again after
@@ -25,17 +33,13 @@ export function rollupRepository(sql: Sql) {
     /** Raw samples of [from, to) into 1-minute volume and cluster rows. */
     async rollupMinutes(from: Date, to: Date, clusterId: string | null): Promise<void> {
       await sql.query(
-        `INSERT INTO volume_sample_1m ("clusterId", "volumeId", "bucket", "samples", "readIops", "writeIops", "readBytesPerSec", "writeBytesPerSec", "latencyP50Us", "latencyP99Us", "usedBytes", "ioErrors")
+        `INSERT INTO volume_sample_1m ${VOLUME_ROLLUP_COLUMNS}
          SELECT "clusterId", "volumeId", date_trunc('minute', "at", 'UTC'), count(*), avg("readIops"), avg("writeIops"), avg("readBytesPerSec"), avg("writeBytesPerSec"),
                 avg("latencyP50Us"), max("latencyP99Us"), max("usedBytes"), sum("ioErrors")
            FROM volume_sample
           WHERE "at" >= $1 AND "at" < $2 AND ($3::uuid IS NULL OR "clusterId" = $3::uuid)
           GROUP BY 1, 2, 3
-         ON CONFLICT ("clusterId", "volumeId", "bucket") DO UPDATE SET
-           "samples" = EXCLUDED."samples", "readIops" = EXCLUDED."readIops", "writeIops" = EXCLUDED."writeIops",
-           "readBytesPerSec" = EXCLUDED."readBytesPerSec", "writeBytesPerSec" = EXCLUDED."writeBytesPerSec",
-           "latencyP50Us" = EXCLUDED."latencyP50Us", "latencyP99Us" = EXCLUDED."latencyP99Us",
-           "usedBytes" = EXCLUDED."usedBytes", "ioErrors" = EXCLUDED."ioErrors"`,
+         ${VOLUME_ROLLUP_UPSERT}`,
         [from, to, clusterId],
       );
       // Cluster figures: volume rates summed (each volume's mean over the minute),
@@ -67,7 +71,7 @@ export function rollupRepository(sql: Sql) {
     /** 1-minute rows of [from, to) into 1-hour rows: means weighted by sample count, worst p99. */
     async rollupHours(from: Date, to: Date, clusterId: string | null): Promise<void> {
       await sql.query(
-        `INSERT INTO volume_sample_1h ("clusterId", "volumeId", "bucket", "samples", "readIops", "writeIops", "readBytesPerSec", "writeBytesPerSec", "latencyP50Us", "latencyP99Us", "usedBytes", "ioErrors")
+        `INSERT INTO volume_sample_1h ${VOLUME_ROLLUP_COLUMNS}
          SELECT "clusterId", "volumeId", date_trunc('hour', "bucket", 'UTC'), sum("samples"),
                 sum("readIops" * "samples") / sum("samples"), sum("writeIops" * "samples") / sum("samples"),
                 sum("readBytesPerSec" * "samples") / sum("samples"), sum("writeBytesPerSec" * "samples") / sum("samples"),
@@ -75,11 +79,7 @@ export function rollupRepository(sql: Sql) {
            FROM volume_sample_1m
           WHERE "bucket" >= $1 AND "bucket" < $2 AND ($3::uuid IS NULL OR "clusterId" = $3::uuid)
           GROUP BY 1, 2, 3
-         ON CONFLICT ("clusterId", "volumeId", "bucket") DO UPDATE SET
-           "samples" = EXCLUDED."samples", "readIops" = EXCLUDED."readIops", "writeIops" = EXCLUDED."writeIops",
-           "readBytesPerSec" = EXCLUDED."readBytesPerSec", "writeBytesPerSec" = EXCLUDED."writeBytesPerSec",
-           "latencyP50Us" = EXCLUDED."latencyP50Us", "latencyP99Us" = EXCLUDED."latencyP99Us",
-           "usedBytes" = EXCLUDED."usedBytes", "ioErrors" = EXCLUDED."ioErrors"`,
+         ${VOLUME_ROLLUP_UPSERT}`,
         [from, to, clusterId],
       );
       await sql.query(
