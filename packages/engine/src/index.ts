@@ -41,7 +41,7 @@ export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats }
 export { StowageNode, type StowageNodeOptions, type HostPort } from "./node/node";
 export { NodeError, type NodeBackend, type NodeErrorCode } from "./node/backend";
 export { PoolBackend } from "./node/pool-backend";
-export { createLogger, type Logger } from "./node/logger";
+export { createLogger, type Logger } from "./logger";
 export { createAdminServer, type AdminOperations, type AdminRoute } from "./admin/server";
 export { AdminClient, AdminClientError } from "./admin/client";
 export {

@@ -6,7 +6,7 @@
  */
 import http from "node:http";
 import { z } from "zod";
-import type { Logger } from "../node/logger";
+import type { Logger } from "../logger";
 import {
   createSnapshotRequestSchema,
   createVolumeRequestSchema,

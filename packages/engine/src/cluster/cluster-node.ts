@@ -24,7 +24,7 @@ import type { KmsProvider } from "../kms/provider";
 import { instrument, IoStats, type IoStatsSnapshot } from "../metrics/io-stats";
 import { NbdServer } from "../nbd/server";
 import { NodeError } from "../node/backend";
-import type { Logger } from "../node/logger";
+import type { Logger } from "../logger";
 import { formatHostPort, type HostPort } from "../node/node";
 import { Pool } from "../pool/pool";
 import { EpochGuard } from "../replication/epoch-guard";

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { applyVolumeActions, reconcileVolume, type VolumeAction } from "../consensus/reconcile";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
-import type { Logger } from "../node/logger";
+import type { Logger } from "../logger";
 
 export interface ControllerLease {
   create(key: string, value: unknown): Promise<boolean>;

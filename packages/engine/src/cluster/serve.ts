@@ -2,7 +2,7 @@
 import path from "node:path";
 import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../cli/args";
 import { wantsHelp, type CliContext } from "../cli/context";
-import { createLogger, type Level } from "../node/logger";
+import { createLogger, type Level } from "../logger";
 import { formatHostPort } from "../node/node";
 import { LocalFileKms } from "../kms/local-file";
 import { KmsError } from "../kms/provider";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPrivateEtcd, type PrivateEtcd } from "../../test/support/etcd";
 import { keys, nodeRecordSchema, RECORD_VERSION, volumeRecordSchema, type NodeRecord } from "../consensus/records";
 import { ConsensusStore } from "../consensus/store";
-import { createLogger } from "../node/logger";
+import { createLogger } from "../logger";
 import { VolumeController } from "./controller";
 import { createClusterVolume, deleteClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
 

@@ -14,6 +14,7 @@
 import net from "node:net";
 import { lstat, unlink } from "node:fs/promises";
 import type { BlockDevice } from "../block-device";
+import type { Logger } from "../logger";
 import { AlignedAccess } from "./aligned-io";
 import { BufferPool } from "./buffer-pool";
 import { encodeGreeting, Negotiator, parseClientFlags, parseOptionHeader, type ExportCatalog, type NegotiatedExport } from "./handshake";
@@ -56,11 +57,8 @@ import {
 } from "./transmission";
 
 /** pino-compatible subset, so the node process can pass its logger straight in. */
-export interface NbdLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+/** The NBD server only reports; it never logs errors of its own or binds children. */
+export type NbdLogger = Pick<Logger, "debug" | "info" | "warn">;
 
 const silentLogger: NbdLogger = { debug() {}, info() {}, warn() {} };
 

@@ -9,7 +9,7 @@ import { createAdminServer, type AdminOperations } from "../admin/server";
 import { ADMIN_API_VERSION, type CreateVolumeRequest, type ScrubReport, type SnapshotDto, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { NbdServer } from "../nbd/server";
 import type { NodeBackend } from "./backend";
-import { createLogger, type Logger } from "./logger";
+import { createLogger, type Logger } from "../logger";
 
 export interface HostPort {
   host: string;

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createLogger, type Level } from "../../node/logger";
+import { createLogger, type Level } from "../../logger";
 import { openBackend } from "../../node/open-backend";
 import { StowageNode } from "../../node/node";
 import { serveCluster } from "../../cluster/serve";

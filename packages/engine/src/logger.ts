@@ -3,12 +3,13 @@
  * so the engine needs no logging dependency and the agent can hand in pino.
  * Messages are constant; data goes in fields.
  */
-import type { NbdLogger } from "../nbd/server";
-
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export interface Logger extends NbdLogger {
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
   child(bindings: object): Logger;
 }
