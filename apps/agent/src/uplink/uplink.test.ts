@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Backoff } from "./backoff";
 import { UplinkClient } from "./client";
 import { TelemetryBuffer } from "./telemetry-buffer";
-import { Uplink, type CommandExecutor, type TelemetrySource } from "./uplink";
+import { EXECUTED_CAPACITY, RecentResults, Uplink, type CommandExecutor, type TelemetrySource } from "./uplink";
 
 let dir: string;
 beforeEach(() => {
@@ -154,5 +154,95 @@ describe("Uplink stop", () => {
     // Without the abort this waits for the poll's 610 s timeout and the test times out.
     await uplink.stop();
     expect(polling).toBe(true);
+  });
+});
+
+describe("Uplink command results", () => {
+  /** A control plane that hands out the commands of a script, one poll each, and records status reports. */
+  function commandPlane(polls: string[][]) {
+    const reports: Array<{ id: string; state: string; result: unknown }> = [];
+    const fake: typeof fetch = async (url, init) => {
+      const path = new URL(url instanceof Request ? url.url : url.toString()).pathname;
+      if (path.endsWith("/commands")) {
+        const ids = polls.shift() ?? [];
+        const commands = ids.map((id) => ({ id, type: "snapshot.create", params: { volumeId: "vol-1", name: `snap-${id}` } }));
+        return new Response(JSON.stringify({ commands, serverTime: new Date().toISOString() }), { status: 200 });
+      }
+      const match = /\/commands\/([^/]+)\/status$/.exec(path);
+      if (match?.[1]) {
+        const body = JSON.parse(String(init?.body)) as { state: string; result: unknown };
+        reports.push({ id: decodeURIComponent(match[1]), state: body.state, result: body.result });
+        return new Response(JSON.stringify({ id: match[1], state: body.state, applied: true }), { status: 200 });
+      }
+      return new Response(JSON.stringify({ error: { code: "NOT_FOUND", message: "no" } }), { status: 404 });
+    };
+    return { fake, reports };
+  }
+
+  async function commandUplink(polls: string[][], executedCapacity?: number) {
+    const { fake, reports } = commandPlane(polls);
+    const executions: string[] = [];
+    const counting: CommandExecutor = {
+      execute: async (command) => {
+        executions.push(command.id);
+        return { snapshotId: `snap-of-${command.id}` };
+      },
+    };
+    const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+    const uplink = new Uplink({
+      client,
+      buffer: await TelemetryBuffer.open(dir, 1 << 20),
+      source,
+      executor: counting,
+      log: pino({ level: "silent" }),
+      agentVersion: "test",
+      telemetryIntervalMs: 60_000,
+      heartbeatIntervalMs: 60_000,
+      ...(executedCapacity === undefined ? {} : { executedCapacity }),
+    });
+    return { uplink, reports, executions };
+  }
+
+  it("reports a redelivered command's earlier result instead of running it again", async () => {
+    const { uplink, reports, executions } = await commandUplink([["cmd-a"], ["cmd-b"], ["cmd-a"]]);
+    for (let i = 0; i < 3; i++) await uplink.pollCommandsOnce();
+    expect(executions).toEqual(["cmd-a", "cmd-b"]);
+    const finals = reports.filter((r) => r.state === "succeeded");
+    expect(finals.map((r) => r.id)).toEqual(["cmd-a", "cmd-b", "cmd-a"]);
+    expect(finals[2]?.result).toEqual({ snapshotId: "snap-of-cmd-a" });
+    expect(uplink.stats.commandsRedelivered).toBe(1);
+  });
+
+  it("keeps at most its capacity of results, however many commands run", async () => {
+    const capacity = 8;
+    const polls = Array.from({ length: 50 }, (_, i) => Array.from({ length: 10 }, (_, j) => `cmd-${i * 10 + j}`));
+    const { uplink, executions } = await commandUplink(polls, capacity);
+    for (let i = 0; i < 50; i++) await uplink.pollCommandsOnce();
+    expect(executions).toHaveLength(500);
+    expect(uplink.executedCount).toBe(capacity);
+  });
+
+  it("still de-duplicates a recent command after many others, and forgets only the oldest", async () => {
+    const capacity = 4;
+    // cmd-0 comes back after three others (within the capacity); cmd-1 after eight (beyond it).
+    const { uplink, executions } = await commandUplink([["cmd-0", "cmd-1", "cmd-2", "cmd-3"], ["cmd-0"], ["cmd-4", "cmd-5", "cmd-6", "cmd-7"], ["cmd-1"]], capacity);
+    for (let i = 0; i < 4; i++) await uplink.pollCommandsOnce();
+    expect(executions.filter((id) => id === "cmd-0")).toHaveLength(1);
+    // Past the window a redelivery runs again: the executor is idempotent by id.
+    expect(executions.filter((id) => id === "cmd-1")).toHaveLength(2);
+    expect(uplink.executedCount).toBe(capacity);
+  });
+
+  it("defaults to a documented capacity", () => {
+    expect(EXECUTED_CAPACITY).toBe(1024);
+    const recent = new RecentResults<number>(EXECUTED_CAPACITY);
+    for (let i = 0; i < EXECUTED_CAPACITY * 3; i++) recent.set(`cmd-${i}`, i);
+    expect(recent.size).toBe(EXECUTED_CAPACITY);
+    expect(recent.get("cmd-0")).toBeUndefined();
+    expect(recent.get(`cmd-${EXECUTED_CAPACITY * 3 - 1}`)).toBe(EXECUTED_CAPACITY * 3 - 1);
+  });
+
+  it("refuses a capacity that could keep nothing", () => {
+    expect(() => new RecentResults(0)).toThrow(RangeError);
   });
 });

@@ -37,6 +37,54 @@ export interface UplinkOptions {
   onClockSkew?: (skewMs: number) => void;
   /** The backoff of each loop after failures (default: jittered, 0.5 s doubling to 60 s). */
   backoff?: (loop: "heartbeat" | "collect" | "deliver" | "commands") => Backoff;
+  /** How many results of carried-out commands are kept for redeliveries (default {@link EXECUTED_CAPACITY}). */
+  executedCapacity?: number;
+}
+
+/**
+ * Results of commands carried out, kept for redeliveries. A command comes back
+ * only when its success report was lost and its lease lapsed: within 60 s of
+ * delivery, or 300 s after its last 'running' report (the control plane's
+ * `commands.leaseSeconds` / `runningLeaseSeconds`), and at most `maxAttempts`
+ * (5) times before it is failed. The agent runs commands one at a time, each a
+ * control-plane round trip or more, and they come from people and controllers
+ * acting on volumes — tens per lease, not thousands. 1024 results (each a small
+ * JSON object) keep every command a lease can bring back with a wide margin, in
+ * well under a megabyte. A command evicted anyway is executed again, which
+ * executors must already tolerate: delivery is at least once.
+ */
+export const EXECUTED_CAPACITY = 1024;
+
+/** A map of at most `capacity` entries that forgets the least recently used one first. */
+export class RecentResults<V> {
+  // A Map iterates in insertion order: re-inserting on use keeps the oldest first.
+  private readonly entries = new Map<string, V>();
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+  }
 }
 
 /**
@@ -54,11 +102,18 @@ export class Uplink {
   private readonly backingOff = new Map<string, () => void>();
   private readonly loops: Promise<void>[] = [];
   private skewMs = 0;
-  /** Results of commands already carried out, so a redelivered one is reported, not repeated. */
-  private readonly executed = new Map<string, Record<string, unknown>>();
-  readonly stats = { batchesSent: 0, batchesDuplicate: 0, batchesRejected: 0, heartbeats: 0, commandsRun: 0, failures: 0 };
+  /** Results of recent commands already carried out, so a redelivered one is reported, not repeated. */
+  private readonly executed: RecentResults<Record<string, unknown>>;
+  readonly stats = { batchesSent: 0, batchesDuplicate: 0, batchesRejected: 0, heartbeats: 0, commandsRun: 0, commandsRedelivered: 0, failures: 0 };
 
-  constructor(private readonly opts: UplinkOptions) {}
+  constructor(private readonly opts: UplinkOptions) {
+    this.executed = new RecentResults(opts.executedCapacity ?? EXECUTED_CAPACITY);
+  }
+
+  /** How many command results are kept for redeliveries now (at most the capacity). */
+  get executedCount(): number {
+    return this.executed.size;
+  }
 
   start(): void {
     if (this.running) return;
@@ -149,6 +204,8 @@ export class Uplink {
       this.opts.client.reportStatus(command.id, { state, progress, message, result });
     const done = this.executed.get(command.id);
     if (done) {
+      this.stats.commandsRedelivered++;
+      log.info("command redelivered; reporting its earlier result");
       await report("succeeded", 1, null, done);
       return;
     }
