@@ -21,6 +21,12 @@ export function clearBits(bits: Uint8Array, from: number, to: number): void {
   for (let i = from; i < to; i++) clearBit(bits, i);
 }
 
+/** True when some bit in [from, to) is set. */
+export function anySet(bits: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (testBit(bits, i)) return true;
+  return false;
+}
+
 /** True when every bit in [from, to) is set. */
 export function allSet(bits: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (!testBit(bits, i)) return false;
@@ -30,4 +36,16 @@ export function allSet(bits: Uint8Array, from: number, to: number): boolean {
 export function isEmpty(bits: Uint8Array): boolean {
   for (const b of bits) if (b !== 0) return false;
   return true;
+}
+
+/** Number of set bits. */
+export function countBits(bits: Uint8Array): number {
+  let n = 0;
+  for (let x of bits) {
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n;
 }

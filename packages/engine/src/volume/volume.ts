@@ -9,7 +9,7 @@ import { XtsWorker } from "../crypto/xts-worker";
 import { KmsError, type KmsProvider } from "../kms/provider";
 import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
-import { allSet, clearBits, isEmpty, setBits, testBit } from "../util/bitmap";
+import { allSet, anySet, clearBits, countBits, isEmpty, setBits, testBit } from "../util/bitmap";
 import { EngineError, errnoCode } from "../util/errors";
 import { RangeLock } from "../util/range-lock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -1309,17 +1309,6 @@ function physicalPosition(slotId: number, block: number): number {
   return (slotId % SLOTS_PER_SEGMENT) * EXTENT_SIZE + block * BLOCK_SIZE;
 }
 
-function countBits(bits: Uint8Array): number {
-  let n = 0;
-  for (let x of bits) {
-    while (x !== 0) {
-      x &= x - 1;
-      n++;
-    }
-  }
-  return n;
-}
-
 /** Blocks a forward merge of `from` into `into` would copy. */
 function countForward(from: Slot, into: Slot): number {
   let n = 0;
@@ -1331,11 +1320,6 @@ function countForward(from: Slot, into: Slot): number {
     }
   }
   return n;
-}
-
-function anySet(bits: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (testBit(bits, i)) return true;
-  return false;
 }
 
 export function validateName(name: string, what: string): void {
