@@ -122,8 +122,11 @@ export const orgProcedure = authedProcedure.use(async ({ ctx, next }) => {
     p.type === "apiKey"
       ? { organizationId: p.organizationId, role: p.role }
       : await ctx.services.organization.resolveForUser(p.userId, p.activeOrganizationId);
-  const org: OrgScope = { ...membership, actor: actorOf(p, ctx.request) };
-  return next({ ctx: { org, log: ctx.log.child({ organizationId: org.organizationId }) } });
+  // An API key's request logger has its organization bound already (REST handler).
+  const log = p.type === "apiKey" ? ctx.log : ctx.log.child({ organizationId: membership.organizationId });
+  // Services log through the scope's logger, so their lines carry the request id.
+  const org: OrgScope = { ...membership, actor: actorOf(p, ctx.request), log };
+  return next({ ctx: { org, log } });
 });
 
 /** Admits `min` and every stronger role; use after orgProcedure. */

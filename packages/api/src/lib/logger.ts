@@ -27,3 +27,21 @@ export function createLogger(opts: { level?: string } = {}): Logger {
     },
   });
 }
+
+/**
+ * What a service call knows of the request it serves. `log` is the request's
+ * logger (request id, caller and organization bound); it is absent when no
+ * request is being served: startup, background jobs, fixtures.
+ */
+export interface RequestScoped {
+  log?: Logger | undefined;
+}
+
+/**
+ * The logger a service logs a call through: the request's, with the service
+ * named, so every line of the call carries the request id; the service's own
+ * logger outside a request.
+ */
+export function callLog(own: Logger, service: string, scoped: RequestScoped | undefined): Logger {
+  return scoped?.log ? scoped.log.child({ service }) : own;
+}

@@ -7,7 +7,7 @@ import {
 } from "@stowage/agent-protocol";
 import type { ResolvedConfig } from "../config";
 import type { PrismaClient } from "../db";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { generateSecret, hashSecret } from "../lib/secrets";
 import { auditRepository } from "../repositories/audit";
 import { agentSecretRepository, clusterRepository } from "../repositories/cluster";
@@ -17,7 +17,7 @@ import type { AgentIdentity } from "./telemetry";
 
 export { AgentProtocolError };
 
-export interface AgentRequestMeta {
+export interface AgentRequestMeta extends RequestScoped {
   ip: string | null;
   userAgent: string | null;
 }
@@ -75,7 +75,7 @@ export class AgentService {
       );
       return registered;
     });
-    this.log.info({ organizationId, clusterId: cluster.id, instanceId: req.instanceId }, "cluster registered");
+    callLog(this.log, "agent", meta).info({ organizationId, clusterId: cluster.id, instanceId: req.instanceId }, "cluster registered");
     return {
       clusterId: cluster.id,
       organizationId,

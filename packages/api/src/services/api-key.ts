@@ -5,7 +5,7 @@ import type { Db, PrismaClient } from "../db";
 import { toApiKeyDto, type ApiKeyDto, type CreatedApiKeyDto } from "../dto/api-key";
 import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { generateSecret, hashSecret } from "../lib/secrets";
 import { apiKeyRepository } from "../repositories/api-key";
 import { auditRepository } from "../repositories/audit";
@@ -42,12 +42,12 @@ export class ApiKeyService {
       throw new AppError("FORBIDDEN", `A ${scope.role} cannot create a key with role ${input.role}`);
     }
     const secret = generateSecret(API_KEY_PREFIX);
-    const key = await this.prisma.$transaction((tx) => this.insert(tx, scope.organizationId, scope.actor, { ...input, secret }));
+    const key = await this.prisma.$transaction((tx) => this.insert(tx, scope.organizationId, scope.actor, { ...input, secret }, scope));
     return { apiKey: toApiKeyDto(key), secret };
   }
 
   /** Stores a key whose secret the caller chose (bootstrap) or generated; audits it in the same transaction. */
-  async insert(db: Db, organizationId: string, actor: Actor, input: { name: string; role: Role; secret: string }): Promise<ApiKey> {
+  async insert(db: Db, organizationId: string, actor: Actor, input: { name: string; role: Role; secret: string }, scoped?: RequestScoped): Promise<ApiKey> {
     const key = await apiKeyRepository(db).create(organizationId, {
       name: input.name,
       role: input.role,
@@ -61,7 +61,7 @@ export class ApiKeyService {
       targetId: key.id,
       metadata: { name: key.name, role: key.role },
     });
-    this.log.info({ organizationId, apiKeyId: key.id }, "api key created");
+    callLog(this.log, "api-key", scoped).info({ organizationId, apiKeyId: key.id }, "api key created");
     return key;
   }
 

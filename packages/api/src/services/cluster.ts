@@ -5,7 +5,7 @@ import type { PrismaClient } from "../db";
 import { staleBefore, toClusterDto, type ClusterDto, type ClusterJoinDto } from "../dto/cluster";
 import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger } from "../lib/logger";
 import { generateSecret, hashSecret } from "../lib/secrets";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
@@ -59,7 +59,7 @@ export class ClusterService {
         });
         return created;
       });
-      this.log.info({ organizationId: scope.organizationId, clusterId: cluster.id }, "cluster created");
+      callLog(this.log, "cluster", scope).info({ organizationId: scope.organizationId, clusterId: cluster.id }, "cluster created");
       return {
         cluster: this.dto(cluster),
         joinToken: token,
@@ -145,7 +145,7 @@ export class ClusterService {
         metadata: { name: found.name },
       });
     });
-    this.log.info({ organizationId: scope.organizationId, clusterId: id }, "cluster deleted");
+    callLog(this.log, "cluster", scope).info({ organizationId: scope.organizationId, clusterId: id }, "cluster deleted");
     return { id, deleted: true };
   }
 }

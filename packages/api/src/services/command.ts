@@ -7,7 +7,7 @@ import { toCommandDto, type CommandDto } from "../dto/command";
 import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
 import { toJsonObject } from "../lib/json";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
 import { commandQueue, commandRepository, type CommandFilters } from "../repositories/command";
@@ -78,7 +78,7 @@ export class CommandService {
       return created;
     });
     this.notifier.wake(command.clusterId);
-    this.log.info({ organizationId: scope.organizationId, clusterId: command.clusterId, commandId: command.id, type: command.type }, "command queued");
+    callLog(this.log, "command", scope).info({ organizationId: scope.organizationId, clusterId: command.clusterId, commandId: command.id, type: command.type }, "command queued");
     return toCommandDto(command);
   }
 
@@ -100,13 +100,13 @@ export class CommandService {
    * GET /commands?waitSeconds=N: answers at once when work is due, else
    * waits up to N seconds for a command to be enqueued for this cluster.
    */
-  async poll(agent: AgentIdentity, waitSeconds: number, signal?: AbortSignal): Promise<CommandsResponse> {
+  async poll(agent: AgentIdentity, waitSeconds: number, signal?: AbortSignal, scoped?: RequestScoped): Promise<CommandsResponse> {
     const wait = Math.max(0, Math.min(waitSeconds, this.config.commands.maxWaitSeconds)) * 1000;
     const deadline = Date.now() + wait;
     for (;;) {
       const ticket = this.notifier.ticket(agent.clusterId);
       try {
-        const commands = await this.claim(agent);
+        const commands = await this.claim(agent, scoped);
         const left = deadline - Date.now();
         if (commands.length > 0 || left <= 0 || signal?.aborted) {
           return { commands, serverTime: this.config.now().toISOString() };
@@ -118,7 +118,8 @@ export class CommandService {
     }
   }
 
-  private async claim(agent: AgentIdentity): Promise<AgentCommand[]> {
+  private async claim(agent: AgentIdentity, scoped: RequestScoped | undefined): Promise<AgentCommand[]> {
+    const log = callLog(this.log, "command", scoped);
     const now = this.config.now();
     const { leaseSeconds, maxAttempts } = this.config.commands;
     const queue = commandQueue(this.pool);
@@ -128,9 +129,9 @@ export class CommandService {
     for (const c of claimed) {
       const parsed = commandSchema.safeParse({ id: c.id, type: c.type, params: c.params });
       if (parsed.success) out.push(parsed.data);
-      else this.log.error({ commandId: c.id, clusterId: agent.clusterId }, "stored command does not match the agent protocol; not delivered");
+      else log.error({ commandId: c.id, clusterId: agent.clusterId }, "stored command does not match the agent protocol; not delivered");
     }
-    if (out.length > 0) this.log.info({ clusterId: agent.clusterId, commandIds: out.map((c) => c.id) }, "commands delivered");
+    if (out.length > 0) log.info({ clusterId: agent.clusterId, commandIds: out.map((c) => c.id) }, "commands delivered");
     return out;
   }
 
@@ -140,7 +141,7 @@ export class CommandService {
    * after 'succeeded' is acknowledged and ignored. Another cluster's command
    * is not found.
    */
-  async report(agent: AgentIdentity, id: string, req: CommandStatusRequest): Promise<CommandStatusResult> {
+  async report(agent: AgentIdentity, id: string, req: CommandStatusRequest, scoped?: RequestScoped): Promise<CommandStatusResult> {
     if (!UUID.test(id)) throw new AgentProtocolError("NOT_FOUND", 404, "No such command for this cluster");
     const now = this.config.now();
     const result = await this.prisma.$transaction(async (tx) => {
@@ -182,7 +183,7 @@ export class CommandService {
           return { id, state: req.state, applied: true, terminalNow: true, type: c.type };
       }
     });
-    if (result.terminalNow) this.log.info({ clusterId: agent.clusterId, commandId: id, type: result.type, state: result.state }, "command finished");
+    if (result.terminalNow) callLog(this.log, "command", scoped).info({ clusterId: agent.clusterId, commandId: id, type: result.type, state: result.state }, "command finished");
     return { id: result.id, state: result.state, applied: result.applied };
   }
 

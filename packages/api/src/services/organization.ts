@@ -6,7 +6,7 @@ import type { Db, PrismaClient } from "../db";
 import { iso } from "../dto/common";
 import type { InvitationDto, MemberDto, OrganizationDto } from "../dto/organization";
 import { AppError } from "../errors";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger } from "../lib/logger";
 import { auditRepository } from "../repositories/audit";
 import { organizationRepository } from "../repositories/organization";
 import type { OrgScope } from "./scope";
@@ -91,7 +91,7 @@ export class OrganizationService {
       });
       return created;
     });
-    this.log.info({ organizationId: scope.organizationId, invitationId: invitation.id }, "invitation created");
+    callLog(this.log, "organization", scope).info({ organizationId: scope.organizationId, invitationId: invitation.id }, "invitation created");
     return {
       id: invitation.id,
       email: invitation.email,

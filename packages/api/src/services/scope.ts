@@ -1,10 +1,14 @@
 import type { Actor } from "../actor";
 import type { Role } from "../auth/roles";
 import { AppError } from "../errors";
+import type { RequestScoped } from "../lib/logger";
 import type { clusterRepository } from "../repositories/cluster";
 
-/** The tenant a call acts in, the caller's role there, and who the caller is. */
-export interface OrgScope {
+/**
+ * The tenant a call acts in, the caller's role there, and who the caller is;
+ * within a request, also the request's logger, which services log through.
+ */
+export interface OrgScope extends RequestScoped {
   organizationId: string;
   role: Role;
   actor: Actor;

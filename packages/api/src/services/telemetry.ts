@@ -3,7 +3,7 @@ import type { Inventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSa
 import type { ResolvedConfig } from "../config";
 import type { Pool } from "../db";
 import type { ErrorDetail } from "../errors";
-import type { Logger } from "../lib/logger";
+import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { partitionRepository, type PartitionedTable } from "../repositories/partitions";
 import { telemetryRepository, type BatchCondition, type CurrentFigures } from "../repositories/telemetry";
 import { AgentProtocolError } from "./agent-errors";
@@ -174,7 +174,7 @@ export class TelemetryService {
     return { min, max };
   }
 
-  async ingest(agent: AgentIdentity, batch: TelemetryBatch): Promise<TelemetryResponse> {
+  async ingest(agent: AgentIdentity, batch: TelemetryBatch, scoped?: RequestScoped): Promise<TelemetryResponse> {
     const now = this.config.now();
     const timeOf = timeParser();
     const span = this.checkTimes(batch, now.getTime(), timeOf);
@@ -192,7 +192,7 @@ export class TelemetryService {
       await this.ensurePartitionsFor(now, span);
       duplicate = await this.write(agent, batch, now, span, timeOf);
     }
-    if (duplicate) this.log.debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
+    if (duplicate) callLog(this.log, "telemetry", scoped).debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
     return { accepted: true, duplicate, serverTime: now.toISOString() };
   }
 
