@@ -1,11 +1,13 @@
 // Shared flat config. `layer` enforces the dependency direction of the monorepo:
 //   web -> api -> prisma client;  api -> agent protocol;  agent -> engine;
-//   engine imports nothing of web, api, Prisma or Kubernetes.
+//   engine imports nothing of web, api, Prisma or Kubernetes;
+//   vocabulary (names and states, shared by all of them) imports no other @stowage package.
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
 const forbidden = {
+  vocabulary: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/testing", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom", "node:*"],
   engine: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom"],
   "agent-protocol": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/engine", "@prisma/*", "next", "next/*", "react"],
   agent: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@prisma/*", "next", "next/*", "react"],
@@ -13,6 +15,8 @@ const forbidden = {
   prisma: ["@stowage/web", "@stowage/api", "@stowage/agent", "@stowage/engine", "next", "next/*", "react"],
   web: ["@stowage/agent", "@stowage/engine"],
   testing: ["@stowage/web", "@stowage/agent"],
+  // Child processes and ordered shutdown, for the launcher, the agent and the test suites alike.
+  supervisor: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/testing", "@stowage/vocabulary", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom"],
 };
 
 /**

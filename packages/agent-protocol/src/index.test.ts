@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { heartbeatRequestSchema, registerRequestSchema } from "./index";
+import { commandSchema, heartbeatRequestSchema, registerRequestSchema } from "./index";
 
 describe("agent protocol v1", () => {
   it("accepts a well-formed register request", () => {
@@ -27,5 +27,14 @@ describe("agent protocol v1", () => {
     const r = heartbeatRequestSchema.safeParse({ protocolVersion: 1, agentVersion: "0.1.0", sentAt: "yesterday" });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(["sentAt"]);
+  });
+
+  it("holds command names to the shared rule and names the field", () => {
+    const snapshot = (name: string) => commandSchema.safeParse({ id: "c1", type: "snapshot.create", params: { volumeId: "v1", name } });
+    expect(snapshot("a".repeat(63)).success).toBe(true);
+    const r = snapshot("a".repeat(64));
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(["params", "name"]);
+    expect(commandSchema.safeParse({ id: "c2", type: "volume.create", params: { name: "Orders_DB", sizeBytes: 4096, replicas: 1, encrypted: false } }).success).toBe(false);
   });
 });

@@ -7,7 +7,21 @@
  * authenticates with `Authorization: Bearer <cluster credential>` on every
  * call except `register`, which presents the one-time join token instead.
  */
+import {
+  commandStateSchema,
+  nodeNameSchema,
+  nodeStatusSchema,
+  poolHealthSchema,
+  replicaStateSchema,
+  reportedCommandStateSchema,
+  snapshotNameSchema,
+  volumeNameSchema,
+  volumeStateSchema,
+} from "@stowage/vocabulary";
 import { z } from "zod";
+
+// The states are the shared vocabulary's; exported here too, as the protocol's own.
+export { poolHealthSchema, replicaStateSchema };
 
 export const AGENT_PROTOCOL_VERSION = 1;
 export const AGENT_API_PREFIX = "/api/agent/v1";
@@ -101,15 +115,12 @@ const id = z.string().min(1).max(200);
 const bytes = z.number().int().nonnegative();
 const isoTime = z.string().datetime();
 
-export const poolHealthSchema = z.enum(["healthy", "degraded", "failed"]);
-export const replicaStateSchema = z.enum(["healthy", "resyncing", "rebuilding", "offline", "faulted"]);
-
 export const nodeInventorySchema = z.object({
   id,
-  name: z.string().min(1).max(200),
+  name: nodeNameSchema,
   zone: z.string().max(100).nullable(),
   rack: z.string().max(100).nullable(),
-  status: z.enum(["up", "down"]),
+  status: nodeStatusSchema,
   pool: z.object({
     capacityBytes: bytes,
     allocatedBytes: bytes,
@@ -121,12 +132,12 @@ export type NodeInventory = z.infer<typeof nodeInventorySchema>;
 
 export const volumeInventorySchema = z.object({
   id,
-  name: z.string().min(1).max(200),
+  name: volumeNameSchema,
   sizeBytes: bytes,
   replicaCount: z.number().int().min(1).max(3),
   encrypted: z.boolean(),
   targetNodeId: id.nullable(),
-  state: z.enum(["healthy", "degraded", "faulted", "creating", "deleting"]),
+  state: volumeStateSchema,
 });
 export type VolumeInventory = z.infer<typeof volumeInventorySchema>;
 
@@ -143,7 +154,7 @@ export type ReplicaInventory = z.infer<typeof replicaInventorySchema>;
 export const snapshotInventorySchema = z.object({
   id,
   volumeId: id,
-  name: z.string().min(1).max(200),
+  name: snapshotNameSchema,
   createdAt: isoTime,
 });
 export type SnapshotInventory = z.infer<typeof snapshotInventorySchema>;
@@ -210,10 +221,10 @@ export const commandSchema = z.discriminatedUnion("type", [
   z.object({
     id,
     type: z.literal("volume.create"),
-    params: z.object({ name: z.string().min(1).max(200), sizeBytes: bytes, replicas: z.number().int().min(1).max(3), encrypted: z.boolean() }),
+    params: z.object({ name: volumeNameSchema, sizeBytes: bytes, replicas: z.number().int().min(1).max(3), encrypted: z.boolean() }),
   }),
   z.object({ id, type: z.literal("volume.delete"), params: z.object({ volumeId: id }) }),
-  z.object({ id, type: z.literal("snapshot.create"), params: z.object({ volumeId: id, name: z.string().min(1).max(200) }) }),
+  z.object({ id, type: z.literal("snapshot.create"), params: z.object({ volumeId: id, name: snapshotNameSchema }) }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
@@ -225,7 +236,7 @@ export type CommandsResponse = z.infer<typeof commandsResponseSchema>;
 
 export const commandStatusRequestSchema = z.object({
   protocolVersion: z.literal(AGENT_PROTOCOL_VERSION),
-  state: z.enum(["running", "succeeded", "failed"]),
+  state: reportedCommandStateSchema,
   progress: z.number().min(0).max(1),
   message: z.string().max(2000).nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
@@ -235,7 +246,7 @@ export type CommandStatusRequest = z.infer<typeof commandStatusRequestSchema>;
 /** Answer to a status report; `applied` is false when the command had already reached a final state. */
 export const commandStatusResponseSchema = z.object({
   id: z.string(),
-  state: z.enum(["queued", "delivered", "running", "succeeded", "failed", "expired"]),
+  state: commandStateSchema,
   applied: z.boolean(),
 });
 export type CommandStatusResponse = z.infer<typeof commandStatusResponseSchema>;

@@ -1,23 +1,11 @@
+import type { Role } from "@stowage/vocabulary";
 import { createAccessControl } from "better-auth/plugins/access";
 
 /**
- * Organization roles, weakest first. A role may do everything a weaker one
- * may; `requireRole(r)` in trpc.ts admits `r` and every stronger role.
+ * The roles themselves (weakest first; `requireRole(r)` in trpc.ts admits `r`
+ * and every stronger role) are the shared vocabulary's.
  */
-export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
-export type Role = (typeof ROLES)[number];
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
-
-export function roleRank(role: Role): number {
-  return ROLES.indexOf(role);
-}
-
-export function roleAtLeast(role: Role, required: Role): boolean {
-  return roleRank(role) >= roleRank(required);
-}
+export { ROLES, isRole, roleAtLeast, roleRank, type Role } from "@stowage/vocabulary";
 
 /**
  * The same roles as better-auth access-control statements, so better-auth's
@@ -40,6 +28,7 @@ export const statements = {
 
 export const accessControl = createAccessControl(statements);
 
+/** One better-auth role per role of ours: a role added to the vocabulary fails to compile here until it is given its grants. */
 export const accessRoles = {
   viewer: accessControl.newRole({ cluster: ["read"], ac: ["read"] }),
   operator: accessControl.newRole({ cluster: ["read", "create", "update"], ac: ["read"] }),
@@ -57,4 +46,4 @@ export const accessRoles = {
     audit: ["read"],
     ac: ["read"],
   }),
-};
+} satisfies Record<Role, ReturnType<typeof accessControl.newRole>>;

@@ -1,9 +1,9 @@
+import { actorTypeSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 import type { AuditLog } from "@stowage/prisma";
 import { iso, isoDate } from "./common";
 
-export const actorTypeSchema = z.enum(["user", "api_key", "agent", "system"]);
-export type ActorType = z.infer<typeof actorTypeSchema>;
+export { actorTypeSchema, type ActorType } from "@stowage/vocabulary";
 
 export const auditEventSchema = z
   .object({

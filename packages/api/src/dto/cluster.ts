@@ -1,8 +1,9 @@
+import { clusterStatusSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 import type { Cluster } from "@stowage/prisma";
 import { iso, isoDate, isoOrNull } from "./common";
 
-export const clusterStatusSchema = z.enum(["pending", "connected", "disconnected"]);
+export { clusterStatusSchema };
 
 export const clusterSchema = z
   .object({

@@ -1,12 +1,11 @@
+import { commandStateSchema as commandState, commandTypeSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 import type { Command } from "@stowage/prisma";
 import { actorTypeSchema } from "./audit";
 import { iso, isoDate, isoOrNull } from "./common";
 
-export const commandStateSchema = z
-  .enum(["queued", "delivered", "running", "succeeded", "failed", "expired"])
-  .meta({ description: "queued → delivered → running → succeeded | failed; expired when no agent picked it up in time" });
-export const commandTypeSchema = z.enum(["volume.create", "volume.delete", "snapshot.create"]);
+export const commandStateSchema = commandState.meta({ description: "queued → delivered → running → succeeded | failed; expired when no agent picked it up in time" });
+export { commandTypeSchema };
 
 function record(value: unknown): Record<string, unknown> | null {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return null;

@@ -1,15 +1,22 @@
+import {
+  alertKindSchema,
+  alertSeveritySchema,
+  alertStateSchema,
+  clusterHealthSchema,
+  clusterStatusSchema,
+  nodeStatusSchema,
+  poolHealthSchema,
+  replicaStateSchema,
+  volumeStateSchema,
+} from "@stowage/vocabulary";
 import { z } from "zod";
 import type { Alert, Node, Replica, Snapshot, Volume } from "@stowage/prisma";
-import { clusterStatusSchema } from "./cluster";
 import { iso, isoDate, isoOrNull } from "./common";
 
 // Not .int(): fleet totals can pass 2^53 bytes (8 PiB); a double is then off by at most a few bytes, which no chart shows.
 const bytes = z.number().nonnegative().meta({ description: "Bytes" });
 
-export const nodeStatusSchema = z.enum(["up", "down"]);
-export const poolHealthSchema = z.enum(["healthy", "degraded", "failed"]);
-export const volumeStateSchema = z.enum(["healthy", "degraded", "faulted", "creating", "deleting"]);
-export const replicaStateSchema = z.enum(["healthy", "resyncing", "rebuilding", "offline", "faulted"]);
+export { alertKindSchema, alertStateSchema, nodeStatusSchema, poolHealthSchema, replicaStateSchema, volumeStateSchema };
 
 export const nodeSchema = z
   .object({
@@ -155,13 +162,11 @@ export const fleetMetricsSchema = z.object({
 });
 export type FleetMetricsDto = z.infer<typeof fleetMetricsSchema>;
 
-export const healthSchema = z.enum(["healthy", "warning", "critical", "unknown"]);
-
 export const fleetClusterSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   status: clusterStatusSchema,
-  health: healthSchema.meta({ description: "critical: disconnected or a critical alert; warning: a warning alert; unknown: not registered yet" }),
+  health: clusterHealthSchema.meta({ description: "critical: disconnected or a critical alert; warning: a warning alert; unknown: not registered yet" }),
   lastSeenAt: isoDate.nullable(),
   nodeCount: z.number().int(),
   nodesUp: z.number().int(),
@@ -199,16 +204,13 @@ export const fleetOverviewSchema = z.object({
 });
 export type FleetOverviewDto = z.infer<typeof fleetOverviewSchema>;
 
-export const alertKindSchema = z.enum(["cluster_silent", "node_down", "replica_degraded", "pool_full", "volume_io_errors"]);
-export const alertStateSchema = z.enum(["open", "resolved"]);
-
 export const alertSchema = z
   .object({
     id: z.uuid(),
     clusterId: z.uuid(),
     kind: alertKindSchema,
     subject: z.string().meta({ description: '"cluster", or the agent\'s node / replica / volume id' }),
-    severity: z.enum(["warning", "critical"]),
+    severity: alertSeveritySchema,
     state: alertStateSchema,
     message: z.string(),
     openedAt: isoDate,

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { commandDtoSchema } from "../../dto/command";
 import { orgProcedure, requireRole } from "../../trpc";
 import { WRITE_ERRORS } from "../openapi";
-import { volumeId, volumeName } from "../volume/schemas";
+import { snapshotName, volumeId } from "../volume/schemas";
 
-export const createSnapshotInput = z.object({ id: volumeId, name: volumeName });
+export const createSnapshotInput = z.object({ id: volumeId, name: snapshotName });
 
 export const createSnapshotRoute = orgProcedure
   .use(requireRole("operator"))
