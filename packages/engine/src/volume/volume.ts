@@ -12,13 +12,14 @@ import { constants as fsc, writeSync } from "node:fs";
 import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
+import { OBJECT_NAME_RULE, isValidReplicaId, isValidSnapshotName, isValidVolumeName } from "@stowage/vocabulary";
 import { BlockIoError, type BlockDevice } from "../block-device";
 import { XtsCipher, dataKeyCheck, generateDataKey, verifyDataKeyCheck } from "../crypto/xts";
 import { XtsWorker } from "../crypto/xts-worker";
 import { KmsError } from "../kms/provider";
 import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
-import { allSet, anySet, clearBits, countBits, isEmpty, setBits, testBit } from "../util/bitmap";
+import { allSet, clearBits, countBits, isEmpty, setBits, testBit } from "../util/bitmap";
 import { EngineError, errnoCode } from "../util/errors";
 import type { RangeLock } from "../util/range-lock";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -30,7 +31,10 @@ import { readSuperblock, writeSuperblock, type Superblock } from "./superblock";
 import { WalLog } from "./wal";
 import { VolumeCore, checkRange, physicalPosition, unlimitedCapacity, type VolumeOpenOptions } from "./volume-core";
 
+import { scrubSource, type ScrubSource } from "./scrub-source";
+
 export { unlimitedCapacity, type CapacityAccountant, type VolumeOpenOptions } from "./volume-core";
+export type { ScrubSource } from "./scrub-source";
 
 export interface VolumeCreateOptions extends VolumeOpenOptions {
   name: string;
@@ -73,7 +77,6 @@ export interface VolumeSummary {
   allocatedExtents: number;
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_SNAPSHOTS = 256;
 
 export class Volume implements BlockDevice {
@@ -371,7 +374,8 @@ export class Volume implements BlockDevice {
 }
 
 export function validateName(name: string, what: string): void {
-  if (!NAME_RE.test(name)) throw new EngineError("INVALID", `${what} name "${name}" must match ${NAME_RE.source}`);
+  // A pool device is a volume or, in a cluster, a replica named by its id: `<volume>-<8 hex>`.
+  if (!(what === "snapshot" ? isValidSnapshotName(name) : isValidVolumeName(name) || isValidReplicaId(name))) throw new EngineError("INVALID", `${what} name "${name}" is not valid: use ${OBJECT_NAME_RULE}`);
 }
 
 function validateSize(size: number): void {
@@ -1034,59 +1038,4 @@ function countForward(from: Slot, into: Slot): number {
     }
   }
   return n;
-}
-
-// ==== SECTION scrub
-
-/** Internal view for the scrubber: slots to walk, and verification under the right lock. */
-export interface ScrubSource {
-  readonly name: string;
-  listSlots(): Array<{ slot: number; extent: number; version: number; snapshot: string | null; hidden: boolean }>;
-  /** Returns the bad block indexes (0..1023) within the slot, or null when the slot is gone. */
-  verifySlot(slot: number, scratch: Buffer): Promise<number[] | null>;
-}
-
-/** The scrubber's view of a volume: walks head and snapshot slots. */
-export function scrubSource(core: VolumeCore): ScrubSource {
-  return {
-    name: core.name,
-    listSlots: () =>
-      [...core.map.slots.values()].map((s) => {
-        const v = core.map.versions.get(s.version);
-        return {
-          slot: s.id,
-          extent: s.extent,
-          version: s.version,
-          snapshot: v && v !== core.map.head ? v.name : null,
-          hidden: v ? v !== core.map.head && v.deleted : true,
-        };
-      }),
-    verifySlot: async (id, scratch) => {
-      core.assertUsable();
-      const pre = core.map.slots.get(id);
-      if (!pre) return null;
-      const h = await core.locks.acquire(pre.extent * BLOCKS_PER_EXTENT, (pre.extent + 1) * BLOCKS_PER_EXTENT, false);
-      try {
-        const slot = core.map.slots.get(id);
-        if (slot !== pre) return null;
-        if (slot.bad) return Array.from({ length: BLOCKS_PER_EXTENT }, (_, i) => i);
-        const fh = await core.segment(slot.id);
-        const bad: number[] = [];
-        const chunk = Math.floor(scratch.length / BLOCK_SIZE);
-        for (let b = 0; b < BLOCKS_PER_EXTENT; b += chunk) {
-          const n = Math.min(chunk, BLOCKS_PER_EXTENT - b);
-          if (!anySet(slot.present, b, b + n)) continue;
-          const { bytesRead } = await fh.read(scratch, 0, n * BLOCK_SIZE, physicalPosition(slot.id, b));
-          if (bytesRead < n * BLOCK_SIZE) scratch.fill(0, bytesRead, n * BLOCK_SIZE);
-          for (let i = 0; i < n; i++) {
-            if (!testBit(slot.present, b + i)) continue;
-            if (crc32(scratch.subarray(i * BLOCK_SIZE, (i + 1) * BLOCK_SIZE)) !== slot.crc[b + i]) bad.push(b + i);
-          }
-        }
-        return bad;
-      } finally {
-        core.locks.release(h);
-      }
-    },
-  };
 }
