@@ -1,4 +1,4 @@
-import type { ActorType } from "./dto/audit";
+import type { ActorType } from "@stowage/vocabulary";
 
 /** Who did something, as the audit log records it. */
 export interface Actor {

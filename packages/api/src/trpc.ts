@@ -9,6 +9,7 @@ import type { Actor } from "./actor";
 import { roleAtLeast, type Role } from "./auth/roles";
 import { AppError, appCodeForTrpc, ERROR_TABLE, INTERNAL_MESSAGE, issuesToDetails, type AppErrorCode, type ErrorDetail } from "./errors";
 import type { Logger } from "./lib/logger";
+import type { RequestMeta } from "./lib/request";
 import type { Services } from "./services";
 import { apiKeyActorLabel } from "./services/api-key";
 import type { OrgScope } from "./services/scope";
@@ -17,12 +18,6 @@ import type { OrgScope } from "./services/scope";
 export type Principal =
   | { type: "user"; userId: string; email: string; name: string; sessionId: string; activeOrganizationId: string | null }
   | { type: "apiKey"; apiKeyId: string; organizationId: string; name: string; prefix: string; role: Role };
-
-export interface RequestMeta {
-  requestId: string;
-  ip: string | null;
-  userAgent: string | null;
-}
 
 export interface Context {
   services: Services;

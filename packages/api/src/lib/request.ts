@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { RequestMeta } from "../trpc";
+
+/** Who sent a request and how it is known in the logs. */
+export interface RequestMeta {
+  requestId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
 
 /**
  * Client address and agent of a request. X-Forwarded-For is taken as the
