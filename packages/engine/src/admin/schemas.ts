@@ -3,14 +3,13 @@
  * used by the `stowage-engine` CLI. Both sides validate with these schemas,
  * so a version skew shows up as a clear validation error, not a misread field.
  */
+import { volumeNameSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 
 export const ADMIN_API_VERSION = "v1";
 
-/** Volume and snapshot names: DNS-label-like, so they work as NBD export names, file names and Kubernetes names. */
-export const nameSchema = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/, "lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric");
+/** Volume and snapshot names: the shared rule (a DNS label that may hold '.'), as they become NBD export names, file names and Kubernetes names. */
+export const nameSchema = volumeNameSchema;
 
 export const volumeSchema = z.object({
   name: nameSchema,

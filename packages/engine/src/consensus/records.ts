@@ -1,3 +1,4 @@
+import { replicaStateSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 
 /**
@@ -38,8 +39,7 @@ export const nodeRecordSchema = z.object({
 });
 export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 
-export const replicaStateSchema = z.enum(["healthy", "resyncing", "rebuilding", "offline", "faulted"]);
-export type ReplicaState = z.infer<typeof replicaStateSchema>;
+export { replicaStateSchema, type ReplicaState } from "@stowage/vocabulary";
 
 export const replicaRecordSchema = z.object({
   id: z.string().min(1),
