@@ -5,6 +5,7 @@ import {
   defaultSnapshotName,
   isDnsLabel,
   isDnsSubdomain,
+  isValidReplicaId,
   isValidSnapshotName,
   isValidVolumeName,
   nodeNameSchema,
@@ -24,6 +25,17 @@ describe("volume and snapshot names", () => {
     const r = snapshotNameSchema.safeParse("x".repeat(64));
     expect(r.error?.issues).toHaveLength(1);
     expect(r.error?.issues[0]?.message).toMatch(/1-63 lowercase letters/);
+  });
+});
+
+describe("replica ids", () => {
+  it("are a valid volume name, '-' and 8 hex digits", () => {
+    expect(isValidReplicaId(`${"v".repeat(63)}-0123abcd`)).toBe(true);
+    expect(isValidReplicaId("orders-db-0123abcd")).toBe(true);
+    expect(isValidReplicaId(`${"v".repeat(64)}-0123abcd`)).toBe(false);
+    expect(isValidReplicaId("orders-db")).toBe(false);
+    expect(isValidReplicaId("Orders-0123abcd")).toBe(false);
+    expect(isValidReplicaId("-0123abcd")).toBe(false);
   });
 });
 

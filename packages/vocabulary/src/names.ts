@@ -37,7 +37,9 @@ export const OBJECT_NAME_HTML_PATTERN = "[a-z0-9]([a-z0-9.\\-]{0,61}[a-z0-9])?";
 
 const DNS_LABEL_MESSAGE = "use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
 const DNS_SUBDOMAIN_MESSAGE = "use up to 253 lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit";
-const OBJECT_NAME_MESSAGE = "use 1-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+/** The volume and snapshot name rule in words, for messages that do not come from a schema. */
+export const OBJECT_NAME_RULE = "1-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+const OBJECT_NAME_MESSAGE = `use ${OBJECT_NAME_RULE}`;
 
 export function isDnsLabel(value: string): boolean {
   return DNS_LABEL.test(value);
@@ -57,6 +59,18 @@ export function isValidVolumeName(value: string): boolean {
 
 export function isValidSnapshotName(value: string): boolean {
   return OBJECT_NAME.test(value);
+}
+
+/**
+ * In a cluster, each replica of a volume is a device in a node's pool named by
+ * its replica id: the volume's name, '-', 8 hex digits. So a pool holds names
+ * up to 72 characters, though nobody may choose one longer than 63.
+ */
+const REPLICA_ID = /^(.+)-[0-9a-f]{8}$/;
+
+export function isValidReplicaId(value: string): boolean {
+  const volume = REPLICA_ID.exec(value)?.[1];
+  return volume !== undefined && isValidVolumeName(volume);
 }
 
 // A single regex per rule (it bounds the length too), so a bad name gets one
