@@ -4,11 +4,11 @@
  * volume is created once per name, deleting a missing volume succeeds.
  */
 import type { Command } from "@stowage/agent-protocol";
+import { OBJECT_NAME_RULE, isValidSnapshotName, isValidVolumeName } from "@stowage/vocabulary";
 import { EngineAdminError, type EngineAdmin, type EngineNode, type EngineSnapshot, type EngineVolume } from "./engine-admin";
 import { snapshotId } from "./telemetry";
 import type { CommandExecutor, CommandProgress } from "../uplink/uplink";
 
-const VOLUME_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const BLOCK = 4096;
 
 export class CommandRejected extends Error {
@@ -50,9 +50,7 @@ export class EngineCommandExecutor implements CommandExecutor {
    * earlier delivery of this command took, so it is reported, not retaken.
    */
   private async createSnapshot(p: Extract<Command, { type: "snapshot.create" }>["params"], progress: CommandProgress): Promise<Record<string, unknown>> {
-    if (!VOLUME_NAME.test(p.name)) {
-      throw new CommandRejected(`snapshot name "${p.name}" is not valid here: lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric`);
-    }
+    if (!isValidSnapshotName(p.name)) throw new CommandRejected(`snapshot name "${p.name}" is not valid: use ${OBJECT_NAME_RULE}`);
     const volume = await this.admin.volume(p.volumeId);
     if (!volume) throw new CommandRejected(`volume ${p.volumeId} does not exist in this cluster; no snapshot was taken`);
     const existing = volume.snapshots.find((s) => s.name === p.name);
@@ -71,9 +69,7 @@ export class EngineCommandExecutor implements CommandExecutor {
   }
 
   private async createVolume(p: Extract<Command, { type: "volume.create" }>["params"], progress: CommandProgress): Promise<Record<string, unknown>> {
-    if (!VOLUME_NAME.test(p.name)) {
-      throw new CommandRejected(`volume name "${p.name}" is not valid here: lowercase letters, digits, '.', '_' or '-', 1-63 characters, starting and ending alphanumeric`);
-    }
+    if (!isValidVolumeName(p.name)) throw new CommandRejected(`volume name "${p.name}" is not valid: use ${OBJECT_NAME_RULE}`);
     if (p.sizeBytes <= 0 || p.sizeBytes % BLOCK !== 0) throw new CommandRejected(`size must be a positive multiple of ${BLOCK} bytes, got ${p.sizeBytes}`);
     const existing = await this.admin.volume(p.name);
     if (existing) return this.sameOrConflict(existing, p);
