@@ -27,6 +27,7 @@ import { NodeError } from "../node/backend";
 import type { Logger } from "../logger";
 import { formatHostPort, type HostPort } from "../node/node";
 import { Pool } from "../pool/pool";
+import { CatchUpScheduler } from "../rebuild/rebuild";
 import { EpochGuard } from "../replication/epoch-guard";
 import { localLink, remoteLink, type ReplicaLink } from "../replication/links";
 import { EpochSupersededError, EtcdMembership } from "../replication/membership";
@@ -35,7 +36,6 @@ import { FencedError, ReplicaClient, ReplicaIoError, ReplicaUnavailableError } f
 import { ReplicaServer } from "../replication/replica-server";
 import { volumeSnapshots, type ReplicaSnapshots } from "../replication/replica-snapshots";
 import { SnapshotExistsError, VolumeTarget, type ReplicaStatus } from "../replication/target";
-import { Throttle } from "../replication/throttle";
 import type { Volume } from "../volume/volume";
 import { clusterRoutes } from "./admin-routes";
 import type { NodeTls } from "./certs";
@@ -156,7 +156,7 @@ export class ClusterNode implements AdminOperations {
   /** Replica ids this node holds or is creating, registered before any await so cleanup never races creation. */
   private readonly localReplicaIds = new Set<string>();
   private nodes = new Map<string, NodeRecord>();
-  private readonly throttle: Throttle;
+  private readonly catchUps: CatchUpScheduler;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private unwatch: Array<() => Promise<void>> = [];
@@ -181,7 +181,7 @@ export class ClusterNode implements AdminOperations {
     this.log = opts.logger;
     this.store = new ConsensusStore(opts.etcd, opts.namespace, this.timings.storeTimeoutMs);
     this.nbd = new NbdServer({ logger: opts.logger.child({ component: "nbd" }) });
-    this.throttle = new Throttle(opts.rebuildBytesPerSec);
+    this.catchUps = new CatchUpScheduler({ nodeId: opts.nodeId, bytesPerSec: opts.rebuildBytesPerSec, nodeIsUp: (id) => this.nodes.has(id), logger: this.log });
     this.epochDir = path.join(opts.poolDir, "cluster", "epochs");
     this.cleanFile = path.join(opts.poolDir, "cluster", "clean-stop");
   }
@@ -697,38 +697,7 @@ export class ClusterNode implements AdminOperations {
   }
 
   private startCatchUps(st: VolumeState, rec: VolumeRecord): void {
-    const a = st.attached;
-    if (!a || a.target.isFenced) return;
-    const status = new Map(a.target.status().map((s) => [s.id, s]));
-    for (const r of rec.replicas) {
-      const s = status.get(r.id);
-      if (s && s.mode !== "out") continue;
-      if (!s && rec.inSync.includes(r.id)) continue;
-      if (a.catchUps.has(r.id)) continue;
-      if (r.nodeId === this.nodeId ? !st.replicas.has(r.id) : !this.nodes.has(r.nodeId)) continue;
-      // A slot this target never had is a replica added after it attached: empty, so a rebuild of
-      // allocated regions is enough. Any other gets what the target tracked (or everything).
-      const kind = s ? "resync" : "rebuild";
-      const localInSync = [...st.replicas.values()].find((x) => a.target.inSyncIds().includes(x.id));
-      const task = (async () => {
-        const link = await this.openLink(st, rec, r.id, a.epoch, 1_000);
-        const started = Date.now();
-        try {
-          await a.target.catchUp(r.id, link, {
-            kind,
-            throttle: this.throttle,
-            ...(kind === "rebuild" && localInSync ? { source: localInSync.device } : {}),
-          });
-        } catch (err) {
-          link.close();
-          throw err;
-        }
-        this.log.info({ volume: rec.id, replica: r.id, kind, ms: Date.now() - started, bytes: a.target.resyncBytesSent }, "replica back in sync");
-      })()
-        .catch((err: unknown) => this.log.info({ volume: rec.id, replica: r.id, err: errMessage(err) }, "catch-up stopped; retrying later"))
-        .finally(() => a.catchUps.delete(r.id));
-      a.catchUps.set(r.id, task);
-    }
+    this.catchUps.start(st, rec, (replicaId, epoch, deadlineMs) => this.openLink(st, rec, replicaId, epoch, deadlineMs));
   }
 
   // ------------------------------------------------------------ operations ----

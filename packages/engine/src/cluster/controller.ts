@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { applyVolumeActions, reconcileVolume, type VolumeAction } from "../consensus/reconcile";
+import { applyVolumeActions, reconcileVolume, type VolumeAction } from "./reconcile";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
 import type { Logger } from "../logger";

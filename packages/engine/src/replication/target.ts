@@ -6,7 +6,6 @@ import type { ReplicaLink } from "./links";
 import type { Membership } from "./membership";
 import { payloadCrc } from "./protocol";
 import { FencedError, ReplicaIoError, ReplicaUnavailableError } from "./replica-client";
-import type { Throttle } from "./throttle";
 
 export type ReplicaMode = "in-sync" | "catching-up" | "out";
 
@@ -23,14 +22,45 @@ interface ReplicaSlot {
    * consensus store: until it is, no write may be acknowledged without it.
    */
   unconfirmed?: boolean;
-  catchUp: { kind: "resync" | "rebuild"; totalBytes: number; copiedBytes: number } | null;
+  catchUp: CatchUpProgress | null;
 }
 
 export interface ReplicaStatus {
   id: string;
   mode: ReplicaMode;
   dirtyBytes: number;
-  catchUp: { kind: "resync" | "rebuild"; totalBytes: number; copiedBytes: number } | null;
+  catchUp: CatchUpProgress | null;
+}
+
+/** `resync`: only what a returning replica missed; `rebuild`: every allocated region, onto an empty replica. */
+export type CatchUpKind = "resync" | "rebuild";
+
+export interface CatchUpProgress {
+  kind: CatchUpKind;
+  totalBytes: number;
+  copiedBytes: number;
+}
+
+/**
+ * The target's side of one replica's catch-up: every step that reads or
+ * changes the replica's slot, each under the target's range lock where it
+ * must be. The copy loop that drives it is `catchUp` in rebuild/rebuild.ts.
+ */
+export interface CatchUpSession {
+  readonly replicaId: string;
+  /** What the replica still lacks; writes that miss it while it catches up are marked here too. */
+  readonly dirty: DirtyMap;
+  readonly progress: Readonly<CatchUpProgress>;
+  /** Tells the replica which snapshots the record says it holds; it drops the others. */
+  keepSnapshots(): Promise<void>;
+  /** Throws if the replica failed (a mirrored write to it did) since the catch-up began. */
+  checkCatchingUp(): void;
+  /** Copies [offset, offset + length) from an in-sync replica to this one, under the range lock. */
+  copy(offset: number, length: number): Promise<void>;
+  /** With every write drained: if nothing is left to copy, flushes the replica and admits it to the in-sync set. */
+  joinIfCopied(): Promise<boolean>;
+  /** The catch-up failed: the replica goes out again, and `unflushed` copies count as not made. */
+  abandon(unflushed: ReadonlyArray<{ offset: number; length: number }>): void;
 }
 
 export interface VolumeTargetOptions {
@@ -258,7 +288,7 @@ export class VolumeTarget implements BlockDevice {
    * Deletes snapshot `name`: first from the record (`unrecord`), then on every
    * replica connected now. An in-sync replica that fails to delete it leaves
    * the in-sync set (it is told again when it reconnects); replicas away now
-   * drop it when they reconnect ({@link catchUp} sends the record's list).
+   * drop it when they reconnect (a catch-up sends the record's list).
    */
   deleteSnapshot(name: string, unrecord: () => Promise<void>): Promise<void> {
     return this.serialiseSnapshot(async () => {
@@ -330,16 +360,13 @@ export class VolumeTarget implements BlockDevice {
   // ----------------------------------------------------- catch up ----
 
   /**
-   * Brings a replica back into the in-sync set. `resync` sends only the
-   * regions written while it was away; `rebuild` (a new or wiped replica)
-   * copies every allocated region. New writes reach the replica while it
-   * catches up, so the copy converges.
+   * Starts bringing a replica back into the in-sync set: the target's side of
+   * a catch-up, whose copy loop is `catchUp` in rebuild/rebuild.ts. `resync`
+   * sends only the regions written while it was away; `rebuild` (a new or
+   * wiped replica) copies every allocated region of `source`. New writes reach
+   * the replica from now on, so the copy converges.
    */
-  async catchUp(
-    replicaId: string,
-    link: ReplicaLink,
-    opts: { kind: "resync" | "rebuild"; throttle?: Throttle; source?: BlockDevice; onProgress?: (copied: number, total: number) => void },
-  ): Promise<void> {
+  async beginCatchUp(replicaId: string, link: ReplicaLink, kind: CatchUpKind, source?: BlockDevice): Promise<CatchUpSession> {
     this.checkFenced();
     let slot = this.slots.get(replicaId);
     if (!slot) {
@@ -349,89 +376,84 @@ export class VolumeTarget implements BlockDevice {
     if (slot.mode !== "out") throw new Error(`replica ${replicaId} is ${slot.mode}`);
     if (slot.unconfirmed) await this.leave(slot);
     let map: DirtyMap;
-    if (opts.kind === "rebuild") {
+    if (kind === "rebuild") {
       // A rebuild fills a new, empty replica: only allocated regions need copying
       // (the rest reads as zeros there too).
       map = new DirtyMap(this.size);
       // Installed before the (async) scan so writes landing meanwhile are marked too.
       slot.dirty = map;
-      if (opts.source?.allocatedRanges) {
-        for (const r of await opts.source.allocatedRanges(0, this.size)) map.mark(r.offset, r.length);
+      if (source?.allocatedRanges) {
+        for (const r of await source.allocatedRanges(0, this.size)) map.mark(r.offset, r.length);
       } else map.markAll();
     } else map = slot.dirty ?? new DirtyMap(this.size);
     slot.dirty = map;
     slot.link = link;
     slot.mode = "catching-up";
-    slot.catchUp = { kind: opts.kind, totalBytes: map.dirtyBytes, copiedBytes: 0 };
+    const progress = { kind, totalBytes: map.dirtyBytes, copiedBytes: 0 };
+    slot.catchUp = progress;
     // Read in the same turn as the link is installed: a snapshot deleted from now on is
     // deleted through this link too, one deleted before is absent from this list.
     const snapshots = this.heldBy(replicaId);
-    await this.opts.membership.setState(replicaId, opts.kind === "resync" ? "resyncing" : "rebuilding").catch((err: unknown) => {
+    await this.opts.membership.setState(replicaId, kind === "resync" ? "resyncing" : "rebuilding").catch((err: unknown) => {
       throw this.maybeFence(err);
     });
-
-    // Copies not yet flushed on the replica: lost if it crashes, so marked again on failure.
-    let copiedSinceFlush: Array<{ offset: number; length: number }> = [];
-    try {
-      // A returning replica drops the snapshots deleted while it was away.
-      await link.keepSnapshots(snapshots).catch((err: unknown) => {
-        throw err instanceof FencedError ? this.fence(err) : err;
-      });
-      for (;;) {
-        let run = map.nextRun(0, CATCH_UP_RUN);
-        while (run) {
-          if (slot.mode !== "catching-up") throw new ReplicaUnavailableError(replicaId, "failed during catch-up");
-          const { offset, length } = run;
-          await opts.throttle?.take(length);
-          const h = await this.lock.acquire(offset, offset + length, true);
+    const caughtUp = slot;
+    return {
+      replicaId,
+      dirty: map,
+      progress,
+      keepSnapshots: () =>
+        // A returning replica drops the snapshots deleted while it was away.
+        link.keepSnapshots(snapshots).catch((err: unknown) => {
+          throw err instanceof FencedError ? this.fence(err) : err;
+        }),
+      checkCatchingUp: () => {
+        if (caughtUp.mode !== "catching-up") throw new ReplicaUnavailableError(replicaId, "failed during catch-up");
+      },
+      copy: async (offset, length) => {
+        const h = await this.lock.acquire(offset, offset + length, true);
+        try {
+          // Under the lock nothing else writes here; copy the whole run even if
+          // a mirrored write cleaned part of it meanwhile.
+          map.clear(offset, length);
+          const data = await this.readFromInSync(offset, length);
           try {
-            // Under the lock nothing else writes here; copy the whole run even if
-            // a mirrored write cleaned part of it meanwhile.
-            map.clear(offset, length);
-            const data = await this.readFromInSync(offset, length);
-            try {
-              if (isAllZero(data)) await link.writeZeroes(offset, length, false);
-              else await link.write(offset, data, false);
-            } catch (err) {
-              map.mark(offset, length);
-              throw err;
-            }
-            this.resyncBytesSent += length;
-            copiedSinceFlush.push({ offset, length });
-            slot.catchUp.copiedBytes += length;
-            opts.onProgress?.(slot.catchUp.copiedBytes, slot.catchUp.totalBytes);
-          } finally {
-            this.lock.release(h);
+            if (isAllZero(data)) await link.writeZeroes(offset, length, false);
+            else await link.write(offset, data, false);
+          } catch (err) {
+            map.mark(offset, length);
+            throw err;
           }
-          if (copiedSinceFlush.length >= CATCH_UP_FLUSH_RUNS) {
-            await link.flush();
-            copiedSinceFlush = [];
-          }
-          run = map.nextRun(offset + length, CATCH_UP_RUN);
+          this.resyncBytesSent += length;
+          progress.copiedBytes += length;
+        } finally {
+          this.lock.release(h);
         }
+      },
+      joinIfCopied: async () => {
         // Drain every write, then join the in-sync set only if nothing is left to copy.
         const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
         try {
-          if (map.dirtyBlocks > 0) continue;
+          if (map.dirtyBlocks > 0) return false;
           await link.flush();
           await this.opts.membership.markInSync(replicaId).catch((err: unknown) => {
             throw this.maybeFence(err);
           });
-          slot.mode = "in-sync";
-          slot.dirty = null;
-          slot.catchUp = null;
-          return;
+          caughtUp.mode = "in-sync";
+          caughtUp.dirty = null;
+          caughtUp.catchUp = null;
+          return true;
         } finally {
           this.lock.release(all);
         }
-      }
-    } catch (err) {
-      if (slot.mode === "catching-up") slot.mode = "out";
-      for (const r of copiedSinceFlush) map.mark(r.offset, r.length);
-      this.markUnflushed(map);
-      slot.catchUp = null;
-      throw err;
-    }
+      },
+      abandon: (unflushed) => {
+        if (caughtUp.mode === "catching-up") caughtUp.mode = "out";
+        for (const r of unflushed) map.mark(r.offset, r.length);
+        this.markUnflushed(map);
+        caughtUp.catchUp = null;
+      },
+    };
   }
 
   /** Forgets a replica entirely (moved away or removed from the volume). */
@@ -614,8 +636,3 @@ export class VolumeTarget implements BlockDevice {
     }
   }
 }
-
-/** Largest piece a catch-up copies under one lock: long enough to stream, short enough not to stall writers. */
-const CATCH_UP_RUN = 1024 * 1024;
-/** Flush the catching-up replica every this many runs, bounding what a crash there costs. */
-const CATCH_UP_FLUSH_RUNS = 16;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyVolumeActions, reconcileVolume } from "./reconcile";
-import { RECORD_VERSION, type NodeRecord, type VolumeRecord } from "./records";
+import { RECORD_VERSION, type NodeRecord, type VolumeRecord } from "../consensus/records";
 
 const GiB = 1024 ** 3;
 const node = (id: string, zone: string, healthy = true): NodeRecord => ({

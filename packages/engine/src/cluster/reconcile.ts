@@ -1,16 +1,18 @@
-import { placeReplicas } from "./placement";
-import type { NodeRecord, ReplicaRecord, VolumeRecord } from "./records";
+import { placeReplicas } from "../consensus/placement";
+import type { NodeRecord, VolumeRecord } from "../consensus/records";
+import { finishedMove, movingReplicas, replicasToReplace, type FinishMoveAction } from "../rebuild/replacement";
 
 /**
  * What the cluster's volume controller decides for one volume, given the
  * record and the nodes alive right now. Pure: the side that applies the
- * actions (compare-and-swaps on the record) is thin and separate.
+ * actions (compare-and-swaps on the record) is thin and separate. The
+ * decisions that start and finish a rebuild are rebuild/replacement.ts.
  */
 export type VolumeAction =
   | { type: "assign-target"; nodeId: string; reason: string }
   | { type: "add-replica"; replicaId: string; nodeId: string; reason: string }
   | { type: "remove-replica"; replicaId: string; reason: string }
-  | { type: "finish-move"; replicaId: string; replacedId: string; reason: string }
+  | FinishMoveAction
   | { type: "blocked"; reason: string };
 
 export interface ReconcileOptions {
@@ -18,10 +20,6 @@ export interface ReconcileOptions {
   /** How long an out-of-sync replica may stay away before it is replaced (ms). */
   replaceAfterMs: number;
   newReplicaId: () => string;
-}
-
-function outOfSyncFor(r: ReplicaRecord, now: number): number {
-  return r.outOfSyncSince ? now - Date.parse(r.outOfSyncSince) : 0;
 }
 
 export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: ReconcileOptions): VolumeAction[] {
@@ -59,27 +57,17 @@ export function reconcileVolume(v: VolumeRecord, nodes: NodeRecord[], opts: Reco
 
   // 1b. A move is complete once the new replica is in sync: drop the one it replaces.
   //     Until then both exist, and neither counts toward growing or shrinking.
-  const moving = new Set<string>();
-  for (const r of v.replicas) {
-    if (!r.replaces) continue;
-    if (v.inSync.includes(r.id) && v.replicas.some((x) => x.id === r.replaces)) {
-      actions.push({ type: "finish-move", replicaId: r.id, replacedId: r.replaces, reason: "moved replica is in sync" });
-      return actions;
-    }
-    if (v.replicas.some((x) => x.id === r.replaces)) {
-      moving.add(r.id);
-      moving.add(r.replaces);
-    }
+  const finished = finishedMove(v);
+  if (finished) {
+    actions.push(finished);
+    return actions;
   }
+  const moving = movingReplicas(v);
 
-  // 2. Replicas away longer than the grace period are replaced on another node.
-  const replaced = new Set<string>();
-  const keep = v.replicas.filter((r) => {
-    const away = !v.inSync.includes(r.id) && (!alive.has(r.nodeId) || r.state === "faulted") && outOfSyncFor(r, opts.now) >= opts.replaceAfterMs;
-    if (away) replaced.add(r.id);
-    return !away;
-  });
-  for (const id of replaced) actions.push({ type: "remove-replica", replicaId: id, reason: "out of sync past the replacement timeout" });
+  // 2. Replicas away longer than the grace period are replaced on another node (rebuild/replacement.ts).
+  const replacing = replicasToReplace(v, (nodeId) => alive.has(nodeId), opts.now, opts.replaceAfterMs);
+  const keep = v.replicas.filter((r) => !replacing.some((x) => x.replicaId === r.id));
+  actions.push(...replacing);
 
   // 3. Too few replicas (after replacement, or the spec grew): place new ones.
   // A pending move holds two replicas for one slot of the spec.
