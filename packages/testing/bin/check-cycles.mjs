@@ -135,7 +135,9 @@ for (const [level, cycles, examples] of [
 }
 
 if (failed) {
-  process.stdout.write("import cycles are not allowed: move the shared piece down a layer or into its own file\n");
+  if (fileCycles.size + folderCycles.length + packageCycles.length > 0) {
+    process.stdout.write("import cycles are not allowed: move the shared piece down a layer or into its own file\n");
+  }
   process.exit(1);
 }
 process.stdout.write(`no import cycles among ${files} files, their folders and ${dirs.length} workspaces\n`);
