@@ -19,7 +19,7 @@ import { errnoCode } from "../util/errors";
 import { RangeLock } from "../util/range-lock";
 import type { ExtentMap, Slot } from "./extent-map";
 import { BLOCK_SIZE, EXTENT_SIZE, SLOTS_PER_SEGMENT } from "./geometry";
-import type { RecoveryReport } from "./volume";
+import type { RecoveryReport } from "./recovery";
 import { ScratchPool } from "./scratch-pool";
 import type { Superblock } from "./superblock";
 import type { WalLog, WalRecord } from "./wal";

@@ -8,33 +8,30 @@
  * source can each be read on their own.
  */
 import { randomUUID } from "node:crypto";
-import { constants as fsc, writeSync } from "node:fs";
-import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
-import path from "node:path";
+import { writeSync } from "node:fs";
+import { mkdir, rm, type FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { OBJECT_NAME_RULE, isValidReplicaId, isValidSnapshotName, isValidVolumeName } from "@stowage/vocabulary";
 import { BlockIoError, type BlockDevice } from "../block-device";
-import { XtsCipher, dataKeyCheck, generateDataKey, verifyDataKeyCheck } from "../crypto/xts";
-import { XtsWorker } from "../crypto/xts-worker";
-import { KmsError } from "../kms/provider";
+import { dataKeyCheck, generateDataKey } from "../crypto/xts";
 import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
-import { allSet, clearBits, isEmpty, setBits, testBit } from "../util/bitmap";
+import { allSet, clearBits, isEmpty, setBits } from "../util/bitmap";
 import { EngineError, errnoCode } from "../util/errors";
 import type { RangeLock } from "../util/range-lock";
-import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { writeCheckpoint } from "./checkpoint";
 import { allocSlot, checkpoint, flushNow, freeSlot, makeHot, requestFlush, retireHot } from "./durability";
 import { ExtentMap, type Slot, type Version } from "./extent-map";
 import { BLOCK_SHIFT, BLOCK_SIZE, BLOCKS_PER_EXTENT, EXTENT_SIZE, MAX_VOLUME_SIZE, SLOTS_PER_SEGMENT } from "./geometry";
-import { META_FILE, META_PAGE_BYTES, META_SLOT_BYTES, decodeMetaPage, metaPagePosition } from "./slot-meta";
 import { readSuperblock, writeSuperblock, type Superblock } from "./superblock";
 import { WalLog } from "./wal";
-import { VolumeCore, checkRange, physicalPosition, unlimitedCapacity, type VolumeOpenOptions } from "./volume-core";
-
+import { checkRange, physicalPosition, type VolumeCore, type VolumeOpenOptions } from "./volume-core";
+import { loadMap, openCore, type RecoveryReport } from "./recovery";
 import { scrubSource, type ScrubSource } from "./scrub-source";
 import { collectGarbage } from "./snapshot-merge";
 
 export { unlimitedCapacity, type CapacityAccountant, type VolumeOpenOptions } from "./volume-core";
+export type { RecoveryReport } from "./recovery";
 export type { ScrubSource } from "./scrub-source";
 
 export interface VolumeCreateOptions extends VolumeOpenOptions {
@@ -753,150 +750,4 @@ function discardBlocks(core: VolumeCore, b0: number, b1: number): void {
     slot.dirtyEpoch = core.epoch;
     core.dirtyMeta.add(slot);
   }
-}
-
-// ==== SECTION recovery
-
-export interface RecoveryReport {
-  /** The volume was not closed cleanly (hot extents were re-verified). */
-  unclean: boolean;
-  rehashedExtents: number;
-  /** Blocks whose checksum was rewritten from on-disk data (unflushed writes). */
-  rehashedBlocks: number;
-  /** Torn bytes discarded from the end of the metadata log. */
-  walBytesDiscarded: number;
-  /** Extents whose checksum page was unreadable while cold; they read as EIO. */
-  lostExtents: number;
-}
-
-/**
- * Opens a volume's files and brings it to a consistent state: unwraps the
- * data key, loads the checkpoint and replays the WAL, loads the checksum
- * pages, re-derives the checksums of hot extents after an unclean shutdown
- * and resumes merges of deleted snapshots.
- */
-export async function openCore(dir: string, opts: VolumeOpenOptions): Promise<VolumeCore> {
-  const sb = await readSuperblock(dir);
-  let cipher: XtsCipher | null = null;
-  let worker: XtsWorker | null = null;
-  if (sb.encryption) {
-    if (!opts.kms) throw new EngineError("KEY", `volume ${sb.name} is encrypted; a KMS provider is required to open it`);
-    const dek = await opts.kms.unwrapKey(sb.encryption.wrappedKey, { volumeId: sb.uuid });
-    if (dek.length !== 64 || !verifyDataKeyCheck(dek, sb.encryption.keyCheck)) {
-      throw new KmsError("WRONG_KEY", `the key provider returned a data key that does not match volume ${sb.name}`);
-    }
-    cipher = new XtsCipher(dek);
-    worker = new XtsWorker(dek);
-    dek.fill(0);
-  }
-  let loaded: Awaited<ReturnType<typeof loadMap>>;
-  let metaFh: FileHandle;
-  try {
-    loaded = await loadMap(dir, sb);
-  } catch (err) {
-    worker?.close();
-    throw err;
-  }
-  const { map, wal, discarded } = loaded;
-  try {
-    metaFh = await open(path.join(dir, META_FILE), fsc.O_RDWR | fsc.O_CREAT, 0o600);
-  } catch (err) {
-    worker?.close();
-    await wal.close();
-    throw err;
-  }
-  const core = new VolumeCore(dir, sb, map, wal, metaFh, cipher, worker, opts.accountant ?? unlimitedCapacity, opts);
-  core.recovery.walBytesDiscarded = discarded;
-  try {
-    await loadSlotPages(core);
-    await recover(core);
-    if (map.versions.size > 1) await collectGarbage(core);
-  } catch (err) {
-    await core.closeFiles();
-    throw err;
-  }
-  return core;
-}
-
-/** The extent map as of the checkpoint plus every newer WAL record; a torn log tail is cut off. */
-export async function loadMap(dir: string, sb: Superblock): Promise<{ map: ExtentMap; wal: WalLog; discarded: number }> {
-  const ck = await readCheckpoint(dir);
-  const map = ck ? ExtentMap.fromCheckpoint(ck) : ExtentMap.empty(sb.size);
-  const base = ck ? ck.seq : 0;
-  const { wal, replay } = await WalLog.open(dir);
-  wal.advanceSeq(base);
-  try {
-    for (const { seq, rec } of replay.records) if (seq > base) map.apply(rec);
-  } catch (err) {
-    await wal.close();
-    throw err;
-  }
-  map.rebuildFreeList();
-  return { map, wal, discarded: replay.discardedBytes };
-}
-
-async function loadSlotPages(core: VolumeCore): Promise<void> {
-  const ids = [...core.map.slots.keys()].sort((a, b) => a - b);
-  const buf = Buffer.alloc(META_SLOT_BYTES);
-  for (const id of ids) {
-    const slot = core.map.slots.get(id);
-    if (!slot) continue;
-    buf.fill(0);
-    await core.metaFh.read(buf, 0, META_SLOT_BYTES, metaPagePosition(id, 0));
-    let best: ReturnType<typeof decodeMetaPage>;
-    for (let c = 0; c < 2; c++) {
-      const p = decodeMetaPage(buf, c * META_PAGE_BYTES);
-      if (p && p.slot === id && p.incarnation === slot.incarnation && p.extent === slot.extent && (!best || p.generation > best.generation)) best = p;
-    }
-    if (best) {
-      slot.crc.set(best.crc);
-      slot.present.set(best.present);
-      slot.zero.set(best.zero);
-      slot.pageGen = best.generation;
-    } else if (!slot.hot) {
-      // A cold slot always has a durable page (it only turns cold after a
-      // flush wrote one), so this is damage: fail its reads, don't guess.
-      slot.bad = true;
-      core.recovery.lostExtents++;
-    }
-  }
-}
-
-/**
- * After an unclean shutdown, hot slots may hold writes newer than their
- * durable checksum pages (the kernel may have written back some unflushed
- * data, not necessarily the matching page). Such blocks were not covered
- * by a completed FLUSH, so either old or new content is acceptable; we
- * re-derive their checksums from what is on disk so that every checksum is
- * consistent again. Blocks flushed before the crash are unaffected: their
- * data and checksums were durable together.
- */
-async function recover(core: VolumeCore): Promise<void> {
-  const hot = [...core.map.hot];
-  if (hot.length === 0) return;
-  core.recovery.unclean = true;
-  const scratch = Buffer.allocUnsafe(EXTENT_SIZE);
-  for (const slot of hot) {
-    if (slot.bad || isEmpty(slot.present)) continue;
-    const fh = await core.segment(slot.id);
-    const { bytesRead } = await fh.read(scratch, 0, EXTENT_SIZE, physicalPosition(slot.id, 0));
-    if (bytesRead < EXTENT_SIZE) scratch.fill(0, bytesRead);
-    let changed = 0;
-    for (let b = 0; b < BLOCKS_PER_EXTENT; b++) {
-      if (!testBit(slot.present, b)) continue;
-      const c = crc32(scratch.subarray(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE));
-      if (c !== slot.crc[b]) {
-        slot.crc[b] = c;
-        changed++;
-      }
-    }
-    core.recovery.rehashedExtents++;
-    if (changed > 0) {
-      core.recovery.rehashedBlocks += changed;
-      core.touch(slot);
-    }
-  }
-  await flushNow(core);
-  retireHot(core, true);
-  await checkpoint(core);
 }
