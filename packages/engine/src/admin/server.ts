@@ -20,12 +20,19 @@ import {
   type VolumeDto,
 } from "./schemas";
 
-/** The operations the endpoint exposes; the node implements them. */
-export interface AdminOperations {
+/** What every node's endpoint serves, in single-node and in cluster mode; the node implements them. */
+export interface NodeAdminOperations {
   status(): Promise<StatusDto>;
   listVolumes(): Promise<VolumeDto[]>;
-  createVolume(request: CreateVolumeRequest): Promise<VolumeDto>;
   deleteVolume(name: string): Promise<void>;
+}
+
+/**
+ * The single-node endpoint: a pool's volumes, their snapshots and scrub. A
+ * cluster-mode node serves those through its `/v1/cluster/...` routes instead.
+ */
+export interface AdminOperations extends NodeAdminOperations {
+  createVolume(request: CreateVolumeRequest): Promise<VolumeDto>;
   listSnapshots(volume: string): Promise<SnapshotDto[]>;
   createSnapshot(volume: string, name: string): Promise<SnapshotDto>;
   deleteSnapshot(volume: string, name: string): Promise<void>;
@@ -112,7 +119,7 @@ export interface AdminRoute {
 
 export { readJson as readAdminJson };
 
-export function createAdminServer(ops: AdminOperations, log: Logger, extraRoutes: AdminRoute[] = []): http.Server {
+export function createAdminServer(ops: NodeAdminOperations | AdminOperations, log: Logger, extraRoutes: AdminRoute[] = []): http.Server {
   const param = (value: string | undefined, what: string): string => {
     const parsed = nameSchema.safeParse(value);
     if (!parsed.success) throw new HttpError(400, "INVALID", `invalid ${what} name`);
@@ -123,11 +130,6 @@ export function createAdminServer(ops: AdminOperations, log: Logger, extraRoutes
     { method: "GET", pattern: /^\/v1\/status$/, handler: async () => ({ status: 200, body: await ops.status() }) },
     { method: "GET", pattern: /^\/v1\/volumes$/, handler: async () => ({ status: 200, body: { items: await ops.listVolumes() } }) },
     {
-      method: "POST",
-      pattern: /^\/v1\/volumes$/,
-      handler: async (req) => ({ status: 201, body: await ops.createVolume(createVolumeRequestSchema.parse(await readJson(req))) }),
-    },
-    {
       method: "DELETE",
       pattern: /^\/v1\/volumes\/([^/]+)$/,
       handler: async (_req, [name]) => {
@@ -135,33 +137,44 @@ export function createAdminServer(ops: AdminOperations, log: Logger, extraRoutes
         return { status: 200, body: { ok: true } };
       },
     },
-    {
-      method: "GET",
-      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
-      handler: async (_req, [volume]) => ({ status: 200, body: { items: await ops.listSnapshots(param(volume, "volume")) } }),
-    },
-    {
-      method: "POST",
-      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
-      handler: async (req, [volume]) => {
-        const body = createSnapshotRequestSchema.parse(await readJson(req));
-        return { status: 201, body: await ops.createSnapshot(param(volume, "volume"), body.name) };
-      },
-    },
-    {
-      method: "DELETE",
-      pattern: /^\/v1\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
-      handler: async (_req, [volume, name]) => {
-        await ops.deleteSnapshot(param(volume, "volume"), param(name, "snapshot"));
-        return { status: 200, body: { ok: true } };
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/v1\/scrub$/,
-      handler: async (req) => ({ status: 200, body: await ops.scrub(scrubRequestSchema.parse(await readJson(req)).volume) }),
-    },
   ];
+  // A cluster-mode node has no pool volumes of its own to create, snapshot or scrub.
+  if ("createVolume" in ops) {
+    const pool = ops;
+    routes.push(
+      {
+        method: "POST",
+        pattern: /^\/v1\/volumes$/,
+        handler: async (req) => ({ status: 201, body: await pool.createVolume(createVolumeRequestSchema.parse(await readJson(req))) }),
+      },
+      {
+        method: "GET",
+        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+        handler: async (_req, [volume]) => ({ status: 200, body: { items: await pool.listSnapshots(param(volume, "volume")) } }),
+      },
+      {
+        method: "POST",
+        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+        handler: async (req, [volume]) => {
+          const body = createSnapshotRequestSchema.parse(await readJson(req));
+          return { status: 201, body: await pool.createSnapshot(param(volume, "volume"), body.name) };
+        },
+      },
+      {
+        method: "DELETE",
+        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+        handler: async (_req, [volume, name]) => {
+          await pool.deleteSnapshot(param(volume, "volume"), param(name, "snapshot"));
+          return { status: 200, body: { ok: true } };
+        },
+      },
+      {
+        method: "POST",
+        pattern: /^\/v1\/scrub$/,
+        handler: async (req) => ({ status: 200, body: await pool.scrub(scrubRequestSchema.parse(await readJson(req)).volume) }),
+      },
+    );
+  }
 
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://admin");

@@ -1,12 +1,15 @@
-/** `/v1/cluster/...` routes a cluster-mode node adds to its admin endpoint. */
+/**
+ * `/v1/cluster/...` routes a cluster-mode node adds to its admin endpoint.
+ * They reach the node only through ClusterAdminOperations (admin-operations.ts).
+ */
 import type http from "node:http";
 import { z } from "zod";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
 import { NodeError } from "../node/backend";
-import type { ClusterNode } from "./cluster-node";
-import { snapshotView } from "./snapshot-ops";
+import type { ClusterAdminOperations } from "./admin-operations";
+import { snapshotView } from "./snapshots";
 import {
   createClusterSnapshotRequestSchema,
   createClusterVolumeRequestSchema,
@@ -44,7 +47,7 @@ const FORWARD_TIMEOUT_MS = 60_000;
  * this node is the target.
  */
 async function forwardToTarget(
-  node: ClusterNode,
+  node: ClusterAdminOperations,
   req: http.IncomingMessage,
   v: VolumeRecord,
   method: string,
@@ -88,7 +91,7 @@ async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<ty
   }
 }
 
-export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promise<ClusterVolumeDto> {
+export async function describeVolume(node: ClusterAdminOperations, v: VolumeRecord): Promise<ClusterVolumeDto> {
   const nodes = new Map((await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => [n.value.id, n.value]));
   const targetNode = v.target ? nodes.get(v.target.nodeId) : undefined;
   let ts = v.target?.nodeId === node.nodeId ? node.targetStatus(v.id) : null;
@@ -122,7 +125,7 @@ export async function describeVolume(node: ClusterNode, v: VolumeRecord): Promis
   };
 }
 
-export function clusterRoutes(node: ClusterNode): AdminRoute[] {
+export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
   return [
     {
       method: "GET",
@@ -254,3 +257,39 @@ export function clusterRoutes(node: ClusterNode): AdminRoute[] {
     },
   ];
 }
+
+const SNAPSHOTS_ELSEWHERE = "this node runs in cluster mode: use /v1/cluster/volumes/:volume/snapshots ('stowage-engine cluster snapshot')";
+
+/** Refuses a single-node request, saying what to use instead. */
+function elsewhere(message: string): Promise<never> {
+  return Promise.reject(new NodeError("UNSUPPORTED", message));
+}
+
+function snapshotsElsewhere(volume: string | undefined): Promise<never> {
+  volumeParam(volume); // an invalid name is refused as INVALID first, as the single-node route does
+  return elsewhere(SNAPSHOTS_ELSEWHERE);
+}
+
+/**
+ * The single-node routes for a pool's own volumes, snapshots and scrub, as a
+ * cluster-mode node answers them: with where to go instead.
+ */
+export const poolRoutesElsewhere: AdminRoute[] = [
+  { method: "POST", pattern: /^\/v1\/volumes$/, handler: () => elsewhere("this node runs in cluster mode: use 'stowage-engine cluster volume create'") },
+  {
+    method: "GET",
+    pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+    handler: (_req, [volume]) => snapshotsElsewhere(volume),
+  },
+  {
+    method: "POST",
+    pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+    handler: (_req, [volume]) => snapshotsElsewhere(volume),
+  },
+  {
+    method: "DELETE",
+    pattern: /^\/v1\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+    handler: (_req, [volume]) => snapshotsElsewhere(volume),
+  },
+  { method: "POST", pattern: /^\/v1\/scrub$/, handler: () => elsewhere("scrub of replicated volumes runs through reads (read repair) for now") },
+];
