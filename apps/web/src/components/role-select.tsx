@@ -1,10 +1,8 @@
 "use client";
 
+import { isRole, ROLES, type Role } from "@stowage/api/client";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { formatRole } from "~/lib/format";
-
-export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
-export type Role = (typeof ROLES)[number];
 
 export const ROLE_HINTS: Record<Role, string> = {
   viewer: "Read-only access to the fleet",
@@ -12,10 +10,6 @@ export const ROLE_HINTS: Record<Role, string> = {
   admin: "Everything but deleting the organization",
   owner: "Full control, including the organization itself",
 };
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
 
 export function RoleSelect({
   id,

@@ -3,11 +3,12 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon, TriangleAlertIcon } from "lucide-react";
 import { useState } from "react";
-import { type Role, RoleSelect, ROLE_HINTS } from "~/components/role-select";
+import { API_KEY_ROLES, type ApiKeyRole, type Role } from "@stowage/api/client";
+import { RoleSelect, ROLE_HINTS } from "~/components/role-select";
 
 /** API keys cannot be owners. */
-type KeyRole = Exclude<Role, "owner">;
-const KEY_ROLES: readonly KeyRole[] = ["viewer", "operator", "admin"];
+type KeyRole = ApiKeyRole;
+const KEY_ROLES = API_KEY_ROLES;
 
 function isKeyRole(role: Role): role is KeyRole {
   return role !== "owner";

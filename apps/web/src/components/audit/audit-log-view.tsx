@@ -1,5 +1,6 @@
 "use client";
 
+import { ACTOR_TYPES, isOneOf, type ActorType } from "@stowage/api/client";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ScrollTextIcon } from "lucide-react";
 import { useState } from "react";
@@ -16,7 +17,7 @@ import { Skeleton } from "~/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { formatAction, formatTimestamp } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { AUDIT_ACTIONS, AUDIT_PAGE_SIZE, type AuditFilters, auditListInput, type ActorType, isActorType } from "./filters";
+import { AUDIT_ACTIONS, AUDIT_PAGE_SIZE, type AuditFilters, auditListInput } from "./filters";
 
 const ALL = "all";
 
@@ -71,7 +72,7 @@ export function AuditLogView() {
         </div>
         <div className="grid gap-1.5">
           <Label htmlFor="audit-actor">Actor</Label>
-          <Select value={filters.actorType ?? ALL} onValueChange={(v) => update({ ...filters, actorType: isActorType(v) ? v : undefined })}>
+          <Select value={filters.actorType ?? ALL} onValueChange={(v) => update({ ...filters, actorType: isOneOf(ACTOR_TYPES, v) ? v : undefined })}>
             <SelectTrigger id="audit-actor">
               <SelectValue />
             </SelectTrigger>

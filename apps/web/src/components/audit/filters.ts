@@ -1,3 +1,5 @@
+import type { ActorType } from "@stowage/api/client";
+
 export const AUDIT_PAGE_SIZE = 25;
 
 /** Actions the API records; the filter offers these. */
@@ -17,12 +19,6 @@ export const AUDIT_ACTIONS = [
   "organization.create",
   "organization.update",
 ] as const;
-
-export type ActorType = "user" | "api_key" | "agent" | "system";
-
-export function isActorType(value: string): value is ActorType {
-  return value === "user" || value === "api_key" || value === "agent" || value === "system";
-}
 
 export interface AuditFilters {
   action?: string | undefined;

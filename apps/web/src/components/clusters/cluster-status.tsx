@@ -1,6 +1,5 @@
+import type { ClusterStatus } from "@stowage/api/client";
 import { Badge, type BadgeVariant } from "~/components/ui/badge";
-
-type ClusterStatus = "pending" | "connected" | "disconnected";
 
 const LOOK: Record<ClusterStatus, { label: string; variant: BadgeVariant; dot: string }> = {
   pending: { label: "Waiting for agent", variant: "warning", dot: "bg-warning" },

@@ -1,5 +1,6 @@
 "use client";
 
+import { ALERT_KINDS, ALERT_STATES, isOneOf, type AlertKind, type AlertState } from "@stowage/api/client";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { BellIcon } from "lucide-react";
 import Link from "next/link";
@@ -16,12 +17,12 @@ import { Skeleton } from "~/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { ALERT_KIND_LABELS, ALERT_KINDS, ALERTS_PAGE_SIZE, type AlertKind, isAlertKind, LIVE_REFRESH_MS, SeverityBadge } from "./status";
+import { ALERT_KIND_LABELS, ALERTS_PAGE_SIZE, LIVE_REFRESH_MS, SeverityBadge } from "./status";
 
 const ALL = "all";
 
 export interface AlertFilters {
-  state?: "open" | "resolved" | undefined;
+  state?: AlertState | undefined;
   clusterId?: string | undefined;
   kind?: AlertKind | undefined;
 }
@@ -49,7 +50,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
       <form aria-label="Filter alerts" className="grid grid-cols-1 gap-3 sm:grid-cols-3" onSubmit={(e) => e.preventDefault()}>
         <div className="grid gap-1.5">
           <Label htmlFor="alert-state">State</Label>
-          <Select value={filters.state ?? ALL} onValueChange={(v) => update({ ...filters, state: v === "open" || v === "resolved" ? v : undefined })}>
+          <Select value={filters.state ?? ALL} onValueChange={(v) => update({ ...filters, state: isOneOf(ALERT_STATES, v) ? v : undefined })}>
             <SelectTrigger id="alert-state">
               <SelectValue />
             </SelectTrigger>
@@ -78,7 +79,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
         </div>
         <div className="grid gap-1.5">
           <Label htmlFor="alert-kind">Kind</Label>
-          <Select value={filters.kind ?? ALL} onValueChange={(v) => update({ ...filters, kind: isAlertKind(v) ? v : undefined })}>
+          <Select value={filters.kind ?? ALL} onValueChange={(v) => update({ ...filters, kind: isOneOf(ALERT_KINDS, v) ? v : undefined })}>
             <SelectTrigger id="alert-kind">
               <SelectValue />
             </SelectTrigger>

@@ -1,5 +1,6 @@
 "use client";
 
+import { isOneOf, VOLUME_STATES, type VolumeState } from "@stowage/api/client";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { DatabaseIcon } from "lucide-react";
 import Link from "next/link";
@@ -20,7 +21,7 @@ import { CommandProgress } from "./command-progress";
 import { CreateVolumeDialog } from "./create-volume-dialog";
 import { ClusterCharts } from "./io-charts";
 import { useHasRole } from "./use-role";
-import { isVolumeState, LIVE_REFRESH_MS, NodeStatusBadge, VOLUME_STATES, type VolumeState, VolumeStateBadge } from "./status";
+import { LIVE_REFRESH_MS, NodeStatusBadge, VolumeStateBadge } from "./status";
 
 const PAGE_SIZE = 20;
 const ALL = "all";
@@ -135,7 +136,7 @@ function VolumesCard({ clusterId }: { clusterId: string }) {
           <Select
             value={state ?? ALL}
             onValueChange={(v) => {
-              setState(isVolumeState(v) ? v : undefined);
+              setState(isOneOf(VOLUME_STATES, v) ? v : undefined);
               pages.reset();
             }}
           >

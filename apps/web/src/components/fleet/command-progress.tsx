@@ -1,15 +1,16 @@
 "use client";
 
+import { isTerminalCommandState, type CommandType } from "@stowage/api/client";
 import { useQuery } from "@tanstack/react-query";
 import { ProgressBar } from "~/components/charts/progress-bar";
 import { Alert } from "~/components/ui/alert";
 import { formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
-import { CommandStateBadge, isTerminal } from "./status";
+import { CommandStateBadge } from "./status";
 
 const POLL_MS = 1_000;
 
-const TYPE_LABELS = { "volume.create": "Create volume", "volume.delete": "Delete volume", "snapshot.create": "Take snapshot" } as const;
+const TYPE_LABELS: Record<CommandType, string> = { "volume.create": "Create volume", "volume.delete": "Delete volume", "snapshot.create": "Take snapshot" };
 
 /**
  * Follows one agent command until it finishes: polls command.get every second
@@ -22,7 +23,7 @@ export function CommandProgress({ id }: { id: string }) {
     ...trpc.command.get.queryOptions({ id }),
     refetchInterval: (q) => {
       const state = q.state.data?.state;
-      return state && isTerminal(state) ? false : POLL_MS;
+      return state && isTerminalCommandState(state) ? false : POLL_MS;
     },
   });
   const c = query.data;

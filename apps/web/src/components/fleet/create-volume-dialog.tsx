@@ -1,5 +1,6 @@
 "use client";
 
+import { OBJECT_NAME_HTML_PATTERN, VOLUME_NAME_MAX_LENGTH } from "@stowage/api/client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon } from "lucide-react";
 import { useState } from "react";
@@ -92,8 +93,8 @@ export function CreateVolumeDialog({ clusterId }: { clusterId: string }) {
                 name="volume-name"
                 placeholder="orders-db"
                 required
-                maxLength={200}
-                pattern="[a-z0-9]([a-z0-9.\-]*[a-z0-9])?"
+                maxLength={VOLUME_NAME_MAX_LENGTH}
+                pattern={OBJECT_NAME_HTML_PATTERN}
                 title="Lowercase letters, digits, dots and dashes; starts and ends with a letter or digit"
                 autoComplete="off"
               />

@@ -1,5 +1,6 @@
 "use client";
 
+import type { RouterOutputs } from "@stowage/api/client";
 import { useQuery } from "@tanstack/react-query";
 import { TimeSeriesChart } from "~/components/charts/time-series-chart";
 import { Alert } from "~/components/ui/alert";
@@ -7,15 +8,8 @@ import { toSeries } from "~/lib/series";
 import { useTRPC } from "~/trpc/react";
 import { LIVE_REFRESH_MS } from "./status";
 
-interface IoPoint {
-  at: string;
-  readIops: number;
-  writeIops: number;
-  readBytesPerSec: number;
-  writeBytesPerSec: number;
-  latencyP50Us: number;
-  latencyP99Us: number;
-}
+/** The I/O figures that cluster and volume series share (the API's ioPointSchema). */
+type IoPoint = Omit<RouterOutputs["fleet"]["metrics"]["points"][number], "capacityBytes" | "allocatedBytes">;
 
 /** IOPS, throughput and latency of one series of samples (a cluster or a volume). */
 export function IoCharts({ points, subject, throughput = true }: { points: readonly IoPoint[]; subject: string; throughput?: boolean }) {

@@ -1,7 +1,7 @@
 "use client";
 
+import { roleAtLeast, type Role } from "@stowage/api/client";
 import { useSuspenseQuery } from "@tanstack/react-query";
-import { type Role, ROLES } from "~/components/role-select";
 import { useTRPC } from "~/trpc/react";
 
 /**
@@ -11,5 +11,5 @@ import { useTRPC } from "~/trpc/react";
 export function useHasRole(required: Role): boolean {
   const trpc = useTRPC();
   const { data } = useSuspenseQuery(trpc.organization.get.queryOptions({}));
-  return ROLES.indexOf(data.role) >= ROLES.indexOf(required);
+  return roleAtLeast(data.role, required);
 }

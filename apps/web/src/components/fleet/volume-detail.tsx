@@ -1,5 +1,6 @@
 "use client";
 
+import { defaultSnapshotName, OBJECT_NAME_HTML_PATTERN, SNAPSHOT_NAME_MAX_LENGTH } from "@stowage/api/client";
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
 import { ArrowLeftIcon, CameraIcon, Trash2Icon } from "lucide-react";
 import Link from "next/link";
@@ -41,12 +42,6 @@ function Field({ label, children }: { label: string; children: React.ReactNode }
       <dd className="text-sm">{children}</dd>
     </div>
   );
-}
-
-/** A default snapshot name the API accepts: the volume's name and a UTC stamp. */
-function defaultSnapshotName(volume: string): string {
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
-  return `${volume}-${stamp}`.slice(0, 200).toLowerCase();
 }
 
 export function VolumeDetail({ id }: { id: string }) {
@@ -252,7 +247,7 @@ function TakeSnapshotButton({ volumeId, volumeName, onCommand }: { volumeId: str
           {snapshot.error ? <Alert variant="destructive">{snapshot.error.message}</Alert> : null}
           <div className="grid gap-2">
             <Label htmlFor="snapshot-name">Snapshot name</Label>
-            <Input id="snapshot-name" name="snapshot-name" defaultValue={defaultSnapshotName(volumeName)} required maxLength={200} autoComplete="off" pattern="[a-z0-9]([a-z0-9.\-]*[a-z0-9])?" />
+            <Input id="snapshot-name" name="snapshot-name" defaultValue={defaultSnapshotName(volumeName, new Date())} required maxLength={SNAPSHOT_NAME_MAX_LENGTH} autoComplete="off" pattern={OBJECT_NAME_HTML_PATTERN} />
           </div>
           <DialogFooter>
             <Button type="submit" disabled={snapshot.isPending}>

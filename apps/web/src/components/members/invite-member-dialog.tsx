@@ -3,7 +3,8 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { UserPlusIcon } from "lucide-react";
 import { useState } from "react";
-import { type Role, RoleSelect, ROLE_HINTS, ROLES } from "~/components/role-select";
+import { ROLES, type Role } from "@stowage/api/client";
+import { RoleSelect, ROLE_HINTS } from "~/components/role-select";
 import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { CopyField } from "~/components/ui/copy-button";

@@ -1,8 +1,9 @@
 "use client";
 
+import { roleAtLeast, ROLES } from "@stowage/api/client";
 import { useMutation, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
 import { PageHeader } from "~/components/page-header";
-import { type Role, RoleSelect, ROLES } from "~/components/role-select";
+import { RoleSelect } from "~/components/role-select";
 import { Badge } from "~/components/ui/badge";
 import { Card } from "~/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
@@ -10,10 +11,6 @@ import { toast } from "~/components/ui/toaster";
 import { formatDate, formatRole, initials } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { InviteMemberDialog } from "./invite-member-dialog";
-
-function atLeast(role: Role, required: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(required);
-}
 
 export function MembersView({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
@@ -31,7 +28,7 @@ export function MembersView({ currentUserId }: { currentUserId: string }) {
       onError: (err) => toast("Could not change the role", { description: err.message, variant: "destructive" }),
     }),
   );
-  const canManage = atLeast(org.role, "admin");
+  const canManage = roleAtLeast(org.role, "admin");
   return (
     <div className="grid grid-cols-1 gap-6">
       <PageHeader
@@ -50,7 +47,7 @@ export function MembersView({ currentUserId }: { currentUserId: string }) {
           </TableHeader>
           <TableBody>
             {members.map((m) => {
-              const editable = canManage && m.userId !== currentUserId && atLeast(org.role, m.role);
+              const editable = canManage && m.userId !== currentUserId && roleAtLeast(org.role, m.role);
               return (
                 <TableRow key={m.id}>
                   <TableCell>
@@ -76,7 +73,7 @@ export function MembersView({ currentUserId }: { currentUserId: string }) {
                       <RoleSelect
                         label={`Role of ${m.email}`}
                         value={m.role}
-                        roles={ROLES.filter((r) => atLeast(org.role, r))}
+                        roles={ROLES.filter((r) => roleAtLeast(org.role, r))}
                         disabled={changeRole.isPending}
                         onChange={(role) => {
                           if (role !== m.role) changeRole.mutate({ memberId: m.id, role });

@@ -1,6 +1,7 @@
+import { ALERT_KINDS, ALERT_STATES, isOneOf } from "@stowage/api/client";
 import type { Metadata } from "next";
 import { AlertsView, type AlertFilters } from "~/components/fleet/alerts-view";
-import { ALERTS_PAGE_SIZE, isAlertKind } from "~/components/fleet/status";
+import { ALERTS_PAGE_SIZE } from "~/components/fleet/status";
 import { getServerTRPC, HydrateClient, prefetch } from "~/trpc/server";
 
 export const metadata: Metadata = { title: "Alerts" };
@@ -17,9 +18,9 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
   const cluster = one(params.cluster);
   const kind = one(params.kind);
   const initial: AlertFilters = {
-    state: state === "open" || state === "resolved" ? state : undefined,
+    state: state && isOneOf(ALERT_STATES, state) ? state : undefined,
     clusterId: cluster && UUID.test(cluster) ? cluster : undefined,
-    kind: kind && isAlertKind(kind) ? kind : undefined,
+    kind: kind && isOneOf(ALERT_KINDS, kind) ? kind : undefined,
   };
   const trpc = await getServerTRPC();
   prefetch(trpc.alert.list.queryOptions({ ...initial, cursor: undefined, limit: ALERTS_PAGE_SIZE }));
