@@ -2,7 +2,7 @@ import path from "node:path";
 import { createLogger, type Level } from "../../logger";
 import { openBackend } from "../../node/open-backend";
 import { StowageNode } from "../../node/node";
-import { serveCluster } from "../../cluster/serve";
+import { serveCluster } from "./cluster-serve";
 import { parse, parseHostPort, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 
@@ -33,7 +33,7 @@ export const serveCommand: Command = {
   summary: "run a node serving a pool over NBD",
   usage,
   async run(args, ctx) {
-    // --etcd switches to cluster mode, which has its own options (see src/cluster/serve.ts).
+    // --etcd switches to cluster mode, which has its own options (see cluster-serve.ts).
     if (args.some((a) => a === "--etcd" || a.startsWith("--etcd="))) return serveCluster(args, ctx);
     if (wantsHelp(args)) {
       ctx.stdout(`${usage}\n`);

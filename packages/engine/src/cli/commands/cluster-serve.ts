@@ -1,13 +1,13 @@
-/** `stowage-engine serve --etcd ...`: a node in cluster mode (see cluster-node.ts). */
+/** `stowage-engine serve --etcd ...`: a node in cluster mode (see src/cluster/cluster-node.ts). */
 import path from "node:path";
-import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../cli/args";
-import { wantsHelp, type CliContext } from "../cli/context";
-import { createLogger, type Level } from "../logger";
-import { formatHostPort } from "../node/node";
-import { LocalFileKms } from "../kms/local-file";
-import { KmsError } from "../kms/provider";
-import { loadNodeTls } from "./certs";
-import { ClusterNode, type ClusterTimings } from "./cluster-node";
+import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
+import { wantsHelp, type CliContext } from "../context";
+import { createLogger, type Level } from "../../logger";
+import { formatHostPort } from "../../node/node";
+import { LocalFileKms } from "../../kms/local-file";
+import { KmsError } from "../../kms/provider";
+import { loadNodeTls } from "../../cluster/certs";
+import { ClusterNode, type ClusterTimings } from "../../cluster/cluster-node";
 
 export const clusterServeUsage = `Usage: stowage-engine serve --etcd URL[,URL...] --node-id ID --pool DIR --tls-dir DIR
          --listen-replication HOST:PORT [--nbd HOST:PORT] [--admin HOST:PORT] [options]
