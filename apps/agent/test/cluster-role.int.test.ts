@@ -8,7 +8,8 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "@stowage/agent-protocol";
-import { EngineAdmin } from "../src/cluster/engine-admin";
+import type { ClusterAdminClient } from "@stowage/engine";
+import { engineAdmin } from "../src/cluster/engine-admin";
 import { EngineCommandExecutor } from "../src/cluster/executor";
 import { EngineTelemetrySource } from "../src/cluster/telemetry";
 import { ServiceGroup } from "../src/lifecycle";
@@ -35,7 +36,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined | fal
 describe("cluster role on a real engine cluster", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-agent-int-"));
   const group = new ServiceGroup(log, 10_000);
-  let admin: EngineAdmin;
+  let admin: ClusterAdminClient;
   const noProgress = () => Promise.resolve();
 
   beforeAll(async () => {
@@ -57,7 +58,7 @@ describe("cluster role on a real engine cluster", () => {
         }),
     );
     await Promise.all(nodes.map((n) => group.start([n])));
-    admin = new EngineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+    admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
   }, 120_000);
 
   afterAll(async () => {

@@ -18,8 +18,9 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { ClusterAdminClient } from "../src/admin/cluster-client";
 import type { RawNbdClient } from "../src/nbd/testing/raw-client";
-import { adminCall, locator, openVolume, TestCluster } from "../test/cluster/harness";
+import { locator, openVolume, TestCluster } from "../test/cluster/harness";
 import { VerifyingWriter } from "../test/cluster/verifying-writer";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, json: { type: "boolean" } } });
@@ -158,6 +159,7 @@ const cluster = await TestCluster.start({
 });
 try {
   const admin = cluster.admin("b1");
+  const api = new ClusterAdminClient(admin);
 
   // 1. Throughput: baseline vs 1, 2, 3 replicas.
   const base = await baseline(cluster.dir);
@@ -165,11 +167,11 @@ try {
   const throughput: Record<string, FioResult & { ratio: number }> = { baseline: { ...base, ratio: 1 } };
   for (const replicas of [1, 2, 3]) {
     const name = `fio${replicas}`;
-    await adminCall(admin, "POST", "/v1/cluster/volumes", { name, size: FIO_SIZE, replicas });
+    await api.createVolume({ name, size: FIO_SIZE, replicas });
     const r = await fio(nbdUri(await targetNbd(cluster, name), name));
     throughput[`replicas${replicas}`] = { ...r, ratio: Number((r.iops / base.iops).toFixed(3)) };
     log(`${replicas} replica(s): ${r.iops} IOPS p99 ${r.p99us} µs (${(r.iops / base.iops).toFixed(2)}× baseline)`);
-    await adminCall(admin, "DELETE", `/v1/cluster/volumes/${name}`);
+    await api.deleteVolume(name);
   }
   // The host may be shared: measure the baseline again after the replicated runs and report
   // ratios against the mean of both, with both shown.
@@ -185,7 +187,7 @@ try {
   results.fio4kRandwriteQd32 = throughput;
 
   // 2. Delta resync ratio.
-  await adminCall(admin, "POST", "/v1/cluster/volumes", { name: "delta", size: 256 * MiB, replicas: 3 });
+  await api.createVolume({ name: "delta", size: 256 * MiB, replicas: 3 });
   const dc = await openVolume(cluster, "delta");
   await writeUnique(dc, shuffle(65536, 8192), 16);
   await dc.flush();
@@ -197,19 +199,19 @@ try {
   await writeUnique(dc, outageBlocks, 16);
   // Let the departure settle and the write window close before measuring what is resent.
   await dc.flush();
-  const before = await adminCall<{ resyncBytesSent: number }>(admin, "GET", "/v1/cluster/volumes/delta/target");
+  const before = await api.targetStatus(admin, "delta");
   await cluster.startNode(cluster.node(away.nodeId).spec);
   await cluster.waitAllInSync("delta", 120_000);
-  const after = await adminCall<{ resyncBytesSent: number }>(admin, "GET", "/v1/cluster/volumes/delta/target");
+  const after = await api.targetStatus(admin, "delta");
   const written = outageBlocks.length * 4096;
   const resent = after.resyncBytesSent - before.resyncBytesSent;
   results.deltaResync = { bytesWrittenDuringOutage: written, bytesResent: resent, ratio: Number((resent / written).toFixed(3)) };
   log(`delta resync: ${resent} bytes resent for ${written} written while away (ratio ${(resent / written).toFixed(3)})`);
   dc.close();
-  await adminCall(admin, "DELETE", "/v1/cluster/volumes/delta");
+  await api.deleteVolume("delta");
 
   // 3. Full rebuild with foreground latency.
-  await adminCall(admin, "POST", "/v1/cluster/volumes", { name: "rebuild", size: REBUILD_BYTES, replicas: 3 });
+  await api.createVolume({ name: "rebuild", size: REBUILD_BYTES, replicas: 3 });
   const rc = await openVolume(cluster, "rebuild");
   const chunk = randomBytes(MiB);
   for (let off = 0; off < REBUILD_BYTES; off += 8 * MiB) {
@@ -218,7 +220,7 @@ try {
   await rc.flush();
   const idleEnd = Date.now() + 3000;
   const idleLat = await qd1Latencies(rc, REBUILD_BYTES / 4096, () => Date.now() > idleEnd);
-  await adminCall(admin, "POST", "/v1/cluster/volumes/rebuild/scale", { replicas: 2 });
+  await api.scaleVolume("rebuild", 2);
   await (async () => {
     for (;;) {
       const v = await cluster.volume("rebuild");
@@ -227,7 +229,7 @@ try {
     }
   })();
   const started = performance.now();
-  await adminCall(admin, "POST", "/v1/cluster/volumes/rebuild/scale", { replicas: 3 });
+  await api.scaleVolume("rebuild", 3);
   let rebuilt = false;
   const watch = cluster.waitAllInSync("rebuild", 600_000).then(() => {
     rebuilt = true;
@@ -245,7 +247,7 @@ try {
   };
   log(`rebuild: ${REBUILD_BYTES / MiB} MiB in ${seconds.toFixed(1)} s (${(REBUILD_BYTES / 1e6 / seconds).toFixed(0)} MB/s); QD1 write p99 ${Math.round(percentile(idleLat, 99))} µs idle, ${Math.round(percentile(busyLat, 99))} µs during rebuild`);
   rc.close();
-  await adminCall(admin, "DELETE", "/v1/cluster/volumes/rebuild");
+  await api.deleteVolume("rebuild");
 
   // 4. Provisioning rate.
   const admins = ["b1", "b2", "b3"].map((id) => cluster.admin(id));
@@ -259,12 +261,12 @@ try {
       let i = 0;
       while (Date.now() < provEnd) {
         const name = `p${w}-${i++}`;
-        const a = admins[(w + i) % admins.length] ?? admin;
+        const a = new ClusterAdminClient(admins[(w + i) % admins.length] ?? admin);
         try {
           const t = performance.now();
-          await adminCall(a, "POST", "/v1/cluster/volumes", { name, size: 64 * MiB, replicas: 3 });
+          await a.createVolume({ name, size: 64 * MiB, replicas: 3 });
           createLat.push(performance.now() - t);
-          await adminCall(a, "DELETE", `/v1/cluster/volumes/${name}`);
+          await a.deleteVolume(name);
           done++;
         } catch {
           failures++;
@@ -285,7 +287,7 @@ try {
   await new Promise((r) => setTimeout(r, 2000));
 
   // 5. I/O pause on node loss.
-  await adminCall(admin, "POST", "/v1/cluster/volumes", { name: "pause", size: 64 * MiB, replicas: 3 });
+  await api.createVolume({ name: "pause", size: 64 * MiB, replicas: 3 });
   const writer = new VerifyingWriter({ volume: "pause", blocks: 4096, queueDepth: 8, locate: locator(cluster, "pause") });
   writer.start();
   await writer.waitAcks(500);

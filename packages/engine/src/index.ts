@@ -1,6 +1,6 @@
 // Public API of the storage engine.
 export { BlockIoError, type BlockDevice, type BlockIoErrorCode } from "./block-device";
-export { EngineError, type EngineErrorCode } from "./util/errors";
+export { ENGINE_ERROR_CODES, EngineError, isEngineErrorCode, type EngineErrorCode } from "./errors";
 
 // Pool and volumes
 export { Pool, type PoolOptions, type PoolStats, type PoolHealth, type PoolHealthState, type VolumeInfo } from "./pool/pool";
@@ -34,7 +34,7 @@ export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
 
 // Per-volume I/O counters
 export { ioStatsSnapshotSchema, ratesBetween, type IoRates, type IoStatsSnapshot } from "./metrics/io-stats";
-export { catchUpSchema, clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, replicaViewSchema, type ClusterNodeDto, type ClusterSnapshotDto, type ClusterVolumeDto } from "./cluster/schemas";
+export { catchUpSchema, clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, replicaViewSchema, type ClusterNodeDto, type ClusterSnapshotDto, type ClusterVolumeDto, type CreateClusterVolumeRequest } from "./cluster/schemas";
 
 // Frontends, node process and admin API
 export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";
@@ -43,7 +43,10 @@ export { NodeError, type NodeBackend, type NodeErrorCode } from "./node/backend"
 export { PoolBackend } from "./node/pool-backend";
 export { createLogger, type Logger } from "./logger";
 export { createAdminServer, type AdminOperations, type AdminRoute } from "./admin/server";
-export { AdminClient, AdminClientError } from "./admin/client";
+export { AdminClient, type AdminClientOptions } from "./admin/client";
+export { ClusterAdminClient, type TargetStatusDto } from "./admin/cluster-client";
+export { adminApi, routePath, routeMatcher, type AdminApi, type AdminRouteSpec, type RouteInput, type RouteOutput } from "./admin/api";
+export { ADMIN_ERRORS } from "./admin/errors";
 export {
   ADMIN_API_VERSION,
   createVolumeRequestSchema,
@@ -58,3 +61,4 @@ export {
   type ScrubReport as AdminScrubReport,
 } from "./admin/schemas";
 export { freePort } from "./util/free-port";
+export { parse as parseCommandLine, UsageError } from "./cli/args";

@@ -1,6 +1,7 @@
 import type { Command } from "@stowage/agent-protocol";
 import { describe, expect, it } from "vitest";
-import { EngineAdminError, type CreateVolumeInput, type EngineAdmin, type EngineNode, type EngineSnapshot, type EngineVolume } from "./engine-admin";
+import { EngineError, type ClusterAdminClient } from "@stowage/engine";
+import type { CreateVolumeInput, EngineNode, EngineSnapshot, EngineVolume } from "./engine-admin";
 import { EngineCommandExecutor, pickTarget } from "./executor";
 
 /** An in-memory cluster answering like the engine's admin API. */
@@ -26,7 +27,7 @@ class FakeAdmin {
   createVolume(input: CreateVolumeInput): Promise<EngineVolume> {
     this.lastCreate = input;
     if (input.encrypted && !this.hasKms) {
-      return Promise.reject(new EngineAdminError("INVALID", "encrypted volumes need a key-encryption key on the node handling the request: start it with --kms-key-file"));
+      return Promise.reject(new EngineError("INVALID", "encrypted volumes need a key-encryption key on the node handling the request: start it with --kms-key-file"));
     }
     const v: EngineVolume = {
       id: input.name,
@@ -41,22 +42,22 @@ class FakeAdmin {
     };
     if (this.raceOnCreate) {
       this.volumesByName.set(input.name, v);
-      return Promise.reject(new EngineAdminError("EXISTS", `volume ${input.name} already exists`));
+      return Promise.reject(new EngineError("EXISTS", `volume ${input.name} already exists`));
     }
-    if (this.volumesByName.has(input.name)) return Promise.reject(new EngineAdminError("EXISTS", "exists"));
+    if (this.volumesByName.has(input.name)) return Promise.reject(new EngineError("EXISTS", "exists"));
     this.creates++;
     this.volumesByName.set(input.name, v);
     return Promise.resolve(v);
   }
   createSnapshot(volume: string, name: string): Promise<EngineSnapshot> {
     const v = this.volumesByName.get(volume);
-    if (!v) return Promise.reject(new EngineAdminError("NOT_FOUND", `volume ${volume} not found`));
+    if (!v) return Promise.reject(new EngineError("NOT_FOUND", `volume ${volume} not found`));
     const snap = { name, createdAt: "2026-11-21T12:00:00.000Z", replicaIds: ["r1", "r2", "r3"] };
     if (this.raceOnSnapshot) {
       v.snapshots.push(snap);
-      return Promise.reject(new EngineAdminError("EXISTS", `snapshot ${name} already exists`));
+      return Promise.reject(new EngineError("EXISTS", `snapshot ${name} already exists`));
     }
-    if (v.snapshots.some((s) => s.name === name)) return Promise.reject(new EngineAdminError("EXISTS", "exists"));
+    if (v.snapshots.some((s) => s.name === name)) return Promise.reject(new EngineError("EXISTS", "exists"));
     this.snapshotCreates++;
     v.snapshots.push(snap);
     return Promise.resolve(snap);
@@ -65,7 +66,7 @@ class FakeAdmin {
     return Promise.resolve(this.volumesByName.get(volume)?.snapshots ?? []);
   }
   deleteVolume(name: string): Promise<void> {
-    if (!this.volumesByName.delete(name)) return Promise.reject(new EngineAdminError("NOT_FOUND", `volume ${name} not found`));
+    if (!this.volumesByName.delete(name)) return Promise.reject(new EngineError("NOT_FOUND", `volume ${name} not found`));
     return Promise.resolve();
   }
 }
@@ -79,7 +80,7 @@ const create = (params: Partial<Extract<Command, { type: "volume.create" }>["par
 
 function setup(): { fake: FakeAdmin; executor: EngineCommandExecutor } {
   const fake = new FakeAdmin();
-  return { fake, executor: new EngineCommandExecutor(fake as unknown as EngineAdmin) };
+  return { fake, executor: new EngineCommandExecutor(fake as unknown as ClusterAdminClient) };
 }
 
 describe("EngineCommandExecutor", () => {

@@ -4,8 +4,9 @@
  * volume is created once per name, deleting a missing volume succeeds.
  */
 import type { Command } from "@stowage/agent-protocol";
+import { EngineError, type ClusterAdminClient } from "@stowage/engine";
 import { OBJECT_NAME_RULE, isValidSnapshotName, isValidVolumeName } from "@stowage/vocabulary";
-import { EngineAdminError, type EngineAdmin, type EngineNode, type EngineSnapshot, type EngineVolume } from "./engine-admin";
+import type { EngineNode, EngineSnapshot, EngineVolume } from "./engine-admin";
 import { snapshotId } from "./telemetry";
 import type { CommandExecutor, CommandProgress } from "../uplink/uplink";
 
@@ -32,7 +33,7 @@ export function snapshotResult(volumeId: string, s: EngineSnapshot): Record<stri
 }
 
 export class EngineCommandExecutor implements CommandExecutor {
-  constructor(private readonly admin: EngineAdmin) {}
+  constructor(private readonly admin: ClusterAdminClient) {}
 
   async execute(command: Command, progress: CommandProgress): Promise<Record<string, unknown>> {
     switch (command.type) {
@@ -59,11 +60,11 @@ export class EngineCommandExecutor implements CommandExecutor {
     try {
       return snapshotResult(p.volumeId, await this.admin.createSnapshot(p.volumeId, p.name));
     } catch (err) {
-      if (err instanceof EngineAdminError && err.code === "EXISTS") {
+      if (err instanceof EngineError && err.code === "EXISTS") {
         const again = (await this.admin.snapshots(p.volumeId)).find((s) => s.name === p.name);
         if (again) return snapshotResult(p.volumeId, again);
       }
-      if (err instanceof EngineAdminError && (err.code === "INVALID" || err.code === "NOT_FOUND" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
+      if (err instanceof EngineError && (err.code === "INVALID" || err.code === "NOT_FOUND" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
       throw err;
     }
   }
@@ -88,11 +89,11 @@ export class EngineCommandExecutor implements CommandExecutor {
       return volumeResult(created);
     } catch (err) {
       // A concurrent or earlier delivery of the same command got there first.
-      if (err instanceof EngineAdminError && err.code === "EXISTS") {
+      if (err instanceof EngineError && err.code === "EXISTS") {
         const now = await this.admin.volume(p.name);
         if (now) return this.sameOrConflict(now, p);
       }
-      if (err instanceof EngineAdminError && (err.code === "INVALID" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
+      if (err instanceof EngineError && (err.code === "INVALID" || err.code === "NO_SPACE")) throw new CommandRejected(err.message);
       throw err;
     }
   }
@@ -111,7 +112,7 @@ export class EngineCommandExecutor implements CommandExecutor {
       await this.admin.deleteVolume(volumeId);
       return { volumeId, deleted: true };
     } catch (err) {
-      if (err instanceof EngineAdminError && err.code === "NOT_FOUND") return { volumeId, deleted: true, alreadyGone: true };
+      if (err instanceof EngineError && err.code === "NOT_FOUND") return { volumeId, deleted: true, alreadyGone: true };
       throw err;
     }
   }

@@ -13,8 +13,9 @@ import { UplinkClient, UplinkError } from "../uplink/client";
 import { TelemetryBuffer } from "../uplink/telemetry-buffer";
 import { Uplink, type CommandExecutor, type CommandProgress } from "../uplink/uplink";
 import type { Command } from "@stowage/agent-protocol";
+import type { ClusterAdminClient } from "@stowage/engine";
 import { CredentialStore, type AgentIdentity } from "./credential-store";
-import { EngineAdmin } from "./engine-admin";
+import { engineAdmin } from "./engine-admin";
 import { EngineCommandExecutor } from "./executor";
 import { EngineTelemetrySource } from "./telemetry";
 
@@ -73,10 +74,10 @@ export class ClusterRole implements Service {
   private uplink: Uplink | null = null;
   private gauges: NodeJS.Timeout | null = null;
   identity: AgentIdentity | null = null;
-  readonly admin: EngineAdmin;
+  readonly admin: ClusterAdminClient;
 
   constructor(private readonly opts: ClusterRoleOptions) {
-    this.admin = new EngineAdmin(opts.engineAdmin);
+    this.admin = engineAdmin(opts.engineAdmin);
   }
 
   async start(): Promise<void> {

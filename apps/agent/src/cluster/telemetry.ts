@@ -4,8 +4,8 @@
  * `EngineTelemetrySource` only fetches and keeps the previous I/O snapshots.
  */
 import type { Inventory, NodeInventory, PoolSample, ReplicaInventory, VolumeInventory, VolumeSample } from "@stowage/agent-protocol";
-import { ratesBetween } from "@stowage/engine";
-import type { EngineAdmin, EngineNode, EngineStatus, EngineVolume, IoSnapshot } from "./engine-admin";
+import { ratesBetween, type ClusterAdminClient } from "@stowage/engine";
+import type { EngineNode, EngineStatus, EngineVolume, IoSnapshot } from "./engine-admin";
 import type { TelemetrySource } from "../uplink/uplink";
 
 type ReplicaState = ReplicaInventory["state"];
@@ -133,7 +133,7 @@ export class EngineTelemetrySource implements TelemetrySource {
   liveNodeCount: number | undefined;
 
   constructor(
-    private readonly admin: EngineAdmin,
+    private readonly admin: ClusterAdminClient,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -6,12 +6,12 @@
  */
 import http from "node:http";
 import { z } from "zod";
+import { EngineError } from "../errors";
 import type { Logger } from "../logger";
+import { adminApi, routeMatcher } from "./api";
+import { ADMIN_ERRORS } from "./errors";
 import {
-  createSnapshotRequestSchema,
-  createVolumeRequestSchema,
   nameSchema,
-  scrubRequestSchema,
   type AdminErrorCode,
   type CreateVolumeRequest,
   type ScrubReport,
@@ -52,35 +52,15 @@ class HttpError extends Error {
   }
 }
 
-/** Control-path errors from the node or the engine carry a string code; map the ones we know. */
-const STATUS_BY_CODE: Record<string, { status: number; code: AdminErrorCode }> = {
-  INVALID: { status: 400, code: "INVALID" },
-  KEY: { status: 400, code: "INVALID" },
-  NOT_FOUND: { status: 404, code: "NOT_FOUND" },
-  EXISTS: { status: 409, code: "EXISTS" },
-  BUSY: { status: 409, code: "BUSY" },
-  CLOSED: { status: 409, code: "BUSY" },
-  NO_SPACE: { status: 507, code: "NO_SPACE" },
-  OVERCOMMIT: { status: 507, code: "NO_SPACE" },
-  UNSUPPORTED: { status: 501, code: "UNSUPPORTED" },
-  NO_TARGET: { status: 503, code: "NO_TARGET" },
-  FENCED: { status: 409, code: "FENCED" },
-  // KMS failures: the request named a key the node can't use.
-  WRONG_KEY: { status: 400, code: "INVALID" },
-  KEY_NOT_FOUND: { status: 400, code: "INVALID" },
-  ACCESS_DENIED: { status: 400, code: "INVALID" },
-};
-
-const CODED_ERRORS = new Set(["NodeError", "EngineError", "KmsError"]);
-
 function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   if (err instanceof z.ZodError) {
     return new HttpError(400, "INVALID", err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "), err.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
   }
-  if (err instanceof Error && "code" in err && typeof err.code === "string" && CODED_ERRORS.has(err.name)) {
-    const mapped = STATUS_BY_CODE[err.code];
-    if (mapped) return new HttpError(mapped.status, mapped.code, err.message);
+  if (err instanceof EngineError) {
+    const mapped = ADMIN_ERRORS[err.code];
+    // A 500 never carries the message: the caller logs it.
+    if (mapped.status !== 500) return new HttpError(mapped.status, mapped.code, err.message);
   }
   return undefined;
 }
@@ -127,11 +107,10 @@ export function createAdminServer(ops: NodeAdminOperations | AdminOperations, lo
   };
   const routes: AdminRoute[] = [
     ...extraRoutes,
-    { method: "GET", pattern: /^\/v1\/status$/, handler: async () => ({ status: 200, body: await ops.status() }) },
-    { method: "GET", pattern: /^\/v1\/volumes$/, handler: async () => ({ status: 200, body: { items: await ops.listVolumes() } }) },
+    { ...routeMatcher(adminApi.status), handler: async () => ({ status: 200, body: await ops.status() }) },
+    { ...routeMatcher(adminApi.listVolumes), handler: async () => ({ status: 200, body: { items: await ops.listVolumes() } }) },
     {
-      method: "DELETE",
-      pattern: /^\/v1\/volumes\/([^/]+)$/,
+      ...routeMatcher(adminApi.deleteVolume),
       handler: async (_req, [name]) => {
         await ops.deleteVolume(param(name, "volume"));
         return { status: 200, body: { ok: true } };
@@ -143,35 +122,30 @@ export function createAdminServer(ops: NodeAdminOperations | AdminOperations, lo
     const pool = ops;
     routes.push(
       {
-        method: "POST",
-        pattern: /^\/v1\/volumes$/,
-        handler: async (req) => ({ status: 201, body: await pool.createVolume(createVolumeRequestSchema.parse(await readJson(req))) }),
+        ...routeMatcher(adminApi.createVolume),
+        handler: async (req) => ({ status: 201, body: await pool.createVolume(adminApi.createVolume.request.parse(await readJson(req))) }),
       },
       {
-        method: "GET",
-        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+        ...routeMatcher(adminApi.listSnapshots),
         handler: async (_req, [volume]) => ({ status: 200, body: { items: await pool.listSnapshots(param(volume, "volume")) } }),
       },
       {
-        method: "POST",
-        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots$/,
+        ...routeMatcher(adminApi.createSnapshot),
         handler: async (req, [volume]) => {
-          const body = createSnapshotRequestSchema.parse(await readJson(req));
+          const body = adminApi.createSnapshot.request.parse(await readJson(req));
           return { status: 201, body: await pool.createSnapshot(param(volume, "volume"), body.name) };
         },
       },
       {
-        method: "DELETE",
-        pattern: /^\/v1\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+        ...routeMatcher(adminApi.deleteSnapshot),
         handler: async (_req, [volume, name]) => {
           await pool.deleteSnapshot(param(volume, "volume"), param(name, "snapshot"));
           return { status: 200, body: { ok: true } };
         },
       },
       {
-        method: "POST",
-        pattern: /^\/v1\/scrub$/,
-        handler: async (req) => ({ status: 200, body: await pool.scrub(scrubRequestSchema.parse(await readJson(req)).volume) }),
+        ...routeMatcher(adminApi.scrub),
+        handler: async (req) => ({ status: 200, body: await pool.scrub(adminApi.scrub.request.parse(await readJson(req)).volume) }),
       },
     );
   }

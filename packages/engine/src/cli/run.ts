@@ -3,7 +3,7 @@
  * Usage mistakes print one line and exit 2; failures of the operation
  * itself print one line and exit 1.
  */
-import { AdminClientError } from "../admin/client";
+import { EngineError } from "../errors";
 import { UsageError } from "./args";
 import type { CliContext, Command } from "./context";
 import { clusterCommand } from "./commands/cluster";
@@ -44,7 +44,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
     return await command.run(rest, ctx);
   } catch (err) {
     if (err instanceof UsageError) return fail(`${command.name}: ${err.message} (see 'stowage-engine ${command.name} --help')`, 2);
-    if (err instanceof AdminClientError) return fail(`${command.name}: ${err.message}`, 1);
+    if (err instanceof EngineError) return fail(`${command.name}: ${err.message}`, 1);
     const message = err instanceof Error ? err.message : String(err);
     return fail(`${command.name}: ${message.split("\n")[0] ?? message}`, 1);
   }

@@ -4,6 +4,7 @@
  */
 import type http from "node:http";
 import { z } from "zod";
+import { adminApi, routeMatcher, routePath } from "../admin/api";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
@@ -82,7 +83,7 @@ async function forwardToTarget(
 /** Asks the target's node for catch-up progress; a status without it is still useful. */
 async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<typeof targetStatusSchema> | null> {
   try {
-    const res = await fetch(`http://${admin}/v1/cluster/volumes/${encodeURIComponent(id)}/target`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`http://${admin}${routePath(adminApi.clusterTarget, { volume: id })}`, { signal: AbortSignal.timeout(1_000) });
     if (!res.ok) return null;
     const parsed = targetStatusSchema.safeParse(await res.json());
     return parsed.success ? parsed.data : null;
@@ -128,8 +129,7 @@ export async function describeVolume(node: ClusterAdminOperations, v: VolumeReco
 export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
   return [
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/nodes$/,
+      ...routeMatcher(adminApi.clusterNodes),
       handler: async () => {
         const controller = await node.store.get(keys.controller, controllerRecordSchema).then((c) => c?.value.id ?? null);
         const items: ClusterNodeDto[] = (await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map(({ value: n }) => ({
@@ -147,21 +147,18 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       },
     },
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/io-stats$/,
+      ...routeMatcher(adminApi.clusterIoStats),
       handler: () => Promise.resolve({ status: 200, body: { items: node.ioSnapshots() } }),
     },
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/volumes$/,
+      ...routeMatcher(adminApi.clusterVolumes),
       handler: async () => {
         const records = await node.store.list(keys.volumesPrefix, volumeRecordSchema);
         return { status: 200, body: { items: await Promise.all(records.map((r) => describeVolume(node, r.value))) } };
       },
     },
     {
-      method: "POST",
-      pattern: /^\/v1\/cluster\/volumes$/,
+      ...routeMatcher(adminApi.createClusterVolume),
       handler: async (req) => {
         const body = createClusterVolumeRequestSchema.parse(await readAdminJson(req));
         const target = body.target ?? node.nodeId;
@@ -179,13 +176,11 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       },
     },
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)$/,
+      ...routeMatcher(adminApi.clusterVolume),
       handler: async (_req, [id]) => ({ status: 200, body: await describeVolume(node, await getClusterVolume(node.store, volumeParam(id))) }),
     },
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/target$/,
+      ...routeMatcher(adminApi.clusterTarget),
       handler: (_req, [id]) => {
         const ts = node.targetStatus(volumeParam(id));
         if (!ts) throw new NodeError("NOT_FOUND", `this node is not the target of ${id ?? ""}`);
@@ -193,8 +188,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       },
     },
     {
-      method: "GET",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots$/,
+      ...routeMatcher(adminApi.clusterSnapshots),
       handler: async (_req, [id]) => {
         const v = await getClusterVolume(node.store, volumeParam(id));
         const items: ClusterSnapshotDto[] = v.snapshots.map((x) => snapshotView(v, x));
@@ -202,44 +196,40 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       },
     },
     {
-      method: "POST",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots$/,
+      ...routeMatcher(adminApi.createClusterSnapshot),
       handler: async (req, [id]) => {
         const volume = volumeParam(id);
         const body = createClusterSnapshotRequestSchema.parse(await readAdminJson(req));
         const v = await getClusterVolume(node.store, volume);
         if (v.snapshots.some((x) => x.name === body.name)) throw new NodeError("EXISTS", `volume ${volume} already has a snapshot ${body.name}`);
-        const forwarded = await forwardToTarget(node, req, v, "POST", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`, body);
+        const forwarded = await forwardToTarget(node, req, v, "POST", routePath(adminApi.createClusterSnapshot, { volume }), body);
         if (forwarded) return forwarded;
         const dto: ClusterSnapshotDto = await node.createClusterSnapshot(volume, body.name);
         return { status: 201, body: dto };
       },
     },
     {
-      method: "DELETE",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/snapshots\/([^/]+)$/,
+      ...routeMatcher(adminApi.deleteClusterSnapshot),
       handler: async (req, [id, snap]) => {
         const volume = volumeParam(id);
         const name = snapshotParam(snap);
         const v = await getClusterVolume(node.store, volume);
         if (!v.snapshots.some((x) => x.name === name)) throw new NodeError("NOT_FOUND", `volume ${volume} has no snapshot ${name}`);
-        const forwarded = await forwardToTarget(node, req, v, "DELETE", `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots/${encodeURIComponent(name)}`);
+        const forwarded = await forwardToTarget(node, req, v, "DELETE", routePath(adminApi.deleteClusterSnapshot, { volume, snapshot: name }));
         if (forwarded) return forwarded;
         await node.deleteClusterSnapshot(volume, name);
         return { status: 200, body: { ok: true } };
       },
     },
     {
-      method: "DELETE",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)$/,
+      ...routeMatcher(adminApi.deleteClusterVolume),
       handler: async (_req, [id]) => {
         await deleteClusterVolume(node.store, volumeParam(id));
         return { status: 200, body: { ok: true } };
       },
     },
     {
-      method: "POST",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/move$/,
+      ...routeMatcher(adminApi.moveReplica),
       handler: async (req, [id]) => {
         const body = moveReplicaRequestSchema.parse(await readAdminJson(req));
         const record = await moveReplica(node.store, volumeParam(id), body.replica, body.to);
@@ -247,8 +237,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       },
     },
     {
-      method: "POST",
-      pattern: /^\/v1\/cluster\/volumes\/([^/]+)\/scale$/,
+      ...routeMatcher(adminApi.scaleVolume),
       handler: async (req, [id]) => {
         const body = scaleRequestSchema.parse(await readAdminJson(req));
         const record = await scaleVolume(node.store, volumeParam(id), body.replicas);

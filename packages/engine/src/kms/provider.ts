@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { EngineError } from "../errors";
 
 /**
  * Key-encryption-key (KEK) providers. A volume's random data key (DEK) is
@@ -25,18 +26,8 @@ export interface KmsProvider {
   unwrapKey(wrapped: WrappedKey, context: KeyContext): Promise<Buffer>;
 }
 
-export type KmsErrorCode = "WRONG_KEY" | "KEY_NOT_FOUND" | "ACCESS_DENIED" | "UNAVAILABLE" | "INVALID";
-
-export class KmsError extends Error {
-  constructor(
-    readonly code: KmsErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "KmsError";
-  }
-}
+/** @deprecated The engine has one error type; throw EngineError. */
+export { EngineError as KmsError, type EngineErrorCode as KmsErrorCode } from "../errors";
 
 /** Short public fingerprint of a KEK, so a wrong key is named as such before any decryption. */
 export function kekFingerprint(kek: Buffer): string {
@@ -52,7 +43,7 @@ export function parseKek(material: Buffer | string): Buffer {
     const b = Buffer.from(text, "base64");
     if (b.length === 32) return b;
   }
-  throw new KmsError("INVALID", "key-encryption key must be 32 bytes (raw, hex or base64)");
+  throw new EngineError("INVALID", "key-encryption key must be 32 bytes (raw, hex or base64)");
 }
 
 const WRAP_VERSION = 1;
@@ -72,24 +63,24 @@ export function gcmWrap(kek: Buffer, plaintext: Buffer, context: KeyContext): st
 
 export function gcmUnwrap(kek: Buffer, wrapped: string, context: KeyContext): Buffer {
   const raw = Buffer.from(wrapped, "base64");
-  if (raw.length < 29 || raw[0] !== WRAP_VERSION) throw new KmsError("INVALID", "wrapped key has an unknown format");
+  if (raw.length < 29 || raw[0] !== WRAP_VERSION) throw new EngineError("INVALID", "wrapped key has an unknown format");
   const d = createDecipheriv("aes-256-gcm", kek, raw.subarray(1, 13));
   d.setAAD(Buffer.from(`stowage-dek-v1:${context.volumeId}`));
   d.setAuthTag(raw.subarray(13, 29));
   try {
     return Buffer.concat([d.update(raw.subarray(29)), d.final()]);
   } catch (err) {
-    throw new KmsError("WRONG_KEY", "data key unwrap failed: wrong key-encryption key or tampered wrap", { cause: err });
+    throw new EngineError("WRONG_KEY", "data key unwrap failed: wrong key-encryption key or tampered wrap", { cause: err });
   }
 }
 
 /** Shared unwrap path for the providers that hold the KEK: fingerprint first, then GCM. */
 export function unwrapWithKek(kind: string, kek: Buffer, wrapped: WrappedKey, context: KeyContext): Buffer {
   if (wrapped.provider !== kind) {
-    throw new KmsError("INVALID", `wrapped key belongs to provider "${wrapped.provider}", not "${kind}"`);
+    throw new EngineError("INVALID", `wrapped key belongs to provider "${wrapped.provider}", not "${kind}"`);
   }
   if (wrapped.keyId !== kekFingerprint(kek)) {
-    throw new KmsError("WRONG_KEY", `key-encryption key mismatch: volume was wrapped with key ${wrapped.keyId}`);
+    throw new EngineError("WRONG_KEY", `key-encryption key mismatch: volume was wrapped with key ${wrapped.keyId}`);
   }
   return gcmUnwrap(kek, wrapped.ciphertext, context);
 }

@@ -7,18 +7,8 @@
 import type { BlockDevice } from "../block-device";
 import type { CreateVolumeRequest, ScrubReport, SnapshotDto, VolumeDto } from "../admin/schemas";
 
-export type NodeErrorCode = "INVALID" | "NOT_FOUND" | "EXISTS" | "BUSY" | "NO_SPACE" | "UNSUPPORTED" | "NO_TARGET" | "FENCED";
-
-/** A control-path failure the admin API reports with a specific code (anything else is INTERNAL). */
-export class NodeError extends Error {
-  constructor(
-    readonly code: NodeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "NodeError";
-  }
-}
+/** @deprecated The engine has one error type; throw EngineError. */
+export { EngineError as NodeError, type EngineErrorCode as NodeErrorCode } from "../errors";
 
 export interface NodeBackend {
   /** Short identifier shown in status output ("pool", "file"). */

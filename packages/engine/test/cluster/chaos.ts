@@ -10,7 +10,7 @@
 import tls from "node:tls";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { encodeHeader, encodeHello, FrameReader, MessageType, payloadCrc, type Header } from "../../src/replication/protocol";
-import { adminCall, locator, TestCluster, waitFor } from "./harness";
+import { locator, TestCluster, waitFor } from "./harness";
 import { VerifyingWriter } from "./verifying-writer";
 
 const MiB = 1024 * 1024;
@@ -125,7 +125,7 @@ export async function runChaos(opts: { cycles: number; log?: (line: string) => v
     writer.start();
   };
   try {
-    await adminCall(cluster.admin("c1"), "POST", "/v1/cluster/volumes", { name: "chaos", size: SIZE, replicas: 3 });
+    await cluster.client("c1").createVolume({ name: "chaos", size: SIZE, replicas: 3 });
     writer.start();
     await writer.waitAcks(200);
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {

@@ -12,9 +12,10 @@ import path from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys, volumeRecordSchema } from "../../src/consensus/records";
+import { EngineError } from "../../src/errors";
 import { LocalFileKms } from "../../src/kms/local-file";
 import { Pool } from "../../src/pool/pool";
-import { adminCall, CLI, openVolume, TestCluster, waitFor } from "./harness";
+import { CLI, openVolume, TestCluster, waitFor } from "./harness";
 
 const MiB = 1024 * 1024;
 const BLOCK = 4096;
@@ -96,10 +97,14 @@ describe("encrypted replicated volume across node processes", () => {
   });
 
   it("refuses to create an encrypted volume without a key-encryption key", async () => {
-    await expect(adminCall(cluster.admin("n4"), "POST", "/v1/cluster/volumes", { name: "nokey", size: SIZE, replicas: 3, encrypted: true })).rejects.toThrow(
-      /INVALID .*--kms-key-file/,
-    );
-    await expect(adminCall(cluster.admin("n1"), "POST", "/v1/cluster/volumes", { name: "nokey", size: SIZE, replicas: 3, encrypted: true, target: "n4" })).rejects.toThrow(
+    /** "CODE message" of the refusal. */
+    const refusal = (call: Promise<unknown>): Promise<string> =>
+      call.then(
+        () => "accepted",
+        (err: unknown) => (err instanceof EngineError ? `${err.code} ${err.message}` : String(err)),
+      );
+    expect(await refusal(cluster.client("n4").createVolume({ name: "nokey", size: SIZE, replicas: 3, encrypted: true }))).toMatch(/INVALID .*--kms-key-file/);
+    expect(await refusal(cluster.client("n1").createVolume({ name: "nokey", size: SIZE, replicas: 3, encrypted: true, target: "n4" }))).toMatch(
       /INVALID target node n4 does not hold the key-encryption key/,
     );
     expect(await cluster.volume("nokey")).toBeNull();
@@ -108,11 +113,11 @@ describe("encrypted replicated volume across node processes", () => {
   it("creates one with 'cluster volume create --encrypt'", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, "cluster", "volume", "create", "small", "--size", "8MiB", "--replicas", "2", "--encrypt", "--admin", cluster.admin("n2"), "--json"]);
     expect(JSON.parse(stdout)).toMatchObject({ id: "small", target: "n2", encrypted: true });
-    await adminCall(cluster.admin("n2"), "DELETE", "/v1/cluster/volumes/small");
+    await cluster.client("n2").deleteVolume("small");
   });
 
   it("stores ciphertext on every replica and reads back through a new target after a failover", async () => {
-    const created = await adminCall<{ target: string; encrypted: boolean; replicas: Array<{ nodeId: string }> }>(cluster.admin("n1"), "POST", "/v1/cluster/volumes", {
+    const created = await cluster.client("n1").createVolume({
       name: "sec",
       size: SIZE,
       replicas: 3,

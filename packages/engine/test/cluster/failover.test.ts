@@ -4,7 +4,7 @@
  * away; every acknowledged write must read back afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminCall, locator, TestCluster, waitFor } from "./harness";
+import { locator, TestCluster, waitFor } from "./harness";
 import { VerifyingWriter } from "./verifying-writer";
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,7 @@ describe("replicated volume across node processes", () => {
   });
 
   it("keeps every acknowledged write through a replica loss, its delta resync and a target failover", async () => {
-    const created = await adminCall<{ target: string; replicas: Array<{ nodeId: string }> }>(cluster.admin("n1"), "POST", "/v1/cluster/volumes", {
+    const created = await cluster.client("n1").createVolume({
       name: "vol1",
       size: 32 * MiB,
       replicas: 3,
@@ -57,10 +57,10 @@ describe("replicated volume across node processes", () => {
       const replicaPause = writer.maxPauseMs;
 
       // It comes back: only what was written meanwhile is sent.
-      const before = await adminCall<{ resyncBytesSent: number }>(cluster.admin("n1"), "GET", "/v1/cluster/volumes/vol1/target");
+      const before = await cluster.client("n1").targetStatus(cluster.admin("n1"), "vol1");
       await cluster.startNode(cluster.node(victim.nodeId).spec);
       await cluster.waitAllInSync("vol1");
-      const after = await adminCall<{ resyncBytesSent: number }>(cluster.admin("n1"), "GET", "/v1/cluster/volumes/vol1/target");
+      const after = await cluster.client("n1").targetStatus(cluster.admin("n1"), "vol1");
       const sent = after.resyncBytesSent - before.resyncBytesSent;
       // Writes continued during the resync, so the bound is the volume region the writer uses.
       expect(sent).toBeGreaterThan(0);

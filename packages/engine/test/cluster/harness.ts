@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ClusterAdminClient } from "../../src/admin/cluster-client";
 import { initClusterTls } from "../../src/cluster/certs";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../../src/consensus/records";
 import { ConsensusStore } from "../../src/consensus/store";
@@ -116,6 +117,11 @@ export class TestCluster {
     const a = this.node(id).ready?.admin;
     if (!a) throw new Error(`node ${id} has no admin address (is it running?)`);
     return a;
+  }
+
+  /** The cluster admin API through node `id`'s endpoint only. */
+  client(id: string): ClusterAdminClient {
+    return new ClusterAdminClient(this.admin(id));
   }
 
   async startNode(spec: NodeSpec): Promise<RunningNode> {
@@ -235,17 +241,6 @@ export class TestCluster {
   }
 }
 
-/** Admin API call on a node (JSON in, JSON out), throwing with the API's error message. */
-export async function adminCall<T = unknown>(address: string, method: string, urlPath: string, body?: unknown): Promise<T> {
-  const res = await fetch(`http://${address}${urlPath}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const json = (await res.json()) as T & { error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${json.error?.code ?? ""} ${json.error?.message ?? ""}`);
-  return json;
-}
 
 /** Where the volume's target serves it over NBD now (null while it has none). */
 export function locator(cluster: TestCluster, volume: string): () => Promise<{ host: string; port: number } | null> {

@@ -8,6 +8,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminApi, routePath } from "../../src/admin/api";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { runCli } from "../../src/cli/run";
 import { encodeHeader, encodeHello, FrameReader, MessageType, NackReason, payloadCrc, type Header } from "../../src/replication/protocol";
@@ -84,7 +85,7 @@ describe("replicated volume operations", () => {
     } finally {
       client.close();
     }
-    const res = await fetch(`http://${admin}/v1/cluster/io-stats`);
+    const res = await fetch(`http://${admin}${routePath(adminApi.clusterIoStats)}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: Array<{ volume: string; stats: { reads: number; writes: number; bytesWritten: number; latency: number[] } }> };
     const s = body.items.find((i) => i.volume === "iostat")?.stats;

@@ -9,12 +9,13 @@
  */
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminApi, routePath } from "../../src/admin/api";
 import { runCli } from "../../src/cli/run";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { clusterSnapshotSchema, clusterVolumeSchema } from "../../src/cluster/schemas";
 import { Pool } from "../../src/pool/pool";
 import { encodeHeader, encodeHello, encodeName, FrameReader, MessageType, NackReason, payloadCrc, type Header } from "../../src/replication/protocol";
-import { adminCall, locator, TestCluster, waitFor } from "./harness";
+import { locator, TestCluster, waitFor } from "./harness";
 import { decodeBlock, VerifyingWriter } from "./verifying-writer";
 
 const BLOCKS = 2048;
@@ -43,7 +44,7 @@ async function request(admin: string, method: string, urlPath: string, body?: un
 
 describe("snapshots of replicated volumes", () => {
   let cluster: TestCluster;
-  const snaps = "/v1/cluster/volumes/snap/snapshots";
+  const snaps = routePath(adminApi.clusterSnapshots, { volume: "snap" });
   let writer: VerifyingWriter;
   /** Acknowledged generation of each block before s1 was requested. */
   let ackedBefore = new Map<number, number>();
@@ -61,7 +62,7 @@ describe("snapshots of replicated volumes", () => {
       requestTimeoutMs: 2000,
       quiet: true,
     });
-    await adminCall(cluster.admin("n1"), "POST", "/v1/cluster/volumes", { name: "snap", size: 16 * 1024 * 1024, replicas: 3 });
+    await cluster.client("n1").createVolume({ name: "snap", size: 16 * 1024 * 1024, replicas: 3 });
   });
 
   afterAll(async () => {
@@ -78,7 +79,7 @@ describe("snapshots of replicated volumes", () => {
     const none = await request(admin, "POST", snaps, {});
     expect(none.body.error?.code).toBe("INVALID");
     expect(none.body.error?.message).toMatch(/^name: /);
-    const unknown = await request(admin, "POST", "/v1/cluster/volumes/nope/snapshots", { name: "s1" });
+    const unknown = await request(admin, "POST", routePath(adminApi.createClusterSnapshot, { volume: "nope" }), { name: "s1" });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error?.code).toBe("NOT_FOUND");
     expect((await request(admin, "DELETE", `${snaps}/absent`)).body.error?.code).toBe("NOT_FOUND");
@@ -127,7 +128,7 @@ describe("snapshots of replicated volumes", () => {
     expect(listed.out).toMatch(/s1 .* 3 /);
     const status = await cli(["cluster", "volume", "status", "snap", "--admin", cluster.admin("n1")]);
     expect(status.out).toContain("snapshots: s1 (3 copies), gone (3 copies)");
-    const v = clusterVolumeSchema.parse(await adminCall(cluster.admin("n3"), "GET", "/v1/cluster/volumes/snap"));
+    const v = clusterVolumeSchema.parse(await cluster.client("n3").getVolume("snap"));
     expect(v.snapshots.map((s) => s.name)).toEqual(["s1", "gone"]);
     // The writer touched up to BLOCKS blocks of 4 KiB; the target's replica allocates at least those.
     expect(v.usedBytes).toBeGreaterThan(0);
@@ -153,7 +154,7 @@ describe("snapshots of replicated volumes", () => {
   it("deletes a snapshot while a replica is away; the returning replica drops its copy", async () => {
     const del = await cli(["cluster", "snapshot", "delete", "snap", "gone", "--admin", cluster.admin("n2")]);
     expect(del.code).toBe(0);
-    const { items } = await adminCall<{ items: Array<{ name: string }> }>(cluster.admin("n1"), "GET", snaps);
+    const items = await cluster.client("n1").snapshots("snap");
     expect(items.map((s) => s.name)).toEqual(["s1", "s2"]);
     expect((await request(cluster.admin("n1"), "DELETE", `${snaps}/gone`)).body.error?.code).toBe("NOT_FOUND");
     await cluster.startNode(cluster.node("n3").spec);

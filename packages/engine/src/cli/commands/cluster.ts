@@ -4,11 +4,9 @@
  * node's admin endpoint.
  */
 import path from "node:path";
-import type { z } from "zod";
-import { AdminClient } from "../../admin/client";
-import { listSchema, okSchema } from "../../admin/schemas";
+import { ClusterAdminClient } from "../../admin/cluster-client";
 import { initClusterTls } from "../../cluster/certs";
-import { clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, type ClusterVolumeDto } from "../../cluster/schemas";
+import type { ClusterVolumeDto } from "../../cluster/schemas";
 import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
@@ -40,10 +38,6 @@ const usage = `Usage: stowage-engine cluster <command> [options]
 Common options:
   --admin HOST:PORT   admin endpoint of any cluster node (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
   -h, --help          show this help`;
-
-function call<T extends z.ZodType>(admin: string, method: string, urlPath: string, schema: T, body?: unknown): Promise<z.infer<T>> {
-  return new AdminClient(admin).call(method, urlPath, schema, body);
-}
 
 function pct(copied: number, total: number): string {
   return total === 0 ? "100%" : `${Math.floor((copied / total) * 100)}%`;
@@ -77,7 +71,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
     replica: { type: "string" },
     to: { type: "string" },
   });
-  const admin = adminAddress(values.admin, ctx.env);
+  const admin = new ClusterAdminClient(adminAddress(values.admin, ctx.env));
   const replicas = (): number => {
     const n = Number(values.replicas);
     if (values.replicas === undefined || !Number.isInteger(n) || n < 1 || n > 3) throw new UsageError("--replicas must be 1, 2 or 3");
@@ -95,7 +89,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
       const size = parseSize(values.size, "--size");
       if (size % 4096 !== 0) throw new UsageError("--size must be a multiple of 4KiB");
       print(
-        await call(admin, "POST", "/v1/cluster/volumes", clusterVolumeSchema, {
+        await admin.createVolume({
           name,
           size,
           replicas: replicas(),
@@ -107,7 +101,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case "list": {
-      const { items } = await call(admin, "GET", "/v1/cluster/volumes", listSchema(clusterVolumeSchema));
+      const items = await admin.volumes();
       if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
       else {
         const rows = items.map((v) => [v.id, formatBytes(v.sizeBytes), `${v.replicas.filter((r) => r.inSync).length}/${v.replicasWanted}`, v.target ?? "-", String(v.epoch)]);
@@ -116,20 +110,20 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case "status":
-      print(await call(admin, "GET", `/v1/cluster/volumes/${encodeURIComponent(one())}`, clusterVolumeSchema));
+      print(await admin.getVolume(one()));
       return 0;
     case "move": {
       const name = one();
       if (values.replica === undefined || values.to === undefined) throw new UsageError("cluster volume move needs --replica ID and --to NODE");
-      print(await call(admin, "POST", `/v1/cluster/volumes/${encodeURIComponent(name)}/move`, clusterVolumeSchema, { replica: values.replica, to: values.to }));
+      print(await admin.moveReplica(name, values.replica, values.to));
       return 0;
     }
     case "scale":
-      print(await call(admin, "POST", `/v1/cluster/volumes/${encodeURIComponent(one())}/scale`, clusterVolumeSchema, { replicas: replicas() }));
+      print(await admin.scaleVolume(one(), replicas()));
       return 0;
     case "delete": {
       const name = one();
-      await call(admin, "DELETE", `/v1/cluster/volumes/${encodeURIComponent(name)}`, okSchema);
+      await admin.deleteVolume(name);
       ctx.stdout(`deleted volume ${name}\n`);
       return 0;
     }
@@ -142,8 +136,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
 async function snapshotCmd(args: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
-  const admin = adminAddress(values.admin, ctx.env);
-  const base = (volume: string): string => `/v1/cluster/volumes/${encodeURIComponent(volume)}/snapshots`;
+  const admin = new ClusterAdminClient(adminAddress(values.admin, ctx.env));
   const two = (): [string, string] => {
     if (positionals.length !== 2) throw new UsageError(`cluster snapshot ${sub ?? ""} takes VOLUME NAME`);
     return [volumeName(positionals[0]), volumeName(positionals[1], "snapshot")];
@@ -151,21 +144,21 @@ async function snapshotCmd(args: string[], ctx: CliContext): Promise<number> {
   switch (sub) {
     case "create": {
       const [volume, name] = two();
-      const s = await call(admin, "POST", base(volume), clusterSnapshotSchema, { name });
+      const s = await admin.createSnapshot(volume, name);
       ctx.stdout(values.json ? `${JSON.stringify(s)}\n` : `created snapshot ${volume}@${s.name} on ${s.replicaIds.length} replica(s): ${s.replicaIds.join(", ")}\n`);
       return 0;
     }
     case "list": {
       if (positionals.length !== 1) throw new UsageError("cluster snapshot list takes VOLUME");
       const volume = volumeName(positionals[0]);
-      const { items } = await call(admin, "GET", base(volume), listSchema(clusterSnapshotSchema));
+      const items = await admin.snapshots(volume);
       if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
       else ctx.stdout(`${table(["NAME", "CREATED", "COPIES", "REPLICAS"], items.map((s) => [s.name, s.createdAt, String(s.replicaIds.length), s.replicaIds.join(",") || "-"]))}\n`);
       return 0;
     }
     case "delete": {
       const [volume, name] = two();
-      await call(admin, "DELETE", `${base(volume)}/${encodeURIComponent(name)}`, okSchema);
+      await admin.deleteSnapshot(volume, name);
       ctx.stdout(`deleted snapshot ${volume}@${name}\n`);
       return 0;
     }
@@ -201,7 +194,7 @@ export const clusterCommand: Command = {
       }
       case "nodes": {
         const { values } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
-        const { items } = await call(adminAddress(values.admin, ctx.env), "GET", "/v1/cluster/nodes", listSchema(clusterNodeSchema));
+        const items = await new ClusterAdminClient(adminAddress(values.admin, ctx.env)).nodes();
         if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
         else {
           const rows = items.map((n) => [n.id, n.address, n.zone ?? "-", n.rack ?? "-", formatBytes(n.capacityBytes), formatBytes(n.provisionedBytes), n.controller ? "controller" : ""]);

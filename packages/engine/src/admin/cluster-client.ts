@@ -1,0 +1,96 @@
+/**
+ * Client of a cluster's admin API through any of its nodes: calls go to the
+ * last node that answered and move on to the next when one cannot be reached,
+ * so a caller survives a node going away. Nodes learned from `nodes()` are
+ * added as endpoints.
+ */
+import type { z } from "zod";
+import { EngineError } from "../errors";
+import type { IoStatsSnapshot } from "../metrics/io-stats";
+import type { ClusterNodeDto, ClusterSnapshotDto, ClusterVolumeDto, CreateClusterVolumeRequest, targetStatusSchema } from "../cluster/schemas";
+import { adminApi } from "./api";
+import { AdminClient, type AdminClientOptions } from "./client";
+import type { StatusDto } from "./schemas";
+
+export type TargetStatusDto = z.output<typeof targetStatusSchema>;
+
+export class ClusterAdminClient {
+  /** The underlying client, for routes without a method here. */
+  readonly admin: AdminClient;
+
+  constructor(endpoints: string | readonly string[], options: AdminClientOptions = {}) {
+    this.admin = new AdminClient(endpoints, options);
+  }
+
+  /** Live nodes; their admin endpoints join the ones this client tries. */
+  async nodes(): Promise<ClusterNodeDto[]> {
+    const { items } = await this.admin.call(adminApi.clusterNodes);
+    for (const n of items) if (n.admin !== undefined) this.admin.addEndpoint(n.admin);
+    return items;
+  }
+
+  async volumes(): Promise<ClusterVolumeDto[]> {
+    return (await this.admin.call(adminApi.clusterVolumes)).items;
+  }
+
+  /** The volume; NOT_FOUND when the cluster has none by that name. */
+  getVolume(name: string): Promise<ClusterVolumeDto> {
+    return this.admin.call(adminApi.clusterVolume, { params: { volume: name } });
+  }
+
+  /** The volume, or null when the cluster has none by that name. */
+  async volume(name: string): Promise<ClusterVolumeDto | null> {
+    return this.getVolume(name).catch(nullIfNotFound);
+  }
+
+  createVolume(request: CreateClusterVolumeRequest): Promise<ClusterVolumeDto> {
+    return this.admin.call(adminApi.createClusterVolume, { body: request });
+  }
+
+  async deleteVolume(name: string): Promise<void> {
+    await this.admin.call(adminApi.deleteClusterVolume, { params: { volume: name } });
+  }
+
+  /** Builds a new replica on node `to`, then drops `replica` once the new one is in sync. */
+  moveReplica(volume: string, replica: string, to: string): Promise<ClusterVolumeDto> {
+    return this.admin.call(adminApi.moveReplica, { params: { volume }, body: { replica, to } });
+  }
+
+  scaleVolume(volume: string, replicas: number): Promise<ClusterVolumeDto> {
+    return this.admin.call(adminApi.scaleVolume, { params: { volume }, body: { replicas } });
+  }
+
+  async snapshots(volume: string): Promise<ClusterSnapshotDto[]> {
+    return (await this.admin.call(adminApi.clusterSnapshots, { params: { volume } })).items;
+  }
+
+  /** Takes a crash-consistent snapshot of a replicated volume on its in-sync replicas. */
+  createSnapshot(volume: string, name: string): Promise<ClusterSnapshotDto> {
+    return this.admin.call(adminApi.createClusterSnapshot, { params: { volume }, body: { name } });
+  }
+
+  async deleteSnapshot(volume: string, name: string): Promise<void> {
+    await this.admin.call(adminApi.deleteClusterSnapshot, { params: { volume, snapshot: name } });
+  }
+
+  /** Pool and NBD status of one node, asked on that node's own endpoint. */
+  nodeStatus(endpoint: string): Promise<StatusDto> {
+    return this.admin.at(endpoint).status();
+  }
+
+  /** Replication progress of a volume, asked on its target node's endpoint. */
+  targetStatus(endpoint: string, volume: string): Promise<TargetStatusDto> {
+    return this.admin.at(endpoint).call(adminApi.clusterTarget, { params: { volume } });
+  }
+
+  /** I/O counters of the volumes one node serves as target; empty from an engine without the route. */
+  async ioStats(endpoint: string): Promise<{ volume: string; stats: IoStatsSnapshot }[]> {
+    const answer = await this.admin.at(endpoint).call(adminApi.clusterIoStats).catch(nullIfNotFound);
+    return answer?.items ?? [];
+  }
+}
+
+function nullIfNotFound(err: unknown): null {
+  if (err instanceof EngineError && err.code === "NOT_FOUND") return null;
+  throw err;
+}
