@@ -185,17 +185,6 @@ describe("volume I/O", () => {
     await vol.close();
   });
 
-  it("FUA and flush make data durable (checksum pages written)", async () => {
-    const vdir = path.join(dir, "v");
-    const vol = await Volume.create(vdir, { name: "v", size: 16 * MiB });
-    await vol.write(0, pattern(4096, 8), { fua: true });
-    const meta = await open(path.join(vdir, "slots.meta"), "r");
-    const { size } = await meta.stat();
-    await meta.close();
-    expect(size).toBeGreaterThan(0);
-    await vol.close();
-  });
-
   it("detects a flipped byte in the data file: EIO on read, scrub reports the block", async () => {
     const vdir = path.join(dir, "v");
     let vol = await Volume.create(vdir, { name: "v", size: 16 * MiB });
