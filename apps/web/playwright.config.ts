@@ -67,7 +67,7 @@ export default defineConfig({
   // The production server through the real launcher, on a fresh embedded
   // PostgreSQL in a temp dir. The launcher builds first when the build is stale.
   webServer: {
-    command: "node ./scripts/start.mjs",
+    command: "node --import tsx ./scripts/start.ts",
     cwd: import.meta.dirname,
     url: `${baseURL}/api/health`,
     timeout: 360_000,

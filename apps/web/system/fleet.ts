@@ -17,7 +17,7 @@ export interface ControlPlaneOptions {
   commandLeaseSeconds: number;
 }
 
-/** `apps/web/scripts/start.mjs`, without a local fleet, on the suite's database. */
+/** `apps/web/scripts/start.ts`, without a local fleet, on the suite's database. */
 export class ControlPlane {
   private proc: Proc | null = null;
   private starts = 0;
@@ -46,7 +46,7 @@ export class ControlPlane {
     const proc = new Proc({
       name: `control-plane-${this.starts}`,
       command: process.execPath,
-      args: ["./scripts/start.mjs"],
+      args: ["--import", "tsx", "./scripts/start.ts"],
       cwd: WEB_DIR,
       logDir: o.logDir,
       env: {

@@ -74,6 +74,10 @@ export function organizationRepository(db: Db) {
       return db.organization.findUnique({ where: { slug } });
     },
 
+    findOldest() {
+      return db.organization.findFirst({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+    },
+
     findUserByEmail(email: string) {
       return db.user.findUnique({ where: { email } });
     },

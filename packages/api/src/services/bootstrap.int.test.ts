@@ -73,4 +73,15 @@ describe("bootstrap and the demo admin", () => {
     const second = await t.api.ensureDemoAdmin();
     expect(second).toEqual({ created: false, email: first.email, organizationSlug: first.organizationSlug });
   });
+
+  it("scopes the local fleet to the named organization, or the oldest one, as its owner", async () => {
+    const bootstrap = t.api.services.bootstrap;
+    const demo = await bootstrap.localFleetScope("demo");
+    expect(demo?.organizationSlug).toBe("demo");
+    expect(demo?.scope).toMatchObject({ role: "owner", actor: { type: "system", label: "local-fleet" } });
+    // `default` (the bootstrap test's) was made before `demo`.
+    const oldest = await bootstrap.localFleetScope(null);
+    expect(oldest?.organizationSlug).toBe("default");
+    expect(await bootstrap.localFleetScope("no-such-org")).toBeNull();
+  });
 });

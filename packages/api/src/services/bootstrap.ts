@@ -7,6 +7,7 @@ import type { Logger } from "../lib/logger";
 import { organizationRepository } from "../repositories/organization";
 import type { ApiKeyService } from "./api-key";
 import type { OrganizationService } from "./organization";
+import type { OrgScope } from "./scope";
 
 export interface BootstrapOptions {
   adminEmail: string;
@@ -22,6 +23,12 @@ export type BootstrapResult =
 export type DemoAdminResult =
   | { created: true; email: string; password: string; organizationSlug: string }
   | { created: false; email: string; organizationSlug: string };
+
+/** Where the local demo fleet registers its clusters, and as whom. */
+export interface LocalFleetScope {
+  organizationSlug: string;
+  scope: OrgScope;
+}
 
 export const DEMO_ADMIN_EMAIL = "admin@stowage.local";
 export const DEMO_ORGANIZATION = { name: "Demo", slug: "demo" } as const;
@@ -96,5 +103,17 @@ export class BootstrapService {
     });
     this.log.info({ userId: user.id }, "created demo admin");
     return { created: true, email: DEMO_ADMIN_EMAIL, password, organizationSlug: DEMO_ORGANIZATION.slug };
+  }
+
+  /**
+   * The scope the start script's local demo fleet acts in: the system, as owner
+   * of organization `slug`, or of the oldest organization when none is named
+   * (a bootstrap that found one already there). Null when there is none.
+   */
+  async localFleetScope(slug: string | null): Promise<LocalFleetScope | null> {
+    const organizations = organizationRepository(this.prisma);
+    const org = slug === null ? await organizations.findOldest() : await organizations.findBySlug(slug);
+    if (!org) return null;
+    return { organizationSlug: org.slug, scope: { organizationId: org.id, role: "owner", actor: systemActor("local-fleet") } };
   }
 }

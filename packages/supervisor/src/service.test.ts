@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { ServiceGroup, type Service } from "./service";
+
+function recorder() {
+  const events: string[] = [];
+  const log = { info: (f: Record<string, unknown>, msg: string) => events.push(`${msg}:${String(f.service)}`), warn: (f: Record<string, unknown>, msg: string) => events.push(`${msg}:${String(f.service)}`) };
+  return { events, log };
+}
+
+const service = (name: string, stop: () => Promise<void> = async () => undefined, stopTimeoutMs?: number): Service => ({ name, start: async () => undefined, stop, ...(stopTimeoutMs === undefined ? {} : { stopTimeoutMs }) });
+
+describe("ServiceGroup", () => {
+  it("stops in reverse order, giving up on a wedged stop after the limit and going on", async () => {
+    const { events, log } = recorder();
+    const group = new ServiceGroup(log, 50);
+    await group.start([service("db"), service("web", () => new Promise(() => undefined)), service("fleet", () => Promise.reject(new Error("boom")))]);
+    await group.stop();
+    expect(events.filter((e) => !e.startsWith("starting"))).toEqual(["service stop failed:fleet", "service did not stop in time:web", "stopped:db"]);
+  });
+
+  it("gives a service its own stop limit", async () => {
+    const { events, log } = recorder();
+    const group = new ServiceGroup(log, 10);
+    await group.start([service("slow", () => new Promise((r) => setTimeout(r, 50)), 1_000)]);
+    await group.stop();
+    expect(events).toContain("stopped:slow");
+  });
+});
