@@ -1,4 +1,5 @@
 import type { Prisma } from "@stowage/prisma";
+import type { ActorType } from "@stowage/vocabulary";
 import type { Actor } from "../actor";
 import type { Db } from "../db";
 import { afterCursor } from "../lib/cursor";
@@ -13,7 +14,7 @@ export interface AuditRecord {
 export interface AuditFilters {
   action?: string | undefined;
   actorId?: string | undefined;
-  actorType?: "user" | "api_key" | "agent" | "system" | undefined;
+  actorType?: ActorType | undefined;
   targetType?: string | undefined;
   targetId?: string | undefined;
   from?: Date | undefined;

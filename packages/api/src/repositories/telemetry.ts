@@ -1,4 +1,5 @@
 import type { PoolSample, VolumeSample } from "@stowage/agent-protocol";
+import type { AlertSeverity } from "@stowage/vocabulary";
 import type { Sql } from "../db";
 import type { IoFigures } from "./fleet";
 
@@ -17,7 +18,7 @@ export interface CurrentFigures extends IoFigures {
 export interface BatchCondition {
   kind: "replica_degraded" | "volume_io_errors";
   subject: string;
-  severity: "warning" | "critical";
+  severity: AlertSeverity;
   message: string;
 }
 

@@ -1,5 +1,6 @@
 import { commandSchema, type Command as AgentCommand, type CommandStatusRequest, type CommandsResponse } from "@stowage/agent-protocol";
 import type { Command } from "@stowage/prisma";
+import { isTerminalCommandState } from "@stowage/vocabulary";
 import type { Actor } from "../actor";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
@@ -25,7 +26,6 @@ const BATCH = 10;
  */
 const RECHECK_MS = 5_000;
 
-const TERMINAL = new Set<Command["state"]>(["succeeded", "failed", "expired"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type CommandSpec = Omit<AgentCommand, "id">;
@@ -148,7 +148,7 @@ export class CommandService {
       const repo = commandRepository(tx);
       const c = await repo.lockForAgent(agent.organizationId, agent.clusterId, id);
       if (!c) throw new AgentProtocolError("NOT_FOUND", 404, "No such command for this cluster");
-      if (TERMINAL.has(c.state)) return { id, state: c.state, applied: false, terminalNow: false, type: c.type };
+      if (isTerminalCommandState(c.state)) return { id, state: c.state, applied: false, terminalNow: false, type: c.type };
       const result = req.result === null ? undefined : toJsonObject(req.result);
       switch (req.state) {
         case "running":

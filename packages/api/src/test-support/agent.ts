@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { registerResponseSchema, type Inventory, type PoolSample, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
+import type { ReplicaState } from "@stowage/vocabulary";
 import { systemActor } from "../actor";
 import type { Api } from "../api";
 import { BASE_URL } from "./fixtures";
@@ -52,7 +53,7 @@ export function sendBatch(api: Api, credential: string | null, batch: TelemetryB
   );
 }
 
-export function inventory(opts: { nodes?: number; volumes?: number; zones?: string[]; nodeDown?: string[]; replicaState?: Record<string, "healthy" | "resyncing" | "rebuilding" | "offline" | "faulted"> } = {}): Inventory {
+export function inventory(opts: { nodes?: number; volumes?: number; zones?: string[]; nodeDown?: string[]; replicaState?: Record<string, ReplicaState> } = {}): Inventory {
   const zones = opts.zones ?? ["a", "b", "c"];
   const nodeIds = Array.from({ length: opts.nodes ?? 3 }, (_, i) => `node-${i}`);
   const volIds = Array.from({ length: opts.volumes ?? 2 }, (_, i) => `vol-${i}`);
