@@ -34,7 +34,7 @@ export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
 
 // Per-volume I/O counters
 export { ioStatsSnapshotSchema, ratesBetween, type IoRates, type IoStatsSnapshot } from "./metrics/io-stats";
-export { catchUpSchema, clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, replicaViewSchema, type ClusterNodeDto, type ClusterSnapshotDto, type ClusterVolumeDto, type CreateClusterVolumeRequest } from "./cluster/schemas";
+export { catchUpSchema, clusterNodeSchema, clusterSnapshotSchema, clusterVolumeSchema, replicaViewSchema, type ClusterNodeDto, type ClusterSnapshotDto, type ClusterVolumeDto, type CreateClusterVolumeRequest } from "./admin/cluster-schemas";
 
 // Frontends, node process and admin API
 export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";

@@ -14,7 +14,7 @@ import {
   moveReplicaRequestSchema,
   scaleRequestSchema,
   targetStatusSchema,
-} from "../cluster/schemas";
+} from "./cluster-schemas";
 import { ioStatsSnapshotSchema } from "../metrics/io-stats";
 import {
   createSnapshotRequestSchema,

@@ -7,7 +7,7 @@
 import type { z } from "zod";
 import { EngineError } from "../errors";
 import type { IoStatsSnapshot } from "../metrics/io-stats";
-import type { ClusterNodeDto, ClusterSnapshotDto, ClusterVolumeDto, CreateClusterVolumeRequest, targetStatusSchema } from "../cluster/schemas";
+import type { ClusterNodeDto, ClusterSnapshotDto, ClusterVolumeDto, CreateClusterVolumeRequest, targetStatusSchema } from "./cluster-schemas";
 import { adminApi } from "./api";
 import { AdminClient, type AdminClientOptions } from "./client";
 import type { StatusDto } from "./schemas";

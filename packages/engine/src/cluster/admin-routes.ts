@@ -20,7 +20,7 @@ import {
   type ClusterNodeDto,
   type ClusterSnapshotDto,
   type ClusterVolumeDto,
-} from "./schemas";
+} from "../admin/cluster-schemas";
 import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
 
 const controllerRecordSchema = z.object({ id: z.string() });

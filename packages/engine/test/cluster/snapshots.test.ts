@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminApi, routePath } from "../../src/admin/api";
 import { runCli } from "../../src/cli/run";
 import { loadNodeTls } from "../../src/cluster/certs";
-import { clusterSnapshotSchema, clusterVolumeSchema } from "../../src/cluster/schemas";
+import { clusterSnapshotSchema, clusterVolumeSchema } from "../../src/admin/cluster-schemas";
 import { Pool } from "../../src/pool/pool";
 import { encodeHeader, encodeHello, encodeName, FrameReader, MessageType, NackReason, payloadCrc, type Header } from "../../src/replication/protocol";
 import { locator, TestCluster, waitFor } from "./harness";

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { ClusterAdminClient } from "../../admin/cluster-client";
 import { initClusterTls } from "../../cluster/certs";
-import type { ClusterVolumeDto } from "../../cluster/schemas";
+import type { ClusterVolumeDto } from "../../admin/cluster-schemas";
 import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";

@@ -1,6 +1,6 @@
 /** Admin API of cluster mode (`/v1/cluster/...`): requests and responses, shared by server and client. */
 import { z } from "zod";
-import { nameSchema } from "../admin/schemas";
+import { nameSchema } from "./schemas";
 
 export const createClusterVolumeRequestSchema = z.object({
   name: nameSchema,
