@@ -15,7 +15,7 @@ import { SLOTS_PER_SEGMENT } from "./geometry";
 import { META_PAGE_BYTES, encodeMetaPage, metaPagePosition } from "./slot-meta";
 import type { VolumeCore } from "./volume-core";
 
-/** A FLUSH request (and the flush after a FUA write): refused on a closed or failed volume, else {@link flushNow}. */
+/** `Volume.flush` for parts that hold only the core (FUA on TRIM and WRITE_ZEROES): refused on a closed or failed volume, else {@link flushNow}. */
 export async function requestFlush(core: VolumeCore): Promise<void> {
   core.assertUsable();
   return flushNow(core);

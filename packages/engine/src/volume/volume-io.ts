@@ -186,24 +186,12 @@ async function preadVerify(core: VolumeCore, slot: Slot, fb: number, count: numb
 
 // ---------------------------------------------------------------- write path
 
-/** A WRITE request: exclusive range lock, data into the head's slots, then a flush if FUA. */
-export async function writeRequest(core: VolumeCore, offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
-  core.assertUsable();
-  checkRange(offset, data.length, core.map.head.size);
-  if (data.length > 0) {
-    const h = await core.locks.acquire(Math.floor(offset / BLOCK_SIZE), Math.ceil((offset + data.length) / BLOCK_SIZE), true);
-    try {
-      core.assertUsable();
-      await writeLocked(core, offset, data, opts?.crc);
-    } finally {
-      core.locks.release(h);
-    }
-  }
-  if (opts?.fua) await requestFlush(core);
-}
-
-/** `crc`: the CRC-32 of `data`, if the caller has it (see BlockDevice.write). */
-async function writeLocked(core: VolumeCore, offset: number, data: Buffer, crc?: number): Promise<void> {
+/**
+ * Writes `data` at `offset` into the head; the caller (Volume.write) holds the
+ * block range exclusively. `crc`: the CRC-32 of `data`, if the caller has it
+ * (see BlockDevice.write).
+ */
+export async function writeLocked(core: VolumeCore, offset: number, data: Buffer, crc?: number): Promise<void> {
   const e0 = Math.floor(offset / EXTENT_SIZE);
   const e1 = Math.floor((offset + data.length - 1) / EXTENT_SIZE);
   if (e0 === e1) {

@@ -17,15 +17,15 @@ import { SnapshotDevice } from "../snapshot/snapshot-device";
 import { EngineError, errnoCode } from "../util/errors";
 import type { RangeLock } from "../util/range-lock";
 import { writeCheckpoint } from "./checkpoint";
-import { checkpoint, flushNow, requestFlush, retireHot } from "./durability";
+import { checkpoint, flushNow, retireHot } from "./durability";
 import { ExtentMap, type Version } from "./extent-map";
 import { BLOCK_SIZE, EXTENT_SIZE, MAX_VOLUME_SIZE } from "./geometry";
 import { loadMap, openCore, type RecoveryReport } from "./recovery";
 import { scrubSource, type ScrubSource } from "./scrub-source";
 import { collectGarbage } from "./snapshot-merge";
 import { readSuperblock, writeSuperblock, type Superblock } from "./superblock";
-import type { VolumeCore, VolumeOpenOptions } from "./volume-core";
-import { allocatedRangesOf, readVersion, writeRequest, zeroRange } from "./volume-io";
+import { checkRange, type VolumeCore, type VolumeOpenOptions } from "./volume-core";
+import { allocatedRangesOf, readVersion, writeLocked, zeroRange } from "./volume-io";
 import { WalLog } from "./wal";
 
 export { unlimitedCapacity, type CapacityAccountant, type VolumeOpenOptions } from "./volume-core";
@@ -218,19 +218,34 @@ export class Volume implements BlockDevice {
     }
   }
 
-  // ---------------------------------------------------------------- block device (volume-io.ts)
+  // ---------------------------------------------------------------- block device
+  // Entry points: each calls straight into volume-io.ts with the core, so a
+  // request pays no extra await or allocation for the split.
 
   async read(offset: number, target: Buffer): Promise<void> {
     return readVersion(this.core, this.core.map.head, offset, target);
   }
 
   /** Callers must not modify `data` until the returned promise settles. */
-  write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
-    return writeRequest(this.core, offset, data, opts);
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
+    const core = this.core;
+    core.assertUsable();
+    checkRange(offset, data.length, core.map.head.size);
+    if (data.length > 0) {
+      const h = await core.locks.acquire(Math.floor(offset / BLOCK_SIZE), Math.ceil((offset + data.length) / BLOCK_SIZE), true);
+      try {
+        core.assertUsable();
+        await writeLocked(core, offset, data, opts?.crc);
+      } finally {
+        core.locks.release(h);
+      }
+    }
+    if (opts?.fua) await this.flush();
   }
 
-  flush(): Promise<void> {
-    return requestFlush(this.core);
+  async flush(): Promise<void> {
+    this.core.assertUsable();
+    return flushNow(this.core);
   }
 
   async trim(offset: number, length: number, opts?: { fua?: boolean }): Promise<void> {
