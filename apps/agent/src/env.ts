@@ -1,4 +1,5 @@
 /** The agent's environment, parsed once at start (zod); a bad value stops it with the reason. */
+import { dnsLabelSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 import { parseClusterSpec, type LocalClusterSpec } from "./local/fleet";
 
@@ -40,7 +41,7 @@ export type ClusterEnv = z.infer<typeof clusterEnvSchema>;
 
 export const nodeEnvSchema = z.object({
   ...common,
-  STOWAGE_NODE_ID: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+  STOWAGE_NODE_ID: dnsLabelSchema,
   STOWAGE_ETCD: z.string().min(1),
   STOWAGE_ZONE: optional,
   STOWAGE_RACK: optional,

@@ -4,9 +4,10 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { AGENT_PROTOCOL_VERSION, type CommandStatusRequest, type Inventory, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
 import { type Api, createApi } from "@stowage/api";
+import type { Role } from "@stowage/api/client";
 import { test as base, expect, type Page } from "@playwright/test";
 
-export type Role = "viewer" | "operator" | "admin" | "owner";
+export type { Role };
 
 export interface TestUser {
   id: string;
