@@ -43,14 +43,16 @@ export function OrgSwitcher() {
   return (
     <>
       <DropdownMenu>
+        {/* Named by its content, not aria-label: a label must contain the visible text
+            (WCAG 2.5.3); the visible lines are the name and role the sr-only text reads out. */}
         <DropdownMenuTrigger
-          aria-label={`Organization: ${active.name}. Switch organization`}
           className="flex w-full items-center gap-2.5 rounded-md border bg-background px-2 py-1.5 text-left text-sm shadow-xs outline-none hover:bg-accent focus-visible:ring-2 focus-visible:ring-ring"
         >
           <span className="flex size-7 shrink-0 items-center justify-center rounded-md bg-brand text-xs font-semibold text-white" aria-hidden>
             {initials(active.name)}
           </span>
-          <span className="grid min-w-0 flex-1">
+          <span className="sr-only">{`Organization: ${active.name}, ${formatRole(active.role)}. Switch organization`}</span>
+          <span className="grid min-w-0 flex-1" aria-hidden>
             <span className="truncate font-medium">{active.name}</span>
             <span className="truncate text-xs text-muted-foreground">{formatRole(active.role)}</span>
           </span>

@@ -26,11 +26,11 @@ export function UserMenu({ name, email }: { name: string; email: string }) {
   });
   return (
     <DropdownMenu>
-      <DropdownMenuTrigger
-        aria-label={`Account: ${name}`}
-        className="flex size-8 items-center justify-center rounded-full bg-muted text-xs font-semibold outline-none hover:bg-accent focus-visible:ring-2 focus-visible:ring-ring"
-      >
-        {initials(name || email)}
+      {/* Named by its content, not aria-label: a label must contain the visible text
+          (WCAG 2.5.3), and the initials alone say nothing to a screen reader. */}
+      <DropdownMenuTrigger className="flex size-8 items-center justify-center rounded-full bg-muted text-xs font-semibold outline-none hover:bg-accent focus-visible:ring-2 focus-visible:ring-ring">
+        <span aria-hidden>{initials(name || email)}</span>
+        <span className="sr-only">{`Account: ${name || email}`}</span>
       </DropdownMenuTrigger>
       <DropdownMenuContent align="end" className="w-60">
         <DropdownMenuLabel className="grid gap-0.5">
