@@ -1,9 +1,9 @@
 /**
  * The read and write paths: READ (range lock, versions resolved per block,
- * CRC verified, decrypted), WRITE (range lock, extents reserved up front,
- * read-modify-write of partial blocks, encrypted, pwrite into the page
- * cache, CRCs and bitmaps updated in memory), TRIM and WRITE_ZEROES, and
- * allocated ranges.
+ * CRC verified, decrypted), WRITE under the range lock Volume.write takes
+ * (extents reserved up front, read-modify-write of partial blocks,
+ * encrypted, pwrite into the page cache, CRCs and bitmaps updated in
+ * memory), TRIM and WRITE_ZEROES, and allocated ranges.
  *
  * Apart from durability, recovery and merges because this is the code every
  * request runs: no metadata I/O, no allocation a request can avoid, and its
