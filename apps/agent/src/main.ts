@@ -3,10 +3,10 @@
  * Configuration comes from the environment, parsed before anything starts.
  */
 import path from "node:path";
+import { ServiceGroup, waitForSignal, type Service } from "@stowage/supervisor";
 import { pino, type Logger } from "pino";
 import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env";
 import { ClusterRole } from "./cluster/role";
-import { ServiceGroup, waitForSignal, type Service } from "./lifecycle";
 import { LocalFleet } from "./local/fleet";
 import { AgentMetrics, MetricsServer } from "./metrics";
 import { nodeService } from "./node/role";

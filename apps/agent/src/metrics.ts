@@ -1,6 +1,6 @@
 import http from "node:http";
+import type { Service } from "@stowage/supervisor";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import type { Service } from "./lifecycle";
 
 /** The agent's Prometheus metrics, served on /metrics. */
 export class AgentMetrics {

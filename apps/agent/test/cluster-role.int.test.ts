@@ -8,47 +8,35 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "@stowage/agent-protocol";
+import { ServiceGroup } from "@stowage/supervisor";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
+import { pollUntil } from "@stowage/testing/poll";
 import type { ClusterAdminClient } from "@stowage/engine";
 import { engineAdmin } from "../src/cluster/engine-admin";
 import { EngineCommandExecutor } from "../src/cluster/executor";
 import { EngineTelemetrySource } from "../src/cluster/telemetry";
-import { ServiceGroup } from "../src/lifecycle";
 import { NbdClient } from "../src/local/nbd-writer";
-import { EngineNodeService, etcdService, freePort, initClusterCerts } from "../src/local/processes";
+import { EngineNodeService, initClusterCerts } from "../src/local/processes";
 
 const log = pino({ level: "warn" });
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("cluster role on a real engine cluster", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-agent-int-"));
   const group = new ServiceGroup(log, 10_000);
+  let etcd: PrivateEtcd | undefined;
   let admin: ClusterAdminClient;
   const noProgress = () => Promise.resolve();
 
   beforeAll(async () => {
-    const etcd = etcdService({ name: "etcd", dataDir: path.join(dir, "etcd"), clientPort: await freePort(), peerPort: await freePort(), logFile: path.join(dir, "etcd.log"), log });
     const ids = ["n1", "n2", "n3"];
-    await Promise.all([group.start([etcd]), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
+    const [store] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
+    etcd = store;
     const nodes = ids.map(
       (id, i) =>
         new EngineNodeService({
           id,
           zone: ["a", "b", "c"][i] ?? "a",
-          etcd: etcd.endpoint,
+          etcd: store.endpoint,
           poolDir: path.join(dir, "pools", id),
           tlsDir: path.join(dir, "tls"),
           capacity: "1GiB",
@@ -63,15 +51,19 @@ describe("cluster role on a real engine cluster", () => {
 
   afterAll(async () => {
     await group.stop();
+    await etcd?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it("reports the nodes with their zones and pool capacity", async () => {
     const source = new EngineTelemetrySource(admin);
-    const inv = await waitFor("three nodes", async () => {
-      const i = await source.inventory();
-      return i.nodes.length === 3 ? i : undefined;
-    });
+    const inv = await pollUntil(
+      async () => {
+        const i = await source.inventory();
+        return i.nodes.length === 3 ? i : undefined;
+      },
+      { what: "three nodes", timeoutMs: 30_000 },
+    );
     expect(inv.nodes.map((n) => [n.id, n.zone, n.status]).sort()).toEqual([
       ["n1", "a", "up"],
       ["n2", "b", "up"],
@@ -94,10 +86,13 @@ describe("cluster role on a real engine cluster", () => {
     expect((await admin.volumes()).map((v) => v.id)).toEqual(["vol-a"]);
 
     const source = new EngineTelemetrySource(admin);
-    const inv = await waitFor("vol-a healthy with three replicas", async () => {
-      const i = await source.inventory();
-      return i.volumes[0]?.state === "healthy" ? i : undefined;
-    });
+    const inv = await pollUntil(
+      async () => {
+        const i = await source.inventory();
+        return i.volumes[0]?.state === "healthy" ? i : undefined;
+      },
+      { what: "vol-a healthy with three replicas", timeoutMs: 30_000 },
+    );
     expect(inv.volumes).toHaveLength(1);
     expect(inv.volumes[0]).toMatchObject({ id: "vol-a", sizeBytes: 16 * 1024 * 1024, replicaCount: 3, encrypted: false });
     const replicas = inv.replicas.filter((r) => r.volumeId === "vol-a");

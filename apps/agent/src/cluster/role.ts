@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
+import type { Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
-import type { Service } from "../lifecycle";
 import type { AgentMetrics } from "../metrics";
 import { Backoff } from "../uplink/backoff";
 import { UplinkClient, UplinkError } from "../uplink/client";

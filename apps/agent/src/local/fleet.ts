@@ -8,11 +8,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { ServiceGroup, type Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { ClusterRole } from "../cluster/role";
 import { pickTarget } from "../cluster/executor";
-import { ServiceGroup, type Service } from "../lifecycle";
 import type { AgentMetrics } from "../metrics";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";

@@ -4,8 +4,8 @@
  * I/O charts move. One request in flight at a time.
  */
 import net from "node:net";
+import type { Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
-import type { Service } from "../lifecycle";
 
 const NBD_OPT_EXPORT_NAME = 1;
 const CMD_READ = 0;

@@ -2,8 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
+import { pollUntil } from "@stowage/testing/poll";
 import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Backoff } from "./backoff";
 import { UplinkClient } from "./client";
 import { TelemetryBuffer } from "./telemetry-buffer";
@@ -126,10 +127,10 @@ describe("Uplink loops", () => {
     });
     uplink.start();
     try {
-      await vi.waitFor(() => expect(polls).toBe(1), { timeout: 5_000, interval: 20 });
+      await pollUntil(() => polls === 1, { what: "the first command poll", timeoutMs: 5_000, intervalMs: 20 });
       down = false;
       // Only the wake-up can bring the second poll this soon.
-      await vi.waitFor(() => expect(polls).toBeGreaterThanOrEqual(2), { timeout: 5_000, interval: 20 });
+      await pollUntil(() => polls >= 2, { what: "a second command poll", timeoutMs: 5_000, intervalMs: 20 });
       expect(uplink.stats.heartbeats).toBeGreaterThanOrEqual(1);
     } finally {
       await uplink.stop();
@@ -150,7 +151,7 @@ describe("Uplink stop", () => {
     const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
     const uplink = new Uplink({ client, buffer: await TelemetryBuffer.open(dir, 1 << 20), source, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000, commandWaitSeconds: 600 });
     uplink.start();
-    await vi.waitFor(() => expect(polling).toBe(true), { timeout: 5_000, interval: 20 });
+    await pollUntil(() => polling, { what: "a command long-poll in flight", timeoutMs: 5_000, intervalMs: 20 });
     // Without the abort this waits for the poll's 610 s timeout and the test times out.
     await uplink.stop();
     expect(polling).toBe(true);

@@ -1,0 +1,1 @@
+export { pollUntil, withTimeout, type PollOptions } from "@stowage/supervisor";
