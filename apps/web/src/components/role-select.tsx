@@ -19,6 +19,8 @@ export function RoleSelect({
   disabled,
   label,
   className,
+  "aria-invalid": ariaInvalid,
+  "aria-describedby": ariaDescribedBy,
 }: {
   id?: string;
   value: Role;
@@ -28,6 +30,8 @@ export function RoleSelect({
   /** Accessible name when no visible <Label htmlFor> points at the trigger. */
   label?: string;
   className?: string;
+  "aria-invalid"?: boolean | undefined;
+  "aria-describedby"?: string | undefined;
 }) {
   return (
     <Select
@@ -37,7 +41,7 @@ export function RoleSelect({
         if (isRole(v)) onChange(v);
       }}
     >
-      <SelectTrigger id={id} aria-label={label} className={className}>
+      <SelectTrigger id={id} aria-label={label} aria-invalid={ariaInvalid} aria-describedby={ariaDescribedBy} className={className}>
         <SelectValue />
       </SelectTrigger>
       <SelectContent>

@@ -17,8 +17,8 @@ import { Alert, AlertDescription, AlertTitle } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { CopyField } from "~/components/ui/copy-button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { useTRPC } from "~/trpc/react";
 import { formText } from "~/lib/form";
 
@@ -70,7 +70,9 @@ export function CreateApiKeyDialog() {
             </DialogFooter>
           </>
         ) : (
-          <form
+          <ApiForm
+            error={create.error}
+            fields={["name", "role"]}
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
@@ -82,29 +84,28 @@ export function CreateApiKeyDialog() {
               <DialogTitle>Create API key</DialogTitle>
               <DialogDescription>Keys act for the organization with the role you give them.</DialogDescription>
             </DialogHeader>
-            {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
-            <div className="grid gap-2">
-              <Label htmlFor="api-key-name">Name</Label>
-              <Input id="api-key-name" name="api-key-name" placeholder="ci-pipeline" required maxLength={80} autoComplete="off" />
-            </div>
-            <div className="grid gap-2">
-              <Label htmlFor="api-key-role">Role</Label>
-              <RoleSelect
-                id="api-key-role"
-                value={role}
-                onChange={(r) => {
-                  if (isKeyRole(r)) setRole(r);
-                }}
-                roles={KEY_ROLES}
-              />
-              <p className="text-xs text-muted-foreground">{ROLE_HINTS[role]}.</p>
-            </div>
+            <FormMessage />
+            <FormField id="api-key-name" path="name" label="Name">
+              {(control) => <Input {...control} name="api-key-name" placeholder="ci-pipeline" required maxLength={80} autoComplete="off" />}
+            </FormField>
+            <FormField id="api-key-role" path="role" label="Role" hint={`${ROLE_HINTS[role]}.`}>
+              {(control) => (
+                <RoleSelect
+                  {...control}
+                  value={role}
+                  onChange={(r) => {
+                    if (isKeyRole(r)) setRole(r);
+                  }}
+                  roles={KEY_ROLES}
+                />
+              )}
+            </FormField>
             <DialogFooter>
               <Button type="submit" disabled={create.isPending}>
                 {create.isPending ? "Creating…" : "Create key"}
               </Button>
             </DialogFooter>
-          </form>
+          </ApiForm>
         )}
       </DialogContent>
     </Dialog>

@@ -3,9 +3,9 @@
 import { useMutation } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "~/components/ui/card";
+import { ApiForm, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
 import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
@@ -29,7 +29,9 @@ export function SignInForm({ next }: { next: string }) {
         <CardTitle as="h1" className="text-xl">Sign in</CardTitle>
         <CardDescription>Welcome back. Sign in to manage your storage fleet.</CardDescription>
       </CardHeader>
-      <form
+      <ApiForm
+        error={signIn.error}
+        fields={[]}
         aria-label="Sign in"
         onSubmit={(e) => {
           e.preventDefault();
@@ -37,7 +39,8 @@ export function SignInForm({ next }: { next: string }) {
         }}
       >
         <CardContent className="grid gap-4">
-          {signIn.error ? <Alert variant="destructive">{signIn.error.message}</Alert> : null}
+          {/* Wrong email or wrong password: which one is not said, so the message is the form's. */}
+          <FormMessage />
           <div className="grid gap-2">
             <Label htmlFor="email">Email</Label>
             <Input id="email" name="email" type="email" autoComplete="email" required autoFocus />
@@ -58,7 +61,7 @@ export function SignInForm({ next }: { next: string }) {
             </Link>
           </p>
         </CardFooter>
-      </form>
+      </ApiForm>
     </Card>
   );
 }

@@ -3,20 +3,32 @@
 import { useMutation } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "~/components/ui/card";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
-import { formText } from "~/lib/form";
+import { FieldError, formText } from "~/lib/form";
+
+/** The field each of better-auth's sign-up refusals is about. */
+const FIELD_OF_CODE: Record<string, "email" | "password"> = {
+  INVALID_EMAIL: "email",
+  USER_ALREADY_EXISTS: "email",
+  USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: "email",
+  PASSWORD_TOO_SHORT: "password",
+  PASSWORD_TOO_LONG: "password",
+};
 
 export function SignUpForm() {
   const router = useRouter();
   const signUp = useMutation({
     mutationFn: async (form: { name: string; email: string; password: string }) => {
       const { error } = await authClient.signUp.email(form);
-      if (error) throw new Error(authErrorMessage(error, "Sign-up failed"));
+      if (error) {
+        const message = authErrorMessage(error, "Sign-up failed");
+        const field = error.code ? FIELD_OF_CODE[error.code] : undefined;
+        throw new FieldError(message, field ? [{ path: field, message }] : []);
+      }
     },
     onSuccess: () => {
       router.replace("/onboarding");
@@ -29,7 +41,9 @@ export function SignUpForm() {
         <CardTitle as="h1" className="text-xl">Create your account</CardTitle>
         <CardDescription>Start managing Kubernetes storage across your clusters.</CardDescription>
       </CardHeader>
-      <form
+      <ApiForm
+        error={signUp.error}
+        fields={["name", "email", "password"]}
         aria-label="Sign up"
         onSubmit={(e) => {
           e.preventDefault();
@@ -37,22 +51,16 @@ export function SignUpForm() {
         }}
       >
         <CardContent className="grid gap-4">
-          {signUp.error ? <Alert variant="destructive">{signUp.error.message}</Alert> : null}
-          <div className="grid gap-2">
-            <Label htmlFor="name">Name</Label>
-            <Input id="name" name="name" autoComplete="name" required autoFocus />
-          </div>
-          <div className="grid gap-2">
-            <Label htmlFor="email">Email</Label>
-            <Input id="email" name="email" type="email" autoComplete="email" required />
-          </div>
-          <div className="grid gap-2">
-            <Label htmlFor="password">Password</Label>
-            <Input id="password" name="password" type="password" autoComplete="new-password" minLength={8} required aria-describedby="password-hint" />
-            <p id="password-hint" className="text-xs text-muted-foreground">
-              At least 8 characters.
-            </p>
-          </div>
+          <FormMessage />
+          <FormField id="name" path="name" label="Name">
+            {(control) => <Input {...control} name="name" autoComplete="name" required autoFocus />}
+          </FormField>
+          <FormField id="email" path="email" label="Email">
+            {(control) => <Input {...control} name="email" type="email" autoComplete="email" required />}
+          </FormField>
+          <FormField id="password" path="password" label="Password" hint="At least 8 characters.">
+            {(control) => <Input {...control} name="password" type="password" autoComplete="new-password" minLength={8} required />}
+          </FormField>
         </CardContent>
         <CardFooter className="mt-6 flex-col gap-3">
           <Button type="submit" className="w-full" disabled={signUp.isPending}>
@@ -65,7 +73,7 @@ export function SignUpForm() {
             </Link>
           </p>
         </CardFooter>
-      </form>
+      </ApiForm>
     </Card>
   );
 }

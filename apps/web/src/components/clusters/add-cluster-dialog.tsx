@@ -2,11 +2,10 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon } from "lucide-react";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "~/components/ui/dialog";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { useTRPC } from "~/trpc/react";
 import { JoinCommand } from "./join-command";
 import { formText } from "~/lib/form";
@@ -46,7 +45,9 @@ export function AddClusterDialog({ open, onOpenChange: setOpen }: { open: boolea
             </DialogFooter>
           </>
         ) : (
-          <form
+          <ApiForm
+            error={create.error}
+            fields={["name"]}
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
@@ -58,30 +59,27 @@ export function AddClusterDialog({ open, onOpenChange: setOpen }: { open: boolea
               <DialogTitle>Add cluster</DialogTitle>
               <DialogDescription>Give the cluster a name. You get a one-time join command for its agent.</DialogDescription>
             </DialogHeader>
-            {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
-            <div className="grid gap-2">
-              <Label htmlFor="cluster-name">Cluster name</Label>
-              <Input
-                id="cluster-name"
-                name="cluster-name"
-                placeholder="prod-eu-west-1"
-                required
-                maxLength={63}
-                pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?"
-                title="Lowercase letters, digits and dashes; starts and ends with a letter or digit"
-                autoComplete="off"
-                aria-describedby="cluster-name-hint"
-              />
-              <p id="cluster-name-hint" className="text-xs text-muted-foreground">
-                Lowercase letters, digits and dashes, like a Kubernetes name.
-              </p>
-            </div>
+            <FormMessage />
+            <FormField id="cluster-name" path="name" label="Cluster name" hint="Lowercase letters, digits and dashes, like a Kubernetes name.">
+              {(control) => (
+                <Input
+                  {...control}
+                  name="cluster-name"
+                  placeholder="prod-eu-west-1"
+                  required
+                  maxLength={63}
+                  pattern="[a-z0-9]([a-z0-9\-]*[a-z0-9])?"
+                  title="Lowercase letters, digits and dashes; starts and ends with a letter or digit"
+                  autoComplete="off"
+                />
+              )}
+            </FormField>
             <DialogFooter>
               <Button type="submit" disabled={create.isPending}>
                 {create.isPending ? "Creating…" : "Create cluster"}
               </Button>
             </DialogFooter>
-          </form>
+          </ApiForm>
         )}
       </DialogContent>
     </Dialog>

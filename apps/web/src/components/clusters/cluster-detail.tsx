@@ -19,8 +19,8 @@ import {
 } from "~/components/ui/alert-dialog";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { toast } from "~/components/ui/toaster";
 import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
@@ -115,8 +115,10 @@ export function ClusterDetail({ id }: { id: string }) {
           <CardDescription>The name shows in the dashboard, the API and audit entries.</CardDescription>
         </CardHeader>
         <CardContent>
-          <form
+          <ApiForm
             key={cluster.name}
+            error={rename.error}
+            fields={["name"]}
             className="flex flex-wrap items-end gap-3"
             onSubmit={(e) => {
               e.preventDefault();
@@ -124,19 +126,14 @@ export function ClusterDetail({ id }: { id: string }) {
               if (name && name !== cluster.name) rename.mutate({ id, name });
             }}
           >
-            <div className="grid w-full max-w-sm gap-2">
-              <Label htmlFor="new-name">Cluster name</Label>
-              <Input id="new-name" name="new-name" defaultValue={cluster.name} required maxLength={63} autoComplete="off" />
-            </div>
+            <FormField id="new-name" path="name" label="Cluster name" className="w-full max-w-sm">
+              {(control) => <Input {...control} name="new-name" defaultValue={cluster.name} required maxLength={63} autoComplete="off" />}
+            </FormField>
             <Button type="submit" variant="outline" disabled={rename.isPending}>
               {rename.isPending ? "Saving…" : "Save name"}
             </Button>
-          </form>
-          {rename.error ? (
-            <Alert variant="destructive" className="mt-3">
-              {rename.error.message}
-            </Alert>
-          ) : null}
+            <FormMessage className="basis-full" />
+          </ApiForm>
         </CardContent>
       </Card>
       <Card className="border-destructive/30">

@@ -4,11 +4,10 @@ import { OBJECT_NAME_HTML_PATTERN, VOLUME_NAME_MAX_LENGTH } from "@stowage/api/c
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon } from "lucide-react";
 import { useState } from "react";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "~/components/ui/select";
 import { formText } from "~/lib/form";
 import { parseSize, SIZE_UNITS, type SizeUnit } from "~/lib/format";
@@ -61,7 +60,10 @@ export function CreateVolumeDialog({ clusterId }: { clusterId: string }) {
             </DialogFooter>
           </>
         ) : (
-          <form
+          <ApiForm
+            error={create.error}
+            fields={["name", "sizeBytes", "replicas"]}
+            localErrors={{ sizeBytes: sizeError }}
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
@@ -85,56 +87,54 @@ export function CreateVolumeDialog({ clusterId }: { clusterId: string }) {
               <DialogTitle>Create volume</DialogTitle>
               <DialogDescription>The agent places the replicas on nodes in different zones where it can.</DialogDescription>
             </DialogHeader>
-            {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
-            <div className="grid gap-2">
-              <Label htmlFor="volume-name">Volume name</Label>
-              <Input
-                id="volume-name"
-                name="volume-name"
-                placeholder="orders-db"
-                required
-                maxLength={VOLUME_NAME_MAX_LENGTH}
-                pattern={OBJECT_NAME_HTML_PATTERN}
-                title="Lowercase letters, digits, dots and dashes; starts and ends with a letter or digit"
-                autoComplete="off"
-              />
-            </div>
-            <div className="grid grid-cols-[1fr_auto] items-end gap-2">
-              <div className="grid gap-2">
-                <Label htmlFor="volume-size">Size</Label>
-                <Input id="volume-size" name="volume-size" type="number" inputMode="decimal" min="0" step="any" defaultValue="10" required aria-invalid={sizeError ? true : undefined} aria-describedby={sizeError ? "volume-size-error" : undefined} />
-              </div>
-              <Select value={unit} onValueChange={(v) => isSizeUnit(v) && setUnit(v)}>
-                <SelectTrigger aria-label="Size unit" className="w-24">
-                  <SelectValue />
-                </SelectTrigger>
-                <SelectContent>
-                  {SIZE_UNITS.map((u) => (
-                    <SelectItem key={u} value={u}>
-                      {u}
-                    </SelectItem>
-                  ))}
-                </SelectContent>
-              </Select>
-            </div>
-            {sizeError ? (
-              <p id="volume-size-error" className="text-sm text-destructive">
-                {sizeError}
-              </p>
-            ) : null}
-            <div className="grid gap-2">
-              <Label htmlFor="volume-replicas">Replicas</Label>
-              <Select value={replicas} onValueChange={setReplicas}>
-                <SelectTrigger id="volume-replicas" className="w-40">
-                  <SelectValue />
-                </SelectTrigger>
-                <SelectContent>
-                  <SelectItem value="1">1 (no redundancy)</SelectItem>
-                  <SelectItem value="2">2</SelectItem>
-                  <SelectItem value="3">3</SelectItem>
-                </SelectContent>
-              </Select>
-            </div>
+            <FormMessage />
+            <FormField id="volume-name" path="name" label="Volume name">
+              {(control) => (
+                <Input
+                  {...control}
+                  name="volume-name"
+                  placeholder="orders-db"
+                  required
+                  maxLength={VOLUME_NAME_MAX_LENGTH}
+                  pattern={OBJECT_NAME_HTML_PATTERN}
+                  title="Lowercase letters, digits, dots and dashes; starts and ends with a letter or digit"
+                  autoComplete="off"
+                />
+              )}
+            </FormField>
+            <FormField id="volume-size" path="sizeBytes" label="Size">
+              {(control) => (
+                <div className="grid grid-cols-[1fr_auto] items-end gap-2">
+                  <Input {...control} name="volume-size" type="number" inputMode="decimal" min="0" step="any" defaultValue="10" required />
+                  <Select value={unit} onValueChange={(v) => isSizeUnit(v) && setUnit(v)}>
+                    <SelectTrigger aria-label="Size unit" className="w-24">
+                      <SelectValue />
+                    </SelectTrigger>
+                    <SelectContent>
+                      {SIZE_UNITS.map((u) => (
+                        <SelectItem key={u} value={u}>
+                          {u}
+                        </SelectItem>
+                      ))}
+                    </SelectContent>
+                  </Select>
+                </div>
+              )}
+            </FormField>
+            <FormField id="volume-replicas" path="replicas" label="Replicas">
+              {(control) => (
+                <Select value={replicas} onValueChange={setReplicas}>
+                  <SelectTrigger {...control} className="w-40">
+                    <SelectValue />
+                  </SelectTrigger>
+                  <SelectContent>
+                    <SelectItem value="1">1 (no redundancy)</SelectItem>
+                    <SelectItem value="2">2</SelectItem>
+                    <SelectItem value="3">3</SelectItem>
+                  </SelectContent>
+                </Select>
+              )}
+            </FormField>
             <label className="flex items-center gap-2 text-sm">
               <input type="checkbox" role="switch" name="volume-encrypted" className="size-4 accent-primary" />
               Encrypt data at rest
@@ -144,7 +144,7 @@ export function CreateVolumeDialog({ clusterId }: { clusterId: string }) {
                 {create.isPending ? "Creating…" : "Create volume"}
               </Button>
             </DialogFooter>
-          </form>
+          </ApiForm>
         )}
       </DialogContent>
     </Dialog>

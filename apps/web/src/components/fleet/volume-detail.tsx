@@ -23,8 +23,8 @@ import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/components/ui/card";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { toast } from "~/components/ui/toaster";
 import { formText } from "~/lib/form";
@@ -232,7 +232,9 @@ function TakeSnapshotButton({ volumeId, volumeName, onCommand }: { volumeId: str
         </Button>
       </DialogTrigger>
       <DialogContent>
-        <form
+        <ApiForm
+          error={snapshot.error}
+          fields={["name"]}
           className="grid gap-4"
           onSubmit={(e) => {
             e.preventDefault();
@@ -244,17 +246,18 @@ function TakeSnapshotButton({ volumeId, volumeName, onCommand }: { volumeId: str
             <DialogTitle>Take a snapshot of {volumeName}</DialogTitle>
             <DialogDescription>The agent takes it on the volume&apos;s replicas; it appears in the list once reported.</DialogDescription>
           </DialogHeader>
-          {snapshot.error ? <Alert variant="destructive">{snapshot.error.message}</Alert> : null}
-          <div className="grid gap-2">
-            <Label htmlFor="snapshot-name">Snapshot name</Label>
-            <Input id="snapshot-name" name="snapshot-name" defaultValue={defaultSnapshotName(volumeName, new Date())} required maxLength={SNAPSHOT_NAME_MAX_LENGTH} autoComplete="off" pattern={OBJECT_NAME_HTML_PATTERN} />
-          </div>
+          <FormMessage />
+          <FormField id="snapshot-name" path="name" label="Snapshot name">
+            {(control) => (
+              <Input {...control} name="snapshot-name" defaultValue={defaultSnapshotName(volumeName, new Date())} required maxLength={SNAPSHOT_NAME_MAX_LENGTH} autoComplete="off" pattern={OBJECT_NAME_HTML_PATTERN} />
+            )}
+          </FormField>
           <DialogFooter>
             <Button type="submit" disabled={snapshot.isPending}>
               {snapshot.isPending ? "Queuing…" : "Take snapshot"}
             </Button>
           </DialogFooter>
-        </form>
+        </ApiForm>
       </DialogContent>
     </Dialog>
   );

@@ -5,12 +5,11 @@ import { UserPlusIcon } from "lucide-react";
 import { useState } from "react";
 import { ROLES, type Role } from "@stowage/api/client";
 import { RoleSelect, ROLE_HINTS } from "~/components/role-select";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
 import { CopyField } from "~/components/ui/copy-button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { formatDate, formatRole } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { formText } from "~/lib/form";
@@ -60,7 +59,9 @@ export function InviteMemberDialog({ myRole }: { myRole: Role }) {
             </DialogFooter>
           </>
         ) : (
-          <form
+          <ApiForm
+            error={invite.error}
+            fields={["email", "role"]}
             className="grid gap-4"
             onSubmit={(e) => {
               e.preventDefault();
@@ -72,22 +73,19 @@ export function InviteMemberDialog({ myRole }: { myRole: Role }) {
               <DialogTitle>Invite member</DialogTitle>
               <DialogDescription>They get the role you choose in this organization.</DialogDescription>
             </DialogHeader>
-            {invite.error ? <Alert variant="destructive">{invite.error.message}</Alert> : null}
-            <div className="grid gap-2">
-              <Label htmlFor="invite-email">Email</Label>
-              <Input id="invite-email" name="invite-email" type="email" placeholder="jane@example.com" required autoComplete="off" />
-            </div>
-            <div className="grid gap-2">
-              <Label htmlFor="invite-role">Role</Label>
-              <RoleSelect id="invite-role" value={role} onChange={setRole} roles={grantable} />
-              <p className="text-xs text-muted-foreground">{ROLE_HINTS[role]}.</p>
-            </div>
+            <FormMessage />
+            <FormField id="invite-email" path="email" label="Email">
+              {(control) => <Input {...control} name="invite-email" type="email" placeholder="jane@example.com" required autoComplete="off" />}
+            </FormField>
+            <FormField id="invite-role" path="role" label="Role" hint={`${ROLE_HINTS[role]}.`}>
+              {(control) => <RoleSelect {...control} value={role} onChange={setRole} roles={grantable} />}
+            </FormField>
             <DialogFooter>
               <Button type="submit" disabled={invite.isPending}>
                 {invite.isPending ? "Inviting…" : "Send invitation"}
               </Button>
             </DialogFooter>
-          </form>
+          </ApiForm>
         )}
       </DialogContent>
     </Dialog>

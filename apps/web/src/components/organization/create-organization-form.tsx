@@ -2,10 +2,9 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { Alert } from "~/components/ui/alert";
 import { Button } from "~/components/ui/button";
+import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
-import { Label } from "~/components/ui/label";
 import { authClient, authErrorMessage } from "~/lib/auth-client";
 import { slugify } from "~/lib/slug";
 import { formText } from "~/lib/form";
@@ -30,7 +29,9 @@ export function CreateOrganizationForm({ onCreated, submitLabel = "Create organi
     },
   });
   return (
-    <form
+    <ApiForm
+      error={create.error}
+      fields={["name"]}
       aria-label="Create organization"
       className="grid gap-4"
       onSubmit={(e) => {
@@ -39,14 +40,13 @@ export function CreateOrganizationForm({ onCreated, submitLabel = "Create organi
         if (name) create.mutate(name);
       }}
     >
-      {create.error ? <Alert variant="destructive">{create.error.message}</Alert> : null}
-      <div className="grid gap-2">
-        <Label htmlFor="organization-name">Organization name</Label>
-        <Input id="organization-name" name="organization-name" placeholder="Acme Platform Team" required maxLength={80} autoComplete="organization" />
-      </div>
+      <FormMessage />
+      <FormField id="organization-name" path="name" label="Organization name">
+        {(control) => <Input {...control} name="organization-name" placeholder="Acme Platform Team" required maxLength={80} autoComplete="organization" />}
+      </FormField>
       <Button type="submit" disabled={create.isPending}>
         {create.isPending ? "Creating…" : submitLabel}
       </Button>
-    </form>
+    </ApiForm>
   );
 }
