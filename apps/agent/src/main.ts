@@ -3,6 +3,7 @@
  * Configuration comes from the environment, parsed before anything starts.
  */
 import path from "node:path";
+import { parseCommandLine, UsageError } from "@stowage/engine";
 import { ServiceGroup, waitForSignal, type Service } from "@stowage/supervisor";
 import { pino, type Logger } from "pino";
 import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env";
@@ -36,7 +37,16 @@ function logger(level: string, role: string): Logger {
   return pino({ level, base: { role }, redact: ["joinToken", "credential", "*.joinToken", "*.credential"] }, out);
 }
 
-function plan(role: string, args: string[], env: NodeJS.ProcessEnv): Plan {
+/** The node and cluster roles take no arguments, the local role clusters; none takes options. */
+function roleArguments(role: string, args: string[]): string[] {
+  if (!["node", "cluster", "local"].includes(role)) throw new UsageError(`unknown role '${role}'`);
+  const { positionals } = parseCommandLine(args, {});
+  if (role !== "local" && positionals.length > 0) throw new UsageError(`the ${role} role takes no arguments, got '${positionals.join(" ")}'`);
+  return positionals;
+}
+
+function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Plan {
+  const args = roleArguments(role, argv);
   switch (role) {
     case "node": {
       const e = parseEnv(nodeEnvSchema, env);
@@ -87,7 +97,7 @@ function plan(role: string, args: string[], env: NodeJS.ProcessEnv): Plan {
       };
     }
     default:
-      throw new Error(usage);
+      throw new UsageError(`unknown role '${role}'`);
   }
 }
 
@@ -101,7 +111,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     p = plan(role, args, env);
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    // A usage mistake gets the usage; a bad environment gets parseEnv's message, which names the variable.
+    process.stderr.write(err instanceof UsageError ? `stowage-agent: ${err.message}\n${usage}\n` : `${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
   }
   const group = new ServiceGroup(p.log, p.stopTimeoutMs);

@@ -18,6 +18,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { registerResponseSchema, type Inventory, type TelemetryBatch } from "@stowage/agent-protocol";
 import { applyMigrations, startEmbeddedPostgres } from "@stowage/prisma/runtime";
@@ -27,17 +28,51 @@ import { createLogger } from "../src/lib/logger";
 import { appRouter } from "../src/root";
 import { createCallerFactory } from "../src/trpc";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const num = (name: string, dflt: number) => {
-  const i = args.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(args[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : dflt;
+const USAGE = `Usage: npm run bench:ingest -- [--quick] [--json] [--inventory-every-batch]
+                           [--clusters N] [--nodes N] [--volumes-per-node N] [--rounds N] [--concurrency N]`;
+
+/** A mistake on the command line: the message and the usage on stderr, exit status 2, no stack trace. */
+function usageError(message: string): never {
+  process.stderr.write(`bench:ingest: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const args = (() => {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const count = { type: "string" } as const;
+  try {
+    return parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean" },
+        json: { type: "boolean" },
+        "inventory-every-batch": { type: "boolean" },
+        clusters: count,
+        nodes: count,
+        "volumes-per-node": count,
+        rounds: count,
+        concurrency: count,
+      },
+    }).values;
+  } catch (err) {
+    return usageError((err instanceof Error ? err.message : String(err)).replace(/\. To specify a positional argument.*$/s, ""));
+  }
+})();
+const num = (name: "clusters" | "nodes" | "volumes-per-node" | "rounds" | "concurrency", dflt: number) => {
+  const value = args[name];
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : usageError(`--${name} must be a positive integer, got '${value}'`);
 };
-const quick = flag("quick");
+const quick = args.quick === true;
 // The agent sends its whole inventory with every batch; by default only the first round carries it.
-const inventoryEveryBatch = flag("inventory-every-batch");
-const asJson = flag("json");
+const inventoryEveryBatch = args["inventory-every-batch"] === true;
+const asJson = args.json === true;
 const CLUSTERS = num("clusters", quick ? 100 : 1000);
 const NODES = num("nodes", 20);
 const VOLUMES_PER_NODE = num("volumes-per-node", 10);

@@ -21,10 +21,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
 import { AdminClient } from "../src/admin/client";
-import { parseSize } from "../src/cli/args";
+import { parseCount, parseSize, scriptArgs, UsageError } from "../src/cli/args";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BIN = path.join(ROOT, "bin/stowage-engine.mjs");
@@ -61,32 +60,43 @@ interface Target {
   stop(): Promise<void>;
 }
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    quick: { type: "boolean" },
-    json: { type: "boolean" },
-    dir: { type: "string" },
-    size: { type: "string" },
-    runtime: { type: "string" },
-    targets: { type: "string" },
-    jobs: { type: "string" },
-    profile: { type: "string" },
-    repeat: { type: "string" },
+const { values, quick, size, runtime, repeat, targetNames, jobs } = scriptArgs(
+  {
+    name: "bench:engine",
+    usage: `Usage: npm run bench:engine -- [--quick] [--json] [--dir DIR] [--size 1GiB] [--runtime S]
+                            [--repeat N] [--targets a,b,...] [--jobs a,b,...] [--profile DIR]
+  targets: ${ALL_TARGETS.join(", ")}
+  jobs:    ${JOBS.map((j) => j.name).join(", ")}`,
+    options: {
+      quick: { type: "boolean" },
+      json: { type: "boolean" },
+      dir: { type: "string" },
+      size: { type: "string" },
+      runtime: { type: "string" },
+      targets: { type: "string" },
+      jobs: { type: "string" },
+      profile: { type: "string" },
+      repeat: { type: "string" },
+    },
   },
-  strict: true,
-});
-
-const quick = values.quick ?? false;
-const size = parseSize(values.size ?? (quick ? "512MiB" : "2GiB"), "--size");
-const runtime = Number(values.runtime ?? (quick ? 5 : 15));
+  ({ values }) => {
+    const quick = values.quick ?? false;
+    return {
+      values,
+      quick,
+      size: parseSize(values.size ?? (quick ? "512MiB" : "2GiB"), "--size"),
+      runtime: values.runtime === undefined ? (quick ? 5 : 15) : parseCount(values.runtime, "--runtime"),
+      repeat: values.repeat === undefined ? (quick ? 1 : 2) : parseCount(values.repeat, "--repeat"),
+      targetNames: (values.targets?.split(",") ?? DEFAULT_TARGETS).map((t) => {
+        const known = ALL_TARGETS.find((name) => name === t);
+        if (known === undefined) throw new UsageError(`unknown target '${t}'; known: ${ALL_TARGETS.join(", ")}`);
+        return known;
+      }),
+      jobs: values.jobs === undefined ? JOBS : JOBS.filter((j) => values.jobs?.split(",").includes(j.name)),
+    };
+  },
+);
 const ramp = quick ? 1 : 3;
-const repeat = Math.max(1, Number(values.repeat ?? (quick ? 1 : 2)));
-const targetNames = (values.targets?.split(",") ?? DEFAULT_TARGETS).map((t) => {
-  if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(", ")}`);
-  return t as TargetName;
-});
-const jobs = values.jobs === undefined ? JOBS : JOBS.filter((j) => values.jobs?.split(",").includes(j.name));
 const log = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
 };

@@ -5,11 +5,17 @@
  * Usage: nbd-file-server.ts FILE|null SIZE SOCKET — prints "ready" when listening.
  */
 import type { BlockDevice } from "../src/block-device";
+import { parseSize, scriptArgs, UsageError } from "../src/cli/args";
 import { NbdServer } from "../src/nbd/server";
 import { FileBlockDevice } from "../src/nbd/testing/file-device";
 
-const [file, sizeArg, socket] = process.argv.slice(2);
-if (file === undefined || sizeArg === undefined || socket === undefined) throw new Error("usage: nbd-file-server.ts FILE|null SIZE SOCKET");
+const [file, size, socket] = scriptArgs(
+  { name: "nbd-file-server", usage: "Usage: nbd-file-server.ts FILE|null SIZE SOCKET", options: {}, positionals: true },
+  ({ positionals: [file, size, socket, ...more] }) => {
+    if (file === undefined || size === undefined || socket === undefined || more.length > 0) throw new UsageError("expects FILE|null SIZE SOCKET");
+    return [file, parseSize(size, "SIZE"), socket] as const;
+  },
+);
 
 /** Protocol cost only, like nbdkit's null plugin. */
 class NullDevice implements BlockDevice {
@@ -26,7 +32,7 @@ class NullDevice implements BlockDevice {
   async close(): Promise<void> {}
 }
 
-const device = file === "null" ? new NullDevice(Number(sizeArg)) : await FileBlockDevice.open(file, Number(sizeArg));
+const device = file === "null" ? new NullDevice(size) : await FileBlockDevice.open(file, size);
 const server = new NbdServer();
 server.addExport("bench", device);
 await server.listenUnix(socket);

@@ -17,13 +17,16 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ClusterAdminClient } from "../src/admin/cluster-client";
+import { scriptArgs } from "../src/cli/args";
 import type { RawNbdClient } from "../src/nbd/testing/raw-client";
 import { locator, openVolume, TestCluster } from "../test/cluster/harness";
 import { VerifyingWriter } from "../test/cluster/verifying-writer";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, json: { type: "boolean" } } });
+const { values } = scriptArgs(
+  { name: "bench:replication", usage: "Usage: npm run bench:replication -- [--quick] [--json]", options: { quick: { type: "boolean" }, json: { type: "boolean" } } },
+  (parsed) => parsed,
+);
 const quick = values.quick === true;
 const MiB = 1024 * 1024;
 const FIO_SECONDS = quick ? 8 : 30;

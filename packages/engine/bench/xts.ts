@@ -11,24 +11,28 @@
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
-import { parseSize } from "../src/cli/args";
+import { parseCount, parseSize, scriptArgs } from "../src/cli/args";
 import { XtsCipher, generateDataKey } from "../src/crypto/xts";
 import { XtsWorker } from "../src/crypto/xts-worker";
 
-const { values } = parseArgs({
-  args: process.argv.slice(2),
-  options: {
-    json: { type: "boolean" },
-    rounds: { type: "string" },
-    sizes: { type: "string" },
+const { values, rounds, sizes } = scriptArgs(
+  {
+    name: "bench:xts",
+    usage: "Usage: npm run bench:xts -- [--json] [--rounds N] [--sizes SIZE[,SIZE...]]",
+    options: {
+      json: { type: "boolean" },
+      rounds: { type: "string" },
+      sizes: { type: "string" },
+    },
   },
-  strict: true,
-});
+  ({ values }) => ({
+    values,
+    rounds: Math.max(3, values.rounds === undefined ? 60 : parseCount(values.rounds, "--rounds")),
+    sizes: (values.sizes ?? "4KiB,8KiB,16KiB,64KiB,1MiB").split(",").map((s) => parseSize(s.trim(), "--sizes")),
+  }),
+);
 
 const UNIT = 4096;
-const rounds = Math.max(3, Number(values.rounds ?? 60));
-const sizes = (values.sizes ?? "4KiB,8KiB,16KiB,64KiB,1MiB").split(",").map((s) => parseSize(s.trim(), "--sizes"));
 /** Bytes processed per path per round: short rounds, so a scheduler hiccup spoils one sample, not the result. */
 const ROUND_BYTES = 2 << 20;
 

@@ -10,6 +10,7 @@ export class UsageError extends Error {
   }
 }
 
+/** Where `serve` opens the admin endpoint and every other command looks for it, unless told otherwise. */
 export const DEFAULT_ADMIN = "127.0.0.1:9809";
 export const ADMIN_ENV = "STOWAGE_ENGINE_ADMIN";
 
@@ -20,9 +21,41 @@ export function parse<O extends Options>(args: string[], options: O) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    // parseArgs messages are multi-line on some versions; keep the first line.
-    const message = err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
+    // parseArgs messages are multi-line on some versions; keep the first line, without the advice on positionals.
+    const message = err instanceof Error ? (err.message.split("\n")[0] ?? err.message).replace(/\. To specify a positional argument.*$/, "") : String(err);
     throw new UsageError(message);
+  }
+}
+
+export interface ScriptSpec<O extends Options> {
+  /** How the script is run, for messages: "npm run chaos --". */
+  name: string;
+  /** The usage text, printed with --help and after a mistake. */
+  usage: string;
+  options: O;
+  /** Whether the script takes arguments besides its options. */
+  positionals?: boolean;
+}
+
+/**
+ * Command line of a script (benchmarks, chaos runs): parsed strictly, then
+ * turned into settings by `settings`. A mistake in either (an unknown flag, a
+ * bad value: a UsageError) prints one line and the usage on stderr and exits
+ * with status 2, without a stack trace; --help prints the usage and exits 0.
+ */
+export function scriptArgs<O extends Options, T>(spec: ScriptSpec<O>, settings: (parsed: ReturnType<typeof parse<O>>) => T, argv = process.argv.slice(2)): T {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${spec.usage}\n`);
+    process.exit(0);
+  }
+  try {
+    const parsed = parse(argv, spec.options);
+    if (!spec.positionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0] ?? ""}'`);
+    return settings(parsed);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${spec.name}: ${err.message}\n${spec.usage}\n`);
+    process.exit(2);
   }
 }
 
@@ -59,6 +92,13 @@ const UNITS: Record<string, number> = {
   tb: 1000 ** 4,
   tib: 1024 ** 4,
 };
+
+/** Parses a whole number of at least 1 (counts, seconds). */
+export function parseCount(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
 
 /** Parses sizes like 4096, 512MiB, 1GiB, 10G (binary), 1GB (decimal). */
 export function parseSize(value: string, flag: string): number {

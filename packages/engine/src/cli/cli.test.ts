@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
+import path from "node:path";
 import { writeFile } from "node:fs/promises";
 import { describe, expect, it, afterAll, beforeAll } from "vitest";
 import { BIN, ENGINE_ROOT, run, startNode, type RunningNode } from "../../test/interop/harness";
-import { parseHostPort, parseSize, UsageError } from "./args";
+import { DEFAULT_ADMIN, parseHostPort, parseSize, UsageError } from "./args";
 import { commands, runCli } from "./run";
 import type { CliContext } from "./context";
 
@@ -97,6 +98,40 @@ describe("bad arguments", () => {
   });
 });
 
+describe("an unknown flag, in every command line of the package", () => {
+  const noStack = (stderr: string) => expect(stderr.split("\n").filter((l) => /^\s+at /.test(l))).toEqual([]);
+
+  it("stowage-engine: exit 2, the usage pointer on stderr, no stack", async () => {
+    const r = await run(process.execPath, [BIN, "volume", "list", "--bogus"], { allowFailure: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^stowage-engine: volume: Unknown option '--bogus' \(see 'stowage-engine volume --help'\)\n$/);
+    noStack(r.stderr);
+  });
+
+  // What `npm run chaos -- --json` and the benchmarks run.
+  it.each([
+    ["bench/chaos.ts", "Usage: npm run chaos"],
+    ["bench/engine.ts", "Usage: npm run bench:engine"],
+    ["bench/replication.ts", "Usage: npm run bench:replication"],
+    ["bench/xts.ts", "Usage: npm run bench:xts"],
+    ["bench/nbd-file-server.ts", "Usage: nbd-file-server.ts"],
+  ])("%s: exit 2, the message and a usage line on stderr, no stack", async (script, usageLine) => {
+    const r = await run(process.execPath, [path.join(ENGINE_ROOT, "bin/tsx-run.mjs"), path.join(ENGINE_ROOT, script), "--json", "--bogus"], { allowFailure: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/: Unknown option '--(json|bogus)'\n/);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith(usageLine))).toHaveLength(1);
+    noStack(r.stderr);
+    expect(r.stdout).toBe("");
+  });
+
+  it("a bad value in a benchmark is a usage error too", async () => {
+    const r = await run(process.execPath, [path.join(ENGINE_ROOT, "bin/tsx-run.mjs"), path.join(ENGINE_ROOT, "bench/chaos.ts"), "--cycles", "many"], { allowFailure: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^chaos: --cycles must be a positive integer, got 'many'\nUsage: npm run chaos/);
+    noStack(r.stderr);
+  });
+});
+
 describe("against a running node", () => {
   let node: RunningNode;
   beforeAll(async () => {
@@ -152,16 +187,20 @@ describe("against a running node", () => {
     expect((await node.client.status()).nbd.exports).not.toContain("flow");
   });
 
-  it("stops cleanly on SIGTERM", async () => {
+  it("opens the admin endpoint where the other commands look by default, and stops cleanly on SIGTERM", async () => {
     const child = spawn(process.execPath, [BIN, "serve", "--pool", `${node.dir}/other`, "--socket", `${node.dir}/other.sock`], { cwd: ENGINE_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    const ready = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString())));
+    expect(JSON.parse(ready)).toMatchObject({ event: "ready", admin: DEFAULT_ADMIN });
+    const c = capture();
+    expect(await runCli(["status", "--json"], c.ctx)).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ pool: { path: `${node.dir}/other` } });
     child.kill("SIGTERM");
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     expect(code).toBe(0);
   });
 
   it("with STOWAGE_EXIT_WITH_PARENT=1 stops cleanly when its parent's end of stdin closes", async () => {
-    const child = spawn(process.execPath, [BIN, "serve", "--pool", `${node.dir}/orphan`, "--socket", `${node.dir}/orphan.sock`], {
+    const child = spawn(process.execPath, [BIN, "serve", "--pool", `${node.dir}/orphan`, "--socket", `${node.dir}/orphan.sock`, "--admin", "127.0.0.1:0"], {
       cwd: ENGINE_ROOT,
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, STOWAGE_EXIT_WITH_PARENT: "1" },

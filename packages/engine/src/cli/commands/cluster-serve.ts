@@ -1,6 +1,6 @@
 /** `stowage-engine serve --etcd ...`: a node in cluster mode (see src/cluster/cluster-node.ts). */
 import path from "node:path";
-import { parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
+import { DEFAULT_ADMIN, parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type CliContext } from "../context";
 import { createLogger, type Level } from "../../logger";
 import { formatHostPort } from "../../node/node";
@@ -26,7 +26,7 @@ Options:
   --listen-replication H:P     replication listener (port 0 picks one)
   --advertise H:P              address peers dial (default: the listener's)
   --nbd HOST:PORT              NBD listener (loopback unless --nbd-any-address)
-  --admin HOST:PORT            admin endpoint (loopback only)
+  --admin HOST:PORT            admin endpoint (loopback only; default: ${DEFAULT_ADMIN})
   --kms-key-file FILE          key-encryption key (32 bytes raw, hex or base64) that wraps
                                the data keys of encrypted volumes; every node that may serve
                                an encrypted volume needs the same one
@@ -85,8 +85,8 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
   const nbd = values.nbd === undefined ? undefined : parseHostPort(values.nbd, "--nbd");
   // NBD has no authentication: only loopback unless explicitly asked (test namespaces).
   if (nbd && !values["nbd-any-address"]) requireLoopback(nbd, "--nbd");
-  const admin = values.admin === undefined ? undefined : parseHostPort(values.admin, "--admin");
-  if (admin) requireLoopback(admin, "--admin");
+  const admin = parseHostPort(values.admin ?? DEFAULT_ADMIN, "--admin");
+  requireLoopback(admin, "--admin");
   const level = values["log-level"] ?? "info";
   if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`);
   const mbps = positiveNumber(values["rebuild-mbps"], "--rebuild-mbps", 100);
@@ -120,7 +120,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     ...(values.advertise === undefined ? {} : { advertise: formatHostPort(parseHostPort(values.advertise, "--advertise")) }),
     tls,
     ...(nbd ? { nbd } : {}),
-    ...(admin ? { admin } : {}),
+    admin,
     rebuildBytesPerSec: mbps === 0 ? Number.POSITIVE_INFINITY : mbps * 1_000_000,
     timings,
     ...(kms ? { kms } : {}),

@@ -7,7 +7,7 @@ import path from "node:path";
 import { ClusterAdminClient } from "../../admin/cluster-client";
 import { initClusterTls } from "../../cluster/certs";
 import type { ClusterVolumeDto } from "../../admin/cluster-schemas";
-import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
+import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
 
@@ -36,7 +36,7 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Deletes it on reachable replicas at once; others drop it when they reconnect.
 
 Common options:
-  --admin HOST:PORT   admin endpoint of any cluster node (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  --admin HOST:PORT   admin endpoint of any cluster node (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   -h, --help          show this help`;
 
 function pct(copied: number, total: number): string {

@@ -1,5 +1,5 @@
 import { AdminClient } from "../../admin/client";
-import { adminAddress, parse, UsageError } from "../args";
+import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, parse, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 import { volumeName } from "./volume";
 
@@ -9,7 +9,7 @@ Reads back every allocated block (of VOLUME, or of all volumes) and verifies
 its checksum. Exits 0 when clean, 3 when errors were found.
 
 Options:
-  --admin HOST:PORT   node admin endpoint (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   --json              print the report as JSON
   -h, --help          show this help`;
 

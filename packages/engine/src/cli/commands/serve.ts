@@ -3,7 +3,7 @@ import { createLogger, type Level } from "../../logger";
 import { openBackend } from "../../node/open-backend";
 import { StowageNode } from "../../node/node";
 import { serveCluster } from "./cluster-serve";
-import { parse, parseHostPort, requireLoopback, UsageError } from "../args";
+import { DEFAULT_ADMIN, parse, parseHostPort, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 
 const usage = `Usage: stowage-engine serve --pool DIR --nbd HOST:PORT [--socket PATH] [--admin HOST:PORT] [--log-level LEVEL]
@@ -15,7 +15,7 @@ Options:
   --pool DIR           pool directory (created if missing)
   --nbd HOST:PORT      NBD listener on TCP (loopback only; port 0 picks a free port)
   --socket PATH        NBD listener on a Unix socket
-  --admin HOST:PORT    admin endpoint (loopback only; default: none)
+  --admin HOST:PORT    admin endpoint (loopback only; default: ${DEFAULT_ADMIN}, where the other commands look)
   --log-level LEVEL    debug, info, warn or error (default: info)
   -h, --help           show this help
 
@@ -51,8 +51,8 @@ export const serveCommand: Command = {
     if (values.nbd === undefined && values.socket === undefined) throw new UsageError("serve needs --nbd HOST:PORT or --socket PATH");
     const nbd = values.nbd === undefined ? undefined : parseHostPort(values.nbd, "--nbd");
     if (nbd) requireLoopback(nbd, "--nbd");
-    const admin = values.admin === undefined ? undefined : parseHostPort(values.admin, "--admin");
-    if (admin) requireLoopback(admin, "--admin");
+    const admin = parseHostPort(values.admin ?? DEFAULT_ADMIN, "--admin");
+    requireLoopback(admin, "--admin");
     const level = values["log-level"] ?? "info";
     if (!LEVELS.has(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`);
 
@@ -63,7 +63,7 @@ export const serveCommand: Command = {
       backend: await openBackend(path.resolve(values.pool)),
       ...(nbd ? { nbd } : {}),
       ...(values.socket === undefined ? {} : { socket: path.resolve(values.socket) }),
-      ...(admin ? { admin } : {}),
+      admin,
       logger,
     });
     ctx.stdout(`${JSON.stringify({ event: "ready", ...node.addresses })}\n`);

@@ -1,5 +1,5 @@
 import { AdminClient } from "../../admin/client";
-import { adminAddress, parse, table, UsageError } from "../args";
+import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, parse, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
 
@@ -10,7 +10,7 @@ const usage = `Usage: stowage-engine snapshot <create|list|delete> VOLUME [NAME]
   snapshot delete VOLUME NAME   deletes a snapshot
 
 Common options:
-  --admin HOST:PORT   node admin endpoint (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   -h, --help          show this help`;
 
 function twoNames(positionals: string[], sub: string): [string, string] {

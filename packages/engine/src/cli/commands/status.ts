@@ -1,5 +1,5 @@
 import { AdminClient } from "../../admin/client";
-import { adminAddress, formatBytes, parse, UsageError } from "../args";
+import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 
 const usage = `Usage: stowage-engine status [--json] [--admin HOST:PORT]
@@ -7,7 +7,7 @@ const usage = `Usage: stowage-engine status [--json] [--admin HOST:PORT]
 Shows the pool, the NBD listeners and their counters of a running node.
 
 Options:
-  --admin HOST:PORT   node admin endpoint (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   --json              print the status as JSON
   -h, --help          show this help`;
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { AdminClient } from "../../admin/client";
 import { nameSchema } from "../../admin/schemas";
-import { adminAddress, formatBytes, parse, parseSize, table, UsageError } from "../args";
+import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 
 const usage = `Usage: stowage-engine volume <create|list|delete> [options]
@@ -15,7 +15,7 @@ const usage = `Usage: stowage-engine volume <create|list|delete> [options]
       Disconnects the volume's NBD clients and deletes it with its snapshots.
 
 Common options:
-  --admin HOST:PORT   node admin endpoint (default: $STOWAGE_ENGINE_ADMIN or 127.0.0.1:9809)
+  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   -h, --help          show this help`;
 
 export function volumeName(value: string | undefined, what = "volume"): string {
