@@ -10,7 +10,8 @@ import { ChildService } from "@stowage/supervisor";
 /** The monorepo's root: where processes run unless told otherwise. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
 
-export { runToCompletion, type ExitStatus, type RunOptions } from "@stowage/supervisor";
+// A child in the test's own process group, for harnesses that keep its output in memory (engine nodes).
+export { ChildService, runToCompletion, type ChildOptions, type ExitStatus, type RunOptions } from "@stowage/supervisor";
 
 export interface ProcOptions {
   name: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPrivateEtcd, type PrivateEtcd } from "../../test/support/etcd";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { keys, nodeRecordSchema, RECORD_VERSION, volumeRecordSchema, type NodeRecord } from "../consensus/records";
 import { ConsensusStore } from "../consensus/store";
 import { createLogger } from "../logger";
@@ -23,7 +23,7 @@ describe("volume operations and the controller on etcd", () => {
   let store: ConsensusStore;
 
   beforeAll(async () => {
-    etcd = await startPrivateEtcd();
+    etcd = await startEtcd();
     store = new ConsensusStore([etcd.endpoint], "/ops-test/");
     for (const [id, zone] of [["a", "z1"], ["b", "z2"], ["c", "z3"], ["d", "z1"]] as const) await store.create(keys.node(id), node(id, zone));
   });

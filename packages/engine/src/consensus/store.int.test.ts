@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { startPrivateEtcd, type PrivateEtcd } from "../../test/support/etcd";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { RECORD_VERSION, keys, volumeRecordSchema, type VolumeRecord } from "./records";
 import { ConsensusStore } from "./store";
 
@@ -8,7 +8,7 @@ let etcd: PrivateEtcd;
 let store: ConsensusStore;
 
 beforeAll(async () => {
-  etcd = await startPrivateEtcd();
+  etcd = await startEtcd();
   store = new ConsensusStore([etcd.endpoint], `/t-${process.pid}/`);
 });
 afterAll(async () => {

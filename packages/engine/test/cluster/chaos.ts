@@ -8,9 +8,10 @@
  * Acknowledged data is verified every few cycles and at the end.
  */
 import tls from "node:tls";
+import { pollUntil } from "@stowage/testing/poll";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { encodeHeader, encodeHello, FrameReader, MessageType, payloadCrc, type Header } from "../../src/replication/protocol";
-import { locator, TestCluster, waitFor } from "./harness";
+import { locator, TestCluster } from "./harness";
 import { VerifyingWriter } from "./verifying-writer";
 
 const MiB = 1024 * 1024;
@@ -58,7 +59,7 @@ async function openSpy(cluster: TestCluster, asNode: string, address: string, se
     });
     const hello = encodeHello({ volumeId: volume, replicaId, targetNodeId: asNode, sizeBytes: size });
     socket.write(Buffer.concat([encodeHeader({ type: MessageType.Hello, flags: 0, aux: 0, epoch, seq: 1n, offset: 0n, length: hello.length, payloadCrc: payloadCrc(hello) }), hello]));
-    const ack = await waitFor("spy hello", () => replies.find((h) => h.seq === 1n), 3_000, 10);
+    const ack = await pollUntil(() => replies.find((h) => h.seq === 1n), { what: "spy hello", timeoutMs: 3_000, intervalMs: 10 });
     if (ack.type !== MessageType.HelloAck) throw new Error("hello refused");
     return { socket, replies, epoch };
   } catch {
@@ -71,7 +72,7 @@ async function openSpy(cluster: TestCluster, asNode: string, address: string, se
 async function replay(spy: Spy, offset: number): Promise<boolean> {
   const payload = Buffer.alloc(4096, 0xa5);
   spy.socket.write(Buffer.concat([encodeHeader({ type: MessageType.Write, flags: 0, aux: 0, epoch: spy.epoch, seq: 2n, offset: BigInt(offset), length: payload.length, payloadCrc: payloadCrc(payload) }), payload]));
-  const reply = await waitFor("replayed write reply", () => replies(spy).find((h) => h.seq === 2n) ?? (spy.socket.destroyed ? null : undefined), 5_000, 10).catch(() => null);
+  const reply = await pollUntil(() => replies(spy).find((h) => h.seq === 2n) ?? (spy.socket.destroyed ? null : undefined), { what: "replayed write reply", timeoutMs: 5_000, intervalMs: 10 }).catch(() => null);
   spy.socket.destroy();
   return reply?.type === MessageType.Ack;
 }
@@ -148,10 +149,10 @@ export async function runChaos(opts: { cycles: number; log?: (line: string) => v
       await cluster.kill(victim);
       if (isTarget) {
         summary.targetKills++;
-        await waitFor("failover", async () => {
+        await pollUntil(async () => {
           const v = await cluster.volume("chaos");
           return v && v.epoch > rec.epoch && v.target !== null && v.target.nodeId !== victim;
-        }, 30_000);
+        }, { what: "failover", timeoutMs: 30_000 });
       } else summary.replicaKills++;
       await writer.waitAcks(50, 30_000);
       const pause = writer.maxPauseMs;

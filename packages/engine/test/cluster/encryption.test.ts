@@ -11,11 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "@stowage/testing/poll";
 import { keys, volumeRecordSchema } from "../../src/consensus/records";
 import { EngineError } from "../../src/errors";
 import { LocalFileKms } from "../../src/kms/local-file";
 import { Pool } from "../../src/pool/pool";
-import { CLI, openVolume, TestCluster, waitFor } from "./harness";
+import { CLI, openVolume, TestCluster } from "./harness";
 
 const MiB = 1024 * 1024;
 const BLOCK = 4096;
@@ -160,10 +161,10 @@ describe("encrypted replicated volume across node processes", () => {
 
     // The target dies: a node holding an in-sync replica and the key takes over and decrypts.
     await cluster.kill("n1");
-    const moved = await waitFor("target failover", async () => {
+    const moved = await pollUntil(async () => {
       const v = await cluster.volume("sec");
       return v?.target && v.target.nodeId !== "n1" ? v : undefined;
-    });
+    }, { what: "target failover" });
     expect(["n2", "n3"]).toContain(moved.target?.nodeId);
     expect((await readAll(cluster, "sec")).equals(want)).toBe(true);
   });
@@ -174,12 +175,12 @@ describe("encrypted replicated volume across node processes", () => {
   ])("is never served by a node without the right key-encryption key (%s)", async (nodeId, reason) => {
     // Assign the target by hand (as a controller unaware of keys would).
     const forced = await cluster.store.update(keys.volume("sec"), volumeRecordSchema, (v) => ({ ...v, epoch: v.epoch + 1, target: { nodeId } }));
-    await waitFor(`${nodeId} refuses the volume`, () => cluster.node(nodeId).log.some((l) => l.includes("refusing to serve encrypted volume") && l.includes(reason)));
+    await pollUntil(() => cluster.node(nodeId).log.some((l) => l.includes("refusing to serve encrypted volume") && l.includes(reason)), { what: `${nodeId} refuses the volume` });
     // The controller moves it to a node that has the key; the refusing node never served it.
-    const back = await waitFor(`target moved off ${nodeId}`, async () => {
+    const back = await pollUntil(async () => {
       const v = await cluster.volume("sec");
       return v?.target && v.target.nodeId !== nodeId && v.epoch > forced.value.epoch ? v : undefined;
-    });
+    }, { what: `target moved off ${nodeId}` });
     expect(["n2", "n3"]).toContain(back.target?.nodeId);
     expect(cluster.node(nodeId).log.some((l) => l.includes('"target attached"') && l.includes('"sec"'))).toBe(false);
     expect((await readAll(cluster, "sec")).equals(expected())).toBe(true);

@@ -4,7 +4,8 @@
  * away; every acknowledged write must read back afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { locator, TestCluster, waitFor } from "./harness";
+import { pollUntil } from "@stowage/testing/poll";
+import { locator, TestCluster } from "./harness";
 import { VerifyingWriter } from "./verifying-writer";
 
 const MiB = 1024 * 1024;
@@ -50,7 +51,7 @@ describe("replicated volume across node processes", () => {
       const victim = rec?.replicas.find((r) => r.nodeId !== "n1");
       if (!rec || !victim) throw new Error("no replica off the target");
       await cluster.kill(victim.nodeId);
-      await waitFor("replica out of the in-sync set", async () => !(await cluster.volume("vol1"))?.inSync.includes(victim.id));
+      await pollUntil(async () => !(await cluster.volume("vol1"))?.inSync.includes(victim.id), { what: "replica out of the in-sync set" });
       const acksAtLoss = writer.ackCount;
       await writer.waitAcks(300);
       expect(writer.ackCount).toBeGreaterThan(acksAtLoss);
@@ -69,10 +70,10 @@ describe("replicated volume across node processes", () => {
       // The target dies: another node holding an in-sync replica takes over at a higher epoch.
       writer.maxPauseMs = 0;
       await cluster.kill("n1");
-      const moved = await waitFor("target failover", async () => {
+      const moved = await pollUntil(async () => {
         const v = await cluster.volume("vol1");
         return v?.target && v.target.nodeId !== "n1" ? v : undefined;
-      });
+      }, { what: "target failover" });
       expect(moved.epoch).toBeGreaterThan(rec.epoch);
       await writer.waitAcks(300);
       const targetPause = writer.maxPauseMs;

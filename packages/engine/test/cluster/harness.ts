@@ -4,38 +4,21 @@
  * `stowage-engine serve --etcd ...` child processes; they can be killed with
  * SIGKILL and restarted on the same pool.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
+import { pollUntil } from "@stowage/testing/poll";
+import { ChildService } from "@stowage/testing/process";
 import { ClusterAdminClient } from "../../src/admin/cluster-client";
 import { initClusterTls } from "../../src/cluster/certs";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeRecord } from "../../src/consensus/records";
 import { ConsensusStore } from "../../src/consensus/store";
 import { RawNbdClient } from "../../src/nbd/testing/raw-client";
-import { startPrivateEtcd, type PrivateEtcd } from "../support/etcd";
 
 export const ENGINE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = path.join(ENGINE_DIR, "bin", "stowage-engine.mjs");
-
-/** Polls `check` until it returns a value (not undefined/false) or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > until) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? ` (last error: ${lastErr.message})` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export interface NodeSpec {
   id: string;
@@ -67,7 +50,7 @@ export interface ClusterOptions {
 
 export interface RunningNode {
   spec: NodeSpec;
-  proc: ChildProcess | null;
+  proc: ChildService | null;
   ready: { node: string; replication: string; nbd?: string; admin?: string } | null;
   log: string[];
 }
@@ -87,7 +70,7 @@ export class TestCluster {
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "stowage-cluster-"));
-    const etcd = opts.etcd ?? (await startPrivateEtcd());
+    const etcd = opts.etcd ?? (await startEtcd());
     const c = new TestCluster(dir, etcd, opts.etcd === undefined, opts);
     try {
       await initClusterTls(path.join(dir, "tls"), { name: "test", nodeIds: opts.nodes.map((n) => n.id), ips: ["127.0.0.1", ...(opts.certIps ?? [])] });
@@ -149,29 +132,28 @@ export class TestCluster {
     ];
     const [cmd, ...pre] = spec.wrap ?? [];
     const execArgv = process.env.STOWAGE_NODE_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.STOWAGE_NODE_PROF}`] : [];
-    const proc = cmd ? spawn(cmd, [...pre, process.execPath, ...execArgv, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(process.execPath, [...execArgv, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     const running: RunningNode = this.nodes.get(spec.id) ?? { spec, proc: null, ready: null, log: [] };
     running.spec = spec;
-    running.proc = proc;
     running.ready = null;
     this.nodes.set(spec.id, running);
-    proc.stderr?.on("data", (d: Buffer) => {
-      for (const line of d.toString().split("\n")) if (line) running.log.push(line);
-      if (running.log.length > 400) running.log.splice(0, running.log.length - 400);
+    const proc = new ChildService({
+      name: `node ${spec.id}`,
+      command: cmd ?? process.execPath,
+      args: cmd ? [...pre, process.execPath, ...execArgv, ...args] : [...execArgv, ...args],
+      output: "ignore",
+      onLine: (line, stream) => {
+        if (stream !== "stderr" || !line) return;
+        running.log.push(line);
+        if (running.log.length > 400) running.log.splice(0, running.log.length - 400);
+      },
+      readyLine: (l) => l.includes('"event":"ready"'),
+      readyTimeoutMs: 30_000,
+      // A test kills nodes on purpose; an exit it did not cause shows in what it waits for.
+      onExit: () => undefined,
     });
-    let out = "";
-    const ready = new Promise<RunningNode["ready"]>((resolve, reject) => {
-      proc.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-        const line = out.split("\n").find((l) => l.includes('"event":"ready"'));
-        if (line) resolve(JSON.parse(line) as RunningNode["ready"]);
-      });
-      proc.once("exit", (code) => reject(new Error(`node ${spec.id} exited with ${code} before ready: ${running.log.slice(-5).join("\n")}`)));
-    });
-    running.ready = await Promise.race([
-      ready,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`node ${spec.id} not ready within 30 s`)), 30_000)),
-    ]);
+    running.proc = proc;
+    await proc.start();
+    running.ready = JSON.parse(proc.readyLine ?? "null") as RunningNode["ready"];
     return running;
   }
 
@@ -179,10 +161,9 @@ export class TestCluster {
   async kill(id: string): Promise<void> {
     const n = this.node(id);
     const p = n.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGKILL");
-    await exited;
+    if (!p?.running) return;
+    p.signal("SIGKILL");
+    await p.exited;
     n.proc = null;
     n.ready = null;
   }
@@ -203,14 +184,13 @@ export class TestCluster {
   /** Waits until every replica of the volume is in sync and the count matches the spec. */
   async waitAllInSync(id: string, timeoutMs = 30_000): Promise<VolumeRecord> {
     let last: VolumeRecord | null = null;
-    return waitFor(
-      `all replicas of ${id} in sync`,
+    return pollUntil(
       async () => {
         const v = await this.volume(id);
         last = v;
         return v && v.replicas.length === v.spec.replicas && v.inSync.length === v.replicas.length && v.replicas.every((r) => r.state === "healthy") ? v : undefined;
       },
-      timeoutMs,
+      { what: `all replicas of ${id} in sync`, timeoutMs },
     ).catch((err: unknown) => {
       const target = (last)?.target?.nodeId;
       const log = target ? (this.nodes.get(target)?.log ?? []).filter((l) => !l.includes("nbd connection dropped")).slice(-15).join("\n") : "";
@@ -219,13 +199,12 @@ export class TestCluster {
   }
 
   async waitAllInSyncQuiet(id: string, timeoutMs = 30_000): Promise<VolumeRecord> {
-    return waitFor(
-      `all replicas of ${id} in sync`,
+    return pollUntil(
       async () => {
         const v = await this.volume(id);
         return v && v.replicas.length === v.spec.replicas && v.inSync.length === v.replicas.length && v.replicas.every((r) => r.state === "healthy") ? v : undefined;
       },
-      timeoutMs,
+      { what: `all replicas of ${id} in sync`, timeoutMs },
     );
   }
 
@@ -258,8 +237,8 @@ export function locator(cluster: TestCluster, volume: string): () => Promise<{ h
 /** An NBD connection to the volume's current target, once it serves it. */
 export async function openVolume(cluster: TestCluster, volume: string, timeoutMs = 20_000): Promise<RawNbdClient> {
   const locate = locator(cluster, volume);
-  return waitFor(`NBD export ${volume}`, async () => {
+  return pollUntil(async () => {
     const ep = await locate();
     return ep ? RawNbdClient.open(ep, volume) : undefined;
-  }, timeoutMs, 100);
+  }, { what: `NBD export ${volume}`, timeoutMs, intervalMs: 100 });
 }

@@ -8,11 +8,12 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "@stowage/testing/poll";
 import { adminApi, routePath } from "../../src/admin/api";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { runCli } from "../../src/cli/run";
 import { encodeHeader, encodeHello, FrameReader, MessageType, NackReason, payloadCrc, type Header } from "../../src/replication/protocol";
-import { locator, openVolume, TestCluster, waitFor } from "./harness";
+import { locator, openVolume, TestCluster } from "./harness";
 import { blockContent, VerifyingWriter } from "./verifying-writer";
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -107,23 +108,23 @@ describe("replicated volume operations", () => {
     if (!onN2) throw new Error("no replica on n2");
     const moved = await cli(["cluster", "volume", "move", "ops", "--replica", onN2.id, "--to", "n4", "--admin", admin]);
     expect(moved.code).toBe(0);
-    await waitFor("move complete", async () => {
+    await pollUntil(async () => {
       const v = await cluster.volume("ops");
       return v && !v.replicas.some((r) => r.nodeId === "n2") && v.inSync.length === 3 && v.replicas.some((r) => r.nodeId === "n4");
-    });
+    }, { what: "move complete" });
 
     expect((await cli(["cluster", "volume", "scale", "ops", "--replicas", "2", "--admin", admin])).code).toBe(0);
-    await waitFor("shrunk to 2", async () => (await cluster.volume("ops"))?.replicas.length === 2).catch(async (err: unknown) => {
+    await pollUntil(async () => (await cluster.volume("ops"))?.replicas.length === 2, { what: "shrunk to 2" }).catch(async (err: unknown) => {
       console.log(JSON.stringify(await cluster.volume("ops")), ["n1", "n2", "n3", "n4"].map((n) => cluster.tail(n, 15)).join("\n"));
       throw err;
     });
 
     expect((await cli(["cluster", "volume", "scale", "ops", "--replicas", "3", "--admin", admin])).code).toBe(0);
     // 20 MB/s over ~16 MiB written: the rebuild takes long enough to be seen in progress.
-    const progress = await waitFor("rebuild progress in status", async () => {
+    const progress = await pollUntil(async () => {
       const s = await cli(["cluster", "volume", "status", "ops", "--admin", admin]);
       return /rebuild \d+%/.exec(s.out)?.[0];
-    }, 20_000, 100);
+    }, { what: "rebuild progress in status", timeoutMs: 20_000, intervalMs: 100 });
     expect(progress).toMatch(/rebuild/);
     await cluster.waitAllInSync("ops");
     const report = await writer.verify();
@@ -140,23 +141,23 @@ describe("replicated volume operations", () => {
     if (!rec || !victim) throw new Error("no replica off the target");
     const spare = ["n2", "n3", "n4"].find((n) => !rec.replicas.some((r) => r.nodeId === n));
     await cluster.kill(victim.nodeId);
-    const replaced = await waitFor("replacement placed and in sync", async () => {
+    const replaced = await pollUntil(async () => {
       const v = await cluster.volume("ops");
       return v && !v.replicas.some((r) => r.id === victim.id) && v.inSync.length === 3 ? v : undefined;
-    }, 40_000);
+    }, { what: "replacement placed and in sync", timeoutMs: 40_000 });
     expect(replaced.replicas.some((r) => r.nodeId === spare)).toBe(true);
     await writer.stop();
     const report = await writer.verify();
     expect(report.lost).toBe(0);
     await cluster.startNode(cluster.node(victim.nodeId).spec);
     // The returning node drops the replica no volume refers to any more.
-    await waitFor("orphan replica removed", async () => {
+    await pollUntil(async () => {
       const dir = path.join(cluster.poolDir(victim.nodeId), "volumes", victim.id);
       return readFile(path.join(dir, "seg-00000.dat")).then(
         () => false,
         () => true,
       );
-    });
+    }, { what: "orphan replica removed" });
   });
 
   it("repairs a corrupted block on one replica from another on read", async () => {
@@ -177,7 +178,7 @@ describe("replicated volume operations", () => {
     const back = await c.read(4095 * 4096, 4096);
     expect(back.error).toBe(0);
     expect(back.data.equals(data)).toBe(true);
-    await waitFor("bad copy rewritten", async () => (await readFile(seg)).indexOf(data) >= 0);
+    await pollUntil(async () => (await readFile(seg)).indexOf(data) >= 0, { what: "bad copy rewritten" });
     c.close();
   });
 
@@ -197,23 +198,23 @@ describe("replicated volume operations", () => {
     const epoch = BigInt(rec.epoch);
     const hello = encodeHello({ volumeId: "ops", replicaId: replica.id, targetNodeId: "n1", sizeBytes: rec.spec.sizeBytes });
     socket.write(Buffer.concat([encodeHeader({ type: MessageType.Hello, flags: 0, aux: 0, epoch, seq: 1n, offset: 0n, length: hello.length, payloadCrc: payloadCrc(hello) }), hello]));
-    await waitFor("hello ack", () => replies.find((h) => h.seq === 1n));
+    await pollUntil(() => replies.find((h) => h.seq === 1n), { what: "hello ack" });
     expect(replies[0]?.type).toBe(MessageType.HelloAck);
     const payload = Buffer.alloc(4096, 0xee);
     const frame = Buffer.concat([encodeHeader({ type: MessageType.Write, flags: 0, aux: 0, epoch, seq: 2n, offset: 0n, length: payload.length, payloadCrc: payloadCrc(payload) }), payload]);
 
     await cluster.kill("n1");
-    await waitFor("failover", async () => {
+    await pollUntil(async () => {
       const v = await cluster.volume("ops");
       return v && v.epoch > rec.epoch && v.target?.nodeId !== "n1";
-    });
+    }, { what: "failover" });
     // The new target must have spoken to this replica (raising its epoch) before the replay counts.
     const c = await openVolume(cluster, "ops");
     // In sync under the new target means the new target has spoken to it at the new epoch.
-    await waitFor("replica in sync under the new target", async () => (await cluster.volume("ops"))?.inSync.includes(replica.id));
+    await pollUntil(async () => (await cluster.volume("ops"))?.inSync.includes(replica.id), { what: "replica in sync under the new target" });
     const beforeReplay = await c.read(0, 4096);
     socket.write(frame);
-    const reply = await waitFor("reply to the replayed write", () => replies.find((h) => h.seq === 2n));
+    const reply = await pollUntil(() => replies.find((h) => h.seq === 2n), { what: "reply to the replayed write" });
     expect(reply.type).toBe(MessageType.Nack);
     expect(reply.aux).toBe(NackReason.StaleEpoch);
     const afterReplay = await c.read(0, 4096);

@@ -11,9 +11,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
+import { pollUntil } from "@stowage/testing/poll";
 import { createClusterVolume } from "../../src/cluster/volume-ops";
-import { startPrivateEtcd, type PrivateEtcd } from "../support/etcd";
-import { ENGINE_DIR, TestCluster, waitFor } from "./harness";
+import { ENGINE_DIR, TestCluster } from "./harness";
 import { createTestNetwork, type TestNetwork } from "./netns";
 import type { VerifyReport } from "./verifying-writer";
 
@@ -90,7 +91,7 @@ const writers: WriterProc[] = [];
 beforeAll(async () => {
   // Fails (never skips) when namespaces are unavailable: the guarantee under test needs them.
   net = await createTestNetwork(3);
-  etcd = await startPrivateEtcd({ host: net.bridgeIp });
+  etcd = await startEtcd({ host: net.bridgeIp });
   const n = net.nodes;
   cluster = await TestCluster.start({
     etcd,
@@ -117,26 +118,26 @@ it("fences an isolated target: no write acknowledged on the minority side, the m
 
   const a = startWriter(ns("p1"), 0, 11);
   writers.push(a);
-  await waitFor("writes on the original target", () => a.acks.length >= 300, 30_000);
+  await pollUntil(() => a.acks.length >= 300, { what: "writes on the original target", timeoutMs: 30_000 });
 
   const cutAt = Date.now();
   await net.cut(0);
-  const moved = await waitFor("failover on the majority side", async () => {
+  const moved = await pollUntil(async () => {
     const v = await c.volume("part");
     return v?.target && v.target.nodeId !== "p1" && v.epoch > first.epoch ? v : undefined;
-  }, 30_000);
+  }, { what: "failover on the majority side", timeoutMs: 30_000 });
   const failoverSeenAt = Date.now();
   const newTarget = moved.target?.nodeId ?? "";
 
   const b = startWriter(ns(newTarget), 1024, 22);
   writers.push(b);
-  await waitFor("writes on the new target", () => b.acks.length >= 300, 30_000);
+  await pollUntil(() => b.acks.length >= 300, { what: "writes on the new target", timeoutMs: 30_000 });
 
   // Heal: the old target comes back into view of etcd and its replicas, but it is superseded.
   const acksBeforeHeal = a.acks.length;
   await net.heal(0);
   await c.waitAllInSync("part", 60_000);
-  await waitFor("more writes on the new target after the heal", () => b.acks.length >= 600, 30_000);
+  await pollUntil(() => b.acks.length >= 600, { what: "more writes on the new target after the heal", timeoutMs: 30_000 });
 
   const lateAcks = a.acks.filter(([, , t]) => t > cutAt + 500);
   console.log(

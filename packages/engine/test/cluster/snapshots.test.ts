@@ -9,13 +9,14 @@
  */
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil } from "@stowage/testing/poll";
 import { adminApi, routePath } from "../../src/admin/api";
 import { runCli } from "../../src/cli/run";
 import { loadNodeTls } from "../../src/cluster/certs";
 import { clusterSnapshotSchema, clusterVolumeSchema } from "../../src/admin/cluster-schemas";
 import { Pool } from "../../src/pool/pool";
 import { encodeHeader, encodeHello, encodeName, FrameReader, MessageType, NackReason, payloadCrc, type Header } from "../../src/replication/protocol";
-import { locator, TestCluster, waitFor } from "./harness";
+import { locator, TestCluster } from "./harness";
 import { decodeBlock, VerifyingWriter } from "./verifying-writer";
 
 const BLOCKS = 2048;
@@ -178,10 +179,10 @@ describe("snapshots of replicated volumes", () => {
       const epoch = BigInt(rec.epoch);
       const hello = encodeHello({ volumeId: "snap", replicaId: replica.id, targetNodeId: "n1", sizeBytes: rec.spec.sizeBytes });
       socket.write(Buffer.concat([encodeHeader({ type: MessageType.Hello, flags: 0, aux: 0, epoch, seq: 1n, offset: 0n, length: hello.length, payloadCrc: payloadCrc(hello) }), hello]));
-      expect((await waitFor("hello ack", () => replies.find((h) => h.seq === 1n))).type).toBe(MessageType.HelloAck);
+      expect((await pollUntil(() => replies.find((h) => h.seq === 1n), { what: "hello ack" })).type).toBe(MessageType.HelloAck);
       const name = encodeName("stale");
       socket.write(Buffer.concat([encodeHeader({ type: MessageType.Snapshot, flags: 0, aux: 0, epoch: epoch - 1n, seq: 2n, offset: 0n, length: name.length, payloadCrc: payloadCrc(name) }), name]));
-      const reply = await waitFor("reply to the stale SNAPSHOT", () => replies.find((h) => h.seq === 2n));
+      const reply = await pollUntil(() => replies.find((h) => h.seq === 2n), { what: "reply to the stale SNAPSHOT" });
       expect(reply.type).toBe(MessageType.Nack);
       expect(reply.aux).toBe(NackReason.StaleEpoch);
     } finally {
