@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandSchema, heartbeatRequestSchema, registerRequestSchema } from "./index";
+import { commandSchema, heartbeatRequestSchema, registerRequestSchema, volumeInventorySchema } from "./index";
 
 describe("agent protocol v1", () => {
   it("accepts a well-formed register request", () => {
@@ -36,5 +36,16 @@ describe("agent protocol v1", () => {
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(["params", "name"]);
     expect(commandSchema.safeParse({ id: "c2", type: "volume.create", params: { name: "Orders_DB", sizeBytes: 4096, replicas: 1, encrypted: false } }).success).toBe(false);
+  });
+
+  it("takes an existing volume's name as reported, even one a command may no longer create", () => {
+    const volume = (name: string) => volumeInventorySchema.safeParse({ id: "v1", name, sizeBytes: 4096, replicaCount: 1, encrypted: false, targetNodeId: null, state: "healthy" });
+    expect(volume("Orders_DB").success).toBe(true);
+    expect(volume("v".repeat(253)).success).toBe(true);
+    for (const bad of ["", "v".repeat(254), "orders\u0000db", "orders\ndb"]) {
+      const r = volume(bad);
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(["name"]);
+    }
   });
 });

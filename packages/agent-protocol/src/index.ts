@@ -9,11 +9,11 @@
  */
 import {
   commandStateSchema,
-  nodeNameSchema,
   nodeStatusSchema,
   poolHealthSchema,
   replicaStateSchema,
   reportedCommandStateSchema,
+  reportedNameSchema,
   snapshotNameSchema,
   volumeNameSchema,
   volumeStateSchema,
@@ -117,7 +117,8 @@ const isoTime = z.string().datetime();
 
 export const nodeInventorySchema = z.object({
   id,
-  name: nodeNameSchema,
+  // Inventory names are observations: an existing object is reported even if its name predates the rules.
+  name: reportedNameSchema,
   zone: z.string().max(100).nullable(),
   rack: z.string().max(100).nullable(),
   status: nodeStatusSchema,
@@ -132,7 +133,7 @@ export type NodeInventory = z.infer<typeof nodeInventorySchema>;
 
 export const volumeInventorySchema = z.object({
   id,
-  name: volumeNameSchema,
+  name: reportedNameSchema,
   sizeBytes: bytes,
   replicaCount: z.number().int().min(1).max(3),
   encrypted: z.boolean(),
@@ -154,7 +155,7 @@ export type ReplicaInventory = z.infer<typeof replicaInventorySchema>;
 export const snapshotInventorySchema = z.object({
   id,
   volumeId: id,
-  name: snapshotNameSchema,
+  name: reportedNameSchema,
   createdAt: isoTime,
 });
 export type SnapshotInventory = z.infer<typeof snapshotInventorySchema>;

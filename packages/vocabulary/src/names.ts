@@ -110,3 +110,19 @@ export function defaultSnapshotName(volumeName: string, at: Date): string {
     .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
   return `${base === "" ? "snapshot" : base}${suffix}`;
 }
+
+/**
+ * A name as an agent reports it in telemetry. What exists is reported even
+ * when it predates today's rules (an engine volume named before them, a node
+ * named by its cloud), so observations are held only to being a name at all:
+ * 1-253 printable characters. Whatever creates a name is held to the rules
+ * above; refusing a whole telemetry batch over one old name would lose the
+ * cluster's every other figure.
+ */
+const REPORTED_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,253}$/u;
+
+export function isReportedName(value: string): boolean {
+  return REPORTED_NAME.test(value);
+}
+
+export const reportedNameSchema = z.string().regex(REPORTED_NAME, "use 1-253 printable characters");

@@ -92,17 +92,17 @@ const cases: [string, (b: Record<string, unknown> & TelemetryBatch) => unknown][
     const b = withInventory();
     return { ...b, inventory: { ...inv(b), volumes: [{ ...inv(b).volumes[0], encrypted: "yes" }] } };
   }],
-  ["a volume name with '_' and uppercase", () => {
+  ["a volume name from before the name rules, with '_' and uppercase", () => {
     const b = withInventory();
     return { ...b, inventory: { ...inv(b), volumes: [{ ...inv(b).volumes[0], name: "Orders_DB" }] } };
   }],
-  ["a snapshot name of 64 characters", () => {
+  ["a snapshot name of 254 characters", () => {
     const b = withInventory();
-    return { ...b, inventory: { ...inv(b), snapshots: [{ ...inv(b).snapshots[0], name: "s".repeat(64) }] } };
+    return { ...b, inventory: { ...inv(b), snapshots: [{ ...inv(b).snapshots[0], name: "s".repeat(254) }] } };
   }],
-  ["a node name that is no DNS subdomain", () => {
+  ["a node name with a control character", () => {
     const b = withInventory();
-    return { ...b, inventory: { ...inv(b), nodes: [{ ...inv(b).nodes[0], name: "Node 0" }] } };
+    return { ...b, inventory: { ...inv(b), nodes: [{ ...inv(b).nodes[0], name: "node\n0" }] } };
   }],
   ["a missing inventory", (b) => {
     const { inventory: _, ...rest } = b;

@@ -1,5 +1,5 @@
 import { telemetryBatchSchema, type Inventory, type PoolSample, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
-import { isValidNodeName, isValidSnapshotName, isValidVolumeName, NODE_STATUSES, POOL_HEALTHS, REPLICA_STATES, VOLUME_STATES } from "@stowage/vocabulary";
+import { isReportedName, NODE_STATUSES, POOL_HEALTHS, REPLICA_STATES, VOLUME_STATES } from "@stowage/vocabulary";
 
 /**
  * Validation of telemetry batches, equal in outcome to
@@ -41,17 +41,9 @@ function isCount(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-// Names follow the shared rules, as the protocol's schemas hold them to.
-function isNodeName(v: unknown): v is string {
-  return typeof v === "string" && isValidNodeName(v);
-}
-
-function isVolumeName(v: unknown): v is string {
-  return typeof v === "string" && isValidVolumeName(v);
-}
-
-function isSnapshotName(v: unknown): v is string {
-  return typeof v === "string" && isValidSnapshotName(v);
+// Inventory names are observations, held to the vocabulary's reported-name rule as the protocol's schemas hold them.
+function isName(v: unknown): v is string {
+  return typeof v === "string" && isReportedName(v);
 }
 
 function isLabel(v: unknown): v is string | null {
@@ -115,7 +107,7 @@ function checkedInventory(v: unknown, times: TimeCheck): Inventory | null {
   if (!Array.isArray(replicas) || replicas.length > MAX_REPLICAS || !Array.isArray(snapshots) || snapshots.length > MAX_SNAPSHOTS) return null;
   const out: Inventory = { nodes: [], volumes: [], replicas: [], snapshots: [] };
   for (const n of nodes as unknown[]) {
-    if (!isRecord(n) || !isId(n.id) || !isNodeName(n.name) || !isLabel(n.zone) || !isLabel(n.rack) || !isOneOf(n.status, NODE_STATUS)) return null;
+    if (!isRecord(n) || !isId(n.id) || !isName(n.name) || !isLabel(n.zone) || !isLabel(n.rack) || !isOneOf(n.status, NODE_STATUS)) return null;
     const p = n.pool;
     if (!isRecord(p) || !isCount(p.capacityBytes) || !isCount(p.allocatedBytes) || !isCount(p.provisionedBytes) || !isOneOf(p.health, POOL_HEALTH)) return null;
     out.nodes.push({
@@ -128,7 +120,7 @@ function checkedInventory(v: unknown, times: TimeCheck): Inventory | null {
     });
   }
   for (const x of volumes as unknown[]) {
-    if (!isRecord(x) || !isId(x.id) || !isVolumeName(x.name) || !isCount(x.sizeBytes) || !isCount(x.replicaCount) || x.replicaCount < 1 || x.replicaCount > 3) return null;
+    if (!isRecord(x) || !isId(x.id) || !isName(x.name) || !isCount(x.sizeBytes) || !isCount(x.replicaCount) || x.replicaCount < 1 || x.replicaCount > 3) return null;
     if (typeof x.encrypted !== "boolean" || !(x.targetNodeId === null || isId(x.targetNodeId)) || !isOneOf(x.state, VOLUME_STATE)) return null;
     out.volumes.push({
       id: x.id,
@@ -146,7 +138,7 @@ function checkedInventory(v: unknown, times: TimeCheck): Inventory | null {
     out.replicas.push({ id: r.id, volumeId: r.volumeId, nodeId: r.nodeId, state: r.state, progress: r.progress });
   }
   for (const x of snapshots as unknown[]) {
-    if (!isRecord(x) || !isId(x.id) || !isId(x.volumeId) || !isSnapshotName(x.name) || !times.valid(x.createdAt)) return null;
+    if (!isRecord(x) || !isId(x.id) || !isId(x.volumeId) || !isName(x.name) || !times.valid(x.createdAt)) return null;
     out.snapshots.push({ id: x.id, volumeId: x.volumeId, name: x.name, createdAt: x.createdAt });
   }
   return out;
