@@ -171,7 +171,8 @@ describe("Uplink command results", () => {
       }
       const match = /\/commands\/([^/]+)\/status$/.exec(path);
       if (match?.[1]) {
-        const body = JSON.parse(String(init?.body)) as { state: string; result: unknown };
+        // The client sends status reports as a JSON string.
+        const body = JSON.parse(typeof init?.body === "string" ? init.body : "{}") as { state: string; result: unknown };
         reports.push({ id: decodeURIComponent(match[1]), state: body.state, result: body.result });
         return new Response(JSON.stringify({ id: match[1], state: body.state, applied: true }), { status: 200 });
       }
