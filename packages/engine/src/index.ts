@@ -27,7 +27,7 @@ export { scrub, type BadBlock, type ScrubOptions, type ScrubReport } from "./scr
 
 // Encryption and key providers
 export { XtsCipher, generateDataKey } from "./crypto/xts";
-export { KmsError, type KeyContext, type KmsErrorCode, type KmsProvider, type WrappedKey } from "./kms/provider";
+export type { KeyContext, KmsProvider, WrappedKey } from "./kms/provider";
 export { LocalFileKms } from "./kms/local-file";
 export { KubernetesSecretKms, type SecretGetter, type SecretRef } from "./kms/kubernetes-secret";
 export { VaultTransitKms, type VaultTransitOptions } from "./kms/vault-transit";
@@ -39,7 +39,7 @@ export { catchUpSchema, clusterNodeSchema, clusterSnapshotSchema, clusterVolumeS
 // Frontends, node process and admin API
 export { NbdServer, type NbdLogger, type NbdServerOptions, type NbdServerStats } from "./nbd/server";
 export { StowageNode, type StowageNodeOptions, type HostPort } from "./node/node";
-export { NodeError, type NodeBackend, type NodeErrorCode } from "./node/backend";
+export type { NodeBackend } from "./node/backend";
 export { PoolBackend } from "./node/pool-backend";
 export { createLogger, type Logger } from "./logger";
 export { createAdminServer, type AdminOperations, type AdminRoute } from "./admin/server";

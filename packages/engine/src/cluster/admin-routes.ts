@@ -8,7 +8,7 @@ import { adminApi, routeMatcher, routePath } from "../admin/api";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
-import { NodeError } from "../node/backend";
+import { EngineError } from "../errors";
 import type { ClusterAdminOperations } from "./admin-operations";
 import { snapshotView } from "./snapshots";
 import {
@@ -27,13 +27,13 @@ const controllerRecordSchema = z.object({ id: z.string() });
 
 function volumeParam(value: string | undefined): string {
   const parsed = nameSchema.safeParse(value);
-  if (!parsed.success) throw new NodeError("INVALID", "invalid volume name");
+  if (!parsed.success) throw new EngineError("INVALID", "invalid volume name");
   return parsed.data;
 }
 
 function snapshotParam(value: string | undefined): string {
   const parsed = nameSchema.safeParse(value);
-  if (!parsed.success) throw new NodeError("INVALID", `snapshot: ${parsed.error.issues[0]?.message ?? "invalid snapshot name"}`);
+  if (!parsed.success) throw new EngineError("INVALID", `snapshot: ${parsed.error.issues[0]?.message ?? "invalid snapshot name"}`);
   return parsed.data;
 }
 
@@ -57,11 +57,11 @@ async function forwardToTarget(
 ): Promise<{ status: number; body: unknown } | null> {
   const target = v.target?.nodeId;
   if (target === node.nodeId) return null;
-  if (target === undefined) throw new NodeError("NO_TARGET", `volume ${v.id} has no target`);
+  if (target === undefined) throw new EngineError("NO_TARGET", `volume ${v.id} has no target`);
   const from = req.headers[FORWARDED_BY];
-  if (from !== undefined) throw new NodeError("NO_TARGET", `node ${node.nodeId} is not the target of ${v.id} (asked by ${String(from)})`);
+  if (from !== undefined) throw new EngineError("NO_TARGET", `node ${node.nodeId} is not the target of ${v.id} (asked by ${String(from)})`);
   const admin = (await node.store.get(keys.node(target), nodeRecordSchema))?.value.admin;
-  if (!admin) throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} is down`);
+  if (!admin) throw new EngineError("NO_TARGET", `the target node ${target} of ${v.id} is down`);
   try {
     const res = await fetch(`http://${admin}${urlPath}`, {
       method,
@@ -74,9 +74,9 @@ async function forwardToTarget(
   } catch (err) {
     // Refused or unreachable: nothing was done. Timed out: the target may have done it.
     if (err instanceof Error && err.name === "TimeoutError") {
-      throw new NodeError("BUSY", `the target node ${target} of ${v.id} did not answer within ${FORWARD_TIMEOUT_MS} ms; the outcome is unknown`);
+      throw new EngineError("BUSY", `the target node ${target} of ${v.id} did not answer within ${FORWARD_TIMEOUT_MS} ms; the outcome is unknown`);
     }
-    throw new NodeError("NO_TARGET", `the target node ${target} of ${v.id} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+    throw new EngineError("NO_TARGET", `the target node ${target} of ${v.id} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -183,7 +183,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       ...routeMatcher(adminApi.clusterTarget),
       handler: (_req, [id]) => {
         const ts = node.targetStatus(volumeParam(id));
-        if (!ts) throw new NodeError("NOT_FOUND", `this node is not the target of ${id ?? ""}`);
+        if (!ts) throw new EngineError("NOT_FOUND", `this node is not the target of ${id ?? ""}`);
         return Promise.resolve({ status: 200, body: ts });
       },
     },
@@ -201,7 +201,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
         const volume = volumeParam(id);
         const body = createClusterSnapshotRequestSchema.parse(await readAdminJson(req));
         const v = await getClusterVolume(node.store, volume);
-        if (v.snapshots.some((x) => x.name === body.name)) throw new NodeError("EXISTS", `volume ${volume} already has a snapshot ${body.name}`);
+        if (v.snapshots.some((x) => x.name === body.name)) throw new EngineError("EXISTS", `volume ${volume} already has a snapshot ${body.name}`);
         const forwarded = await forwardToTarget(node, req, v, "POST", routePath(adminApi.createClusterSnapshot, { volume }), body);
         if (forwarded) return forwarded;
         const dto: ClusterSnapshotDto = await node.createClusterSnapshot(volume, body.name);
@@ -214,7 +214,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
         const volume = volumeParam(id);
         const name = snapshotParam(snap);
         const v = await getClusterVolume(node.store, volume);
-        if (!v.snapshots.some((x) => x.name === name)) throw new NodeError("NOT_FOUND", `volume ${volume} has no snapshot ${name}`);
+        if (!v.snapshots.some((x) => x.name === name)) throw new EngineError("NOT_FOUND", `volume ${volume} has no snapshot ${name}`);
         const forwarded = await forwardToTarget(node, req, v, "DELETE", routePath(adminApi.deleteClusterSnapshot, { volume, snapshot: name }));
         if (forwarded) return forwarded;
         await node.deleteClusterSnapshot(volume, name);
@@ -251,7 +251,7 @@ const SNAPSHOTS_ELSEWHERE = "this node runs in cluster mode: use /v1/cluster/vol
 
 /** Refuses a single-node request, saying what to use instead. */
 function elsewhere(message: string): Promise<never> {
-  return Promise.reject(new NodeError("UNSUPPORTED", message));
+  return Promise.reject(new EngineError("UNSUPPORTED", message));
 }
 
 function snapshotsElsewhere(volume: string | undefined): Promise<never> {

@@ -19,7 +19,7 @@ import type { ConsensusStore } from "../consensus/store";
 import { EncryptedDevice } from "../crypto/encrypted-device";
 import { instrument, IoStats, type IoStatsSnapshot } from "../metrics/io-stats";
 import type { NbdServer } from "../nbd/server";
-import { NodeError } from "../node/backend";
+import { EngineError } from "../errors";
 import type { Logger } from "../logger";
 import type { HostPort } from "../node/node";
 import { localLink, remoteLink, type ReplicaLink } from "../replication/links";
@@ -232,7 +232,7 @@ export class TargetAttacher {
   async waitAttached(volumeId: string, timeoutMs: number): Promise<void> {
     if (this.opts.volume(volumeId)?.attached) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new NodeError("BUSY", `volume ${volumeId} not attached within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new EngineError("BUSY", `volume ${volumeId} not attached within ${timeoutMs} ms`)), timeoutMs);
       const list = this.attachWaiters.get(volumeId) ?? [];
       list.push(() => {
         clearTimeout(timer);
@@ -246,8 +246,8 @@ export class TargetAttacher {
   serving(volumeId: string): { st: VolumeState; a: Attached; record: VolumeRecord } {
     const st = this.opts.volume(volumeId);
     const a = st?.attached;
-    if (!st || !a || !st.record) throw new NodeError("NO_TARGET", `this node does not serve volume ${volumeId} (yet)`);
-    if (a.target.isFenced) throw new NodeError("FENCED", `the target of ${volumeId} on this node was superseded`);
+    if (!st || !a || !st.record) throw new EngineError("NO_TARGET", `this node does not serve volume ${volumeId} (yet)`);
+    if (a.target.isFenced) throw new EngineError("FENCED", `the target of ${volumeId} on this node was superseded`);
     return { st, a, record: st.record };
   }
 

@@ -8,7 +8,7 @@
  */
 import { keys, volumeRecordSchema, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
-import { NodeError } from "../node/backend";
+import { EngineError } from "../errors";
 import type { Logger } from "../logger";
 import { EpochSupersededError } from "../replication/membership";
 import { SnapshotExistsError } from "../replication/target";
@@ -18,7 +18,7 @@ import type { Attached } from "./volume-state";
 export const MAX_CLUSTER_SNAPSHOTS = 64;
 
 function missing(err: unknown, id: string): never {
-  if (err instanceof Error && err.message.includes("does not exist")) throw new NodeError("NOT_FOUND", `volume ${id} not found`);
+  if (err instanceof Error && err.message.includes("does not exist")) throw new EngineError("NOT_FOUND", `volume ${id} not found`);
   throw err;
 }
 
@@ -39,7 +39,7 @@ export async function unrecordSnapshot(store: ConsensusStore, id: string, epoch:
   await store
     .update(keys.volume(id), volumeRecordSchema, (v) => {
       if (v.epoch !== epoch) throw new EpochSupersededError(id, epoch, v.epoch);
-      if (!v.snapshots.some((x) => x.name === name)) throw new NodeError("NOT_FOUND", `volume ${id} has no snapshot ${name}`);
+      if (!v.snapshots.some((x) => x.name === name)) throw new EngineError("NOT_FOUND", `volume ${id} has no snapshot ${name}`);
       return { ...v, snapshots: v.snapshots.filter((x) => x.name !== name) };
     })
     .catch((err: unknown) => missing(err, id));
@@ -57,8 +57,8 @@ export function snapshotView(v: VolumeRecord, s: SnapshotRecord): SnapshotRecord
  * epoch) before returning.
  */
 export async function takeClusterSnapshot(store: ConsensusStore, log: Logger, volumeId: string, a: Attached, record: VolumeRecord, name: string): Promise<SnapshotRecord> {
-  if (a.target.snapshots().includes(name)) throw new NodeError("EXISTS", `volume ${volumeId} already has a snapshot ${name}`);
-  if (a.target.snapshots().length >= MAX_CLUSTER_SNAPSHOTS) throw new NodeError("INVALID", `a replicated volume keeps at most ${MAX_CLUSTER_SNAPSHOTS} snapshots`);
+  if (a.target.snapshots().includes(name)) throw new EngineError("EXISTS", `volume ${volumeId} already has a snapshot ${name}`);
+  if (a.target.snapshots().length >= MAX_CLUSTER_SNAPSHOTS) throw new EngineError("INVALID", `a replicated volume keeps at most ${MAX_CLUSTER_SNAPSHOTS} snapshots`);
   let entry: SnapshotRecord | undefined;
   try {
     await a.target.snapshot(name, async (holders) => {
@@ -84,8 +84,8 @@ export async function deleteClusterSnapshot(store: ConsensusStore, log: Logger, 
 }
 
 function snapshotError(volumeId: string, a: Attached, err: unknown): Error {
-  if (err instanceof NodeError) return err;
-  if (err instanceof SnapshotExistsError) return new NodeError("EXISTS", err.message);
-  if (a.target.isFenced || err instanceof EpochSupersededError) return new NodeError("FENCED", `the target of ${volumeId} on this node was superseded: ${err instanceof Error ? err.message : String(err)}`);
-  return new NodeError("BUSY", `snapshot of ${volumeId} failed: ${err instanceof Error ? err.message : String(err)}`);
+  if (err instanceof EngineError) return err;
+  if (err instanceof SnapshotExistsError) return new EngineError("EXISTS", err.message);
+  if (a.target.isFenced || err instanceof EpochSupersededError) return new EngineError("FENCED", `the target of ${volumeId} on this node was superseded: ${err instanceof Error ? err.message : String(err)}`);
+  return new EngineError("BUSY", `snapshot of ${volumeId} failed: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { tempDir } from "../util/test-helpers";
 import { KubernetesSecretKms, type SecretRef } from "./kubernetes-secret";
 import { LocalFileKms } from "./local-file";
-import { KmsError, parseKek } from "./provider";
+import { EngineError } from "../errors";
+import { parseKek } from "./provider";
 import { VaultTransitKms } from "./vault-transit";
 
 const ctx = { volumeId: "0b1c6f5e-6a55-4d39-9f0e-2f4bb6d0c001" };
@@ -28,7 +29,7 @@ describe("parseKek", () => {
     expect(parseKek(k).equals(k)).toBe(true);
     expect(parseKek(k.toString("hex") + "\n").equals(k)).toBe(true);
     expect(parseKek(k.toString("base64")).equals(k)).toBe(true);
-    expect(() => parseKek("too-short")).toThrow(KmsError);
+    expect(() => parseKek("too-short")).toThrow(EngineError);
   });
 });
 

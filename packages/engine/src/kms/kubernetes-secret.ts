@@ -1,4 +1,5 @@
-import { KmsError, gcmWrap, kekFingerprint, parseKek, unwrapWithKek, type KeyContext, type KmsProvider, type WrappedKey } from "./provider";
+import { EngineError } from "../errors";
+import { gcmWrap, kekFingerprint, parseKek, unwrapWithKek, type KeyContext, type KmsProvider, type WrappedKey } from "./provider";
 
 export interface SecretRef {
   readonly namespace: string;
@@ -25,9 +26,9 @@ export class KubernetesSecretKms implements KmsProvider {
     try {
       value = await this.options.getSecret(secret);
     } catch (err) {
-      throw new KmsError("UNAVAILABLE", `secret ${secret.namespace}/${secret.name} cannot be read`, { cause: err });
+      throw new EngineError("UNAVAILABLE", `secret ${secret.namespace}/${secret.name} cannot be read`, { cause: err });
     }
-    if (value === undefined) throw new KmsError("KEY_NOT_FOUND", `secret ${secret.namespace}/${secret.name} has no key "${secret.key}"`);
+    if (value === undefined) throw new EngineError("KEY_NOT_FOUND", `secret ${secret.namespace}/${secret.name} has no key "${secret.key}"`);
     return parseKek(value);
   }
 

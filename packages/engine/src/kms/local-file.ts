@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import { errnoCode } from "../util/errors";
-import { KmsError, gcmWrap, kekFingerprint, parseKek, unwrapWithKek, type KeyContext, type KmsProvider, type WrappedKey } from "./provider";
+import { EngineError, errnoCode } from "../errors";
+import { gcmWrap, kekFingerprint, parseKek, unwrapWithKek, type KeyContext, type KmsProvider, type WrappedKey } from "./provider";
 
 /**
  * KEK from a file on the node (32 raw bytes, hex or base64). The file is read
@@ -22,9 +22,9 @@ export class LocalFileKms implements KmsProvider {
     try {
       return parseKek(await readFile(this.options.path));
     } catch (err) {
-      if (err instanceof KmsError) throw err;
-      if (errnoCode(err) === "ENOENT") throw new KmsError("KEY_NOT_FOUND", `key file ${this.options.path} does not exist`, { cause: err });
-      throw new KmsError("UNAVAILABLE", `key file ${this.options.path} cannot be read`, { cause: err });
+      if (err instanceof EngineError) throw err;
+      if (errnoCode(err) === "ENOENT") throw new EngineError("KEY_NOT_FOUND", `key file ${this.options.path} does not exist`, { cause: err });
+      throw new EngineError("UNAVAILABLE", `key file ${this.options.path} cannot be read`, { cause: err });
     }
   }
 

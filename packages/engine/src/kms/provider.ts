@@ -26,9 +26,6 @@ export interface KmsProvider {
   unwrapKey(wrapped: WrappedKey, context: KeyContext): Promise<Buffer>;
 }
 
-/** @deprecated The engine has one error type; throw EngineError. */
-export { EngineError as KmsError, type EngineErrorCode as KmsErrorCode } from "../errors";
-
 /** Short public fingerprint of a KEK, so a wrong key is named as such before any decryption. */
 export function kekFingerprint(kek: Buffer): string {
   return createHash("sha256").update("stowage-kek-id-v1").update(kek).digest().subarray(0, 8).toString("hex");

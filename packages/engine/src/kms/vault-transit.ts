@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { KmsError, type KeyContext, type KmsProvider, type WrappedKey } from "./provider";
+import { EngineError } from "../errors";
+import type { KeyContext, KmsProvider, WrappedKey } from "./provider";
 
 export interface VaultTransitOptions {
   /** e.g. "https://vault.example:8200" */
@@ -41,39 +42,39 @@ export class VaultTransitKms implements KmsProvider {
     try {
       res = await doFetch(url, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      throw new KmsError("UNAVAILABLE", `vault at ${address} is unreachable`, { cause: err });
+      throw new EngineError("UNAVAILABLE", `vault at ${address} is unreachable`, { cause: err });
     }
     const text = await res.text();
     let json: unknown;
     try {
       json = text.length > 0 ? JSON.parse(text) : {};
     } catch (err) {
-      throw new KmsError("UNAVAILABLE", `vault returned a non-JSON ${op} response (HTTP ${res.status})`, { cause: err });
+      throw new EngineError("UNAVAILABLE", `vault returned a non-JSON ${op} response (HTTP ${res.status})`, { cause: err });
     }
     if (res.ok) return json;
     const parsed = errorResponse.safeParse(json);
     const detail = parsed.success ? parsed.data.errors.join("; ") : `HTTP ${res.status}`;
-    if (res.status === 403) throw new KmsError("ACCESS_DENIED", `vault ${op} denied: ${detail}`);
-    if (res.status === 400 && /not found/i.test(detail)) throw new KmsError("KEY_NOT_FOUND", `vault transit key "${keyName}" not found`);
-    if (res.status === 400 && op === "decrypt") throw new KmsError("WRONG_KEY", `vault could not decrypt the data key: ${detail}`);
-    throw new KmsError(res.status >= 500 ? "UNAVAILABLE" : "INVALID", `vault ${op} failed: ${detail}`);
+    if (res.status === 403) throw new EngineError("ACCESS_DENIED", `vault ${op} denied: ${detail}`);
+    if (res.status === 400 && /not found/i.test(detail)) throw new EngineError("KEY_NOT_FOUND", `vault transit key "${keyName}" not found`);
+    if (res.status === 400 && op === "decrypt") throw new EngineError("WRONG_KEY", `vault could not decrypt the data key: ${detail}`);
+    throw new EngineError(res.status >= 500 ? "UNAVAILABLE" : "INVALID", `vault ${op} failed: ${detail}`);
   }
 
   async wrapKey(plaintext: Buffer, _context: KeyContext): Promise<WrappedKey> {
     const json = encryptResponse.safeParse(await this.call("encrypt", { plaintext: plaintext.toString("base64") }));
-    if (!json.success) throw new KmsError("UNAVAILABLE", "vault encrypt response has no ciphertext");
+    if (!json.success) throw new EngineError("UNAVAILABLE", "vault encrypt response has no ciphertext");
     return { provider: this.kind, keyId: this.options.keyName, ciphertext: json.data.data.ciphertext };
   }
 
   async unwrapKey(wrapped: WrappedKey, _context: KeyContext): Promise<Buffer> {
     if (wrapped.provider !== this.kind) {
-      throw new KmsError("INVALID", `wrapped key belongs to provider "${wrapped.provider}", not "${this.kind}"`);
+      throw new EngineError("INVALID", `wrapped key belongs to provider "${wrapped.provider}", not "${this.kind}"`);
     }
     if (wrapped.keyId !== this.options.keyName) {
-      throw new KmsError("WRONG_KEY", `data key was wrapped with transit key "${wrapped.keyId}", not "${this.options.keyName}"`);
+      throw new EngineError("WRONG_KEY", `data key was wrapped with transit key "${wrapped.keyId}", not "${this.options.keyName}"`);
     }
     const json = decryptResponse.safeParse(await this.call("decrypt", { ciphertext: wrapped.ciphertext }));
-    if (!json.success) throw new KmsError("UNAVAILABLE", "vault decrypt response has no plaintext");
+    if (!json.success) throw new EngineError("UNAVAILABLE", "vault decrypt response has no plaintext");
     return Buffer.from(json.data.data.plaintext, "base64");
   }
 }

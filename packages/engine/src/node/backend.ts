@@ -7,9 +7,6 @@
 import type { BlockDevice } from "../block-device";
 import type { CreateVolumeRequest, ScrubReport, SnapshotDto, VolumeDto } from "../admin/schemas";
 
-/** @deprecated The engine has one error type; throw EngineError. */
-export { EngineError as NodeError, type EngineErrorCode as NodeErrorCode } from "../errors";
-
 export interface NodeBackend {
   /** Short identifier shown in status output ("pool", "file"). */
   readonly kind: string;

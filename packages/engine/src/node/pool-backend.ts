@@ -15,10 +15,10 @@ import { LocalFileKms } from "../kms/local-file";
 import { Pool } from "../pool/pool";
 import { scrub } from "../scrub/scrub";
 import { writeFileAtomic } from "../util/atomic-file";
-import { errnoCode } from "../util/errors";
+import { EngineError, errnoCode } from "../errors";
 import { BLOCKS_PER_EXTENT } from "../volume/geometry";
 import type { Volume } from "../volume/volume";
-import { NodeError, type NodeBackend } from "./backend";
+import type { NodeBackend } from "./backend";
 
 const KEY_REFS_FILE = "node-key-files.json";
 const keyRefsSchema = z.record(z.string(), z.string());
@@ -54,7 +54,7 @@ export class PoolBackend implements NodeBackend {
   }
 
   private async volume(name: string): Promise<Volume> {
-    if (!this.pool.listVolumes().some((v) => v.name === name)) throw new NodeError("NOT_FOUND", `volume ${name} not found`);
+    if (!this.pool.listVolumes().some((v) => v.name === name)) throw new EngineError("NOT_FOUND", `volume ${name} not found`);
     const keyFile = this.keyFiles.get(name);
     return this.pool.openVolume(name, keyFile === undefined ? {} : { kms: new LocalFileKms({ path: keyFile }) });
   }
@@ -77,7 +77,7 @@ export class PoolBackend implements NodeBackend {
     if (keyFile !== undefined) {
       // Fail before creating anything if the key can't be read.
       await readFile(keyFile).catch(() => {
-        throw new NodeError("INVALID", `key file ${keyFile} cannot be read by the node`);
+        throw new EngineError("INVALID", `key file ${keyFile} cannot be read by the node`);
       });
     }
     const vol = await this.pool.createVolume({
@@ -94,7 +94,7 @@ export class PoolBackend implements NodeBackend {
   }
 
   async deleteVolume(name: string): Promise<void> {
-    if (!this.pool.listVolumes().some((v) => v.name === name)) throw new NodeError("NOT_FOUND", `volume ${name} not found`);
+    if (!this.pool.listVolumes().some((v) => v.name === name)) throw new EngineError("NOT_FOUND", `volume ${name} not found`);
     await this.pool.deleteVolume(name);
     if (this.keyFiles.delete(name)) await this.saveKeyRefs();
   }
@@ -114,7 +114,7 @@ export class PoolBackend implements NodeBackend {
 
   async deleteSnapshot(volume: string, name: string): Promise<void> {
     const vol = await this.volume(volume);
-    if (!vol.listSnapshots().some((s) => s.name === name)) throw new NodeError("NOT_FOUND", `snapshot ${volume}@${name} not found`);
+    if (!vol.listSnapshots().some((s) => s.name === name)) throw new EngineError("NOT_FOUND", `snapshot ${volume}@${name} not found`);
     await vol.deleteSnapshot(name);
   }
 

@@ -7,7 +7,7 @@ import { BlockIoError } from "../block-device";
 import type { KmsProvider } from "../kms/provider";
 import { copyDevice } from "../snapshot/clone";
 import { syncDir, writeFileAtomic } from "../util/atomic-file";
-import { EngineError, errnoCode } from "../util/errors";
+import { EngineError, errnoCode } from "../errors";
 import { EXTENT_SIZE } from "../volume/geometry";
 import { SUPERBLOCK_FILE } from "../volume/superblock";
 import { Volume, validateName, type CapacityAccountant, type VolumeOpenOptions } from "../volume/volume";

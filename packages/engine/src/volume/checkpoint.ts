@@ -3,7 +3,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { z } from "zod";
 import { writeFileAtomic } from "../util/atomic-file";
-import { EngineError, errnoCode } from "../util/errors";
+import { EngineError, errnoCode } from "../errors";
 
 /**
  * Metadata checkpoint (`meta.ckpt`): the whole extent map at one WAL sequence

@@ -8,7 +8,7 @@
  * volume's durability contract: it should be read, and changed, on its own.
  * The write path calls into it only to allocate, free or heat a slot, and for FUA.
  */
-import { EngineError } from "../util/errors";
+import { EngineError } from "../errors";
 import { writeCheckpoint } from "./checkpoint";
 import type { Slot, Version } from "./extent-map";
 import { SLOTS_PER_SEGMENT } from "./geometry";

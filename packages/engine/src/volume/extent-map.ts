@@ -1,4 +1,4 @@
-import { EngineError } from "../util/errors";
+import { EngineError } from "../errors";
 import { testBit } from "../util/bitmap";
 import type { CheckpointData } from "./checkpoint";
 import { BITMAP_BYTES, BLOCKS_PER_EXTENT } from "./geometry";

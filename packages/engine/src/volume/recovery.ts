@@ -14,9 +14,8 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { XtsCipher, verifyDataKeyCheck } from "../crypto/xts";
 import { XtsWorker } from "../crypto/xts-worker";
-import { KmsError } from "../kms/provider";
 import { isEmpty, testBit } from "../util/bitmap";
-import { EngineError } from "../util/errors";
+import { EngineError } from "../errors";
 import { readCheckpoint } from "./checkpoint";
 import { checkpoint, flushNow, retireHot } from "./durability";
 import { ExtentMap } from "./extent-map";
@@ -53,7 +52,7 @@ export async function openCore(dir: string, opts: VolumeOpenOptions): Promise<Vo
     if (!opts.kms) throw new EngineError("KEY", `volume ${sb.name} is encrypted; a KMS provider is required to open it`);
     const dek = await opts.kms.unwrapKey(sb.encryption.wrappedKey, { volumeId: sb.uuid });
     if (dek.length !== 64 || !verifyDataKeyCheck(dek, sb.encryption.keyCheck)) {
-      throw new KmsError("WRONG_KEY", `the key provider returned a data key that does not match volume ${sb.name}`);
+      throw new EngineError("WRONG_KEY", `the key provider returned a data key that does not match volume ${sb.name}`);
     }
     cipher = new XtsCipher(dek);
     worker = new XtsWorker(dek);

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../util/atomic-file";
-import { EngineError } from "../util/errors";
+import { EngineError } from "../errors";
 import { BLOCK_SIZE, EXTENT_SIZE } from "./geometry";
 
 /**

@@ -15,7 +15,7 @@ import { BlockIoError } from "../block-device";
 import type { XtsCipher } from "../crypto/xts";
 import type { XtsWorker } from "../crypto/xts-worker";
 import type { KmsProvider } from "../kms/provider";
-import { errnoCode } from "../util/errors";
+import { errnoCode } from "../errors";
 import { RangeLock } from "../util/range-lock";
 import type { ExtentMap, Slot } from "./extent-map";
 import { BLOCK_SIZE, EXTENT_SIZE, SLOTS_PER_SEGMENT } from "./geometry";

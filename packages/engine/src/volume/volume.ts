@@ -14,7 +14,7 @@ import type { BlockDevice } from "../block-device";
 import { dataKeyCheck, generateDataKey } from "../crypto/xts";
 import { diffVersions, type ByteRange } from "../snapshot/diff";
 import { SnapshotDevice } from "../snapshot/snapshot-device";
-import { EngineError, errnoCode } from "../util/errors";
+import { EngineError, errnoCode } from "../errors";
 import type { RangeLock } from "../util/range-lock";
 import { writeCheckpoint } from "./checkpoint";
 import { checkpoint, flushNow, retireHot } from "./durability";

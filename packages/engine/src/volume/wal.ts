@@ -2,7 +2,7 @@ import { open, rename, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
 import { syncDir } from "../util/atomic-file";
-import { EngineError } from "../util/errors";
+import { EngineError } from "../errors";
 
 /**
  * Metadata write-ahead log (`wal.log`).

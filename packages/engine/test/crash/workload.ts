@@ -17,7 +17,7 @@
 import { writeSync } from "node:fs";
 import { LocalFileKms } from "../../src/kms/local-file";
 import { Pool } from "../../src/pool/pool";
-import { errnoCode } from "../../src/util/errors";
+import { errnoCode } from "../../src/errors";
 
 const [poolDir, volumeName, seqBaseArg, seedArg, keyFile] = process.argv.slice(2);
 if (!poolDir || !volumeName || !seqBaseArg || !seedArg) throw new Error("usage: workload <pool> <volume> <seqBase> <seed> [keyFile]");

@@ -5,8 +5,8 @@ import { wantsHelp, type CliContext } from "../context";
 import { createLogger, type Level } from "../../logger";
 import { formatHostPort } from "../../node/node";
 import { LocalFileKms } from "../../kms/local-file";
-import { KmsError } from "../../kms/provider";
 import { loadNodeTls } from "../../cluster/certs";
+import { EngineError } from "../../errors";
 import { ClusterNode, type ClusterTimings } from "../../cluster/cluster-node";
 
 export const clusterServeUsage = `Usage: stowage-engine serve --etcd URL[,URL...] --node-id ID --pool DIR --tls-dir DIR
@@ -105,7 +105,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     const provider = new LocalFileKms({ path: path.resolve(keyFile) });
     // Read once now: a missing or malformed key file stops the node here, not at the first encrypted volume.
     const kekId = await provider.keyId().catch((err: unknown) => {
-      throw err instanceof KmsError ? new UsageError(`--kms-key-file: ${err.message}`) : err;
+      throw err instanceof EngineError ? new UsageError(`--kms-key-file: ${err.message}`) : err;
     });
     kms = { provider, kekId };
   }
