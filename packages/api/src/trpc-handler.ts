@@ -40,8 +40,9 @@ export function createTrpcHandler(deps: { router: AppRouter; auth: Auth; service
       req,
       router: deps.router,
       createContext: ({ req: r }) => createContext(r),
-      onError: ({ error, path }) => {
-        if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error, path }, "procedure failed");
+      // The request's own logger when the context was built, so the line carries the request id.
+      onError: ({ error, path, ctx }) => {
+        if (error.code === "INTERNAL_SERVER_ERROR") (ctx?.log ?? log).error({ err: error, path }, "procedure failed");
       },
     });
 }

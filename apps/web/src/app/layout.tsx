@@ -5,7 +5,7 @@ import { TRPCReactProvider } from "~/trpc/react";
 
 export const metadata: Metadata = {
   title: { default: "Stowage", template: "%s · Stowage" },
-  description: "Cloud-native storage for Kubernetes: fleet, data protection and billing in one control plane.",
+  description: "Cloud-native block storage for Kubernetes: replicated, encrypted volumes and the fleet that runs them, in one control plane.",
 };
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {

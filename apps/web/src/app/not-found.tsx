@@ -1,8 +1,14 @@
 import Link from "next/link";
+import { connection } from "next/server";
 import { Logo } from "~/components/logo";
 import { buttonVariants } from "~/components/ui/button";
 
-export default function NotFound() {
+/**
+ * Rendered per request, not prerendered: the CSP gives each response a fresh
+ * script nonce, and a static page would carry none, so its scripts would be blocked.
+ */
+export default async function NotFound() {
+  await connection();
   return (
     <main className="flex min-h-dvh flex-col items-center justify-center gap-4 px-4 text-center">
       <Logo className="text-xl" />

@@ -173,7 +173,7 @@ export function createAgentHandler(deps: AgentHandlerDeps) {
         if (req.method !== "POST") return methodNotAllowed("POST");
         const body = await parseBody(req, registerRequestSchema);
         if (!body.ok) return body.response;
-        return json(200, await deps.agent.register(body.value, meta));
+        return json(200, await deps.agent.register(body.value, { ...meta, log: reqLog }));
       }
       if (path === "/heartbeat") {
         if (req.method !== "POST") return methodNotAllowed("POST");
@@ -192,7 +192,7 @@ export function createAgentHandler(deps: AgentHandlerDeps) {
         if (!text.ok) return text.response;
         const batch = validate(text.text, telemetryBatchSchema, parseTelemetryBatch);
         if (!batch.ok) return batch.response;
-        return json(200, await deps.telemetry.ingest(agent, batch.value));
+        return json(200, await deps.telemetry.ingest(agent, batch.value, { log: reqLog }));
       }
       if (path === "/commands") {
         if (req.method !== "GET") return methodNotAllowed("GET");
@@ -203,7 +203,7 @@ export function createAgentHandler(deps: AgentHandlerDeps) {
         if (!/^\d{1,4}$/.test(raw) || !Number.isInteger(waitSeconds)) {
           return agentError(422, "INVALID_REQUEST", "Invalid waitSeconds: expected a whole number of seconds", [{ path: "waitSeconds", message: "expected an integer >= 0" }]);
         }
-        return json(200, await deps.commands.poll(agent, waitSeconds, req.signal));
+        return json(200, await deps.commands.poll(agent, waitSeconds, req.signal, { log: reqLog }));
       }
       const status = STATUS_PATH.exec(path);
       if (status) {
@@ -212,7 +212,7 @@ export function createAgentHandler(deps: AgentHandlerDeps) {
         if (!agent) return unauthorized();
         const body = await parseBody(req, commandStatusRequestSchema);
         if (!body.ok) return body.response;
-        return json(200, await deps.commands.report(agent, safeDecode(status[1] ?? ""), body.value));
+        return json(200, await deps.commands.report(agent, safeDecode(status[1] ?? ""), body.value, { log: reqLog }));
       }
       return agentError(404, "INVALID_REQUEST", "No such agent endpoint");
     } catch (err) {

@@ -22,7 +22,7 @@ export interface DispatchResult {
 
 export type Dispatch = (input: { url: URL; method: string; body: unknown; ctx: Context; signal: AbortSignal }) => Promise<DispatchResult>;
 
-export function createDispatcher(router: AppRouter, opts: { onError: (err: unknown, path: string | undefined) => void }): Dispatch {
+export function createDispatcher(router: AppRouter, opts: { onError: (err: unknown, path: string | undefined, ctx: Context | undefined) => void }): Dispatch {
   const contexts = new WeakMap<object, Context>();
   const handler = createOpenApiNodeHttpHandler({
     router,
@@ -31,7 +31,7 @@ export function createDispatcher(router: AppRouter, opts: { onError: (err: unkno
       if (!ctx) throw new Error("REST request without a prepared context");
       return ctx;
     },
-    onError: ({ error, path }) => opts.onError(error, path),
+    onError: ({ error, path, ctx }) => opts.onError(error, path, ctx),
   });
 
   return ({ url, method, body, ctx, signal }) => {

@@ -32,8 +32,8 @@ export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Prom
   const limiter = new RateLimiter(deps.config.rateLimit.limit, deps.config.rateLimit.windowMs);
   const idempotency = new IdempotencyStore(deps.prisma, log, deps.config.authSecret);
   const dispatch = createDispatcher(deps.router, {
-    onError: (err, path) => {
-      if (err instanceof Error && "code" in err && err.code === "INTERNAL_SERVER_ERROR") log.error({ err, path }, "procedure failed");
+    onError: (err, path, ctx) => {
+      if (err instanceof Error && "code" in err && err.code === "INTERNAL_SERVER_ERROR") (ctx?.log ?? log).error({ err, path }, "procedure failed");
     },
   });
   let document: string | undefined;
