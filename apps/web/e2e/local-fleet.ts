@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AGENT_BIN, Proc } from "../system/harness";
+import { Proc } from "@stowage/testing/process";
+import { AGENT_BIN } from "../system/harness";
 
 export interface LocalFleet {
   /** Engine node ids per cluster, as the agent reported them when ready. */

@@ -14,9 +14,12 @@ import os from "node:os";
 import path from "node:path";
 import { createPrismaClient, type PrismaClient } from "@stowage/prisma";
 import { createTestDatabase, type TestDatabase } from "@stowage/testing";
+import { pollUntil } from "@stowage/testing/poll";
+import { freePort } from "@stowage/testing/ports";
+import { Proc } from "@stowage/testing/process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AgentCluster, ControlPlane } from "./fleet";
-import { eventually, freePort, Proc, promValue, RestClient } from "./harness";
+import { promValue, RestClient } from "./harness";
 
 interface Page<T> {
   items: T[];
@@ -87,7 +90,7 @@ async function volumeNamed(name: string): Promise<Volume[]> {
 }
 
 async function finished(commandId: string): Promise<Command> {
-  return eventually(
+  return pollUntil(
     async () => {
       const c = await rest.get<Command>(`/api/v1/commands/${commandId}`);
       return c.state === "succeeded" || c.state === "failed" || c.state === "expired" ? c : undefined;
@@ -112,8 +115,8 @@ async function outage(cp: ControlPlane, fleet: AgentCluster, before: number, out
   expect(exit?.code).toBe(0);
 
   // The agent keeps collecting: batches pile up on disk and in its gauge.
-  await eventually(() => fleet.bufferedSequences().length >= 5, { timeoutMs: 30_000, what: "five batches buffered on disk" });
-  await eventually(
+  await pollUntil(() => fleet.bufferedSequences().length >= 5, { timeoutMs: 30_000, what: "five batches buffered on disk" });
+  await pollUntil(
     async () => {
       const text = await (await fetch(fleet.metricsUrl)).text();
       return (promValue(text, "stowage_agent_telemetry_buffered_batches") ?? 0) >= 3;
@@ -127,7 +130,7 @@ async function outage(cp: ControlPlane, fleet: AgentCluster, before: number, out
   await cp.start(120_000);
 
   // Reconnected: every batch from before the outage to the last one buffered in it is stored.
-  await eventually(
+  await pollUntil(
     async () => {
       const seqs = await storedSequences(sql);
       for (let s = before; s <= lastBuffered; s++) if (!seqs.has(s)) return undefined;
@@ -197,11 +200,11 @@ afterAll(async () => {
 describe("agent ⇄ control plane on real processes", () => {
   it("registers, reports three zoned nodes and its volumes, and volume I/O shows up as metrics", async () => {
     const { fleet } = parts();
-    await eventually(async () => (await rest.get<Cluster>(`/api/v1/clusters/${clusterId}`)).status === "connected", {
+    await pollUntil(async () => (await rest.get<Cluster>(`/api/v1/clusters/${clusterId}`)).status === "connected", {
       timeoutMs: 30_000,
       what: "the cluster to be connected",
     });
-    const nodes = await eventually(
+    const nodes = await pollUntil(
       async () => {
         const { items } = await rest.get<{ items: Node[] }>(`/api/v1/clusters/${clusterId}/nodes`);
         return items.length === 3 && items.every((n) => n.status === "up") ? items : undefined;
@@ -218,7 +221,7 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(create.status, JSON.stringify(create.body)).toBe(200);
     const done = await finished(create.body.id);
     expect(done.state, done.error ?? "").toBe("succeeded");
-    const volume = await eventually(async () => (await volumeNamed("sys-data"))[0], { timeoutMs: 30_000, what: "volume sys-data to be listed" });
+    const volume = await pollUntil(async () => (await volumeNamed("sys-data"))[0], { timeoutMs: 30_000, what: "volume sys-data to be listed" });
     expect(await volumeNamed("sys-data")).toHaveLength(1);
     expect(volume.replicaCount).toBe(3);
 
@@ -234,7 +237,7 @@ describe("agent ⇄ control plane on real processes", () => {
       logDir: path.join(tmp, "logs"),
     });
     try {
-      const points = await eventually(
+      const points = await pollUntil(
         async () => {
           const m = await rest.get<VolumeMetrics>(`/api/v1/volumes/${volume.id}/metrics?from=${from}`);
           const busy = m.points.filter((p) => p.writeIops > 0);
@@ -257,7 +260,7 @@ describe("agent ⇄ control plane on real processes", () => {
     const key = randomUUID();
     const body = { clusterId, name: "sys-once", sizeBytes: 32 * MiB, replicas: 2 };
     const post = () =>
-      eventually(
+      pollUntil(
         async () => {
           const r = await rest.call<Command & { error?: { code?: string } }>("POST", "/api/v1/volumes", body, { "Idempotency-Key": key });
           // A concurrent retry is told to come back while the first one runs.
@@ -273,7 +276,7 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(retried.headers.get("idempotent-replayed")).toBe("true");
 
     const credential = fleet.credential();
-    await eventually(
+    await pollUntil(
       async () => {
         const res = await fetch(`${cp.baseUrl}/api/agent/v1/commands?waitSeconds=0`, { headers: { authorization: `Bearer ${credential}` } });
         const { commands } = (await res.json()) as { commands: { id: string }[] };
@@ -295,7 +298,7 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(done.attempts).toBeGreaterThan(lost.attempts);
     expect(done.result?.volumeId).toBe("sys-once");
 
-    await eventually(async () => (await volumeNamed("sys-once"))[0], { timeoutMs: 30_000, what: "volume sys-once to be listed" });
+    await pollUntil(async () => (await volumeNamed("sys-once"))[0], { timeoutMs: 30_000, what: "volume sys-once to be listed" });
     expect(await volumeNamed("sys-once")).toHaveLength(1);
     const commands = await rest.get<Page<Command>>(`/api/v1/commands?clusterId=${clusterId}&limit=100`);
     expect(commands.items.filter((c) => c.type === "volume.create" && c.params.name === "sys-once").map((c) => c.id)).toEqual([commandId]);
@@ -309,7 +312,7 @@ describe("agent ⇄ control plane on real processes", () => {
     const [volume] = await volumeNamed("sys-data");
     if (!volume) throw new Error("volume sys-data is missing (first test)");
     // Steady state first: what the agent has delivered so far.
-    const before = await eventually(
+    const before = await pollUntil(
       async () => {
         const seqs = await storedSequences(sql);
         return seqs.size > 0 && fleet.bufferedSequences().length <= 1 ? Math.max(...seqs) : undefined;
@@ -331,7 +334,7 @@ describe("agent ⇄ control plane on real processes", () => {
     const victim = "sys-3";
     await fleet.killNode(victim);
 
-    const alert = await eventually(
+    const alert = await pollUntil(
       async () => {
         const { items } = await rest.get<Page<Alert>>(`/api/v1/alerts?clusterId=${clusterId}&kind=node_down&state=open&limit=100`);
         return items.find((a) => a.subject === victim);
@@ -343,7 +346,7 @@ describe("agent ⇄ control plane on real processes", () => {
     expect(down.items.filter((n) => n.status === "up").map((n) => n.externalId).sort()).toEqual(["sys-1", "sys-2"]);
 
     await fleet.startNode(victim);
-    await eventually(
+    await pollUntil(
       async () => {
         const { items } = await rest.get<Page<Alert>>(`/api/v1/alerts?clusterId=${clusterId}&kind=node_down&limit=100`);
         return items.find((a) => a.id === alert.id)?.state === "resolved";

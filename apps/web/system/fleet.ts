@@ -6,7 +6,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { AGENT_BIN, ENGINE_BIN, eventually, freePort, Proc, runToEnd, WEB_DIR } from "./harness";
+import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
+import { pollUntil } from "@stowage/testing/poll";
+import { freePort } from "@stowage/testing/ports";
+import { Proc, runToCompletion } from "@stowage/testing/process";
+import { AGENT_BIN, ENGINE_BIN, WEB_DIR } from "./harness";
 
 export interface ControlPlaneOptions {
   port: number;
@@ -96,7 +100,7 @@ interface NodeSpec {
 
 /** One engine cluster run by real agent processes. */
 export class AgentCluster {
-  private etcd: Proc | null = null;
+  private etcd: PrivateEtcd | null = null;
   private readonly nodeProcs = new Map<string, Proc>();
   readonly engines = new Map<string, EngineAddresses>();
   private clusterAgent: Proc | null = null;
@@ -128,42 +132,18 @@ export class AgentCluster {
 
   /** etcd, the TLS material and every engine node; ports are fixed so a restarted node comes back where it was. */
   async startEngines(): Promise<void> {
-    const etcdClient = await freePort();
-    const etcdPeer = await freePort();
     this.metricsPort = await freePort();
     this.specs = [];
     for (const [i, zone] of this.zones.entries()) {
       this.specs.push({ id: `${this.name}-${i + 1}`, zone, admin: await freePort(), nbd: await freePort(), replication: await freePort() });
     }
-    this.etcdEndpoint = `http://127.0.0.1:${etcdClient}`;
-    const peer = `http://127.0.0.1:${etcdPeer}`;
-    this.etcd = new Proc({
-      name: "etcd",
-      command: "etcd",
-      args: [
-        "--name", "system",
-        "--data-dir", path.join(this.dir, "etcd"),
-        "--listen-client-urls", this.etcdEndpoint,
-        "--advertise-client-urls", this.etcdEndpoint,
-        "--listen-peer-urls", peer,
-        "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", `system=${peer}`,
-        "--log-level", "error",
-      ],
-      env: { ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch },
-      logDir: this.logDir,
-    });
     const tlsDir = path.join(this.dir, "tls");
-    await Promise.all([
-      eventually(
-        async () => {
-          const res = await fetch(`${this.etcdEndpoint}/health`, { signal: AbortSignal.timeout(2_000) });
-          return res.ok && ((await res.json()) as { health?: unknown }).health === "true";
-        },
-        { timeoutMs: 30_000, what: "etcd to be healthy" },
-      ),
-      runToEnd(process.execPath, [ENGINE_BIN, "cluster", "init", "--dir", tlsDir, "--nodes", this.nodeIds.join(","), "--name", this.name, "--ip", "127.0.0.1"]),
+    const [etcd] = await Promise.all([
+      startEtcd({ dataDir: path.join(this.dir, "etcd"), logDir: this.logDir, name: "etcd" }),
+      runToCompletion(process.execPath, [ENGINE_BIN, "cluster", "init", "--dir", tlsDir, "--nodes", this.nodeIds.join(","), "--name", this.name, "--ip", "127.0.0.1"], { output: "capture", timeoutMs: 120_000 }),
     ]);
+    this.etcd = etcd;
+    this.etcdEndpoint = etcd.endpoint;
     await Promise.all(this.specs.map((s) => this.startNode(s.id)));
   }
 
@@ -210,7 +190,7 @@ export class AgentCluster {
     if (!proc) throw new Error(`no node ${id}`);
     proc.signal("SIGKILL");
     await proc.exited;
-    await eventually(() => !proc.groupAlive(), { timeoutMs: 30_000, what: `the engine of ${id} to exit after its agent was killed` });
+    await pollUntil(() => !proc.groupAlive(), { timeoutMs: 30_000, what: `the engine of ${id} to exit after its agent was killed` });
     this.nodeProcs.delete(id);
   }
 
@@ -272,13 +252,13 @@ export class AgentCluster {
   }
 
   processes(): Proc[] {
-    return [this.clusterAgent, ...this.nodeProcs.values(), this.etcd].filter((p): p is Proc => p !== null);
+    return [this.clusterAgent, ...this.nodeProcs.values(), this.etcd?.proc ?? null].filter((p): p is Proc => p !== null);
   }
 
   /** Cluster agent first (it talks to the engines), then the nodes, then etcd. */
   async stop(): Promise<void> {
     await this.clusterAgent?.stop(8_000);
     await Promise.all([...this.nodeProcs.values()].map((p) => p.stop(8_000)));
-    await this.etcd?.stop(5_000);
+    await this.etcd?.stop();
   }
 }
