@@ -18,8 +18,8 @@ export {
 export { BLOCK_SIZE, EXTENT_SIZE, MAX_VOLUME_SIZE } from "./volume/geometry";
 
 // Snapshots
-export { SnapshotDevice } from "./snapshot/snapshot-device";
-export { type ByteRange } from "./snapshot/diff";
+export { SnapshotDevice } from "./volume/snapshot-device";
+export { type ByteRange } from "./volume/version-diff";
 export { copyDevice } from "./snapshot/clone";
 
 // Integrity

@@ -23,20 +23,11 @@ import { BLOCK_SIZE, BLOCKS_PER_EXTENT, EXTENT_SIZE } from "./geometry";
 import { META_FILE, META_PAGE_BYTES, META_SLOT_BYTES, decodeMetaPage, metaPagePosition } from "./slot-meta";
 import { collectGarbage } from "./snapshot-merge";
 import { readSuperblock, type Superblock } from "./superblock";
-import { VolumeCore, physicalPosition, unlimitedCapacity, type VolumeOpenOptions } from "./volume-core";
+import { VolumeCore, physicalPosition, unlimitedCapacity, type RecoveryReport, type VolumeOpenOptions } from "./volume-core";
+
+export type { RecoveryReport };
 import { WalLog } from "./wal";
 
-export interface RecoveryReport {
-  /** The volume was not closed cleanly (hot extents were re-verified). */
-  unclean: boolean;
-  rehashedExtents: number;
-  /** Blocks whose checksum was rewritten from on-disk data (unflushed writes). */
-  rehashedBlocks: number;
-  /** Torn bytes discarded from the end of the metadata log. */
-  walBytesDiscarded: number;
-  /** Extents whose checksum page was unreadable while cold; they read as EIO. */
-  lostExtents: number;
-}
 
 /**
  * Opens a volume's files and brings it to a consistent state: unwraps the

@@ -19,7 +19,6 @@ import { errnoCode } from "../errors";
 import { RangeLock } from "../util/range-lock";
 import type { ExtentMap, Slot } from "./extent-map";
 import { BLOCK_SIZE, EXTENT_SIZE, SLOTS_PER_SEGMENT } from "./geometry";
-import type { RecoveryReport } from "./recovery";
 import { ScratchPool } from "./scratch-pool";
 import type { Superblock } from "./superblock";
 import type { WalLog, WalRecord } from "./wal";
@@ -62,6 +61,19 @@ const DEFAULT_AL_EXTENTS = 1024;
 const DEFAULT_CHECKPOINT_BYTES = 1 << 20;
 
 export type LifeState = "open" | "closing" | "closed" | "failed";
+
+/** What opening the volume found and repaired (filled in by recovery.ts). */
+export interface RecoveryReport {
+  /** The volume was not closed cleanly (hot extents were re-verified). */
+  unclean: boolean;
+  rehashedExtents: number;
+  /** Blocks whose checksum was rewritten from on-disk data (unflushed writes). */
+  rehashedBlocks: number;
+  /** Torn bytes discarded from the end of the metadata log. */
+  walBytesDiscarded: number;
+  /** Extents whose checksum page was unreadable while cold; they read as EIO. */
+  lostExtents: number;
+}
 
 export class VolumeCore {
   readonly locks = new RangeLock();

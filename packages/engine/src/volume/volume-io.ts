@@ -14,7 +14,7 @@ import { writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { BlockIoError } from "../block-device";
-import type { ByteRange } from "../snapshot/diff";
+import type { ByteRange } from "./version-diff";
 import { allSet, clearBits, isEmpty, setBits } from "../util/bitmap";
 import { allocSlot, freeSlot, makeHot, requestFlush } from "./durability";
 import type { Slot, Version } from "./extent-map";

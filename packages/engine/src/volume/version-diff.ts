@@ -1,5 +1,5 @@
-import type { ExtentMap, Version } from "../volume/extent-map";
-import { BITMAP_BYTES, BLOCK_SIZE, BLOCKS_PER_EXTENT, EXTENT_SIZE } from "../volume/geometry";
+import type { ExtentMap, Version } from "./extent-map";
+import { BITMAP_BYTES, BLOCK_SIZE, BLOCKS_PER_EXTENT, EXTENT_SIZE } from "./geometry";
 
 export interface ByteRange {
   offset: number;

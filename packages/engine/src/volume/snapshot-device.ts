@@ -1,7 +1,7 @@
 import { BlockIoError, type BlockDevice } from "../block-device";
-import type { Version } from "../volume/extent-map";
-import { BLOCK_SIZE } from "../volume/geometry";
-import type { ByteRange } from "./diff";
+import type { Version } from "./extent-map";
+import { BLOCK_SIZE } from "./geometry";
+import type { ByteRange } from "./version-diff";
 
 /** What a snapshot view needs from its volume (kept narrow to avoid an import cycle). */
 export interface VersionReader {
