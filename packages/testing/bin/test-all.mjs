@@ -53,6 +53,7 @@ const want = (step) => only.length === 0 || only.includes(step);
 
 if (want("lint")) {
   check("versions", run("version drift", process.execPath, [path.join(import.meta.dirname, "check-versions.mjs")]));
+  check("cycles", run("import cycles", process.execPath, [path.join(import.meta.dirname, "check-cycles.mjs")]));
   check("lint", run("lint", "npx", ["turbo", "run", "lint", "--continue", "--output-logs=errors-only"]));
 }
 if (want("typecheck"))
