@@ -3,8 +3,8 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { tempDir } from "../util/test-helpers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTempDir } from "../util/test-helpers";
 import { KubernetesSecretKms, type SecretRef } from "./kubernetes-secret";
 import { LocalFileKms } from "./local-file";
 import { EngineError } from "../errors";
@@ -15,13 +15,7 @@ const ctx = { volumeId: "0b1c6f5e-6a55-4d39-9f0e-2f4bb6d0c001" };
 const dek = randomBytes(64);
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+useTempDir((d) => (dir = d));
 
 describe("parseKek", () => {
   it("accepts raw, hex and base64 keys and rejects other lengths", () => {

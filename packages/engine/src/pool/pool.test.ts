@@ -1,19 +1,13 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LocalFileKms } from "../kms/local-file";
-import { pattern, tempDir } from "../util/test-helpers";
+import { pattern, useTempDir } from "../util/test-helpers";
 import { Pool } from "./pool";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+useTempDir((d) => (dir = d));
 
 describe("Pool", () => {
   it("accounts provisioned and allocated bytes and lists volumes", async () => {

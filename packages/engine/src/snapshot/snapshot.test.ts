@@ -1,26 +1,13 @@
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scrub } from "../scrub/scrub";
-import { pattern, tempDir } from "../util/test-helpers";
+import { pattern, readBack, useTempDir } from "../util/test-helpers";
 import { BLOCK_SIZE, EXTENT_SIZE } from "../volume/geometry";
 import { Volume } from "../volume/volume";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
-
-async function readBack(dev: { read(o: number, b: Buffer): Promise<void> }, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length, 0xee);
-  await dev.read(offset, buf);
-  return buf;
-}
+useTempDir((d) => (dir = d));
 
 describe("snapshots", () => {
   it("freezes content without copying data; the head diverges by redirect-on-write", async () => {

@@ -1,19 +1,12 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pattern, tempDir } from "../util/test-helpers";
+import { describe, expect, it } from "vitest";
+import { pattern, useTempDir } from "../util/test-helpers";
 import { Volume } from "./volume";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+useTempDir((d) => (dir = d));
 
 describe("durability pipeline", () => {
   it("FUA and flush make data durable (checksum pages written)", async () => {

@@ -1,20 +1,14 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LocalFileKms } from "../kms/local-file";
 import { scrub } from "../scrub/scrub";
-import { pattern, tempDir } from "../util/test-helpers";
+import { pattern, useTempDir } from "../util/test-helpers";
 import { Volume } from "./volume";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+useTempDir((d) => (dir = d));
 
 describe("encrypted volumes", () => {
   it("round-trips, stores only ciphertext, and survives reopen", async () => {

@@ -1,27 +1,14 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scrub } from "../scrub/scrub";
-import { pattern, tempDir } from "../util/test-helpers";
+import { pattern, readBack, useTempDir } from "../util/test-helpers";
 import { EXTENT_SIZE } from "./geometry";
 import { Volume } from "./volume";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
-
-async function readBack(vol: { read(o: number, b: Buffer): Promise<void> }, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length, 0xee);
-  await vol.read(offset, buf);
-  return buf;
-}
+useTempDir((d) => (dir = d));
 
 describe("crash recovery (in-process simulation)", () => {
   it("re-derives checksums of hot extents after an unclean shutdown; flushed data is intact", async () => {

@@ -1,29 +1,16 @@
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
 import { crc32 } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BlockIoError } from "../block-device";
 import { scrub } from "../scrub/scrub";
-import { pattern, tempDir } from "../util/test-helpers";
+import { pattern, readBack, useTempDir } from "../util/test-helpers";
 import { BLOCK_SIZE, EXTENT_SIZE } from "./geometry";
 import { Volume } from "./volume";
 
 const MiB = 1 << 20;
 let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
-
-async function readBack(vol: { read(o: number, b: Buffer): Promise<void> }, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length, 0xee);
-  await vol.read(offset, buf);
-  return buf;
-}
+useTempDir((d) => (dir = d));
 
 describe("volume I/O", () => {
   it("reads zeros before any write and allocates nothing", async () => {

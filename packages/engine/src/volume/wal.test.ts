@@ -1,17 +1,11 @@
 import { appendFile, readFile, stat, truncate } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { tempDir } from "../util/test-helpers";
+import { describe, expect, it } from "vitest";
+import { useTempDir } from "../util/test-helpers";
 import { WAL_FILE, WalLog, encodeRecord, parseWal, type WalRecord } from "./wal";
 
 let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+useTempDir((d) => (dir = d));
 
 const records: WalRecord[] = [
   { type: "alloc", version: 1, extent: 7, slot: 3, incarnation: 9 },
