@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
-import { expect, test } from "./fixtures";
+import { expect, openPage, signInToSeededDashboard, test } from "./fixtures";
 
 /** Runs axe on the page as it is now and fails on any violation of serious or critical impact. */
 async function expectNoSeriousViolations(page: Page, label: string): Promise<void> {
@@ -13,18 +13,10 @@ async function expectNoSeriousViolations(page: Page, label: string): Promise<voi
   expect(serious, `axe on ${label}`).toEqual([]);
 }
 
-/** Opens `path` and waits for its main heading, so axe sees the rendered page rather than a skeleton. */
-async function open(page: Page, path: string, heading?: string | RegExp): Promise<void> {
-  await page.goto(path);
-  await expect(heading === undefined ? page.getByRole("heading", { level: 1 }).first() : page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
-  // Suspended parts (tables, charts) stream in after the heading.
-  await expect(page.locator(".animate-pulse")).toHaveCount(0);
-}
-
 test("the sign-in and sign-up pages have no serious accessibility violations", async ({ page }) => {
-  await open(page, "/sign-in", "Sign in");
+  await openPage(page, "/sign-in", "Sign in");
   await expectNoSeriousViolations(page, "/sign-in");
-  await open(page, "/sign-up", "Create your account");
+  await openPage(page, "/sign-up", "Create your account");
   await expectNoSeriousViolations(page, "/sign-up");
 });
 
@@ -39,28 +31,10 @@ test("onboarding has no serious accessibility violations", async ({ page, create
 test("every signed-in page has no serious accessibility violations", async ({ page, createUser, createOrg, seedFleet, createApiKey, signIn }) => {
   // Nine pages, each rendered and analysed: several seconds apiece on a shared two-core machine.
   test.setTimeout(240_000);
-  const owner = await createUser({ name: "Ada Owner" });
-  const org = await createOrg(owner);
-  const fleet = await seedFleet(org);
-  await createApiKey(org);
-  await signIn(page, owner, org);
-  const volumeId = fleet.volumeIds.get("orders-db");
-  if (!volumeId) throw new Error("the seeded fleet has no orders-db volume");
-
-  const pages: Array<[string, string | RegExp | undefined]> = [
-    ["/fleet", "Fleet overview"],
-    ["/clusters", "Clusters"],
-    [`/clusters/${fleet.cluster.id}`, fleet.cluster.name],
-    [`/volumes/${volumeId}`, "orders-db"],
-    ["/alerts", undefined],
-    ["/members", undefined],
-    ["/api-keys", undefined],
-    ["/audit-log", undefined],
-    ["/docs/api", undefined],
-  ];
+  const { pages } = await signInToSeededDashboard({ createUser, createOrg, seedFleet, createApiKey, signIn }, page, "Ada Owner");
   for (const [path, heading] of pages) {
     await test.step(path, async () => {
-      await open(page, path, heading);
+      await openPage(page, path, heading);
       await expectNoSeriousViolations(page, path);
     });
   }

@@ -137,6 +137,49 @@ interface Factories {
   signIn: (page: Page, user: TestUser, org?: TestOrg) => Promise<void>;
 }
 
+/**
+ * Opens `path` and waits until it is fully rendered: its level-1 heading
+ * (`heading`, or any), the suspended parts (tables, charts) streamed in after
+ * it, and the load event, so checks see the page rather than a skeleton.
+ */
+export async function openPage(page: Page, path: string, heading?: string | RegExp): Promise<void> {
+  await page.goto(path);
+  await expect(heading === undefined ? page.getByRole("heading", { level: 1 }).first() : page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
+  await expect(page.locator(".animate-pulse")).toHaveCount(0);
+  await page.waitForLoadState("load");
+}
+
+/**
+ * Signs in an owner of a new organization with a seeded fleet and an API key,
+ * so every signed-in page has something to show; returns the fleet and those
+ * pages with their headings (undefined: whatever level-1 heading the page has).
+ */
+export async function signInToSeededDashboard(
+  fx: Pick<Factories, "createUser" | "createOrg" | "seedFleet" | "createApiKey" | "signIn">,
+  page: Page,
+  ownerName: string,
+): Promise<{ fleet: SeededFleet; pages: Array<[path: string, heading: string | undefined]> }> {
+  const owner = await fx.createUser({ name: ownerName });
+  const org = await fx.createOrg(owner);
+  const fleet = await fx.seedFleet(org);
+  await fx.createApiKey(org);
+  await fx.signIn(page, owner, org);
+  const volumeId = fleet.volumeIds.get("orders-db");
+  if (!volumeId) throw new Error("the seeded fleet has no orders-db volume");
+  const pages: Array<[string, string | undefined]> = [
+    ["/fleet", "Fleet overview"],
+    ["/clusters", "Clusters"],
+    [`/clusters/${fleet.cluster.id}`, fleet.cluster.name],
+    [`/volumes/${volumeId}`, "orders-db"],
+    ["/alerts", undefined],
+    ["/members", undefined],
+    ["/api-keys", undefined],
+    ["/audit-log", undefined],
+    ["/docs/api", undefined],
+  ];
+  return { fleet, pages };
+}
+
 export const test = base.extend<Factories, { api: Api }>({
   // better-auth limits sign-in attempts per client IP (a few per 10 s), and every
   // test connects from 127.0.0.1. Each test presents its own client address, as

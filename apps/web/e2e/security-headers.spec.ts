@@ -1,5 +1,5 @@
 import type { APIResponse, Page } from "@playwright/test";
-import { expect, test } from "./fixtures";
+import { expect, openPage, signInToSeededDashboard, test } from "./fixtures";
 
 /** The headers every response carries, whatever serves it. */
 function expectCommonHeaders(res: APIResponse, label: string): void {
@@ -88,32 +88,18 @@ async function watchViolations(page: Page): Promise<string[]> {
   return seen;
 }
 
-async function visit(page: Page, path: string): Promise<void> {
-  await page.goto(path);
-  await expect(page.getByRole("heading", { level: 1 }).first()).toBeVisible();
-  // Streamed parts and their scripts arrive after the heading.
-  await expect(page.locator(".animate-pulse")).toHaveCount(0);
-  await page.waitForLoadState("load");
-}
-
 test("the dashboard runs without a single CSP violation", async ({ page, createUser, createOrg, seedFleet, createApiKey, signIn }) => {
   test.setTimeout(240_000);
   const violations = await watchViolations(page);
-  await visit(page, "/sign-in");
-  await visit(page, "/sign-up");
+  await openPage(page, "/sign-in");
+  await openPage(page, "/sign-up");
 
-  const owner = await createUser({ name: "Csp Owner" });
-  const org = await createOrg(owner);
-  const fleet = await seedFleet(org);
-  await createApiKey(org);
-  await signIn(page, owner, org);
-  const volumeId = fleet.volumeIds.get("orders-db");
-  if (!volumeId) throw new Error("the seeded fleet has no orders-db volume");
-  for (const path of ["/fleet", "/clusters", `/clusters/${fleet.cluster.id}`, `/volumes/${volumeId}`, "/alerts", "/members", "/api-keys", "/audit-log", "/docs/api"]) {
-    await test.step(path, () => visit(page, path));
+  const { pages } = await signInToSeededDashboard({ createUser, createOrg, seedFleet, createApiKey, signIn }, page, "Csp Owner");
+  for (const [path] of pages) {
+    await test.step(path, () => openPage(page, path));
   }
   // Client-side navigation and a dialog (Radix injects styles) too.
-  await visit(page, "/fleet");
+  await openPage(page, "/fleet");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
   await page.getByRole("button", { name: "Invite member" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
