@@ -1,14 +1,10 @@
 /** Admin API of cluster mode (`/v1/cluster/...`): requests and responses, shared by server and client. */
 import { z } from "zod";
-import { nameSchema } from "./schemas";
+import { nameSchema, volumeSizeSchema } from "./schemas";
 
 export const createClusterVolumeRequestSchema = z.object({
   name: nameSchema,
-  size: z
-    .number()
-    .int()
-    .positive()
-    .refine((n) => n % 4096 === 0, "size must be a multiple of 4096"),
+  size: volumeSizeSchema,
   replicas: z.number().int().min(1).max(3),
   /** Node serving the volume; default the node receiving the request. */
   target: z.string().min(1).optional(),

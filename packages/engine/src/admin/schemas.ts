@@ -21,13 +21,16 @@ export const volumeSchema = z.object({
 });
 export type VolumeDto = z.infer<typeof volumeSchema>;
 
+/** A volume's size in bytes: whole 4 KiB blocks. */
+export const volumeSizeSchema = z
+  .number()
+  .int()
+  .positive()
+  .refine((n) => n % 4096 === 0, "size must be a multiple of 4096");
+
 export const createVolumeRequestSchema = z.object({
   name: nameSchema,
-  size: z
-    .number()
-    .int()
-    .positive()
-    .refine((n) => n % 4096 === 0, "size must be a multiple of 4096"),
+  size: volumeSizeSchema,
   /** Encrypt at rest; the data key is wrapped by the key-encryption key in `keyFile` (read by the node, never sent). */
   encryption: z.object({ keyFile: z.string().min(1) }).optional(),
 });
