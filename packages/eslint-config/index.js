@@ -15,6 +15,8 @@ const forbidden = {
   prisma: ["@stowage/web", "@stowage/api", "@stowage/agent", "@stowage/engine", "next", "next/*", "react"],
   web: ["@stowage/agent", "@stowage/engine"],
   testing: ["@stowage/web", "@stowage/agent"],
+  // A Kubernetes API server for local clusters and tests: stands alone, no product code.
+  "kube-apiserver": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@prisma/*", "next", "next/*", "react", "react-dom"],
   // Child processes and ordered shutdown, for the launcher, the agent and the test suites alike.
   supervisor: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/testing", "@stowage/vocabulary", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom"],
 };

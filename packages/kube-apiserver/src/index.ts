@@ -1,0 +1,2 @@
+/** A Kubernetes API server for local clusters and tests (see README). */
+export {};
