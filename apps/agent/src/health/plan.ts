@@ -1,0 +1,146 @@
+/**
+ * What to do about nodes whose storage engine is down, as pure functions of
+ * what was observed: which nodes are down and since when, and then, for the
+ * ones down past the grace period, which VolumeAttachments to delete and
+ * which pods to force-delete (each with an Event saying why) so the pods
+ * restart where their data is reachable.
+ *
+ * Every rule leans towards doing nothing: without an engine answer, without a
+ * single live engine node, for pods without Stowage volumes, for pods whose
+ * volumes are all still reachable, and for volumes the engine does not know.
+ * A pod left on a broken node is an outage of one workload; pods evicted on a
+ * wrong reading are an outage of many.
+ */
+import { STOWAGE_CSI_DRIVER } from "../scheduling/extender-api";
+import type { EngineHealthView, PodEvent, PodOnNode, PodRef, VolumeAttachmentInfo } from "./port";
+
+export const STORAGE_NODE_DOWN_REASON = "StorageNodeDown";
+
+export type HealthAction =
+  | { kind: "recordEvent"; pod: PodRef; node: string; event: PodEvent }
+  | { kind: "forceDeletePod"; pod: PodRef; node: string; volumes: string[] }
+  | { kind: "deleteVolumeAttachment"; name: string; node: string; volume: string };
+
+export interface HealthPolicy {
+  /** How long a node's engine must have been seen down before anything is done (ms). */
+  gracePeriodMs: number;
+  /** Most pods force-deleted in one pass, over all nodes. */
+  batchSize: number;
+}
+
+export const DEFAULT_HEALTH_POLICY: HealthPolicy = { gracePeriodMs: 30_000, batchSize: 10 };
+
+export interface HealthObservation {
+  now: number;
+  /** null: no engine node answered. */
+  engine: EngineHealthView | null;
+  /** Every VolumeAttachment; only Stowage ones are considered. */
+  attachments: VolumeAttachmentInfo[];
+  /** When each down node was first seen down (`trackDownSince`). */
+  downSince: ReadonlyMap<string, number>;
+  /** The pods of the nodes `expiredNodes` named. */
+  podsByNode: ReadonlyMap<string, PodOnNode[]>;
+}
+
+export function stowageAttachments(all: readonly VolumeAttachmentInfo[]): VolumeAttachmentInfo[] {
+  return all.filter((a) => a.attacher === STOWAGE_CSI_DRIVER);
+}
+
+/** A view with no live node at all says more about the view (etcd, the network) than about the nodes. */
+function usable(view: EngineHealthView | null): view is EngineHealthView {
+  return view !== null && view.liveNodes.length > 0;
+}
+
+/**
+ * Nodes with Stowage work whose engine holds no lease: named by a Stowage
+ * attachment, a volume's target or a replica, and absent from the live nodes.
+ * The engine lists only live nodes, so a dead one is known by what it held.
+ */
+export function downNodes(view: EngineHealthView | null, attachments: readonly VolumeAttachmentInfo[]): string[] {
+  if (!usable(view)) return [];
+  const live = new Set(view.liveNodes.map((n) => n.id));
+  const named = new Set<string>();
+  for (const a of stowageAttachments(attachments)) named.add(a.node);
+  for (const v of view.volumes) {
+    if (v.target !== null) named.add(v.target);
+    for (const r of v.replicaNodes) named.add(r);
+  }
+  return [...named].filter((n) => !live.has(n)).sort();
+}
+
+/** First-seen-down times: kept for nodes still down, `now` for new ones, dropped for the rest. */
+export function trackDownSince(previous: ReadonlyMap<string, number>, down: readonly string[], now: number): Map<string, number> {
+  return new Map(down.map((n) => [n, previous.get(n) ?? now]));
+}
+
+/** Nodes still down whose grace period has run out, sorted. */
+export function expiredNodes(observed: Pick<HealthObservation, "now" | "engine" | "downSince">, policy: HealthPolicy): string[] {
+  if (!usable(observed.engine)) return [];
+  const live = new Set(observed.engine.liveNodes.map((n) => n.id));
+  return [...observed.downSince]
+    .filter(([node, since]) => !live.has(node) && observed.now - since >= policy.gracePeriodMs)
+    .map(([node]) => node)
+    .sort();
+}
+
+export function plan(observed: HealthObservation, policy: HealthPolicy): HealthAction[] {
+  const view = observed.engine;
+  if (!usable(view)) return [];
+  const live = new Set(view.liveNodes.map((n) => n.id));
+  const liveNbd = new Set(view.liveNodes.flatMap((n) => (n.nbd === undefined ? [] : [n.nbd])));
+  const volumes = new Map(view.volumes.map((v) => [v.name, v]));
+  const attachments = stowageAttachments(observed.attachments);
+  const actions: HealthAction[] = [];
+  let budget = Math.max(0, policy.batchSize);
+
+  for (const node of expiredNodes(observed, policy)) {
+    const onNode = attachments.filter((a): a is VolumeAttachmentInfo & { volume: string } => a.node === node && a.volume !== null).sort((a, b) => a.name.localeCompare(b.name));
+    /**
+     * Whether `volume` cannot be read on `node` any more. The attachment's
+     * NBD address says which engine served it; without one, the volume's
+     * target stands in: on the down node, or on no live node, means lost.
+     * A volume the engine does not know is not judged (nothing to move to).
+     */
+    const unreachable = (volume: string): boolean => {
+      const servedFrom = onNode.find((a) => a.volume === volume && a.servedFrom !== undefined)?.servedFrom;
+      if (servedFrom !== undefined) return !liveNbd.has(servedFrom);
+      const v = volumes.get(volume);
+      if (v === undefined) return false;
+      return v.target === null || v.target === node || !live.has(v.target);
+    };
+
+    const affected = (observed.podsByNode.get(node) ?? [])
+      .filter((p) => !p.forceDeleted)
+      .map((pod) => ({ pod, lost: [...new Set(pod.stowageVolumes)].filter(unreachable).sort() }))
+      .filter((x) => x.lost.length > 0)
+      .sort((a, b) => a.pod.namespace.localeCompare(b.pod.namespace) || a.pod.name.localeCompare(b.pod.name));
+    const now = affected.slice(0, budget);
+    const later = affected.slice(budget);
+    budget -= now.length;
+
+    const downForS = Math.round((observed.now - (observed.downSince.get(node) ?? observed.now)) / 1000);
+    for (const { pod, lost } of now) {
+      const ref: PodRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
+      const what = lost.length === 1 ? `volume ${lost.join("")} is` : `volumes ${lost.join(", ")} are`;
+      actions.push({
+        kind: "recordEvent",
+        pod: ref,
+        node,
+        event: {
+          type: "Warning",
+          reason: STORAGE_NODE_DOWN_REASON,
+          message: `The Stowage storage engine on node ${node} has been down for ${downForS}s and ${what} unreachable there; deleting the pod so it restarts where its data is reachable`,
+        },
+      });
+      actions.push({ kind: "forceDeletePod", pod: ref, node, volumes: lost });
+    }
+
+    // An attachment of a pod left for a later pass stays: deleting it under a
+    // running pod only makes the attach/detach controller put it back.
+    const stillInUse = new Set(later.flatMap((x) => x.lost));
+    for (const a of onNode) {
+      if (unreachable(a.volume) && !stillInUse.has(a.volume)) actions.push({ kind: "deleteVolumeAttachment", name: a.name, node, volume: a.volume });
+    }
+  }
+  return actions;
+}
