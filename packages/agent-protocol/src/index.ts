@@ -192,6 +192,96 @@ export const poolSampleSchema = z.object({
 });
 export type PoolSample = z.infer<typeof poolSampleSchema>;
 
+// ---------------------------------------------------- kubernetes inventory ----
+// The Kubernetes side of the cluster, as the agent's cluster role observes it
+// through the API server. Every name is an observation (reportedNameSchema):
+// what exists is reported even when it breaks today's naming rules.
+
+const kubeName = reportedNameSchema;
+
+export const KUBERNETES_NAMESPACE_PHASES = ["Active", "Terminating"] as const;
+export const KUBERNETES_CLAIM_PHASES = ["Pending", "Bound", "Lost"] as const;
+export const KUBERNETES_VOLUME_MODES = ["Filesystem", "Block"] as const;
+export const KUBERNETES_POD_PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"] as const;
+
+export const kubernetesNamespaceSchema = z.object({
+  name: kubeName,
+  phase: z.enum(KUBERNETES_NAMESPACE_PHASES),
+  createdAt: isoTime,
+});
+export type KubernetesNamespace = z.infer<typeof kubernetesNamespaceSchema>;
+
+/** Kubernetes limits a StorageClass's parameters to 512; keys are qualified names (at most 253 + "/" + 63). */
+const MAX_STORAGE_CLASS_PARAMETERS = 512;
+
+export const kubernetesStorageClassSchema = z.object({
+  name: kubeName,
+  provisioner: z.string().min(1).max(253),
+  parameters: z
+    .record(z.string().min(1).max(317), z.string().max(4096))
+    .refine((p) => Object.keys(p).length <= MAX_STORAGE_CLASS_PARAMETERS, `at most ${MAX_STORAGE_CLASS_PARAMETERS} parameters`),
+  // Kept as reported strings: a value Kubernetes adds later must not make the whole batch invalid.
+  reclaimPolicy: z.string().min(1).max(32).meta({ description: "Delete or Retain" }),
+  volumeBindingMode: z.string().min(1).max(32).meta({ description: "Immediate or WaitForFirstConsumer" }),
+  allowVolumeExpansion: z.boolean(),
+  /** Annotated storageclass.kubernetes.io/is-default-class: "true". */
+  isDefault: z.boolean(),
+});
+export type KubernetesStorageClass = z.infer<typeof kubernetesStorageClassSchema>;
+
+export const kubernetesPodSchema = z.object({
+  name: kubeName,
+  /** spec.nodeName; null while the pod is not scheduled. */
+  node: kubeName.nullable(),
+  phase: z.enum(KUBERNETES_POD_PHASES),
+  /** The Ready condition is True. */
+  ready: z.boolean(),
+});
+export type KubernetesPod = z.infer<typeof kubernetesPodSchema>;
+
+export const kubernetesWorkloadSchema = z.object({
+  /** StatefulSet, Deployment, DaemonSet, Job, CronJob, or the pod's own controller kind. */
+  kind: z.string().min(1).max(63),
+  name: kubeName,
+});
+export type KubernetesWorkload = z.infer<typeof kubernetesWorkloadSchema>;
+
+export const kubernetesClaimSchema = z.object({
+  /** metadata.uid: a claim deleted and created again under its name is another claim. */
+  uid: z.string().min(1).max(128),
+  namespace: kubeName,
+  name: kubeName,
+  storageClass: kubeName.nullable(),
+  phase: z.enum(KUBERNETES_CLAIM_PHASES),
+  /** spec.resources.requests.storage in bytes. */
+  requestedBytes: bytes,
+  /** status.capacity.storage in bytes; null until bound. */
+  capacityBytes: bytes.nullable(),
+  accessModes: z.array(z.string().min(1).max(32)).max(8),
+  volumeMode: z.enum(KUBERNETES_VOLUME_MODES),
+  /** spec.volumeName: the bound PersistentVolume. */
+  persistentVolume: kubeName.nullable(),
+  /** The Stowage engine volume id (the PV's CSI volumeHandle) when the PV is provisioned by csi.stowage.io; else null. */
+  volumeId: id.nullable(),
+  /** Pods that mount the claim. */
+  pods: z.array(kubernetesPodSchema).max(5_000),
+  /** The workloads whose pods use the claim (owner of the pod, followed up to the StatefulSet / Deployment...). */
+  owners: z.array(kubernetesWorkloadSchema).max(100),
+});
+export type KubernetesClaim = z.infer<typeof kubernetesClaimSchema>;
+
+/** A full picture of the cluster's Kubernetes side; the control plane replaces what it holds with it when it is newer (observedAt). */
+export const kubernetesInventorySchema = z.object({
+  /** The API server's gitVersion, e.g. "v1.32.5". */
+  version: z.string().min(1).max(64),
+  /** When the agent took this picture (its informers' view); older pictures delivered late are ignored. */
+  observedAt: isoTime,
+  namespaces: z.array(kubernetesNamespaceSchema).max(10_000),
+  storageClasses: z.array(kubernetesStorageClassSchema).max(1_000),
+  claims: z.array(kubernetesClaimSchema).max(100_000),
+});
+export type KubernetesInventory = z.infer<typeof kubernetesInventorySchema>;
+
 export const telemetryBatchSchema = z.object({
   protocolVersion: z.literal(AGENT_PROTOCOL_VERSION),
   /** Unique per batch: a retried batch is recognised and not stored twice. */
@@ -204,6 +294,8 @@ export const telemetryBatchSchema = z.object({
   inventory: inventorySchema.nullable(),
   volumeSamples: z.array(volumeSampleSchema).max(200_000),
   poolSamples: z.array(poolSampleSchema).max(20_000),
+  /** The Kubernetes side of the cluster; omitted (or null) by agents that do not run in Kubernetes. */
+  kubernetes: kubernetesInventorySchema.nullable().optional(),
 });
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 
