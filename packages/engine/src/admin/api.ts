@@ -11,6 +11,7 @@ import {
   clusterVolumeSchema,
   createClusterSnapshotRequestSchema,
   createClusterVolumeRequestSchema,
+  expandClusterVolumeRequestSchema,
   moveReplicaRequestSchema,
   scaleRequestSchema,
   targetStatusSchema,
@@ -76,6 +77,8 @@ export const adminApi = {
   deleteClusterSnapshot: route("DELETE", "/v1/cluster/volumes/:volume/snapshots/:snapshot", okSchema),
   moveReplica: route("POST", "/v1/cluster/volumes/:volume/move", clusterVolumeSchema, moveReplicaRequestSchema),
   scaleVolume: route("POST", "/v1/cluster/volumes/:volume/scale", clusterVolumeSchema, scaleRequestSchema),
+  /** Grows the volume (the same size is a no-op); answered by the target's node once it serves the new size. */
+  expandClusterVolume: route("POST", "/v1/cluster/volumes/:volume/expand", clusterVolumeSchema, expandClusterVolumeRequestSchema),
 } as const;
 
 export type AdminApi = typeof adminApi;

@@ -56,6 +56,15 @@ export class ClusterAdminClient {
     return this.admin.call(adminApi.moveReplica, { params: { volume }, body: { replica, to } });
   }
 
+  /**
+   * Grows the volume to `size` bytes and answers once its target serves that size (new NBD
+   * connections see it). The same size is a no-op; a smaller one is INVALID; a node without
+   * room for a replica's growth is NO_SPACE, before anything changes.
+   */
+  expandVolume(volume: string, size: number): Promise<ClusterVolumeDto> {
+    return this.admin.call(adminApi.expandClusterVolume, { params: { volume }, body: { size } });
+  }
+
   scaleVolume(volume: string, replicas: number): Promise<ClusterVolumeDto> {
     return this.admin.call(adminApi.scaleVolume, { params: { volume }, body: { replicas } });
   }

@@ -2,7 +2,7 @@
  * What the `/v1/cluster/...` admin routes (admin-routes.ts) need of the node
  * that serves them, and nothing more. ClusterNode implements it.
  */
-import type { SnapshotRecord } from "../consensus/records";
+import type { SnapshotRecord, VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
 import type { KmsProvider } from "../kms/provider";
 import type { IoStatsSnapshot } from "../metrics/io-stats";
@@ -31,4 +31,9 @@ export interface ClusterAdminOperations {
   /** Snapshots a volume this node is the target of, on its in-sync replicas. */
   createClusterSnapshot(volumeId: string, name: string): Promise<SnapshotRecord>;
   deleteClusterSnapshot(volumeId: string, name: string): Promise<void>;
+  /**
+   * Records the volume's new size and, if this node serves it, grows its target (its linked
+   * replicas first) before resolving. The record as it is then.
+   */
+  expandClusterVolume(volumeId: string, sizeBytes: number): Promise<VolumeRecord>;
 }

@@ -14,6 +14,7 @@ import { snapshotView } from "./snapshots";
 import {
   createClusterSnapshotRequestSchema,
   createClusterVolumeRequestSchema,
+  expandClusterVolumeRequestSchema,
   moveReplicaRequestSchema,
   scaleRequestSchema,
   targetStatusSchema,
@@ -21,6 +22,7 @@ import {
   type ClusterSnapshotDto,
   type ClusterVolumeDto,
 } from "../admin/cluster-schemas";
+import { planExpansion } from "./volume-expansion";
 import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
 
 const controllerRecordSchema = z.object({ id: z.string() });
@@ -123,6 +125,8 @@ export async function describeVolume(node: ClusterAdminOperations, v: VolumeReco
     }),
     snapshots: v.snapshots.map((x) => snapshotView(v, x)),
     usedBytes: fresh?.usedBytes ?? 0,
+    source: v.source ?? null,
+    populating: v.populate !== undefined,
   };
 }
 
@@ -233,6 +237,25 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       handler: async (req, [id]) => {
         const body = moveReplicaRequestSchema.parse(await readAdminJson(req));
         const record = await moveReplica(node.store, volumeParam(id), body.replica, body.to);
+        return { status: 200, body: await describeVolume(node, record) };
+      },
+    },
+    {
+      ...routeMatcher(adminApi.expandClusterVolume),
+      handler: async (req, [id]) => {
+        const volume = volumeParam(id);
+        const body = expandClusterVolumeRequestSchema.parse(await readAdminJson(req));
+        const v = await getClusterVolume(node.store, volume);
+        // Refused here, before anything changes: a shrink, or a node without room for its replica's growth.
+        planExpansion(v, body.size, (await node.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => n.value));
+        const target = v.target?.nodeId;
+        // The target's node grows its target and answers once it serves the new size. A volume no
+        // live node serves now only has its record grown: its next target attaches at the new size.
+        if (target !== undefined && target !== node.nodeId && (await node.store.get(keys.node(target), nodeRecordSchema))) {
+          const forwarded = await forwardToTarget(node, req, v, "POST", routePath(adminApi.expandClusterVolume, { volume }), body);
+          if (forwarded) return forwarded;
+        }
+        const record = await node.expandClusterVolume(volume, body.size);
         return { status: 200, body: await describeVolume(node, record) };
       },
     },

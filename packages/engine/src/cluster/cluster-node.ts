@@ -10,13 +10,14 @@
  *  - failover.ts: the targets of volumes whose record names this node, exported over
  *    NBD under the volume id; rebuild/rebuild.ts catches up their replicas;
  *  - snapshots.ts: snapshots of the volumes it serves;
+ *  - volume-expansion.ts: growing a volume (record, target, replicas);
  *  - controller.ts: its candidate for the cluster's volume controller;
  *  - admin-routes.ts: the `/v1/cluster/...` admin routes, through admin-operations.ts.
  */
 import type http from "node:http";
 import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { createAdminServer, type NodeAdminOperations } from "../admin/server";
-import type { NodeLabels, NodeRecord, SnapshotRecord } from "../consensus/records";
+import type { NodeLabels, NodeRecord, SnapshotRecord, VolumeRecord } from "../consensus/records";
 import { ConsensusStore } from "../consensus/store";
 import type { KmsProvider } from "../kms/provider";
 import type { Logger } from "../logger";
@@ -24,6 +25,7 @@ import type { IoStatsSnapshot } from "../metrics/io-stats";
 import { NbdServer } from "../nbd/server";
 import { formatHostPort, type HostPort } from "../node/node";
 import { CatchUpScheduler } from "../rebuild/rebuild";
+import { growAtLeast } from "../replication/links";
 import { ReplicaServer } from "../replication/replica-server";
 import type { ClusterAdminOperations, TargetStatus } from "./admin-operations";
 import { clusterRoutes, poolRoutesElsewhere } from "./admin-routes";
@@ -34,6 +36,7 @@ import { LocalReplicas } from "./local-replicas";
 import { NodeRegistration } from "./registration";
 import { deleteClusterSnapshot, takeClusterSnapshot } from "./snapshots";
 import type { NodeKek } from "./volume-keys";
+import { growAttached, recordExpansion } from "./volume-expansion";
 import { deleteClusterVolume } from "./volume-ops";
 import { VolumeSync } from "./volume-sync";
 
@@ -176,7 +179,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
       tls: opts.tls,
       resolve: (volumeId, replicaId) => {
         const r = this.sync.volume(volumeId)?.replicas.get(replicaId);
-        return r ? { device: r.device, epoch: r.guard, snapshots: r.snapshots } : null;
+        return r ? { device: r.device, epoch: r.guard, snapshots: r.snapshots, grow: (size) => growAtLeast(r.device, size) } : null;
       },
       onError: (err) => this.log.debug({ err: err instanceof Error ? err.message : String(err) }, "replica connection error"),
     });
@@ -245,6 +248,19 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
   async deleteClusterSnapshot(volumeId: string, name: string): Promise<void> {
     const { a } = this.targets.serving(volumeId);
     await deleteClusterSnapshot(this.store, this.log, volumeId, a, name);
+  }
+
+  async expandClusterVolume(volumeId: string, sizeBytes: number): Promise<VolumeRecord> {
+    const record = await recordExpansion(this.store, volumeId, sizeBytes);
+    const st = this.sync.volume(volumeId);
+    // Through the volume's queue, after whatever it is applying: the record's own watch event
+    // grows it too, and whichever runs second finds nothing to do.
+    if (st) {
+      await st.enqueue(async () => {
+        if (st.attached) await growAttached(st.attached, record.spec.sizeBytes, this.log.child({ volume: volumeId }));
+      });
+    }
+    return record;
   }
 
   ioSnapshots(): { volume: string; stats: IoStatsSnapshot }[] {

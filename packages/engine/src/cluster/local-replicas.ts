@@ -15,6 +15,7 @@ import type { ConsensusStore } from "../consensus/store";
 import type { Logger } from "../logger";
 import { Pool } from "../pool/pool";
 import { EpochGuard } from "../replication/epoch-guard";
+import { growAtLeast } from "../replication/links";
 import { volumeSnapshots, type ReplicaSnapshots } from "../replication/replica-snapshots";
 import type { Volume } from "../volume/volume";
 
@@ -115,6 +116,8 @@ export class LocalReplicas {
       } else {
         device = await pool.createVolume({ name: id, size: rec.spec.sizeBytes });
       }
+      // The volume grew while this node was away: its copy follows the record (thin, nothing written).
+      await growAtLeast(device, rec.spec.sizeBytes);
       const guard = await EpochGuard.open(path.join(this.epochDir, id));
       replicas.set(id, { id, device, guard, snapshots: volumeSnapshots(device) });
       return changed;
@@ -141,6 +144,23 @@ export class LocalReplicas {
       };
     });
     return after.value.inSync.includes(replicaId);
+  }
+
+  /**
+   * Grows this node's open replicas of `rec` that are smaller than the record says (the volume
+   * was expanded). A replica the pool cannot grow (over-commit) is left as it is and logged: its
+   * target cannot link it at the new size, so it is caught up or replaced like any replica away.
+   */
+  async growTo(replicas: Map<string, LocalReplica>, rec: VolumeRecord): Promise<void> {
+    for (const r of replicas.values()) {
+      if (r.device.size >= rec.spec.sizeBytes) continue;
+      try {
+        await growAtLeast(r.device, rec.spec.sizeBytes);
+        this.opts.logger.info({ volume: rec.id, replica: r.id, sizeBytes: rec.spec.sizeBytes }, "replica grown");
+      } catch (err) {
+        this.opts.logger.warn({ volume: rec.id, replica: r.id, sizeBytes: rec.spec.sizeBytes, err: errMessage(err) }, "replica grow failed");
+      }
+    }
   }
 
   /** Deletes the replicas of volume `volumeId` in `replicas` that are not in `keep`. */

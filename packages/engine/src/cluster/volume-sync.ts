@@ -13,6 +13,7 @@ import type { Logger } from "../logger";
 import type { CatchUpScheduler } from "../rebuild/rebuild";
 import type { TargetAttacher } from "./failover";
 import type { LocalReplicas } from "./local-replicas";
+import { growAttached } from "./volume-expansion";
 import { VolumeState } from "./volume-state";
 
 export interface VolumeSyncOptions {
@@ -188,7 +189,10 @@ export class VolumeSync {
       const revision = BigInt(fresh.revision);
       if (revision > st.revision) st.revision = revision;
     }
+    await localReplicas.growTo(st.replicas, rec);
     if (rec.target?.nodeId === nodeId && !st.attached && rec.epoch > st.fencedEpoch) await targets.attach(st, rec);
+    // Expanded since this target attached (or an expansion it began was interrupted): grow it now.
+    if (st.attached && st.attached.target.size < rec.spec.sizeBytes) await growAttached(st.attached, rec.spec.sizeBytes, this.log.child({ volume: st.id }));
     if (st.attached) this.startCatchUps(st, rec);
     if (!this.concerns(rec) && st.replicas.size === 0 && !st.attached) this.volumes.delete(st.id);
   }

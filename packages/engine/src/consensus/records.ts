@@ -83,6 +83,32 @@ export const volumeEncryptionSchema = z.object({
 });
 export type VolumeEncryption = z.infer<typeof volumeEncryptionSchema>;
 
+/** What a volume was created from: a snapshot of another volume, or another volume at one point. */
+export const volumeSourceRecordSchema = z.union([
+  z.object({ snapshot: z.object({ volume: z.string().min(1), name: z.string().min(1) }) }),
+  z.object({ volume: z.string().min(1) }),
+]);
+export type VolumeSourceRecord = z.infer<typeof volumeSourceRecordSchema>;
+
+/**
+ * A volume being filled from its source (cluster/volume-clone.ts). While this
+ * is in the record the volume is not served: the node holding `replicaId`
+ * (the only replica in sync) copies the allocated blocks of snapshot `name` of
+ * `volume` from its own copy of it, then sets `state` to `copied`; the target
+ * attaches, counts the other (still empty) replicas for a rebuild of allocated
+ * regions, and removes this entry before it serves the volume.
+ */
+export const volumePopulateSchema = z.object({
+  replicaId: z.string().min(1),
+  from: z.object({ volume: z.string().min(1), name: z.string().min(1) }),
+  state: z.enum(["copying", "copied"]),
+  /** The snapshot was taken for this copy (a volume source): deleted once the copy is made. */
+  internalSnapshot: z.boolean(),
+  /** Why the last copy attempt failed (it is retried on the node's next pass). */
+  error: z.string().optional(),
+});
+export type VolumePopulate = z.infer<typeof volumePopulateSchema>;
+
 /**
  * The per-volume brain. `epoch` increases on every target change; replicas
  * refuse messages from older epochs. `inSync` lists replica ids that hold
@@ -104,6 +130,10 @@ export const volumeRecordSchema = z.object({
    * listed and deleted; its target refuses to serve it.
    */
   encryption: volumeEncryptionSchema.optional(),
+  /** What the volume was created from, if anything (kept for its life: the create is idempotent against it). */
+  source: volumeSourceRecordSchema.optional(),
+  /** Present while the volume is filled from its source; it is not served until this is gone. */
+  populate: volumePopulateSchema.optional(),
 });
 export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
 

@@ -35,6 +35,22 @@ describe("EncryptedDevice", () => {
     expect(back.equals(plain)).toBe(true);
   });
 
+  it("follows the device below when it grows: the tweak is the block number, so the new blocks just work", async () => {
+    const { inner, dev, key } = make();
+    expect(dev.size).toBe(4 << 20);
+    await inner.grow(8 << 20);
+    expect(dev.size).toBe(8 << 20);
+    const plain = fill(2, 11);
+    const at = (6 << 20) / BLOCK;
+    await dev.write(at * BLOCK, plain);
+    const stored = Buffer.alloc(plain.length);
+    await inner.read(at * BLOCK, stored);
+    expect(stored.equals(new XtsCipher(key).encrypt(plain, at))).toBe(true);
+    const back = Buffer.alloc(plain.length);
+    await dev.read(at * BLOCK, back);
+    expect(back.equals(plain)).toBe(true);
+  });
+
   it("round-trips large requests through the crypto worker, with holes in the middle", async () => {
     const { inner, dev } = make();
     const plain = fill(64, 3); // 256 KiB: the worker's path

@@ -25,7 +25,6 @@ const OFFLOAD_BYTES = 128 * 1024;
  * unaligned request into whole-block operations before they reach a device.
  */
 export class EncryptedDevice implements BlockDevice {
-  readonly size: number;
   readonly blockSize: number;
   readonly readOnly: boolean;
   private readonly cipher: XtsCipher;
@@ -37,11 +36,18 @@ export class EncryptedDevice implements BlockDevice {
     dataKey: Buffer,
   ) {
     if (inner.blockSize !== 4096) throw new RangeError("encryption needs a 4096-byte block device");
-    this.size = inner.size;
     this.blockSize = inner.blockSize;
     this.readOnly = inner.readOnly;
     this.cipher = new XtsCipher(dataKey, inner.blockSize);
     this.worker = new XtsWorker(dataKey, inner.blockSize);
+  }
+
+  /**
+   * The device below's size, read live: a volume that grows grows here too. The tweak is the
+   * block number, independent of the size, so blocks past the old end need no bookkeeping.
+   */
+  get size(): number {
+    return this.inner.size;
   }
 
   async read(offset: number, target: Buffer): Promise<void> {

@@ -12,10 +12,28 @@ const CHUNK_BYTES = BLOCKS_PER_CHUNK / 8;
 export class DirtyMap {
   private readonly chunks = new Map<number, Uint8Array>();
   private count = 0;
-  readonly blocks: number;
+  private bytes: number;
+  private blockCount: number;
 
-  constructor(readonly sizeBytes: number) {
-    this.blocks = Math.ceil(sizeBytes / DIRTY_BLOCK);
+  constructor(sizeBytes: number) {
+    this.bytes = sizeBytes;
+    this.blockCount = Math.ceil(sizeBytes / DIRTY_BLOCK);
+  }
+
+  /** The volume size this map covers. */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  get blocks(): number {
+    return this.blockCount;
+  }
+
+  /** The volume grew: blocks past the old end exist from now on, clean (nothing was written there). */
+  grow(sizeBytes: number): void {
+    if (sizeBytes <= this.bytes) return;
+    this.bytes = sizeBytes;
+    this.blockCount = Math.ceil(sizeBytes / DIRTY_BLOCK);
   }
 
   /** Marks every block touched by [offset, offset + length). */

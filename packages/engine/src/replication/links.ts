@@ -22,7 +22,19 @@ export interface ReplicaLink {
   deleteSnapshot(name: string): Promise<void>;
   /** The replica keeps only these snapshots. */
   keepSnapshots(names: readonly string[]): Promise<void>;
+  /** Grows the replica's device to `sizeBytes` (a replica already that large succeeds). */
+  grow(sizeBytes: number): Promise<void>;
   close(): void;
+}
+
+/** A replica's device as the node holds it: a block device that can grow (a pool volume). */
+export interface GrowableDevice extends BlockDevice {
+  grow(newSize: number): Promise<void>;
+}
+
+/** Grows `device` to `sizeBytes` unless it is that large already: GROW never shrinks, and a repeat is a success. */
+export async function growAtLeast(device: GrowableDevice, sizeBytes: number): Promise<void> {
+  if (device.size < sizeBytes) await device.grow(sizeBytes);
 }
 
 export function remoteLink(client: ReplicaClient): ReplicaLink {
@@ -38,6 +50,7 @@ export function remoteLink(client: ReplicaClient): ReplicaLink {
     snapshot: (n) => client.snapshot(n),
     deleteSnapshot: (n) => client.deleteSnapshot(n),
     keepSnapshots: (names) => client.keepSnapshots(names),
+    grow: (size) => client.grow(size),
     close: () => client.close(),
   };
 }
@@ -47,7 +60,7 @@ export function remoteLink(client: ReplicaClient): ReplicaLink {
  * admit the target's epoch on every request, so a superseded target on this
  * node cannot write to its own disk either.
  */
-export function localLink(replicaId: string, device: BlockDevice, guard: EpochGuard, epoch: bigint, snapshots: ReplicaSnapshots): ReplicaLink {
+export function localLink(replicaId: string, device: GrowableDevice, guard: EpochGuard, epoch: bigint, snapshots: ReplicaSnapshots): ReplicaLink {
   const admit = (): void => {
     if (!guard.admits(epoch)) throw new FencedError(replicaId);
   };
@@ -84,6 +97,10 @@ export function localLink(replicaId: string, device: BlockDevice, guard: EpochGu
     keepSnapshots: async (names) => {
       admit();
       await snapshots.keepOnly(names);
+    },
+    grow: async (size) => {
+      admit();
+      await growAtLeast(device, size);
     },
     close: () => undefined,
   };

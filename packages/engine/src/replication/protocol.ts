@@ -14,7 +14,7 @@ import { crc32 } from "node:zlib";
  *  12  u32 aux          NACK reason, HELLO_ACK credits, READ length
  *  16  u64 epoch        volume epoch of the sender's view (fencing)
  *  24  u64 seq          request id, echoed by the reply
- *  32  u64 offset       byte offset in the volume
+ *  32  u64 offset       byte offset in the volume (GROW: the new size)
  *  40  u32 length       payload bytes that follow
  *  44  u32 payloadCrc   CRC-32 of the payload (0 when length = 0)
  *  48  u32 reserved
@@ -50,6 +50,11 @@ export const MessageType = {
    * so one that was away while a snapshot was deleted does not keep it.
    */
   SnapshotSync: 13,
+  /**
+   * `offset`: the volume's new size in bytes. The replica grows its device to it (thin: nothing
+   * is written) and never shrinks it; a replica already that large answers with success.
+   */
+  Grow: 14,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 const MESSAGE_TYPES = new Set<number>(Object.values(MessageType));

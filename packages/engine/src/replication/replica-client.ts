@@ -133,6 +133,11 @@ export class ReplicaClient {
     return this.request(MessageType.SnapshotSync, 0, 0, encodeNames(names)).then(() => undefined);
   }
 
+  /** Asks the replica to grow its device to `sizeBytes` (idempotent; never shrinks). */
+  grow(sizeBytes: number): Promise<void> {
+    return this.request(MessageType.Grow, sizeBytes, 0).then(() => undefined);
+  }
+
   heartbeat(): Promise<void> {
     return this.request(MessageType.Heartbeat, 0, 0).then(() => undefined);
   }

@@ -89,3 +89,31 @@ describe("replica link over mutual TLS", () => {
     expect(failures.length).toBe(1);
   });
 });
+
+describe("growth over the replica link", () => {
+  it("grows the replica on GROW and on a HELLO announcing a bigger volume, never shrinking it", async () => {
+    const device = new MemoryBlockDevice(SIZE);
+    const replica: ServedReplica = { device, epoch: await EpochGuard.open(path.join(dir, "grow-epoch")), grow: (size) => device.grow(size) };
+    const growServer = new ReplicaServer({ tls: { ...serverCert, caPem: ca.certPem }, resolve: () => replica });
+    const growPort = (await growServer.listen(0)).port;
+    const dial = (sizeBytes: number) =>
+      ReplicaClient.connect({ host: "127.0.0.1", port: growPort, expectNodeId: "node-r", tls: { ...targetCert, caPem: ca.certPem }, hello: { volumeId: "v", replicaId: "r", targetNodeId: "node-t", sizeBytes }, epoch: 1n });
+    try {
+      const c = await dial(SIZE);
+      await c.grow(2 * SIZE);
+      expect(device.size).toBe(2 * SIZE);
+      await c.write(2 * SIZE - 4096, Buffer.alloc(4096, 9));
+      await c.grow(SIZE); // a smaller size is a success that changes nothing
+      expect(device.size).toBe(2 * SIZE);
+      c.close();
+      const bigger = await dial(3 * SIZE);
+      expect(device.size).toBe(3 * SIZE);
+      bigger.close();
+      // A target that believes the volume is smaller than the replica is talking about another volume.
+      await expect(dial(SIZE)).rejects.toBeInstanceOf(Error);
+      expect(device.size).toBe(3 * SIZE);
+    } finally {
+      await growServer.close();
+    }
+  });
+});

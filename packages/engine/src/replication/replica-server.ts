@@ -1,6 +1,7 @@
 import type { TLSSocket } from "node:tls";
 import tls from "node:tls";
 import { BlockIoError, type BlockDevice } from "../block-device";
+import { EngineError } from "../errors";
 import type { EpochGuard } from "./epoch-guard";
 import {
   decodeHello,
@@ -23,6 +24,11 @@ export interface ServedReplica {
   epoch: EpochGuard;
   /** Local snapshots of the replica; without them SNAPSHOT requests are refused as invalid. */
   snapshots?: ReplicaSnapshots;
+  /**
+   * Grows the device (thin). Without it GROW is refused as invalid, and so is a HELLO
+   * announcing a bigger volume than the device.
+   */
+  grow?: (sizeBytes: number) => Promise<void>;
 }
 
 export interface ReplicaServerOptions {
@@ -39,6 +45,8 @@ function nackFor(err: unknown): number {
     if (err.code === "ENOSPC") return NackReason.NoSpace;
     if (err.code === "EINVAL") return NackReason.Invalid;
   }
+  // A grow the pool cannot provision.
+  if (err instanceof EngineError && (err.code === "OVERCOMMIT" || err.code === "NO_SPACE")) return NackReason.NoSpace;
   return NackReason.IoError;
 }
 
@@ -169,6 +177,13 @@ export class ReplicaServer {
             else await snaps.keepOnly(decodeNames(payload));
             break;
           }
+          case MessageType.Grow:
+            if (!r.grow) {
+              reply(h, MessageType.Nack, NackReason.Invalid);
+              return;
+            }
+            await r.grow(offset);
+            break;
           case MessageType.Hello:
           case MessageType.HelloAck:
           case MessageType.Ack:
@@ -191,7 +206,11 @@ export class ReplicaServer {
         socket.end();
         return;
       }
-      if (found.device.size !== msg.sizeBytes) {
+      // Volumes only grow: a target announcing a bigger size saw the record grow while this
+      // replica was away (or before its node applied it), so the replica catches up on the size
+      // first. A smaller size is another volume's view, or a target from before the growth.
+      const grow = found.grow;
+      if (found.device.size > msg.sizeBytes || (found.device.size < msg.sizeBytes && !grow)) {
         reply(h, MessageType.Nack, NackReason.WrongReplica);
         socket.end();
         return;
@@ -200,6 +219,15 @@ export class ReplicaServer {
         reply(h, MessageType.Nack, NackReason.StaleEpoch);
         socket.end();
         return;
+      }
+      if (grow && found.device.size < msg.sizeBytes) {
+        try {
+          await grow(msg.sizeBytes);
+        } catch (err) {
+          reply(h, MessageType.Nack, nackFor(err));
+          socket.end();
+          return;
+        }
       }
       replica = found;
       connectionEpoch = h.epoch;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { BlockIoError } from "../block-device";
+import { catchUp } from "../rebuild/rebuild";
 import { FencedError } from "./replica-client";
 import { SnapshotExistsError, VolumeTarget } from "./target";
 import { BS, RecordingMembership, setup, SIZE } from "./testing/memory-replicas";
@@ -151,5 +152,40 @@ describe("VolumeTarget", () => {
       expect(membership.events).toContain("out:r1");
       expect(target.inSyncIds()).not.toContain("r1");
     });
+  });
+});
+
+describe("VolumeTarget growth", () => {
+  it("grows every in-sync replica before accepting requests past the old end", async () => {
+    const { replicas, target } = setup();
+    await expect(target.write(SIZE, Buffer.alloc(BS, 1))).rejects.toMatchObject({ code: "EINVAL" });
+    await target.grow(2 * SIZE);
+    expect(target.size).toBe(2 * SIZE);
+    for (const r of replicas) expect(r.device.size).toBe(2 * SIZE);
+    const data = randomBytes(2 * BS);
+    await target.write(SIZE + BS, data);
+    for (const r of replicas) expect((await r.content(SIZE + BS, data.length)).equals(data)).toBe(true);
+    // Smaller or equal: nothing to do.
+    await target.grow(SIZE);
+    expect(target.size).toBe(2 * SIZE);
+  });
+
+  it("drops a replica that cannot grow from the in-sync set first, and resends it the new region when it returns", async () => {
+    const { replicas, membership, target } = setup();
+    const away = replicas[2];
+    if (!away) throw new Error("setup");
+    away.down = true;
+    await target.grow(2 * SIZE);
+    expect(membership.events).toEqual(["out:r2"]);
+    expect(target.inSyncIds()).toEqual(["r0", "r1"]);
+    const data = randomBytes(BS);
+    await target.write(SIZE + 4 * BS, data);
+    // Back, and grown by its node (or by the HELLO of its next link): the resync sends what it
+    // missed, including the write past the old end (its dirty map grew with the volume).
+    away.down = false;
+    await away.device.grow(2 * SIZE);
+    await catchUp(target, "r2", away.link("r2"), { kind: "resync" });
+    expect(target.inSyncIds()).toContain("r2");
+    expect((await away.content(SIZE + 4 * BS, BS)).equals(data)).toBe(true);
   });
 });

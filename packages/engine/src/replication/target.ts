@@ -108,7 +108,7 @@ function isReplicaFailure(err: unknown): boolean {
  * serialised here so every replica applies them in the same order.
  */
 export class VolumeTarget implements BlockDevice {
-  readonly size: number;
+  private currentSize: number;
   readonly blockSize: number;
   readonly readOnly = false;
   private readonly lock = new RangeLock();
@@ -123,11 +123,11 @@ export class VolumeTarget implements BlockDevice {
   private flushTimer: NodeJS.Timeout | undefined;
   /** Snapshots in the volume record (as this target changed it) → replicas holding a copy. */
   private readonly snapshotHolders: Map<string, Set<string>>;
-  /** Snapshot operations run one at a time, in order. */
+  /** Snapshot and growth operations run one at a time, in order. */
   private snapshotChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: VolumeTargetOptions) {
-    this.size = opts.size;
+    this.currentSize = opts.size;
     this.snapshotHolders = new Map((opts.snapshots ?? []).map((x) => [x.name, new Set(x.replicaIds)]));
     this.blockSize = opts.blockSize ?? 4096;
     this.unflushed = new DirtyMap(this.size);
@@ -141,6 +141,11 @@ export class VolumeTarget implements BlockDevice {
       this.slots.set(id, { id, link: null, mode: "out", dirty, leaving: null, catchUp: null });
     }
     if (opts.inSync.length === 0) throw new Error(`volume ${opts.volumeId}: a target needs at least one in-sync replica`);
+  }
+
+  /** The volume's size now; it only grows (see `grow`). */
+  get size(): number {
+    return this.currentSize;
   }
 
   get isFenced(): boolean {
@@ -253,7 +258,7 @@ export class VolumeTarget implements BlockDevice {
    * is the snapshot taken. Replicas catching up or away get no copy.
    */
   snapshot(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]> {
-    return this.serialiseSnapshot(async () => {
+    return this.serialiseControl(async () => {
       this.checkFenced();
       if (this.snapshotHolders.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
       const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
@@ -291,7 +296,7 @@ export class VolumeTarget implements BlockDevice {
    * drop it when they reconnect (a catch-up sends the record's list).
    */
   deleteSnapshot(name: string, unrecord: () => Promise<void>): Promise<void> {
-    return this.serialiseSnapshot(async () => {
+    return this.serialiseControl(async () => {
       this.checkFenced();
       try {
         await unrecord();
@@ -310,12 +315,44 @@ export class VolumeTarget implements BlockDevice {
    * takes over.
    */
   async reconcileSnapshots(): Promise<void> {
-    await this.serialiseSnapshot(async () => {
+    await this.serialiseControl(async () => {
       await this.onInSync((l) => l.keepSnapshots(this.heldBy(l.replicaId)), true);
     });
   }
 
-  private serialiseSnapshot<T>(fn: () => Promise<T>): Promise<T> {
+  // ----------------------------------------------------- growth ----
+
+  /**
+   * Grows the volume to `newSize`. Under an exclusive lock over the whole
+   * volume (no request in flight, none straddling the old end), every linked
+   * replica — in sync or catching up — grows first; one that fails leaves the
+   * in-sync set (it grows when it next connects: a HELLO with the bigger size
+   * grows it). Only then does this target accept requests up to the new end.
+   * Replicas away now are grown by their node from the volume record, or by
+   * that HELLO. A size not above the current one is a no-op.
+   */
+  grow(newSize: number): Promise<void> {
+    return this.serialiseControl(async () => {
+      this.checkFenced();
+      if (newSize <= this.currentSize) return;
+      const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
+      try {
+        this.checkFenced();
+        const grown = await this.onInSync((l) => l.grow(newSize), true);
+        if (grown.length === 0) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica grew to ${newSize} bytes`);
+        // Blocks past the old end were never written anywhere: no replica lacks them.
+        this.currentSize = newSize;
+        this.unflushed.grow(newSize);
+        for (const m of this.flushing) m.grow(newSize);
+        for (const s of this.slots.values()) s.dirty?.grow(newSize);
+      } finally {
+        this.lock.release(all);
+      }
+    });
+  }
+
+  /** Snapshot and growth operations run one at a time, in order. */
+  private serialiseControl<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.snapshotChain.then(fn);
     this.snapshotChain = run.catch(() => undefined);
     return run;

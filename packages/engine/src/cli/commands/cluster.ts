@@ -21,6 +21,9 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Places N replicas (distinct nodes, zones first, racks second) or says why it cannot.
       --encrypt encrypts it at rest in the target (replicas hold ciphertext); the node
       asked needs --kms-key-file, and so does every node that may serve it.
+  cluster volume expand NAME --size SIZE [--json]
+      Grows the volume to SIZE (never shrinks; the same size changes nothing): every
+      replica grows (thin), and new NBD connections see the new size.
   cluster volume list [--json]
   cluster volume status NAME [--json]
       Placement, replica states and resync/rebuild progress.
@@ -100,6 +103,14 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
       );
       return 0;
     }
+    case "expand": {
+      const name = one();
+      if (values.size === undefined) throw new UsageError("cluster volume expand needs --size SIZE");
+      const size = parseSize(values.size, "--size");
+      if (size % 4096 !== 0) throw new UsageError("--size must be a multiple of 4KiB");
+      print(await admin.expandVolume(name, size));
+      return 0;
+    }
     case "list": {
       const items = await admin.volumes();
       if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
@@ -129,7 +140,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
     }
     case undefined:
     default:
-      throw new UsageError(`unknown cluster volume command '${sub ?? ""}' (create, list, status, move, scale, delete)`);
+      throw new UsageError(`unknown cluster volume command '${sub ?? ""}' (create, expand, list, status, move, scale, delete)`);
   }
 }
 

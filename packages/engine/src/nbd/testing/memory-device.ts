@@ -10,16 +10,27 @@ export class MemoryBlockDevice implements BlockDevice {
   /** Counters tests use to check what reached the device. */
   readonly stats = { reads: 0, writes: 0, flushes: 0, trims: 0, zeroes: 0, fuaWrites: 0 };
 
-  constructor(
-    readonly size: number,
-    opts: { blockSize?: number; readOnly?: boolean } = {},
-  ) {
+  private currentSize: number;
+
+  constructor(size: number, opts: { blockSize?: number; readOnly?: boolean } = {}) {
+    this.currentSize = size;
     this.blockSize = opts.blockSize ?? 4096;
     this.readOnly = opts.readOnly ?? false;
     if (size % this.blockSize !== 0) throw new Error("size must be a multiple of the block size");
   }
 
   readonly readOnly: boolean;
+
+  get size(): number {
+    return this.currentSize;
+  }
+
+  /** Grows the device (blocks past the old end read as zeros); never shrinks. */
+  grow(size: number): Promise<void> {
+    if (size % this.blockSize !== 0) return Promise.reject(new Error("size must be a multiple of the block size"));
+    this.currentSize = Math.max(this.currentSize, size);
+    return Promise.resolve();
+  }
 
   private check(offset: number, length: number): void {
     if (offset % this.blockSize !== 0 || length % this.blockSize !== 0) throw new BlockIoError("EINVAL", "unaligned request");

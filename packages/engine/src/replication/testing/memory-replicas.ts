@@ -65,6 +65,10 @@ export class TestReplica {
         fail();
         for (const n of [...this.snapshots.keys()]) if (!names.includes(n)) this.snapshots.delete(n);
       },
+      grow: async (size) => {
+        fail();
+        await this.device.grow(size);
+      },
       close: () => undefined,
     };
   }
