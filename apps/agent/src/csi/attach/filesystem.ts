@@ -1,0 +1,31 @@
+/**
+ * File systems on an attached device: found with blkid, made only where blkid
+ * finds none (existing data is never reformatted), grown with the file
+ * system's own tool.
+ */
+import type { FsType } from "../capabilities";
+import { internal } from "../errors";
+import { runCommand, runStep } from "./exec";
+
+/** The file system type on `device`, or null when blkid finds none (its exit code 2). */
+export async function detectFs(device: string): Promise<string | null> {
+  const r = await runCommand("blkid", ["-p", "-o", "value", "-s", "TYPE", device]).catch((err: unknown) => {
+    throw internal(`blkid: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  if (r.code === 2) return null;
+  if (r.code !== 0) throw internal(`blkid: exited ${r.code}: ${r.stderr.trim()}`);
+  const type = r.stdout.trim();
+  return type === "" ? null : type;
+}
+
+export async function makeFs(device: string, fsType: FsType): Promise<void> {
+  if (fsType === "ext4") await runStep("mkfs.ext4: make the file system", "mkfs.ext4", ["-q", "-F", device], 120_000);
+  else await runStep("mkfs.xfs: make the file system", "mkfs.xfs", ["-q", device], 120_000);
+}
+
+/** Grows the file system to the device's size: resize2fs on the device, xfs_growfs on the mount point. */
+export async function growFs(fsType: string, device: string, mountPoint: string): Promise<void> {
+  if (fsType === "ext4" || fsType === "ext3" || fsType === "ext2") await runStep("resize2fs: grow the file system", "resize2fs", [device], 300_000);
+  else if (fsType === "xfs") await runStep("xfs_growfs: grow the file system", "xfs_growfs", [mountPoint], 300_000);
+  else throw internal(`grow the file system: ${fsType} cannot be grown`);
+}
