@@ -233,13 +233,10 @@ export class NodeService {
 
   private async unpublish(volumeId: string, targetPath: string) {
     await unmountAll("umount: unmount the target path", targetPath);
-    // The spec has the SP remove what it made at the target path.
-    fs.rmSync(targetPath, { recursive: false, force: true });
-    try {
-      fs.rmdirSync(targetPath);
-    } catch {
-      // Already gone, or a file that rmSync removed.
-    }
+    // The spec has the SP remove what it made at the target path: a directory (mount) or a file (block).
+    const made = fs.lstatSync(targetPath, { throwIfNoEntry: false });
+    if (made?.isDirectory()) fs.rmdirSync(targetPath);
+    else if (made) fs.unlinkSync(targetPath);
     const v = await this.state.get(volumeId);
     if (v) await this.state.put({ ...v, publications: v.publications.filter((p) => p.targetPath !== targetPath) });
     return {};

@@ -38,7 +38,13 @@ export async function startNbdfuse(o: NbdfuseOptions): Promise<FuseExport> {
   // A dead nbdfuse leaves its mount behind ("transport endpoint is not connected"); clear it first.
   if (await mountAt(o.dir)) await unmountAll("nbdfuse: clear a stale FUSE mount", o.dir);
   const file = path.join(o.dir, "nbd");
-  const log = fs.openSync(o.logFile, "a");
+  let log: number;
+  try {
+    fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
+    log = fs.openSync(o.logFile, "a");
+  } catch (err) {
+    throw internal(`nbdfuse: cannot open its log ${o.logFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   let exited: string | null = null;
   const child = spawn("nbdfuse", [file, nbdUri(o.address, o.exportName)], { detached: true, stdio: ["ignore", log, log] });
   fs.closeSync(log);
