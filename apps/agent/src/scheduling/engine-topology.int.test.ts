@@ -60,7 +60,8 @@ describe("storage topology from a real engine cluster", () => {
     );
     await Promise.all(nodes.map((n) => group.start([n])));
     admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
-    source = new EngineStorageTopologySource(admin, resolveClaim);
+    // No cache: the test asks again right after a node dies.
+    source = new EngineStorageTopologySource(admin, resolveClaim, { cacheMs: 0 });
     await pollUntil(async () => ((await admin.nodes()).length === 3 ? true : undefined), { what: "three live engine nodes", timeoutMs: 30_000 });
   }, 120_000);
 

@@ -3,7 +3,7 @@
  * storage half and an injected claim resolver (the cluster role's PVC and PV
  * informers) for the Kubernetes half.
  */
-import type { ClusterAdminClient } from "@stowage/engine";
+import type { ClusterNodeDto, ClusterVolumeDto } from "@stowage/engine";
 import type { ExtenderPod } from "./extender-api";
 import { resolvePodVolumes } from "./pod-volumes";
 import type { ClaimVolumeResolver, EngineNodeState, StorageTopology, StorageTopologySource } from "./topology";
@@ -15,11 +15,35 @@ export interface EngineTopologyOptions {
    * node counts as cordoned.
    */
   cordonedNodes?: () => Promise<ReadonlySet<string>>;
+  /**
+   * How long one engine answer serves later requests (ms; default 2000, 0 =
+   * ask every time). The scheduler calls filter and then prioritize for every
+   * pod, and each asks for the whole node and volume list; a replica does not
+   * move in two seconds, and a dead node takes longer than that to lose its lease.
+   */
+  cacheMs?: number;
+  now?: () => number;
+}
+
+type EngineNodeFacts = Pick<ClusterNodeDto, "id" | "zone" | "rack">;
+type EngineVolumeFacts = Pick<ClusterVolumeDto, "id" | "target" | "replicas">;
+
+/** The part of `ClusterAdminClient` the source reads (a ClusterAdminClient is one). */
+export interface EngineTopologyAdmin {
+  nodes(): Promise<EngineNodeFacts[]>;
+  volumes(): Promise<EngineVolumeFacts[]>;
+}
+
+interface EngineAnswer {
+  at: number;
+  answer: Promise<[EngineNodeFacts[], EngineVolumeFacts[]]>;
 }
 
 export class EngineStorageTopologySource implements StorageTopologySource {
+  private last: EngineAnswer | undefined;
+
   constructor(
-    private readonly admin: Pick<ClusterAdminClient, "nodes" | "volumes">,
+    private readonly admin: EngineTopologyAdmin,
     private readonly resolveClaim: ClaimVolumeResolver,
     private readonly options: EngineTopologyOptions = {},
   ) {}
@@ -29,7 +53,7 @@ export class EngineStorageTopologySource implements StorageTopologySource {
   }
 
   async topology(volumes: readonly string[]): Promise<StorageTopology> {
-    const [live, all, cordoned] = await Promise.all([this.admin.nodes(), this.admin.volumes(), this.options.cordonedNodes?.() ?? Promise.resolve(new Set<string>())]);
+    const [[live, all], cordoned] = await Promise.all([this.engineAnswer(), this.options.cordonedNodes?.() ?? Promise.resolve(new Set<string>())]);
     const nodes = new Map<string, EngineNodeState>();
     for (const n of live) {
       nodes.set(n.id, { id: n.id, up: true, ...(n.zone === undefined ? {} : { zone: n.zone }), ...(n.rack === undefined ? {} : { rack: n.rack }), cordoned: cordoned.has(n.id) });
@@ -54,5 +78,18 @@ export class EngineStorageTopologySource implements StorageTopologySource {
           replicas: v.replicas.map((r) => ({ nodeId: r.nodeId, ...(r.zone === undefined ? {} : { zone: r.zone }), ...(r.rack === undefined ? {} : { rack: r.rack }) })),
         })),
     };
+  }
+
+  /** The engine's nodes and volumes, shared by requests within `cacheMs`; a failed answer is not kept. */
+  private engineAnswer(): Promise<[EngineNodeFacts[], EngineVolumeFacts[]]> {
+    const now = (this.options.now ?? Date.now)();
+    const last = this.last;
+    if (last !== undefined && now - last.at < (this.options.cacheMs ?? 2_000)) return last.answer;
+    const entry: EngineAnswer = { at: now, answer: Promise.all([this.admin.nodes(), this.admin.volumes()]) };
+    this.last = entry;
+    entry.answer.catch(() => {
+      if (this.last === entry) this.last = undefined;
+    });
+    return entry.answer;
   }
 }
