@@ -135,6 +135,29 @@ describe("StorageHealthMonitor", () => {
     expect(cluster.deletedPods).toEqual(["app-01", "app-00"]);
   });
 
+  it("never runs two passes at once, and stop() waits for the one running", async () => {
+    const { cluster, monitor } = setup(1);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let asked = 0;
+    const view = cluster.engineView.bind(cluster);
+    cluster.engineView = async () => {
+      asked++;
+      await gate;
+      return view();
+    };
+    const a = monitor.pass();
+    const b = monitor.pass();
+    let stopped = false;
+    const stopping = monitor.stop().then(() => (stopped = true));
+    await Promise.resolve();
+    expect(stopped).toBe(false);
+    release();
+    expect(await a).toBe(await b);
+    await stopping;
+    expect(asked).toBe(1);
+  });
+
   it("runs passes on its interval between start and stop", async () => {
     const cluster = new MemoryCluster(1);
     const registry = new Registry();

@@ -75,7 +75,12 @@ export class StorageHealthMonitor implements Service {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.pass().finally(() => this.schedule(this.intervalMs));
+      void this.pass()
+        .catch((err: unknown) => {
+          // A bug in a pass must not end the loop, or the process through an unhandled rejection.
+          this.options.log.error({ err: message(err) }, "health pass failed");
+        })
+        .finally(() => this.schedule(this.intervalMs));
     }, delayMs);
   }
 

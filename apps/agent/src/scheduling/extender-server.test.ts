@@ -193,6 +193,24 @@ describe("SchedulerExtenderServer", () => {
     }
   });
 
+  it("refuses a body over the size limit with 400, not a dropped connection", async () => {
+    const small = new SchedulerExtenderServer({ host: "127.0.0.1", port: 0, source, log: pino({ level: "silent" }), maxBodyBytes: 1024 });
+    await small.start();
+    try {
+      const res = await fetch(`http://127.0.0.1:${small.address?.port ?? 0}/filter`, { method: "POST", body: JSON.stringify({ Pod: pod(), Nodes: nodeList }) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { Error: string }).Error).toMatch(/larger than 1024 bytes/);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it("treats a NodeList with null items as no candidates", async () => {
+    const { status, json } = await post("filter", { Pod: pod(), Nodes: { metadata: {}, items: null } });
+    expect(status).toBe(200);
+    expect((json as ExtenderFilterResult).Nodes).toEqual({ items: [] });
+  });
+
   it("refuses other verbs and paths", async () => {
     expect((await fetch(`${base}/filter`)).status).toBe(405);
     expect((await post("bind", {})).status).toBe(404);
