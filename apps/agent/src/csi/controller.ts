@@ -81,7 +81,11 @@ const capacityRequest = z.object({
 const createSnapshotRequest = z.object({ source_volume_id: required("source_volume_id"), name: required("name"), parameters: stringMap });
 const deleteSnapshotRequest = z.object({ snapshot_id: required("snapshot_id") });
 const listSnapshotsRequest = z.object({ ...pageSchema, source_volume_id: z.string().default(""), snapshot_id: z.string().default("") });
-const expandRequest = z.object({ volume_id: required("volume_id"), capacity_range: capacityRangeSchema });
+const expandRequest = z.object({
+  volume_id: required("volume_id"),
+  capacity_range: capacityRangeSchema,
+  volume_capability: capabilitySchema("volume_capability").nullish(),
+});
 const empty = z.object({}).passthrough();
 
 const CONTROLLER_CAPABILITIES = [
@@ -96,6 +100,7 @@ const CONTROLLER_CAPABILITIES = [
   "VOLUME_CONDITION",
   "GET_VOLUME",
   "SINGLE_NODE_MULTI_WRITER",
+  "EXPAND_VOLUME",
 ] as const;
 
 /** The context a volume gets at creation: what the node plugin needs to stage it. */
@@ -147,10 +152,7 @@ export class ControllerService {
       CreateSnapshot: unary(log, "CreateSnapshot", createSnapshotRequest, (r) => this.createSnapshot(r.source_volume_id, r.name)),
       DeleteSnapshot: unary(log, "DeleteSnapshot", deleteSnapshotRequest, (r) => this.deleteSnapshot(r.snapshot_id)),
       ListSnapshots: unary(log, "ListSnapshots", listSnapshotsRequest, (r) => this.listSnapshots(r)),
-      ControllerExpandVolume: unary(log, "ControllerExpandVolume", expandRequest, () =>
-        // TODO(engine expand route): POST /v1/cluster/volumes/:volume/expand is not in the engine yet.
-        Promise.reject(unimplemented("volume expansion needs the engine's expand route (POST /v1/cluster/volumes/:volume/expand), which this engine does not have")),
-      ),
+      ControllerExpandVolume: unary(log, "ControllerExpandVolume", expandRequest, (r) => this.expand(r)),
       ControllerGetVolume: unary(log, "ControllerGetVolume", volumeIdRequest, (r) => this.getVolume(r.volume_id)),
     };
   }
@@ -329,6 +331,26 @@ export class ControllerService {
     const available = inSegment.reduce((sum, n) => sum + freeBytes(n), 0);
     const largest = Math.min(available, largestPlaceable(nodes, params.replicas));
     return { available_capacity: String(available), maximum_volume_size: { value: String(largest) }, minimum_volume_size: { value: String(SIZE_GRANULARITY) } };
+  }
+
+  /**
+   * Grows the volume in the engine. Expansion is OFFLINE (identity.ts): a
+   * volume still published is refused, since its node could not see the new
+   * size until it stages the volume again.
+   */
+  private async expand(r: z.output<typeof expandRequest>) {
+    if (!r.capacity_range) throw invalidArgument("capacity_range is required");
+    const v = await this.engine.volume(r.volume_id);
+    if (!v) throw notFound(`volume ${r.volume_id} does not exist`);
+    const size = sizeFromRange(r.capacity_range);
+    const nodeExpansion = r.volume_capability?.access.kind !== "block";
+    if (size <= v.sizeBytes) return { capacity_bytes: String(v.sizeBytes), node_expansion_required: nodeExpansion };
+    const published = await this.state.publications(v.id);
+    if (published.length > 0) {
+      throw failedPrecondition(`volume ${v.id} is published to node(s) ${published.map((p) => p.nodeId).join(", ")}: Stowage expands volumes offline, unpublish it first`);
+    }
+    const grown = await this.engine.expandVolume(v.id, size);
+    return { capacity_bytes: String(grown.sizeBytes), node_expansion_required: nodeExpansion };
   }
 
   private async createSnapshot(sourceVolumeId: string, name: string) {

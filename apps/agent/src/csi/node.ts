@@ -11,7 +11,7 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { attacherFor, chooseAttacher, type BlockAttacher } from "./attach/attacher";
-import { detectFs, growFs, makeFs } from "./attach/filesystem";
+import { detectFs, growExtOffline, growFs, makeFs } from "./attach/filesystem";
 import { blockDeviceSize } from "./attach/loop";
 import { mount, mountAt, unmountAll } from "./attach/mounts";
 import { AttachState, type StagedVolume } from "./attach-state";
@@ -279,7 +279,27 @@ export class NodeService {
     if (r.capacity_range && r.capacity_range.requiredBytes > size) {
       throw outOfRange(`the attached device is ${size} bytes, below the ${r.capacity_range.requiredBytes} asked for: expansion is offline, so unstage and stage the volume again after ControllerExpandVolume`);
     }
-    if (v.accessType === "mount" && v.mountedFs) await growFs(v.mountedFs, v.attachment.device, v.stagingPath);
+    if (v.accessType === "mount" && v.mountedFs) await this.growMounted(v, v.attachment.device, v.mountedFs);
     return { capacity_bytes: String(size) };
+  }
+
+  /**
+   * Online growth first. ext4's online resize needs CAP_SYS_RESOURCE; where it
+   * is refused and nothing is published yet (the CO expands right after
+   * staging), the staging mount is taken down, grown offline and mounted again.
+   */
+  private async growMounted(v: StagedVolume, device: string, fsType: string): Promise<void> {
+    try {
+      await growFs(fsType, device, v.stagingPath);
+    } catch (err) {
+      if (!fsType.startsWith("ext") || v.publications.length > 0) throw err;
+      this.log.info({ volumeId: v.volumeId, error: err instanceof Error ? err.message : String(err) }, "online growth refused; growing the unmounted file system");
+      await unmountAll("umount: unmount the staging path to grow it", v.stagingPath);
+      try {
+        await growExtOffline(device);
+      } finally {
+        await mount("mount: mount the grown file system at the staging path", ["-t", fsType, ...(v.mountFlags.length > 0 ? ["-o", v.mountFlags.join(",")] : []), device, v.stagingPath]);
+      }
+    }
   }
 }

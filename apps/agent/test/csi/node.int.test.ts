@@ -135,6 +135,41 @@ describe("CSI node service on real block devices", () => {
     }, 120_000);
   }
 
+  it("expands offline: the controller grows the volume, the next stage sees it and NodeExpandVolume grows the file system", async () => {
+    const name = "v-grow";
+    const cap = mountCap("ext4");
+    const pub = await createAndPublish(name, "n1", 64 * MiB, cap);
+    const staging = path.join(c.dir, "kubelet", name, "staging");
+    const stage = { volume_id: name, publish_context: pub.publish_context, staging_target_path: staging, volume_capability: cap };
+    await call(node("n1"), "NodeStageVolume", stage);
+    fs.writeFileSync(path.join(staging, "keep.txt"), "kept across the expansion");
+    const sizeBefore = fs.statfsSync(staging).blocks * fs.statfsSync(staging).bsize;
+    const grow = { volume_id: name, capacity_range: { required_bytes: String(128 * MiB) }, volume_capability: cap };
+    await expectStatus(call(c.controller, "ControllerExpandVolume", grow), status.FAILED_PRECONDITION, /offline/);
+    await call(node("n1"), "NodeUnstageVolume", { volume_id: name, staging_target_path: staging });
+    await call(c.controller, "ControllerUnpublishVolume", { volume_id: name, node_id: "n1" });
+
+    const grown = await call<{ capacity_bytes: string; node_expansion_required: boolean }>(c.controller, "ControllerExpandVolume", grow);
+    expect(grown).toEqual({ capacity_bytes: String(128 * MiB), node_expansion_required: true });
+    expect(await call(c.controller, "ControllerExpandVolume", grow)).toEqual(grown);
+    expect((await call<{ capacity_bytes: string }>(c.controller, "ControllerExpandVolume", { ...grow, volume_capability: blockCap() })).capacity_bytes).toBe(String(128 * MiB));
+    await expectStatus(call(c.controller, "ControllerExpandVolume", { volume_id: name }), status.INVALID_ARGUMENT, /capacity_range is required/);
+    await expectStatus(call(c.controller, "ControllerExpandVolume", { ...grow, volume_id: "no-such" }), status.NOT_FOUND);
+
+    const pub2 = await call<{ publish_context: Record<string, string> }>(c.controller, "ControllerPublishVolume", { volume_id: name, node_id: "n1", volume_capability: cap });
+    await call(node("n1"), "NodeStageVolume", { ...stage, publish_context: pub2.publish_context });
+    expect(fs.statfsSync(staging).blocks * fs.statfsSync(staging).bsize).toBe(sizeBefore);
+    await expectStatus(call(node("n1"), "NodeExpandVolume", { volume_id: name, volume_path: staging, capacity_range: { required_bytes: String(256 * MiB) } }), status.OUT_OF_RANGE, /offline/);
+    const expanded = await call<{ capacity_bytes: string }>(node("n1"), "NodeExpandVolume", { volume_id: name, volume_path: staging, staging_target_path: staging, capacity_range: { required_bytes: String(128 * MiB) } });
+    expect(expanded.capacity_bytes).toBe(String(128 * MiB));
+    const sizeAfter = fs.statfsSync(staging).blocks * fs.statfsSync(staging).bsize;
+    expect(sizeAfter).toBeGreaterThan(sizeBefore + 56 * MiB);
+    expect(fs.readFileSync(path.join(staging, "keep.txt"), "utf8")).toBe("kept across the expansion");
+    await call(node("n1"), "NodeUnstageVolume", { volume_id: name, staging_target_path: staging });
+    await call(c.controller, "ControllerUnpublishVolume", { volume_id: name, node_id: "n1" });
+    await call(c.controller, "DeleteVolume", { volume_id: name });
+  }, 120_000);
+
   it("publishes a raw block device at a file, with its size in the stats", async () => {
     const name = "v-block";
     const cap = blockCap();

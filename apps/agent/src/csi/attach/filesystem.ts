@@ -29,3 +29,17 @@ export async function growFs(fsType: string, device: string, mountPoint: string)
   else if (fsType === "xfs") await runStep("xfs_growfs: grow the file system", "xfs_growfs", [mountPoint], 300_000);
   else throw internal(`grow the file system: ${fsType} cannot be grown`);
 }
+
+/**
+ * Grows an unmounted ext file system: e2fsck first (resize2fs insists on a
+ * checked file system), then resize2fs. For hosts where online ext4 growth is
+ * refused (it needs CAP_SYS_RESOURCE) and nothing is published yet.
+ */
+export async function growExtOffline(device: string): Promise<void> {
+  const fsck = await runCommand("e2fsck", ["-f", "-p", device], 300_000).catch((err: unknown) => {
+    throw internal(`e2fsck: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  // 0: clean; 1: errors corrected. Anything else leaves the file system as it was, ungrown.
+  if (fsck.code > 1) throw internal(`e2fsck: check before growing exited ${fsck.code}: ${(fsck.stderr || fsck.stdout).trim().slice(0, 500)}`);
+  await runStep("resize2fs: grow the unmounted file system", "resize2fs", [device], 300_000);
+}
