@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "./actor";
 import { ROLES, roleRank, type Role } from "./auth/roles";
 import { appRouter } from "./root";
-import { batch, inventory, registerCluster, sendBatch } from "./test-support/agent";
+import { batch, inventory, kubernetesClaim, kubernetesInventory, registerCluster, sendBatch } from "./test-support/agent";
 import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
 
 interface Fixtures {
@@ -45,6 +45,20 @@ function volumeOfA(f: Fixtures): Promise<string> {
     return vol.id;
   })();
   return sharedVolume;
+}
+
+let sharedKubernetesCluster: Promise<string> | undefined;
+
+/** A cluster of organization A whose agent reported its Kubernetes side (made once, reused). */
+function k8sClusterOfA(f: Fixtures): Promise<string> {
+  sharedKubernetesCluster ??= (async () => {
+    const c = await registerCluster(f.t.api, f.a.id);
+    const kubernetes = kubernetesInventory(new Date(), [kubernetesClaim("shop", "orders-db", "vol-0")]);
+    const res = await sendBatch(f.t.api, c.credential, batch({ inventory: inventory({ volumes: 1 }), kubernetes }));
+    if (res.status !== 200) throw new Error(`telemetry refused: ${await res.text()}`);
+    return c.clusterId;
+  })();
+  return sharedKubernetesCluster;
 }
 
 async function newCommand(f: Fixtures): Promise<string> {
@@ -83,6 +97,13 @@ const MATRIX: Record<string, MatrixRow> = {
     input: async (f) => ({ id: await newCluster(f) }),
     foreignInput: async (f) => ({ id: await newCluster(f) }),
   },
+  "cluster.listNamespaces": { minRole: "viewer", input: async (f) => ({ clusterId: await k8sClusterOfA(f) }), foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }) },
+  "cluster.listClaims": {
+    minRole: "viewer",
+    input: async (f) => ({ clusterId: await k8sClusterOfA(f), namespace: "shop", limit: 10 }),
+    foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }),
+  },
+  "cluster.listStorageClasses": { minRole: "viewer", input: async (f) => ({ clusterId: await k8sClusterOfA(f) }), foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }) },
   "audit.list": { minRole: "admin", input: async () => ({}) },
   "fleet.overview": { minRole: "viewer", input: async () => ({}) },
   "fleet.metrics": { minRole: "viewer", input: async () => ({}), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },

@@ -1,4 +1,4 @@
-import { telemetryBatchSchema, type Inventory, type TelemetryBatch } from "@stowage/agent-protocol";
+import { telemetryBatchSchema, type Inventory, type KubernetesInventory, type TelemetryBatch } from "@stowage/agent-protocol";
 import { describe, expect, it } from "vitest";
 import { issuesToDetails } from "../errors";
 import { parseTelemetryBatch } from "./telemetry-batch";
@@ -35,6 +35,32 @@ function withInventory(): TelemetryBatch {
     snapshots: [{ id: "vol-0-s0", volumeId: "vol-0", name: "daily", createdAt: at }],
   };
   return { ...good(), inventory };
+}
+
+function kubernetes(): KubernetesInventory {
+  return {
+    version: "v1.32.5",
+    observedAt: at,
+    namespaces: [{ name: "shop", phase: "Active", createdAt: at }],
+    storageClasses: [],
+    claims: [
+      {
+        uid: "u1",
+        namespace: "shop",
+        name: "data",
+        storageClass: "stowage",
+        phase: "Bound",
+        requestedBytes: 2 ** 30,
+        capacityBytes: 2 ** 30,
+        accessModes: ["ReadWriteOnce"],
+        volumeMode: "Filesystem",
+        persistentVolume: "pvc-1",
+        volumeId: "pvc-1",
+        pods: [{ name: "db-0", node: "node-0", phase: "Running", ready: true }],
+        owners: [{ kind: "StatefulSet", name: "db" }],
+      },
+    ],
+  };
 }
 
 const inv = (b: TelemetryBatch): Inventory => b.inventory ?? { nodes: [], volumes: [], replicas: [], snapshots: [] };
@@ -108,6 +134,10 @@ const cases: [string, (b: Record<string, unknown> & TelemetryBatch) => unknown][
     const { inventory: _, ...rest } = b;
     return rest;
   }],
+  ["a Kubernetes section", (b) => ({ ...b, kubernetes: kubernetes() })],
+  ["a null Kubernetes section", (b) => ({ ...b, kubernetes: null })],
+  ["a Kubernetes claim in an unknown phase", (b) => ({ ...b, kubernetes: { ...kubernetes(), claims: [{ ...kubernetes().claims[0], phase: "Released" }] } })],
+  ["unknown keys in the Kubernetes section, which are dropped", (b) => ({ ...b, kubernetes: { ...kubernetes(), extra: 1 } })],
   ["bad fields inside and outside the samples", (b) => ({ ...b, sequence: -1, volumeSamples: [{ ...b.volumeSamples[0], ioErrors: -1 }] })],
 ];
 

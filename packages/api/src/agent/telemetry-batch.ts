@@ -7,8 +7,10 @@ import { isReportedName, NODE_STATUSES, POOL_HEALTHS, REPLICA_STATES, VOLUME_STA
  * carries hundreds of samples and the whole inventory, and checking each
  * object through zod costs more than storing it. Samples and inventory are
  * checked by hand against the same constraints; the few remaining fields go
- * through zod. Whatever the hand check does not accept is parsed by zod in
- * full, so a refusal names the same fields, with the same messages, as before.
+ * through zod, and so does the optional Kubernetes section (absent from
+ * batches of agents outside Kubernetes, so it costs them nothing). Whatever
+ * the hand check does not accept is parsed by zod in full, so a refusal
+ * names the same fields, with the same messages, as before.
  */
 
 const MAX_VOLUME_SAMPLES = 200_000;
@@ -182,6 +184,8 @@ export function parseTelemetryBatch(raw: unknown): ReturnType<typeof telemetryBa
           inventory: checked,
           volumeSamples: volumeSamples.map(volumeSample),
           poolSamples: poolSamples.map(poolSample),
+          // Optional: present in the result only when sent, as zod returns it.
+          ...(shell.data.kubernetes === undefined ? {} : { kubernetes: shell.data.kubernetes }),
         };
         return { success: true, data };
       }

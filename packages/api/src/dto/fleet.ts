@@ -12,6 +12,7 @@ import {
 import { z } from "zod";
 import type { Alert, Node, Replica, Snapshot, Volume } from "@stowage/prisma";
 import { iso, isoDate, isoOrNull } from "./common";
+import { kubernetesVolumeClaimSchema, type KubernetesVolumeClaimDto } from "./kubernetes";
 
 // Not .int(): fleet totals can pass 2^53 bytes (8 PiB); a double is then off by at most a few bytes, which no chart shows.
 const bytes = z.number().nonnegative().meta({ description: "Bytes" });
@@ -109,11 +110,12 @@ export const volumeDetailSchema = volumeSchema
       spreadAcrossZones: z.boolean().meta({ description: "Every replica in a different zone" }),
     }),
     snapshots: z.array(z.object({ id: z.uuid(), externalId: z.string(), name: z.string(), takenAt: isoDate })),
+    claim: kubernetesVolumeClaimSchema.nullable().meta({ description: "The PersistentVolumeClaim bound to the volume, with the pods using it; null outside Kubernetes or when no claim is bound" }),
   })
   .meta({ id: "VolumeDetail" });
 export type VolumeDetailDto = z.infer<typeof volumeDetailSchema>;
 
-export function toVolumeDetailDto(v: Volume, replicas: Replica[], snapshots: Snapshot[], nodes: Node[], usedBytes: number | null): VolumeDetailDto {
+export function toVolumeDetailDto(v: Volume, replicas: Replica[], snapshots: Snapshot[], nodes: Node[], usedBytes: number | null, claim: KubernetesVolumeClaimDto | null): VolumeDetailDto {
   const byId = new Map(nodes.map((n) => [n.externalId, n]));
   const place = (externalId: string) => {
     const n = byId.get(externalId);
@@ -133,6 +135,7 @@ export function toVolumeDetailDto(v: Volume, replicas: Replica[], snapshots: Sna
       spreadAcrossZones: replicas.length > 0 && zones.length === replicas.length && placed.every((p) => p.zone !== null),
     },
     snapshots: snapshots.map((s) => ({ id: s.id, externalId: s.externalId, name: s.name, takenAt: iso(s.takenAt) })),
+    claim,
   };
 }
 

@@ -13,10 +13,12 @@ import {
   type VolumeDetailDto,
   type VolumeMetricsDto,
 } from "../dto/fleet";
+import { toKubernetesVolumeClaimDto } from "../dto/kubernetes";
 import { AppError } from "../errors";
 import { toPage } from "../lib/cursor";
 import { alertRepository, type AlertFilters } from "../repositories/alert";
 import { clusterRepository } from "../repositories/cluster";
+import { kubernetesRepository } from "../repositories/kubernetes";
 import { fleetRepository, overviewRepository, seriesRepository, type Resolution, type VolumeFilters } from "../repositories/fleet";
 import type { CommandService } from "./command";
 import { requireCluster, type OrgScope } from "./scope";
@@ -159,14 +161,15 @@ export class FleetService {
 
   async getVolume(scope: OrgScope, id: string): Promise<VolumeDetailDto> {
     const v = await this.volume(scope, id);
-    const [parts, used] = await Promise.all([
+    const [parts, used, claim] = await Promise.all([
       fleetRepository(this.prisma).volumeParts(scope.organizationId, v.clusterId, v.externalId),
       seriesRepository(this.pool).latestUsedBytes(v.clusterId, v.externalId),
+      kubernetesRepository(this.prisma).claimForVolume(scope.organizationId, v.clusterId, v.externalId),
     ]);
     const targetNodes = v.targetNodeExternalId && !parts.nodes.some((n) => n.externalId === v.targetNodeExternalId)
       ? (await fleetRepository(this.prisma).listNodes(scope.organizationId, v.clusterId)).filter((n) => n.externalId === v.targetNodeExternalId)
       : [];
-    return toVolumeDetailDto(v, parts.replicas, parts.snapshots, [...parts.nodes, ...targetNodes], used);
+    return toVolumeDetailDto(v, parts.replicas, parts.snapshots, [...parts.nodes, ...targetNodes], used, claim ? toKubernetesVolumeClaimDto(claim) : null);
   }
 
   async volumeMetrics(scope: OrgScope, id: string, input: TimeRange): Promise<VolumeMetricsDto> {

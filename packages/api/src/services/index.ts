@@ -10,6 +10,7 @@ import { BootstrapService } from "./bootstrap";
 import { ClusterService } from "./cluster";
 import { CommandService } from "./command";
 import { FleetService } from "./fleet";
+import { KubernetesService } from "./kubernetes";
 import { MaintenanceService } from "./maintenance";
 import { TelemetryService } from "./telemetry";
 import { OrganizationService } from "./organization";
@@ -25,6 +26,7 @@ export interface Services {
   command: CommandService;
   maintenance: MaintenanceService;
   fleet: FleetService;
+  kubernetes: KubernetesService;
   /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
   close(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     command,
     maintenance,
     fleet: new FleetService(prisma, pool, command, config),
+    kubernetes: new KubernetesService(prisma),
     close: async () => {
       await maintenance.stop();
       await notifier.close();

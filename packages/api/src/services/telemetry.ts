@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import type { Inventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
+import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
 import type { ResolvedConfig } from "../config";
-import type { Pool } from "../db";
+import { inTransaction, type Pool, type Sql } from "../db";
 import type { ErrorDetail } from "../errors";
 import { callLog, type Logger, type RequestScoped } from "../lib/logger";
+import { kubernetesWriteRepository } from "../repositories/kubernetes";
 import { partitionRepository, type PartitionedTable } from "../repositories/partitions";
 import { telemetryRepository, type BatchCondition, type CurrentFigures } from "../repositories/telemetry";
 import { AgentProtocolError } from "./agent-errors";
@@ -43,6 +44,37 @@ function duplicateIds(inv: Inventory): ErrorDetail[] {
       seen.add(item.id);
     }
   }
+  return out;
+}
+
+/**
+ * Two entries of one Kubernetes list with the same key would make the
+ * replacement touch a row twice (claims are keyed by uid, and by namespace and
+ * name as in Kubernetes); name the first.
+ */
+function duplicateKubernetesKeys(k: KubernetesInventory): ErrorDetail[] {
+  const first = <T>(list: readonly T[], key: (item: T) => string): { index: number; key: string } | null => {
+    const seen = new Set<string>();
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i];
+      if (item === undefined) continue;
+      const value = key(item);
+      if (seen.has(value)) return { index: i, key: value };
+      seen.add(value);
+    }
+    return null;
+  };
+  const out: ErrorDetail[] = [];
+  const namespace = first(k.namespaces, (n) => n.name);
+  if (namespace) out.push({ path: `kubernetes.namespaces.${namespace.index}.name`, message: `duplicate name "${namespace.key}"` });
+  const storageClass = first(k.storageClasses, (c) => c.name);
+  if (storageClass) out.push({ path: `kubernetes.storageClasses.${storageClass.index}.name`, message: `duplicate name "${storageClass.key}"` });
+  const uid = first(k.claims, (c) => c.uid);
+  if (uid) out.push({ path: `kubernetes.claims.${uid.index}.uid`, message: `duplicate uid "${uid.key}"` });
+  // The pair as JSON: no separator a reported name could contain.
+  const named = first(k.claims, (c) => JSON.stringify([c.namespace, c.name]));
+  const claim = named ? k.claims[named.index] : undefined;
+  if (named && claim) out.push({ path: `kubernetes.claims.${named.index}.name`, message: `duplicate claim "${claim.name}" in namespace "${claim.namespace}"` });
   return out;
 }
 
@@ -182,6 +214,10 @@ export class TelemetryService {
       const dups = duplicateIds(batch.inventory);
       if (dups.length > 0) throw invalid(dups);
     }
+    if (batch.kubernetes) {
+      const dups = duplicateKubernetesKeys(batch.kubernetes);
+      if (dups.length > 0) throw invalid(dups);
+    }
     let duplicate: boolean;
     try {
       duplicate = await this.write(agent, batch, now, span, timeOf);
@@ -205,10 +241,34 @@ export class TelemetryService {
     }
   }
 
-  /** One call per batch (its own transaction); returns true when the batch had been stored before. */
+  /**
+   * One call per batch (its own transaction); returns true when the batch had
+   * been stored before. A batch with a Kubernetes section takes a transaction
+   * of two calls instead, the second only when the first stored the batch, so
+   * batches without one cost what they always did.
+   */
   private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number): Promise<boolean> {
+    const kubernetes = batch.kubernetes;
+    if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf));
+    return inTransaction(this.pool, async (client) => {
+      const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf);
+      if (stored) {
+        await kubernetesWriteRepository(client).apply({
+          organizationId: agent.organizationId,
+          clusterId: agent.clusterId,
+          observedAt: new Date(kubernetes.observedAt),
+          version: kubernetes.version,
+          json: JSON.stringify(kubernetes),
+        });
+      }
+      return !stored;
+    });
+  }
+
+  /** Stores the batch through ingest_telemetry_batch; false when it had been stored before. */
+  private ingestBatch(sql: Sql, agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number): Promise<boolean> {
     const { conditions, ioSubjects } = batchConditions(batch.inventory, batch.volumeSamples);
-    const stored = await telemetryRepository(this.pool).ingest({
+    return telemetryRepository(sql).ingest({
       organizationId: agent.organizationId,
       clusterId: agent.clusterId,
       batchId: batch.batchId,
@@ -226,6 +286,5 @@ export class TelemetryService {
       ioSubjects,
       span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
     });
-    return !stored;
   }
 }

@@ -5,7 +5,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { registerResponseSchema, type Inventory, type PoolSample, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
+import {
+  registerResponseSchema,
+  type Inventory,
+  type KubernetesClaim,
+  type KubernetesInventory,
+  type PoolSample,
+  type TelemetryBatch,
+  type VolumeSample,
+} from "@stowage/agent-protocol";
 import type { ReplicaState } from "@stowage/vocabulary";
 import { systemActor } from "../actor";
 import type { Api } from "../api";
@@ -74,6 +82,56 @@ export function inventory(opts: { nodes?: number; volumes?: number; zones?: stri
       }),
     ),
     snapshots: volIds.map((v) => ({ id: `${v}-s0`, volumeId: v, name: `${v}-daily`, createdAt: "2026-01-01T00:00:00.000Z" })),
+  };
+}
+
+/**
+ * A PersistentVolumeClaim bound to engine volume `volumeId` (its PV named
+ * after the claim, as the external provisioner names them), used by one
+ * ready pod of a StatefulSet named after the claim.
+ */
+export function kubernetesClaim(namespace: string, name: string, volumeId: string | null, parts: Partial<KubernetesClaim> = {}): KubernetesClaim {
+  const uid = `uid-${namespace}-${name}`;
+  return {
+    uid,
+    namespace,
+    name,
+    storageClass: "stowage",
+    phase: volumeId === null ? "Pending" : "Bound",
+    requestedBytes: 1 << 30,
+    capacityBytes: volumeId === null ? null : 1 << 30,
+    accessModes: ["ReadWriteOnce"],
+    volumeMode: "Filesystem",
+    persistentVolume: volumeId,
+    volumeId,
+    pods: [{ name: `${name}-0`, node: "node-0", phase: "Running", ready: true }],
+    owners: [{ kind: "StatefulSet", name }],
+    ...parts,
+  };
+}
+
+/** The Kubernetes side of a cluster: namespaces `default` and `shop`, the Stowage storage class (default), and `claims`. */
+export function kubernetesInventory(observedAt: Date, claims: KubernetesClaim[], parts: Partial<KubernetesInventory> = {}): KubernetesInventory {
+  return {
+    version: "v1.32.5",
+    observedAt: observedAt.toISOString(),
+    namespaces: [
+      { name: "default", phase: "Active", createdAt: "2026-01-01T00:00:00.000Z" },
+      { name: "shop", phase: "Active", createdAt: "2026-02-01T00:00:00.000Z" },
+    ],
+    storageClasses: [
+      {
+        name: "stowage",
+        provisioner: "csi.stowage.io",
+        parameters: { replicas: "3", zoneSpread: "true" },
+        reclaimPolicy: "Delete",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+        isDefault: true,
+      },
+    ],
+    claims,
+    ...parts,
   };
 }
 

@@ -3,7 +3,10 @@ import { createClusterRoute } from "./create-cluster";
 import { createJoinTokenRoute } from "./create-join-token";
 import { deleteClusterRoute } from "./delete-cluster";
 import { getClusterRoute } from "./get-cluster";
+import { listClaimsRoute } from "./list-claims";
 import { listClustersRoute } from "./list-clusters";
+import { listNamespacesRoute } from "./list-namespaces";
+import { listStorageClassesRoute } from "./list-storage-classes";
 import { renameClusterRoute } from "./rename-cluster";
 
 export const clusterRouter = {
@@ -13,4 +16,7 @@ export const clusterRouter = {
   rename: renameClusterRoute,
   delete: deleteClusterRoute,
   createJoinToken: createJoinTokenRoute,
+  listNamespaces: listNamespacesRoute,
+  listClaims: listClaimsRoute,
+  listStorageClasses: listStorageClassesRoute,
 } satisfies TRPCRouterRecord;
