@@ -17,6 +17,8 @@ const forbidden = {
   testing: ["@stowage/web", "@stowage/agent"],
   // A Kubernetes API server for local clusters and tests: stands alone, no product code.
   "kube-apiserver": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@prisma/*", "next", "next/*", "react", "react-dom"],
+  // Controllers, scheduler, kubelets and CSI sidecars around it, talking to it and to CSI sockets over the wire only.
+  "kube-cluster": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@prisma/*", "next", "next/*", "react", "react-dom"],
   // Child processes and ordered shutdown, for the launcher, the agent and the test suites alike.
   supervisor: ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/testing", "@stowage/vocabulary", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom"],
 };

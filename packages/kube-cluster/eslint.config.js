@@ -1,0 +1,3 @@
+import { stowageConfig } from "@stowage/eslint-config";
+
+export default stowageConfig({ layer: "kube-cluster", tsconfigRootDir: import.meta.dirname });
