@@ -136,6 +136,10 @@ async function serve(ctx: ServerContext, opts: FrontOptions, authorizer: Authori
   const wantsYaml = (accept ?? "").split(",")[0]?.trim().startsWith("application/yaml") ?? false;
   const body = method === "GET" ? "" : await readBody(req);
   const contentType = req.headers["content-type"] ?? "application/json";
+  // Protobuf is not spoken here; a 415 makes client-go (1.32+) retry the write as JSON.
+  if ((method === "POST" || method === "PUT") && !/^application\/(json|yaml)|^\*\/\*/.test(contentType)) {
+    throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`, {});
+  }
   let reply: Reply;
   const name = route.name;
   switch (method) {
