@@ -21,8 +21,8 @@ export function sizeFromRange(range: CapacityRange | null, fallback = DEFAULT_VO
   const req = range?.requiredBytes ?? 0;
   const limit = range?.limitBytes ?? 0;
   if (limit !== 0 && req > limit) throw invalidArgument(`capacity_range.required_bytes ${req} is above capacity_range.limit_bytes ${limit}`);
-  const wanted = req !== 0 ? req : limit !== 0 ? Math.min(fallback, limit) : fallback;
-  const size = Math.max(SIZE_GRANULARITY, roundUp(wanted, SIZE_GRANULARITY));
+  // Only a limit: the default size, or the largest whole-block size under the limit.
+  const size = req !== 0 ? roundUp(req, SIZE_GRANULARITY) : limit !== 0 ? Math.floor(Math.min(fallback, limit) / SIZE_GRANULARITY) * SIZE_GRANULARITY || SIZE_GRANULARITY : fallback;
   if (limit !== 0 && size > limit) {
     throw outOfRange(`capacity_range: volumes are whole ${SIZE_GRANULARITY}-byte blocks; ${size} bytes is the smallest size for required_bytes ${req} and it exceeds limit_bytes ${limit}`);
   }
