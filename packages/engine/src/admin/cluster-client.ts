@@ -43,6 +43,11 @@ export class ClusterAdminClient {
     return this.getVolume(name).catch(nullIfNotFound);
   }
 
+  /**
+   * Creates the volume; the same request again returns it (a different one is EXISTS naming the
+   * field). With `source` it is filled from a snapshot or another volume first and the answer
+   * comes once the copy is complete (`wait: false`: at once, `populating` true until then).
+   */
   createVolume(request: CreateClusterVolumeRequest): Promise<ClusterVolumeDto> {
     return this.admin.call(adminApi.createClusterVolume, { body: request });
   }

@@ -79,6 +79,8 @@ export const clusterSnapshotSchema = z.object({
   name: z.string(),
   createdAt: z.string(),
   replicaIds: z.array(z.string()),
+  /** The volume's size when it was taken: the least a volume restored from it may have (absent from older nodes). */
+  sizeBytes: z.number().int().positive().optional(),
 });
 export type ClusterSnapshotDto = z.infer<typeof clusterSnapshotSchema>;
 

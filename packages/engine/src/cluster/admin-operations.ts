@@ -36,4 +36,8 @@ export interface ClusterAdminOperations {
    * replicas first) before resolving. The record as it is then.
    */
   expandClusterVolume(volumeId: string, sizeBytes: number): Promise<VolumeRecord>;
+  /** Takes a snapshot of any replicated volume through its target (this node's or another's). */
+  snapshotVolume(volumeId: string, name: string): Promise<SnapshotRecord>;
+  /** Deletes a snapshot of any replicated volume through its target. */
+  deleteVolumeSnapshot(volumeId: string, name: string): Promise<void>;
 }

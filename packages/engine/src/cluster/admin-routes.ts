@@ -23,7 +23,8 @@ import {
   type ClusterVolumeDto,
 } from "../admin/cluster-schemas";
 import { planExpansion } from "./volume-expansion";
-import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, scaleVolume } from "./volume-ops";
+import { createFromSource } from "./volume-clone";
+import { createClusterVolume, deleteClusterVolume, getClusterVolume, moveReplica, sameVolume, scaleVolume, type RequestedVolume } from "./volume-ops";
 
 const controllerRecordSchema = z.object({ id: z.string() });
 
@@ -92,6 +93,14 @@ async function remoteTargetStatus(admin: string, id: string): Promise<z.infer<ty
   } catch {
     return null;
   }
+}
+
+/** Another create of the same name won the race: the same request gets its volume, another one EXISTS. */
+async function raceToExist(node: ClusterAdminOperations, name: string, asked: RequestedVolume, err: unknown): Promise<VolumeRecord> {
+  if (!(err instanceof EngineError) || err.code !== "EXISTS") throw err;
+  const existing = (await node.store.get(keys.volume(name), volumeRecordSchema))?.value;
+  if (!existing) throw err;
+  return sameVolume(existing, asked);
 }
 
 export async function describeVolume(node: ClusterAdminOperations, v: VolumeRecord): Promise<ClusterVolumeDto> {
@@ -165,6 +174,23 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
       ...routeMatcher(adminApi.createClusterVolume),
       handler: async (req) => {
         const body = createClusterVolumeRequestSchema.parse(await readAdminJson(req));
+        const asked = { sizeBytes: body.size, replicas: body.replicas, ...(body.encrypted === undefined ? {} : { encrypted: body.encrypted }), ...(body.source ? { source: body.source } : {}) };
+        // A create is idempotent: the same request again gets the volume (200), another one EXISTS.
+        const existing = (await node.store.get(keys.volume(body.name), volumeRecordSchema))?.value;
+        if (existing) return { status: 200, body: await describeVolume(node, sameVolume(existing, asked)) };
+        if (body.source) {
+          const record = await createFromSource(node, {
+            name: body.name,
+            size: body.size,
+            replicas: body.replicas,
+            source: body.source,
+            ...(body.encrypted === undefined ? {} : { encrypted: body.encrypted }),
+            ...(body.target === undefined ? {} : { target: body.target }),
+            ...(body.distinctZones ? { distinctZones: true } : {}),
+            ...(body.wait === undefined ? {} : { wait: body.wait }),
+          }).catch((err: unknown) => raceToExist(node, body.name, asked, err));
+          return { status: 201, body: await describeVolume(node, record) };
+        }
         const target = body.target ?? node.nodeId;
         const record = await createClusterVolume(node.store, {
           id: body.name,
@@ -174,7 +200,7 @@ export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
           ...(body.distinctZones ? { requireDistinctZones: true } : {}),
           ...(body.encrypted ? { encrypted: true } : {}),
           ...(node.kms ? { kms: node.kms } : {}),
-        });
+        }).catch((err: unknown) => raceToExist(node, body.name, asked, err));
         if (target === node.nodeId && body.wait !== false) await node.waitAttached(body.name, 15_000);
         return { status: 201, body: await describeVolume(node, record) };
       },

@@ -11,13 +11,16 @@
  *    NBD under the volume id; rebuild/rebuild.ts catches up their replicas;
  *  - snapshots.ts: snapshots of the volumes it serves;
  *  - volume-expansion.ts: growing a volume (record, target, replicas);
+ *  - volume-clone.ts: creating a volume from a snapshot or another volume;
  *  - controller.ts: its candidate for the cluster's volume controller;
  *  - admin-routes.ts: the `/v1/cluster/...` admin routes, through admin-operations.ts.
  */
 import type http from "node:http";
 import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { createAdminServer, type NodeAdminOperations } from "../admin/server";
-import type { NodeLabels, NodeRecord, SnapshotRecord, VolumeRecord } from "../consensus/records";
+import { ClusterAdminClient } from "../admin/cluster-client";
+import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
+import { EngineError } from "../errors";
 import { ConsensusStore } from "../consensus/store";
 import type { KmsProvider } from "../kms/provider";
 import type { Logger } from "../logger";
@@ -36,9 +39,13 @@ import { LocalReplicas } from "./local-replicas";
 import { NodeRegistration } from "./registration";
 import { deleteClusterSnapshot, takeClusterSnapshot } from "./snapshots";
 import type { NodeKek } from "./volume-keys";
+import { VolumeCloner } from "./volume-clone";
 import { growAttached, recordExpansion } from "./volume-expansion";
 import { deleteClusterVolume } from "./volume-ops";
 import { VolumeSync } from "./volume-sync";
+
+/** Bounds a snapshot request this node makes of another volume's target (for a clone). */
+const TARGET_CALL_TIMEOUT_MS = 60_000;
 
 export interface ClusterTimings {
   /** Node lease TTL (s): how long a dead node keeps its targets. */
@@ -154,6 +161,13 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
       store: this.store,
       localReplicas: this.localReplicas,
       targets: this.targets,
+      cloner: new VolumeCloner({
+        store: this.store,
+        kms: opts.kms,
+        localReplicas: (id) => this.sync.volume(id)?.replicas,
+        deleteSnapshot: (volumeId, name) => this.deleteVolumeSnapshot(volumeId, name),
+        logger: this.log.child({ component: "clone" }),
+      }),
       catchUps: new CatchUpScheduler({ nodeId: opts.nodeId, bytesPerSec: opts.rebuildBytesPerSec, nodeIsUp: (id) => this.sync.node(id) !== undefined, logger: this.log }),
       afterPass: () => this.registration.republishIfChanged(),
       stopping: () => this.stopping,
@@ -261,6 +275,25 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
       });
     }
     return record;
+  }
+
+  snapshotVolume(volumeId: string, name: string): Promise<SnapshotRecord> {
+    return this.atTarget(volumeId, (client) => client.createSnapshot(volumeId, name), () => this.createClusterSnapshot(volumeId, name));
+  }
+
+  deleteVolumeSnapshot(volumeId: string, name: string): Promise<void> {
+    return this.atTarget(volumeId, (client) => client.deleteSnapshot(volumeId, name), () => this.deleteClusterSnapshot(volumeId, name));
+  }
+
+  /** Runs `local` if this node is the volume's target, else `remote` against the target node's admin endpoint. */
+  private async atTarget<T>(volumeId: string, remote: (client: ClusterAdminClient) => Promise<T>, local: () => Promise<T>): Promise<T> {
+    const v = (await this.store.get(keys.volume(volumeId), volumeRecordSchema))?.value;
+    if (!v) throw new EngineError("NOT_FOUND", `volume ${volumeId} not found`);
+    const target = v.target?.nodeId;
+    if (target === this.nodeId) return local();
+    const admin = target === undefined ? undefined : (this.sync.node(target)?.admin ?? (await this.store.get(keys.node(target), nodeRecordSchema))?.value.admin);
+    if (admin === undefined) throw new EngineError("NO_TARGET", `volume ${volumeId} has no target serving it now`);
+    return remote(new ClusterAdminClient(admin, { timeoutMs: TARGET_CALL_TIMEOUT_MS }));
   }
 
   ioSnapshots(): { volume: string; stats: IoStatsSnapshot }[] {

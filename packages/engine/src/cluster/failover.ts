@@ -30,6 +30,7 @@ import { VolumeTarget } from "../replication/target";
 import type { TargetStatus } from "./admin-operations";
 import type { NodeTls } from "./certs";
 import type { LocalReplicas } from "./local-replicas";
+import { finishPopulate } from "./volume-clone";
 import { unwrapDataKey, type NodeKek } from "./volume-keys";
 import type { Attached, VolumeState } from "./volume-state";
 
@@ -183,13 +184,25 @@ export class TargetAttacher {
     }
     if (links.length === 0) abort("no replica is in sync any more");
     const inSyncIds = new Set(links.map((l) => l.replicaId));
+    // Just filled from its source (volume-clone.ts): the others are empty, so they get no slot now and
+    // the rebuild copies the allocated regions only (a slot out of sync would be resent everything).
+    // The entry goes before the volume is served; a target that dies in between leaves none, and the
+    // next one resyncs them in full, which is safe.
+    const filled = rec.populate;
+    if (filled) {
+      try {
+        await finishPopulate(this.opts.store, rec.id, epoch, filled.replicaId);
+      } catch (err) {
+        abort(`finishing the copy from its source: ${errMessage(err)}`);
+      }
+    }
     const local = rec.replicas.find((r) => r.nodeId === this.opts.nodeId);
     const target = new VolumeTarget({
       volumeId: rec.id,
       size: rec.spec.sizeBytes,
       membership,
       inSync: links,
-      outOfSync: rec.replicas.filter((r) => !inSyncIds.has(r.id)).map((r) => r.id),
+      outOfSync: filled ? [] : rec.replicas.filter((r) => !inSyncIds.has(r.id)).map((r) => r.id),
       ...(local ? { localReplicaId: local.id } : {}),
       snapshots: rec.snapshots,
       onFenced: (err) => {

@@ -48,7 +48,7 @@ export async function unrecordSnapshot(store: ConsensusStore, id: string, epoch:
 /** A snapshot as reported: only replicas still part of the volume count as holding a copy. */
 export function snapshotView(v: VolumeRecord, s: SnapshotRecord): SnapshotRecord {
   const present = new Set(v.replicas.map((r) => r.id));
-  return { name: s.name, createdAt: s.createdAt, replicaIds: s.replicaIds.filter((r) => present.has(r)) };
+  return { name: s.name, createdAt: s.createdAt, replicaIds: s.replicaIds.filter((r) => present.has(r)), ...(s.sizeBytes === undefined ? {} : { sizeBytes: s.sizeBytes }) };
 }
 
 /**
@@ -62,7 +62,8 @@ export async function takeClusterSnapshot(store: ConsensusStore, log: Logger, vo
   let entry: SnapshotRecord | undefined;
   try {
     await a.target.snapshot(name, async (holders) => {
-      entry = { name, createdAt: new Date().toISOString(), replicaIds: holders };
+      // Under the target's exclusive lock, and serialised with growth: the size is the snapshot's.
+      entry = { name, createdAt: new Date().toISOString(), replicaIds: holders, sizeBytes: a.target.size };
       await recordSnapshot(store, volumeId, a.epoch, entry);
     });
   } catch (err) {

@@ -4,7 +4,7 @@
  * record; these functions only decide whether the request is possible.
  */
 import { placeReplicas } from "../consensus/placement";
-import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeEncryption, type VolumeRecord } from "../consensus/records";
+import { keys, nodeRecordSchema, volumeRecordSchema, type NodeRecord, type VolumeEncryption, type VolumeRecord, type VolumeSourceRecord } from "../consensus/records";
 import { dataKeyCheck, generateDataKey } from "../crypto/xts";
 import type { KmsProvider } from "../kms/provider";
 import type { ConsensusStore } from "../consensus/store";
@@ -22,6 +22,46 @@ export interface CreateClusterVolume {
   encrypted?: boolean;
   /** The key provider of the node handling the request; required for `encrypted`. */
   kms?: KmsProvider;
+  /** What it is created from (kept in the record). */
+  source?: VolumeSourceRecord;
+  /**
+   * Fill it from a snapshot before it is served (cluster/volume-clone.ts): the first replica goes
+   * on `populate.nodeId` (which holds a copy of the snapshot) and is the only one in sync; the
+   * others start empty and are rebuilt once it is served.
+   */
+  populate?: { nodeId: string; from: { volume: string; name: string }; internalSnapshot: boolean };
+}
+
+/** What a create request asks for, as compared with an existing volume of the same name. */
+export interface RequestedVolume {
+  sizeBytes: number;
+  replicas: number;
+  /** Unset: not asked (a volume with a source inherits its source's). */
+  encrypted?: boolean;
+  source?: VolumeSourceRecord;
+}
+
+function sourceKey(s: VolumeSourceRecord | undefined): string {
+  if (!s) return "none";
+  return "snapshot" in s ? `snapshot ${s.snapshot.volume}/${s.snapshot.name}` : `volume ${s.volume}`;
+}
+
+/**
+ * A create of a name that exists is a success only when it asks for that
+ * volume (same size, replicas, encryption and source): callers retry creates
+ * (the CSI provisioner does) and must get the volume back. Anything else is
+ * EXISTS naming the first field that differs.
+ */
+export function sameVolume(existing: VolumeRecord, req: RequestedVolume): VolumeRecord {
+  const differs = (field: string, asked: string | number | boolean, has: string | number | boolean): never => {
+    throw new EngineError("EXISTS", `volume ${existing.id} already exists with another ${field}: asked ${String(asked)}, it has ${String(has)}`);
+  };
+  if (req.sizeBytes !== existing.spec.sizeBytes) differs("size", req.sizeBytes, existing.spec.sizeBytes);
+  if (req.replicas !== existing.spec.replicas) differs("replicas", req.replicas, existing.spec.replicas);
+  const encrypted = req.encrypted ?? (req.source === undefined ? false : existing.spec.encrypted);
+  if (encrypted !== existing.spec.encrypted) differs("encrypted", encrypted, existing.spec.encrypted);
+  if (sourceKey(req.source) !== sourceKey(existing.source)) differs("source", sourceKey(req.source), sourceKey(existing.source));
+  return existing;
 }
 
 /** A fresh data key for volume `id`, wrapped by `kms`, and its key check value. */
@@ -49,8 +89,7 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
   }
   const nodes = await liveNodes(store);
   if (!nodes.some((n) => n.id === req.targetNodeId)) throw new EngineError("INVALID", `target node ${req.targetNodeId} is not a live cluster member`);
-  const placed = placeReplicas(nodes, { count: req.replicas, sizeBytes: req.sizeBytes, ...(req.requireDistinctZones ? { requireDistinctZones: true } : {}) });
-  if (!placed.ok) throw new EngineError(placed.reason === "not-enough-capacity" ? "NO_SPACE" : "INVALID", `cannot place ${req.replicas} replica(s): ${placed.reason}: ${placed.message}`);
+  const placed = place(nodes, req);
   const encryption = req.encrypted && req.kms ? await newVolumeEncryption(req.id, req.kms) : undefined;
   if (encryption) {
     // The target unwraps the key: a node with another key-encryption key (or none) could not serve it.
@@ -59,8 +98,13 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
       throw new EngineError("INVALID", `target node ${req.targetNodeId} does not hold the key-encryption key ${encryption.wrappedKey.keyId} this node wraps data keys with`);
     }
   }
-  const replicas = placed.nodeIds.map((nodeId) => ({ id: newReplicaId(req.id), nodeId, state: "healthy" as const, outOfSyncSince: null }));
-  // New replicas are empty, so they already agree: all start in sync.
+  const now = new Date().toISOString();
+  // New replicas are empty, so they already agree: all start in sync. A volume filled from a
+  // source has one copy in sync (the one filled); the others catch up once it is served.
+  const replicas = placed.map((nodeId, i) =>
+    req.populate && i > 0 ? { id: newReplicaId(req.id), nodeId, state: "rebuilding" as const, outOfSyncSince: now } : { id: newReplicaId(req.id), nodeId, state: "healthy" as const, outOfSyncSince: null },
+  );
+  const first = replicas[0];
   const record: VolumeRecord = {
     v: 1,
     id: req.id,
@@ -68,12 +112,36 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
     epoch: 1,
     target: { nodeId: req.targetNodeId },
     replicas,
-    inSync: replicas.map((r) => r.id),
+    inSync: req.populate && first ? [first.id] : replicas.map((r) => r.id),
     snapshots: [],
     ...(encryption ? { encryption } : {}),
+    ...(req.source ? { source: req.source } : {}),
+    ...(req.populate && first ? { populate: { replicaId: first.id, from: req.populate.from, state: "copying" as const, internalSnapshot: req.populate.internalSnapshot } } : {}),
   };
   if (!(await store.create(keys.volume(req.id), record))) throw new EngineError("EXISTS", `volume ${req.id} already exists`);
   return record;
+}
+
+/** Nodes for the replicas: the first on `populate.nodeId` when pinned (it holds the source), the rest by placement. */
+function place(nodes: NodeRecord[], req: CreateClusterVolume): string[] {
+  const refuse = (reason: string, message: string): never => {
+    throw new EngineError(reason === "not-enough-capacity" ? "NO_SPACE" : "INVALID", `cannot place ${req.replicas} replica(s): ${reason}: ${message}`);
+  };
+  const pinned = req.populate ? nodes.find((n) => n.id === req.populate?.nodeId) : undefined;
+  if (req.populate && !pinned) return refuse("not-enough-nodes", `node ${req.populate.nodeId}, which holds the source, is not a live cluster member`);
+  if (pinned) {
+    const free = pinned.capacityBytes * pinned.overcommit - pinned.provisionedBytes;
+    if (free < req.sizeBytes) refuse("not-enough-capacity", `node ${pinned.id}, which holds the source, has ${Math.max(0, Math.floor(free))} bytes free, ${req.sizeBytes} needed`);
+    if (req.replicas === 1) return [pinned.id];
+  }
+  const placed = placeReplicas(nodes, {
+    count: pinned ? req.replicas - 1 : req.replicas,
+    sizeBytes: req.sizeBytes,
+    ...(pinned ? { existing: [{ id: pinned.id, labels: pinned.labels }] } : {}),
+    ...(req.requireDistinctZones ? { requireDistinctZones: true } : {}),
+  });
+  if (!placed.ok) return refuse(placed.reason, placed.message);
+  return pinned ? [pinned.id, ...placed.nodeIds] : placed.nodeIds;
 }
 
 export async function getClusterVolume(store: ConsensusStore, id: string): Promise<VolumeRecord> {

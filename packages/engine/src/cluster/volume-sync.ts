@@ -12,6 +12,7 @@ import type { ConsensusStore } from "../consensus/store";
 import type { Logger } from "../logger";
 import type { CatchUpScheduler } from "../rebuild/rebuild";
 import type { TargetAttacher } from "./failover";
+import type { VolumeCloner } from "./volume-clone";
 import type { LocalReplicas } from "./local-replicas";
 import { growAttached } from "./volume-expansion";
 import { VolumeState } from "./volume-state";
@@ -21,6 +22,8 @@ export interface VolumeSyncOptions {
   store: ConsensusStore;
   localReplicas: LocalReplicas;
   targets: TargetAttacher;
+  /** Fills this node's replica of a volume being created from a snapshot. */
+  cloner: VolumeCloner;
   catchUps: CatchUpScheduler;
   /** Run after every full pass (the node record's provisioned bytes may have changed). */
   afterPass: () => Promise<void>;
@@ -190,7 +193,12 @@ export class VolumeSync {
       if (revision > st.revision) st.revision = revision;
     }
     await localReplicas.growTo(st.replicas, rec);
-    if (rec.target?.nodeId === nodeId && !st.attached && rec.epoch > st.fencedEpoch) await targets.attach(st, rec);
+    // Being filled from its source: the node holding the replica to fill copies; nobody serves it yet.
+    const populate = rec.populate;
+    const filling = populate?.state === "copying";
+    const toFill = filling ? st.replicas.get(populate.replicaId) : undefined;
+    if (toFill) this.opts.cloner.ensure(rec, toFill);
+    if (rec.target?.nodeId === nodeId && !st.attached && rec.epoch > st.fencedEpoch && !filling) await targets.attach(st, rec);
     // Expanded since this target attached (or an expansion it began was interrupted): grow it now.
     if (st.attached && st.attached.target.size < rec.spec.sizeBytes) await growAttached(st.attached, rec.spec.sizeBytes, this.log.child({ volume: st.id }));
     if (st.attached) this.startCatchUps(st, rec);

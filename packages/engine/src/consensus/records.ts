@@ -68,6 +68,8 @@ export const snapshotRecordSchema = z.object({
   name: z.string().min(1),
   createdAt: z.string().datetime(),
   replicaIds: z.array(z.string().min(1)),
+  /** The volume's size when it was taken (absent in entries from before volumes could grow). */
+  sizeBytes: z.number().int().positive().optional(),
 });
 export type SnapshotRecord = z.infer<typeof snapshotRecordSchema>;
 

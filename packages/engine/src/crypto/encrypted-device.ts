@@ -107,6 +107,11 @@ export class EncryptedDevice implements BlockDevice {
     await this.inner.writeZeroes(offset, length, opts);
   }
 
+  /** The device below's: a hole there is a hole here (it reads as zeros without decrypting). */
+  async allocatedRanges(offset: number, length: number): Promise<Array<{ offset: number; length: number }>> {
+    return this.inner.allocatedRanges ? this.inner.allocatedRanges(offset, length) : [{ offset, length }];
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

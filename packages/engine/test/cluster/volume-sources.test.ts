@@ -179,4 +179,141 @@ describe("volume expansion, restore and clone", () => {
     expect(unaligned.message).toMatch(/^size: /);
     expect((await client.volumes()).map((v) => `${v.id}:${v.sizeBytes}`).sort()).toEqual(listBefore);
   });
+
+  it("restores a snapshot into a bigger volume: the snapshot's bytes, thin, independent of the source", async () => {
+    const client = cluster.client("n2");
+    await client.createVolume({ name: "src", size: 16 * MiB, replicas: 3 });
+    const src = await openVolume(cluster, "src");
+    await writeAt(src, 0, pattern(10, MiB));
+    await writeAt(src, 12 * MiB, pattern(11, 256 * 1024));
+    const s1 = await client.createSnapshot("src", "s1");
+    expect(s1.sizeBytes).toBe(16 * MiB);
+    // Written after the snapshot: the restore must not see it.
+    await writeAt(src, 0, pattern(12, MiB));
+
+    const restored = await client.createVolume({ name: "restored", size: 32 * MiB, replicas: 3, source: { snapshot: { volume: "src", name: "s1" } } });
+    expect(restored.populating).toBe(false);
+    expect(restored.source).toEqual({ snapshot: { volume: "src", name: "s1" } });
+    expect(restored.sizeBytes).toBe(32 * MiB);
+    // Served where the copy was made: the node asked, which holds a copy of s1.
+    expect(restored.target).toBe("n2");
+    const r = await openVolume(cluster, "restored");
+    expect(r.size).toBe(32 * MiB);
+    expect((await readAt(r, 0, MiB)).equals(pattern(10, MiB))).toBe(true);
+    expect((await readAt(r, 12 * MiB, 256 * 1024)).equals(pattern(11, 256 * 1024))).toBe(true);
+    expect((await readAt(r, 20 * MiB, 64 * 1024)).equals(Buffer.alloc(64 * 1024))).toBe(true);
+    await writeAt(r, 0, pattern(13, MiB));
+    await writeAt(r, 24 * MiB, pattern(14, 64 * 1024));
+    expect((await readAt(src, 0, MiB)).equals(pattern(12, MiB))).toBe(true);
+    await r.disconnect();
+    await src.disconnect();
+    // Only the allocated extents were copied: two 4 MiB extents of the 16 MiB snapshot, plus the one written since.
+    const v = await pollUntil(async () => {
+      const cur = await client.getVolume("restored");
+      return cur.usedBytes > 0 ? cur : undefined;
+    }, { what: "restored volume usage", timeoutMs: 5_000 });
+    expect(v.usedBytes).toBeLessThanOrEqual(12 * MiB);
+
+    // The other replicas got the data through a rebuild of the allocated regions (not a resync of
+    // the whole size): served by another one after the target dies, it reads the same.
+    await cluster.waitAllInSync("restored");
+    const caughtUp = cluster.node("n2").log.filter((l) => l.includes('"msg":"replica back in sync"') && l.includes('"volume":"restored"'));
+    expect(caughtUp).toHaveLength(2);
+    for (const line of caughtUp) expect(line).toContain('"kind":"rebuild"');
+    await cluster.kill("n2");
+    const moved = await pollUntil(async () => {
+      const cur = await cluster.volume("restored");
+      return cur?.target && cur.target.nodeId !== "n2" ? cur : undefined;
+    }, { what: "restored volume failed over", timeoutMs: 20_000 });
+    expect(moved.target?.nodeId).not.toBe("n2");
+    const r2 = await openVolume(cluster, "restored");
+    expect((await readAt(r2, 0, MiB)).equals(pattern(13, MiB))).toBe(true);
+    expect((await readAt(r2, 12 * MiB, 256 * 1024)).equals(pattern(11, 256 * 1024))).toBe(true);
+    expect((await readAt(r2, 24 * MiB, 64 * 1024)).equals(pattern(14, 64 * 1024))).toBe(true);
+    await r2.disconnect();
+    await cluster.startNode(cluster.node("n2").spec);
+    await cluster.waitAllInSync("restored");
+  });
+
+  it("is idempotent: the same create returns the volume, a different one names the field", async () => {
+    const client = cluster.client("n1");
+    const same = await client.createVolume({ name: "restored", size: 32 * MiB, replicas: 3, source: { snapshot: { volume: "src", name: "s1" } } });
+    expect(same.id).toBe("restored");
+    const size = await refusal(client.createVolume({ name: "restored", size: 48 * MiB, replicas: 3, source: { snapshot: { volume: "src", name: "s1" } } }));
+    expect(size.code).toBe("EXISTS");
+    expect(size.message).toMatch(/another size/);
+    const source = await refusal(client.createVolume({ name: "restored", size: 32 * MiB, replicas: 3, source: { volume: "src" } }));
+    expect(source.code).toBe("EXISTS");
+    expect(source.message).toMatch(/another source/);
+    const plain = await refusal(client.createVolume({ name: "restored", size: 32 * MiB, replicas: 3 }));
+    expect(plain.message).toMatch(/another source/);
+  });
+
+  it("clones a volume at one point, through a snapshot it deletes afterwards", async () => {
+    const client = cluster.client("n3");
+    const cloned = await client.createVolume({ name: "cloned", size: 16 * MiB, replicas: 2, source: { volume: "src" } });
+    expect(cloned.source).toEqual({ volume: "src" });
+    expect(cloned.populating).toBe(false);
+    const c = await openVolume(cluster, "cloned");
+    expect((await readAt(c, 0, MiB)).equals(pattern(12, MiB))).toBe(true);
+    expect((await readAt(c, 12 * MiB, 256 * 1024)).equals(pattern(11, 256 * 1024))).toBe(true);
+    await writeAt(c, 12 * MiB, pattern(15, 256 * 1024));
+    await c.disconnect();
+    const src = await openVolume(cluster, "src");
+    expect((await readAt(src, 12 * MiB, 256 * 1024)).equals(pattern(11, 256 * 1024))).toBe(true);
+    await src.disconnect();
+    await pollUntil(async () => ((await client.snapshots("src")).map((s) => s.name).join(",") === "s1" ? true : undefined), {
+      what: "the clone's snapshot of src deleted",
+      timeoutMs: 10_000,
+    });
+    await cluster.waitAllInSync("cloned");
+  });
+
+  it("clones an encrypted volume into one encrypted with its own key", async () => {
+    const client = cluster.client("n1");
+    await client.createVolume({ name: "enc-src", size: 8 * MiB, replicas: 2, encrypted: true });
+    const src = await openVolume(cluster, "enc-src");
+    await writeAt(src, 4 * MiB, pattern(16, 512 * 1024));
+    await src.disconnect();
+    const refused = await refusal(client.createVolume({ name: "enc-plain", size: 8 * MiB, replicas: 2, encrypted: false, source: { volume: "enc-src" } }));
+    expect(refused.code).toBe("INVALID");
+    expect(refused.message).toMatch(/^encrypted: /);
+    const clone = await client.createVolume({ name: "enc-clone", size: 8 * MiB, replicas: 2, source: { volume: "enc-src" } });
+    expect(clone.encrypted).toBe(true);
+    const c = await openVolume(cluster, "enc-clone");
+    expect((await readAt(c, 4 * MiB, 512 * 1024)).equals(pattern(16, 512 * 1024))).toBe(true);
+    expect((await readAt(c, 0, 64 * 1024)).equals(Buffer.alloc(64 * 1024))).toBe(true);
+    await c.disconnect();
+    const [a, b] = [await cluster.volume("enc-src"), await cluster.volume("enc-clone")];
+    expect(b?.encryption?.keyCheck).toBeDefined();
+    expect(b?.encryption?.keyCheck).not.toBe(a?.encryption?.keyCheck);
+  });
+
+  it("refuses bad sources with the field named, creating nothing", async () => {
+    const client = cluster.client("n1");
+    const volumesBefore = (await client.volumes()).map((v) => v.id).sort();
+    const snapshotsBefore = (await client.snapshots("src")).map((s) => s.name);
+    const noVolume = await refusal(client.createVolume({ name: "x1", size: 16 * MiB, replicas: 2, source: { volume: "absent" } }));
+    expect(noVolume.code).toBe("NOT_FOUND");
+    expect(noVolume.message).toMatch(/^source\.volume: volume absent not found/);
+    const noSnapshot = await refusal(client.createVolume({ name: "x1", size: 16 * MiB, replicas: 2, source: { snapshot: { volume: "src", name: "nope" } } }));
+    expect(noSnapshot.code).toBe("NOT_FOUND");
+    expect(noSnapshot.message).toMatch(/^source\.snapshot\.name: /);
+    const small = await refusal(client.createVolume({ name: "x1", size: 8 * MiB, replicas: 2, source: { snapshot: { volume: "src", name: "s1" } } }));
+    expect(small.code).toBe("INVALID");
+    expect(small.message).toMatch(/^size: .*smaller than the source's 16777216 bytes/);
+    // Taken, then refused for room: the snapshot taken for the copy goes too.
+    const full = await refusal(client.createVolume({ name: "x1", size: 4096 * MiB, replicas: 2, source: { volume: "src" } }));
+    expect(full.code).toBe("NO_SPACE");
+    const res = await fetch(`http://${cluster.admin("n1")}/v1/cluster/volumes`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x1", size: 16 * MiB, replicas: 2, source: { volume: "src", snapshot: { volume: "src", name: "s1" } } }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.message).toMatch(/^source: give exactly one of/);
+    expect((await client.volumes()).map((v) => v.id).sort()).toEqual(volumesBefore);
+    expect((await client.snapshots("src")).map((s) => s.name)).toEqual(snapshotsBefore);
+  });
 });

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { ClusterAdminClient } from "../../admin/cluster-client";
 import { initClusterTls } from "../../cluster/certs";
-import type { ClusterVolumeDto } from "../../admin/cluster-schemas";
+import type { ClusterVolumeDto, VolumeSource } from "../../admin/cluster-schemas";
 import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
@@ -17,10 +17,15 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Creates the cluster CA (ca.pem, ca-key.pem) and a certificate per node in DIR.
   cluster nodes [--json]
       Lists live nodes with their labels and which one runs the volume controller.
-  cluster volume create NAME --size SIZE --replicas N [--target NODE] [--distinct-zones] [--encrypt] [--json]
+  cluster volume create NAME --size SIZE --replicas N [--target NODE] [--distinct-zones] [--encrypt]
+                        [--from-snapshot VOLUME/SNAPSHOT | --from-volume VOLUME] [--no-wait] [--json]
       Places N replicas (distinct nodes, zones first, racks second) or says why it cannot.
       --encrypt encrypts it at rest in the target (replicas hold ciphertext); the node
       asked needs --kms-key-file, and so does every node that may serve it.
+      --from-snapshot fills it with a snapshot's data, --from-volume with another volume's
+      at one point (SIZE at least the source's; the rest reads as zeros); a copy of an
+      encrypted volume is encrypted too. It answers once the copy is complete (--no-wait:
+      at once; status shows it populating until then).
   cluster volume expand NAME --size SIZE [--json]
       Grows the volume to SIZE (never shrinks; the same size changes nothing): every
       replica grows (thin), and new NBD connections see the new size.
@@ -42,12 +47,23 @@ Common options:
   --admin HOST:PORT   admin endpoint of any cluster node (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
   -h, --help          show this help`;
 
+/** `--from-snapshot VOLUME/SNAPSHOT` or `--from-volume VOLUME` (not both). */
+function volumeSource(fromSnapshot: string | undefined, fromVolume: string | undefined): VolumeSource | undefined {
+  if (fromSnapshot !== undefined && fromVolume !== undefined) throw new UsageError("give --from-snapshot or --from-volume, not both");
+  if (fromVolume !== undefined) return { volume: volumeName(fromVolume, "source volume") };
+  if (fromSnapshot === undefined) return undefined;
+  const [volume, snapshot, ...rest] = fromSnapshot.split("/");
+  if (rest.length > 0 || snapshot === undefined) throw new UsageError(`--from-snapshot expects VOLUME/SNAPSHOT, got '${fromSnapshot}'`);
+  return { snapshot: { volume: volumeName(volume, "source volume"), name: volumeName(snapshot, "snapshot") } };
+}
+
 function pct(copied: number, total: number): string {
   return total === 0 ? "100%" : `${Math.floor((copied / total) * 100)}%`;
 }
 
 export function renderVolume(v: ClusterVolumeDto): string {
-  const head = `volume ${v.id}  ${formatBytes(v.sizeBytes)}  replicas ${v.replicas.length}/${v.replicasWanted}${v.encrypted ? "  encrypted" : ""}  epoch ${v.epoch}  target ${v.target ?? "-"}${v.nbd ? ` (nbd ${v.nbd})` : ""}`;
+  const from = v.source ? `  from ${"snapshot" in v.source ? `snapshot ${v.source.snapshot.volume}/${v.source.snapshot.name}` : `volume ${v.source.volume}`}${v.populating ? " (copying)" : ""}` : "";
+  const head = `volume ${v.id}  ${formatBytes(v.sizeBytes)}  replicas ${v.replicas.length}/${v.replicasWanted}${v.encrypted ? "  encrypted" : ""}${from}  epoch ${v.epoch}  target ${v.target ?? "-"}${v.nbd ? ` (nbd ${v.nbd})` : ""}`;
   const rows = v.replicas.map((r) => [
     r.id,
     r.nodeId,
@@ -71,6 +87,9 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
     target: { type: "string" },
     "distinct-zones": { type: "boolean" },
     encrypt: { type: "boolean" },
+    "from-snapshot": { type: "string" },
+    "from-volume": { type: "string" },
+    "no-wait": { type: "boolean" },
     replica: { type: "string" },
     to: { type: "string" },
   });
@@ -91,6 +110,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
       if (values.size === undefined) throw new UsageError("cluster volume create needs --size SIZE");
       const size = parseSize(values.size, "--size");
       if (size % 4096 !== 0) throw new UsageError("--size must be a multiple of 4KiB");
+      const source = volumeSource(values["from-snapshot"], values["from-volume"]);
       print(
         await admin.createVolume({
           name,
@@ -99,6 +119,8 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
           ...(values.target === undefined ? {} : { target: values.target }),
           ...(values["distinct-zones"] ? { distinctZones: true } : {}),
           ...(values.encrypt ? { encrypted: true } : {}),
+          ...(source ? { source } : {}),
+          ...(values["no-wait"] ? { wait: false } : {}),
         }),
       );
       return 0;
