@@ -4,6 +4,6 @@ export { ControllerService, type ControllerOptions, PUBLISH_EXPORT_NAME, PUBLISH
 export { ControllerState } from "./controller-state";
 export { NodeService, type NodeServiceOptions } from "./node";
 export { CSI_DRIVER_NAME, VOLUME_EXPANSION } from "./identity";
-export { csiServices, CSI_LOADER_OPTIONS, CSI_PROTO_FILE } from "./proto";
+export { csiServices, CSI_LOADER_OPTIONS, CSI_PROTO_FILE } from "@stowage/csi-spec";
 export { NODE_KEY, RACK_KEY, ZONE_KEY } from "./topology";
 export { agentPackageVersion } from "./version";

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { ControllerService } from "./controller";
 import { identityService } from "./identity";
 import type { NodeService } from "./node";
-import { serviceDefinition } from "./proto";
+import { serviceDefinition } from "@stowage/csi-spec";
 
 export interface CsiServerOptions {
   socketPath: string;
