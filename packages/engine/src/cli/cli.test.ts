@@ -75,6 +75,11 @@ describe("bad arguments", () => {
     ["encrypt without a key file", ["volume", "create", "v1", "--size", "1GiB", "--encrypt"], /--encrypt needs --key-file/],
     ["snapshot create with one name", ["snapshot", "create", "v1"], /takes VOLUME NAME/],
     ["scrub with a bad admin address", ["scrub", "--admin", "nowhere"], /--admin expects HOST:PORT/],
+    ["cluster volume expand without size", ["cluster", "volume", "expand", "v1"], /expand needs --size/],
+    ["cluster volume expand with an unaligned size", ["cluster", "volume", "expand", "v1", "--size", "1000"], /multiple of 4KiB/],
+    ["a restore source without the snapshot", ["cluster", "volume", "create", "v2", "--size", "1GiB", "--replicas", "3", "--from-snapshot", "v1"], /--from-snapshot expects VOLUME\/SNAPSHOT/],
+    ["a restore source with a bad snapshot name", ["cluster", "volume", "create", "v2", "--size", "1GiB", "--replicas", "3", "--from-snapshot", "v1/Bad_Snap"], /invalid snapshot name/],
+    ["two sources", ["cluster", "volume", "create", "v2", "--size", "1GiB", "--replicas", "3", "--from-snapshot", "v1/s1", "--from-volume", "v1"], /not both/],
   ];
   it.each(cases)("%s: one line on stderr, exit 2", async (_label, argv, message) => {
     const c = capture();
