@@ -105,7 +105,14 @@ async function serve(ctx: ServerContext, opts: FrontOptions, authorizer: Authori
     return;
   }
   const type = ctx.registry.lookup(route.group, route.version, route.resource);
-  if (type === undefined) throw errors.notFoundPath();
+  if (type === undefined) {
+    // Custom resource group-versions are served by the CRD handler, whose unknown paths are plain 404s.
+    if (ctx.registry.inGroupVersion(route.group, route.version).every((t) => t.crdName !== undefined)) {
+      sendText(res, 404, "404 page not found\n");
+      return;
+    }
+    throw errors.notFoundPath();
+  }
   const q = url.searchParams;
   const watch = method === "GET" && (route.watchPath || (route.name === undefined && (q.get("watch") === "true" || q.get("watch") === "1")));
   const attrs: Attributes = { kind: "resource", verb: verbFor(method, route, watch), group: route.group, resource: route.resource, ...(route.subresource ? { subresource: route.subresource } : {}), ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), ...(route.name !== undefined ? { name: route.name } : {}) };

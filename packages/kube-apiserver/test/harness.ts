@@ -48,7 +48,10 @@ export function request(server: KubeApiServer, method: string, path: string, opt
   const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
   const headers: Record<string, string> = { "User-Agent": opts.userAgent ?? "stowage-test/1.0" };
   if (opts.accept !== undefined) headers.Accept = opts.accept;
-  if (body !== undefined) headers["Content-Type"] = opts.contentType ?? "application/json";
+  if (body !== undefined) {
+    headers["Content-Type"] = opts.contentType ?? "application/json";
+    headers["Content-Length"] = String(Buffer.byteLength(body));
+  }
   const token = opts.token === undefined ? adminToken : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   const lib = url.protocol === "https:" ? https : http;

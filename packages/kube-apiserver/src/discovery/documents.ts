@@ -37,10 +37,13 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
     const r: JsonObject = { name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.verbs };
     if (t.shortNames.length > 0) r.shortNames = t.shortNames;
     if (t.categories.length > 0) r.categories = t.categories;
-    r.storageVersionHash = createHash("sha256").update(`${group}/${version}/${t.kind}`).digest("base64").slice(0, 12);
+    r.storageVersionHash = createHash("sha256").update(`${group}/${version}/${t.kind}`).digest().subarray(0, 8).toString("base64");
     resources.push(r);
-    if (t.subresources.scale) resources.push({ name: `${t.resource}/scale`, singularName: "", namespaced: t.namespaced, group: "autoscaling", version: "v1", kind: "Scale", verbs: subVerbs });
-    if (t.subresources.status) resources.push({ name: `${t.resource}/status`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: subVerbs });
+    const scale: JsonObject = { name: `${t.resource}/scale`, singularName: "", namespaced: t.namespaced, group: "autoscaling", version: "v1", kind: "Scale", verbs: subVerbs };
+    const status: JsonObject = { name: `${t.resource}/status`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: subVerbs };
+    // Built-ins list subresources alphabetically; the CRD handler lists status before scale.
+    const subs = t.crdName !== undefined ? [t.subresources.status ? status : undefined, t.subresources.scale ? scale : undefined] : [t.subresources.scale ? scale : undefined, t.subresources.status ? status : undefined];
+    for (const s of subs) if (s !== undefined) resources.push(s);
     if (group === "" && t.resource === "namespaces") resources.push({ name: "namespaces/finalize", singularName: "", namespaced: false, kind: "Namespace", verbs: ["update"] });
   }
   return { kind: "APIResourceList", ...(group === "" ? {} : { apiVersion: "v1" }), groupVersion: group === "" ? version : `${group}/${version}`, resources };

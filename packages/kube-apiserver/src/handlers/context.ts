@@ -62,6 +62,22 @@ export function orderMetadata(meta: JsonObject): JsonObject {
   return out;
 }
 
+function tidyMap(parent: JsonObject, key: string): void {
+  const value = parent[key];
+  if (!isObject(value)) return;
+  const keys = Object.keys(value);
+  if (keys.length === 0) {
+    delete parent[key];
+    return;
+  }
+  const sorted: JsonObject = {};
+  for (const k of keys.sort()) {
+    const v = value[k];
+    if (v !== undefined) sorted[k] = v;
+  }
+  parent[key] = sorted;
+}
+
 /** A stored object as the API serves it: kind and apiVersion first, the resourceVersion from etcd. */
 export function present(type: ResourceType, stored: JsonObject, revision: number | undefined): JsonObject {
   const converted = type.fromStorage ? type.fromStorage(stored) : stored;
@@ -69,6 +85,11 @@ export function present(type: ResourceType, stored: JsonObject, revision: number
   const meta: JsonObject = isObject(metadata) ? { ...metadata } : {};
   if (revision === undefined) delete meta.resourceVersion;
   else meta.resourceVersion = String(revision);
+  if (!type.unstructured) {
+    // Built-ins are Go structs: map fields come out with sorted keys, and empty ones are omitted.
+    for (const k of ["labels", "annotations"]) tidyMap(meta, k);
+    for (const k of ["data", "binaryData", "stringData", "parameters"]) tidyMap(rest, k);
+  }
   const out: JsonObject = { kind: type.kind, apiVersion: apiVersionOf(type), metadata: orderMetadata(meta), ...rest };
   const sorted = type.unstructured ? sortKeys(out) : out;
   return isObject(sorted) ? sorted : out;

@@ -31,13 +31,22 @@ const topLevel: Record<string, string[]> = {
   "snapshot.storage.k8s.io/VolumeSnapshotClass": ["driver", "parameters", "deletionPolicy"],
 };
 
+/** Go's wording for the two JSON errors clients meet: a truncated body, or an unexpected character. */
+function jsonErrorReason(raw: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : "";
+  const position = /position (\d+)/.exec(message);
+  const at = position ? Number(position[1]) : raw.length;
+  if (/Unexpected end|Unterminated/.test(message) || at >= raw.trimEnd().length) return "unexpected end of JSON input";
+  return `invalid character '${raw.charAt(at)}' looking for beginning of value`;
+}
+
 /** Parses a request body; a body that is not an object is the 400 the real decoder gives. */
 export function parseBody(type: ResourceType, raw: string, contentType: string): Json {
   try {
     if (/yaml/.test(contentType)) return YAML.parse(raw) as Json;
     return parseJson(raw);
   } catch (err) {
-    const reason = err instanceof Error ? (/Unexpected end|Unterminated/.test(err.message) ? "unexpected end of JSON input" : err.message) : "invalid";
+    const reason = jsonErrorReason(raw, err);
     throw errors.badRequest(`the object provided is unrecognized (must be of type ${type.kind}): couldn't get version/kind; json parse error: ${reason} (${raw.slice(0, 30)} ...)`);
   }
 }

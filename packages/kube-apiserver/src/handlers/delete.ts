@@ -90,7 +90,8 @@ export async function deleteOne(ctx: ServerContext, scope: RequestScope, current
   const nextMeta = ensureObject(next, "metadata");
   if (!alreadyDeleting) {
     nextMeta.deletionTimestamp = graceful ? new Date(Date.now() + (opts.gracePeriodSeconds ?? 30) * 1000).toISOString().replace(/\.\d+Z$/, "Z") : nowSeconds();
-    nextMeta.deletionGracePeriodSeconds = graceful ? (opts.gracePeriodSeconds ?? 30) : 0;
+    const isCrd = type.group === "apiextensions.k8s.io";
+    if (!isNamespace && !isCrd) nextMeta.deletionGracePeriodSeconds = graceful ? (opts.gracePeriodSeconds ?? 30) : 0;
   }
   const merged = [...finalizers, ...added.filter((f) => !finalizers.includes(f))];
   if (merged.length > 0) nextMeta.finalizers = merged;

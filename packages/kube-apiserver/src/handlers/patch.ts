@@ -66,8 +66,8 @@ export async function handlePatch(ctx: ServerContext, scope: RequestScope, name:
     if (micro !== undefined) throw new ApiError(422, "Invalid", ` "" is invalid: patch: Invalid value: ${JSON.stringify(JSON.stringify(patched))}: ${micro}`, { causes: [{ reason: "FieldValueInvalid", message: micro, field: "patch" }] });
     try {
       if (scope.subresource === "scale") return await scaleReply(ctx, scope, current, fromScale(scope.type, current.object, patched));
-      const converted = scope.type.toStorage ? scope.type.toStorage(patched) : patched;
-      const cleaned = handleUnknownFields(scope, converted);
+      const known = handleUnknownFields(scope, patched);
+      const cleaned = scope.type.toStorage ? scope.type.toStorage(known) : known;
       return await commitUpdate(ctx, scope, current, cleaned, { manager: scope.manager, ...(scope.subresource ? { subresource: scope.subresource } : {}) });
     } catch (err) {
       const patchPinnedRv = isObject(patch) && stringAt(objectAt(patch, "metadata"), "resourceVersion") !== undefined;
@@ -94,8 +94,10 @@ async function handleApply(ctx: ServerContext, scope: RequestScope, name: string
   const checked = checkKind(scope, applied);
   checkNames(scope, checked, name);
   const force = scope.query.get("force") === "true";
-  const converted = scope.type.toStorage ? scope.type.toStorage(checked) : checked;
-  const cleaned = handleUnknownFields(scope, converted);
+  const bogus = Object.keys(objectAt(checked, "metadata") ?? {}).find((k) => !["name", "namespace", "labels", "annotations", "finalizers", "ownerReferences", "resourceVersion", "uid", "generateName", "creationTimestamp", "managedFields", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"].includes(k));
+  if (bogus !== undefined) throw errors.internal(`failed to create typed patch object (/${name}; ${scope.type.group}/${scope.type.version}, Kind=${scope.type.kind}): .metadata.${bogus}: field not declared in schema`);
+  const known = handleUnknownFields(scope, checked);
+  const cleaned = scope.type.toStorage ? scope.type.toStorage(known) : known;
   const rv = stringAt(objectAt(cleaned, "metadata"), "resourceVersion");
   const req = { manager, force, apiVersion: apiVersionOf(scope.type), time: nowSeconds(), unstructured: scope.type.unstructured, ...(scope.subresource && scope.subresource !== "scale" ? { subresource: scope.subresource } : {}) };
   const { metadata: _meta, ...body } = cleaned;

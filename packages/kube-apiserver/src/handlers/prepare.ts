@@ -21,7 +21,8 @@ export function defaultAndValidate(type: ResourceType, object: JsonObject, old: 
   if (type.schema !== undefined) applySchemaDefaults(type.schema, object);
   type.defaults?.(object);
   const causes = [...metadataProblems(object, type.nameRule), ...(type.validate?.(object, old) ?? []), ...(type.schema !== undefined ? validateAgainstSchema(type.schema, object) : [])];
-  if (causes.length > 0) throw errors.invalid(type.kind, type.group, stringAt(objectAt(object, "metadata"), "name") ?? "", causes);
+  // events.k8s.io validates the internal (core) Event, so its errors name no group.
+  if (causes.length > 0) throw errors.invalid(type.kind, type.group === "events.k8s.io" ? "" : type.group, stringAt(objectAt(object, "metadata"), "name") ?? "", causes);
 }
 
 /** Everything but metadata and status: what bumps generation when it changes. */

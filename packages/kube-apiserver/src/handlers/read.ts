@@ -4,7 +4,7 @@ import { apiVersionOf } from "../registry/types";
 import { labelsMatch, parseLabelSelector, type LabelSelector } from "../selectors/labels";
 import { fieldsMatch, parseFieldSelector, type FieldRequirement } from "../selectors/fields";
 import { decodeContinue, encodeContinue } from "../storage/continue";
-import { CompactedError, type StoredObject } from "../storage/store";
+import { CompactedError, FutureRevisionError, type StoredObject } from "../storage/store";
 import { ApiError, errors } from "../status";
 import { asListItem, collectionPrefix, objectKey, present, resourceRef, type RequestScope, type ServerContext } from "./context";
 
@@ -119,6 +119,7 @@ export async function handleList(ctx: ServerContext, scope: RequestScope): Promi
       start = `${lastKey}\0`;
     }
   } catch (err) {
+    if (err instanceof FutureRevisionError) throw new ApiError(504, "Timeout", `Timeout: Too large resource version: ${revision}, current: ${await ctx.store.currentRevision()}`, { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }], retryAfterSeconds: 1 }, { headers: { "Retry-After": "1" } });
     if (!(err instanceof CompactedError)) throw err;
     if (token !== "") {
       const fresh = encodeContinue(-1, start.slice(prefix.length).replace(/\0$/, ""));

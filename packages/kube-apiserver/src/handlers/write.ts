@@ -30,8 +30,8 @@ export async function handleCreate(ctx: ServerContext, scope: RequestScope, raw:
   const decoded = decodeObject(scope, raw, contentType);
   const micro = microTimeError(scope, decoded);
   if (micro !== undefined) throw errors.badRequest(micro);
-  const converted = scope.type.toStorage ? scope.type.toStorage(decoded) : decoded;
-  const cleaned = handleUnknownFields(scope, converted);
+  const known = handleUnknownFields(scope, decoded);
+  const cleaned = scope.type.toStorage ? scope.type.toStorage(known) : known;
   const stamped = stampCreate(scope, cleaned);
   return commitCreate(ctx, scope, stamped, { manager: scope.manager });
 }
@@ -88,8 +88,8 @@ export async function handleUpdate(ctx: ServerContext, scope: RequestScope, name
     const next = fromScale(scope.type, current.object, decoded);
     return scaleReply(ctx, scope, current, next);
   }
-  const converted = scope.type.toStorage ? scope.type.toStorage(decoded) : decoded;
-  const cleaned = handleUnknownFields(scope, converted);
+  const known = handleUnknownFields(scope, decoded);
+  const cleaned = scope.type.toStorage ? scope.type.toStorage(known) : known;
   if (scope.subresource === "finalize") {
     const spec = objectAt(cleaned, "spec");
     const next = clone(current.object);

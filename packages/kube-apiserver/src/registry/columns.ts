@@ -138,7 +138,7 @@ export const builtinColumns: Record<string, PrinterColumn[]> = {
     ageColumn,
     col("Selector", (o) => Object.entries(stringMapAt(objectAt(o, "spec"), "selector")).map(([k, v]) => `${k}=${v}`).join(",") || "<none>", { priority: 1 }),
   ],
-  "/configmaps": [nameColumn, col("Data", (o) => Object.keys(objectAt(o, "data") ?? {}).length + Object.keys(objectAt(o, "binaryData") ?? {}).length, { type: "integer" }), ageColumn],
+  "/configmaps": [nameColumn, col("Data", (o) => Object.keys(objectAt(o, "data") ?? {}).length + Object.keys(objectAt(o, "binaryData") ?? {}).length, { description: "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process." }), ageColumn],
   "/secrets": [nameColumn, col("Type", (o) => str(o, "type", "Opaque")), col("Data", (o) => Object.keys(objectAt(o, "data") ?? {}).length, { type: "integer" }), ageColumn],
   "/serviceaccounts": [nameColumn, col("Secrets", (o) => (arrayAt(o, "secrets") ?? []).length, { type: "integer" }), ageColumn],
   "/endpoints": [nameColumn, col("Endpoints", () => "<none>"), ageColumn],

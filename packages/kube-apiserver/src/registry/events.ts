@@ -54,6 +54,7 @@ export function eventsV1Out(stored: JsonObject): JsonObject {
     out[byCore.get(key) ?? key] = value;
   }
   out.regarding = orderedRef(out.regarding) ?? {};
+  out.eventTime ??= null;
   out.deprecatedSource ??= {};
   out.deprecatedFirstTimestamp ??= null;
   out.deprecatedLastTimestamp ??= null;

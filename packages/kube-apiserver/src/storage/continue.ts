@@ -24,8 +24,11 @@ export function decodeContinue(token: string): ContinuePoint {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch (err) {
-    throw errors.badRequest(`invalid continue token: continue key is not valid: ${err instanceof Error ? err.message : "unreadable"}`);
+  } catch {
+    const text = Buffer.from(token, "base64url").toString("latin1");
+    const code = text.charCodeAt(0);
+    const shown = code < 0x20 || code >= 0x7f ? `\\u${code.toString(16).padStart(4, "0")}` : text.charAt(0);
+    throw errors.badRequest(`invalid continue token: continue key is not valid: invalid character '${shown}' looking for beginning of value`);
   }
   const result = tokenSchema.safeParse(parsed);
   if (!result.success) throw errors.badRequest(`invalid continue token: continue key is not valid: ${result.error.issues.map((i) => i.path.join(".")).join(", ")}`);

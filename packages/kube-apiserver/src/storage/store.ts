@@ -22,6 +22,9 @@ export interface ListPage {
   remaining: number;
 }
 
+/** A read at a revision etcd has not reached yet. */
+export class FutureRevisionError extends Error {}
+
 /** A read at a revision etcd has compacted away. */
 export class CompactedError extends Error {}
 
@@ -104,6 +107,7 @@ export class EtcdStore {
       return { items, revision: opts.revision ? opts.revision : revision, remaining };
     } catch (err) {
       if (isCompacted(err)) throw new CompactedError("compacted");
+      if (err instanceof Error && /future revision/.test(err.message)) throw new FutureRevisionError("future revision");
       throw err;
     }
   }
