@@ -84,6 +84,30 @@ describe("Uplink telemetry delivery", () => {
   });
 });
 
+describe("Uplink Kubernetes section", () => {
+  async function firstBatch(src: TelemetrySource): Promise<Record<string, unknown>> {
+    const buffer = await TelemetryBuffer.open(dir, 1 << 20);
+    const { fake } = scriptedFetch([]);
+    const client = new UplinkClient({ baseUrl: "http://control-plane.invalid", credential: "stc_test", fetch: fake });
+    const uplink = new Uplink({ client, buffer, source: src, executor, log: pino({ level: "silent" }), agentVersion: "test", telemetryIntervalMs: 60_000, heartbeatIntervalMs: 60_000 });
+    await uplink.collectOnce();
+    const next = await buffer.peek();
+    if (!next) throw new Error("no batch buffered");
+    return JSON.parse(gunzipSync(next.body).toString("utf8")) as Record<string, unknown>;
+  }
+
+  it("carries the source's Kubernetes picture in the batch", async () => {
+    const kubernetes = { version: "v1.32.5", observedAt: new Date().toISOString(), namespaces: [], storageClasses: [], claims: [] };
+    const batch = await firstBatch({ ...source, kubernetes: async () => kubernetes });
+    expect(batch.kubernetes).toEqual(kubernetes);
+  });
+
+  it("leaves the section out when the agent has no Kubernetes picture", async () => {
+    expect(await firstBatch({ ...source, kubernetes: async () => null })).not.toHaveProperty("kubernetes");
+    expect(await firstBatch(source)).not.toHaveProperty("kubernetes");
+  });
+});
+
 describe("Uplink heartbeat", () => {
   it("sends the live node count of the last collection", async () => {
     const bodies: unknown[] = [];

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Command, Inventory, PoolSample, TelemetryBatch, VolumeSample } from "@stowage/agent-protocol";
+import type { Command, Inventory, KubernetesInventory, PoolSample, TelemetryBatch, VolumeSample } from "@stowage/agent-protocol";
 import { AGENT_PROTOCOL_VERSION } from "@stowage/agent-protocol";
 import type { Logger } from "pino";
 import { Backoff } from "./backoff";
@@ -12,6 +12,8 @@ export interface TelemetrySource {
   samples(): Promise<{ volumes: VolumeSample[]; pools: PoolSample[] }>;
   /** Live nodes at the last collection, for heartbeats; undefined before the first. */
   readonly liveNodeCount?: number | undefined;
+  /** The cluster's Kubernetes side, where the agent runs in Kubernetes; null while it has no picture yet. */
+  kubernetes?(): Promise<KubernetesInventory | null>;
 }
 
 export interface CommandProgress {
@@ -151,7 +153,7 @@ export class Uplink {
 
   /** Builds one batch from the source and puts it in the on-disk buffer. */
   async collectOnce(): Promise<void> {
-    const [inventory, samples] = await Promise.all([this.opts.source.inventory(), this.opts.source.samples()]);
+    const [inventory, samples, kubernetes] = await Promise.all([this.opts.source.inventory(), this.opts.source.samples(), this.opts.source.kubernetes?.() ?? null]);
     const sequence = this.opts.buffer.allocateSequence();
     const droppedBatches = this.opts.buffer.takeDropReport();
     const batch: TelemetryBatch = {
@@ -163,6 +165,7 @@ export class Uplink {
       inventory,
       volumeSamples: samples.volumes,
       poolSamples: samples.pools,
+      ...(kubernetes ? { kubernetes } : {}),
     };
     await this.opts.buffer.append(sequence, encodeBatch(batch), droppedBatches);
   }
