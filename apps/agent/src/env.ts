@@ -25,9 +25,15 @@ const uplink = {
   STOWAGE_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(15_000),
 };
 
+/** Where the CSI driver listens (a Unix socket the sidecars or the kubelet dial); unset, no CSI service. */
+const csi = {
+  STOWAGE_CSI_SOCKET: optional,
+};
+
 export const clusterEnvSchema = z.object({
   ...common,
   ...uplink,
+  ...csi,
   STOWAGE_JOIN_TOKEN: optional,
   STOWAGE_STATE_DIR: z.string().min(1).default("/var/lib/stowage-agent"),
   /** Admin endpoints of the engine's nodes, comma separated; any one is enough, more survive a node loss. */
@@ -41,6 +47,9 @@ export type ClusterEnv = z.infer<typeof clusterEnvSchema>;
 
 export const nodeEnvSchema = z.object({
   ...common,
+  ...csi,
+  /** The CSI node plugin's attach state and FUSE mount points; default beside the pool. */
+  STOWAGE_CSI_STATE_DIR: optional,
   STOWAGE_NODE_ID: dnsLabelSchema,
   STOWAGE_ETCD: z.string().min(1),
   STOWAGE_ZONE: optional,

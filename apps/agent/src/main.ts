@@ -10,6 +10,7 @@ import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env
 import { ClusterRole } from "./cluster/role";
 import { LocalFleet } from "./local/fleet";
 import { AgentMetrics, MetricsServer } from "./metrics";
+import { controllerCsiServer, nodeCsiServer } from "./csi/roles";
 import { nodeService } from "./node/role";
 
 const usage = `Usage: stowage-agent <role>
@@ -52,7 +53,9 @@ function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Plan {
       const e = parseEnv(nodeEnvSchema, env);
       const log = logger(e.STOWAGE_LOG_LEVEL, role);
       const node = nodeService(e, log);
-      return { log, services: [node], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ engine: node.ready }) };
+      const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [nodeCsiServer(e.STOWAGE_CSI_SOCKET, e, node, log)];
+      const metrics = new MetricsServer(new AgentMetrics(), e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT);
+      return { log, services: [node, ...csi, metrics], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ engine: node.ready, csi: e.STOWAGE_CSI_SOCKET }) };
     }
     case "cluster": {
       const e = parseEnv(clusterEnvSchema, env);
@@ -69,7 +72,8 @@ function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Plan {
         log,
         metrics,
       });
-      return { log, services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), cluster], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ clusterId: cluster.identity?.clusterId, clusterName: cluster.identity?.clusterName }) };
+      const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [controllerCsiServer(e.STOWAGE_CSI_SOCKET, path.resolve(e.STOWAGE_STATE_DIR), cluster.admin, log)];
+      return { log, services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), cluster, ...csi], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ clusterId: cluster.identity?.clusterId, clusterName: cluster.identity?.clusterName }) };
     }
     case "local": {
       const e = parseEnv(localEnvSchema, args.length > 0 ? { ...env, STOWAGE_LOCAL_CLUSTERS: args.join(";") } : env);
