@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { AGENT_PROTOCOL_VERSION, type CommandStatusRequest, type Inventory, type TelemetryBatch, type VolumeSample } from "@stowage/agent-protocol";
+import {
+  AGENT_PROTOCOL_VERSION,
+  type CommandStatusRequest,
+  type Inventory,
+  type KubernetesInventory,
+  type TelemetryBatch,
+  type VolumeSample,
+} from "@stowage/agent-protocol";
 import { type Api, createApi } from "@stowage/api";
 import type { Role } from "@stowage/api/client";
 import { test as base, expect, type Page } from "@playwright/test";
@@ -60,6 +67,8 @@ export interface SeededFleet {
   volumeIds: Map<string, string>;
   /** Sends another telemetry batch as the agent: the inventory (changed by `change`) and fresh samples. */
   ingest: (change?: (inv: Inventory) => Inventory) => Promise<void>;
+  /** Sends a telemetry batch carrying the cluster's Kubernetes side, as an agent running in Kubernetes does. */
+  reportKubernetes: (kubernetes: KubernetesInventory) => Promise<void>;
   /** The newest command queued for the cluster. */
   latestCommand: () => Promise<{ id: string; type: string; params: Record<string, unknown> }>;
   /** Reports a command's status as the agent would. */
@@ -252,8 +261,7 @@ export const test = base.extend<Factories, { api: Api }>({
       if (!agent) throw new Error("the registered agent's credential was not accepted");
       let inventory = fleetInventory(randomBytes(3).toString("hex"));
       let sequence = 0;
-      const ingest = async (change?: (inv: Inventory) => Inventory) => {
-        if (change) inventory = change(inventory);
+      const send = async (kubernetes: KubernetesInventory | null) => {
         const now = Date.now();
         const batch: TelemetryBatch = {
           protocolVersion: AGENT_PROTOCOL_VERSION,
@@ -264,8 +272,13 @@ export const test = base.extend<Factories, { api: Api }>({
           inventory,
           volumeSamples: samplesFor(inventory, now),
           poolSamples: inventory.nodes.map((n) => ({ nodeId: n.id, at: new Date(now).toISOString(), capacityBytes: n.pool.capacityBytes, allocatedBytes: n.pool.allocatedBytes, health: n.pool.health })),
+          ...(kubernetes ? { kubernetes } : {}),
         };
         await api.services.telemetry.ingest(agent, batch);
+      };
+      const ingest = async (change?: (inv: Inventory) => Inventory) => {
+        if (change) inventory = change(inventory);
+        await send(null);
       };
       await ingest();
       const listed = await api.services.fleet.listVolumes(scope, { clusterId: created.cluster.id }, { limit: 100 });
@@ -276,6 +289,7 @@ export const test = base.extend<Factories, { api: Api }>({
         },
         volumeIds: new Map(listed.items.map((v) => [v.name, v.id])),
         ingest,
+        reportKubernetes: send,
         latestCommand: async () => {
           const page = await api.services.command.list(scope, { clusterId: created.cluster.id }, { limit: 1 });
           const c = page.items[0];

@@ -7,6 +7,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { CapacityBar } from "~/components/charts/capacity-bar";
 import { EmptyState } from "~/components/empty-state";
+import { ClusterKubernetes } from "./cluster-kubernetes";
 import { Alert } from "~/components/ui/alert";
 import { Badge } from "~/components/ui/badge";
 import { CursorPager, useCursorPages } from "~/components/ui/cursor-pager";
@@ -26,7 +27,7 @@ import { LIVE_REFRESH_MS, NodeStatusBadge, VolumeStateBadge } from "./status";
 const PAGE_SIZE = 20;
 const ALL = "all";
 
-/** Nodes, volumes, performance and recent commands of a registered cluster. */
+/** Nodes, volumes, performance, the Kubernetes side and recent commands of a registered cluster. */
 export function ClusterInventory({ clusterId, name }: { clusterId: string; name: string }) {
   return (
     <>
@@ -40,6 +41,7 @@ export function ClusterInventory({ clusterId, name }: { clusterId: string; name:
       </Card>
       <NodesCard clusterId={clusterId} />
       <VolumesCard clusterId={clusterId} />
+      <ClusterKubernetes clusterId={clusterId} />
       <RecentCommands clusterId={clusterId} />
     </>
   );

@@ -6,6 +6,7 @@ import { ArrowLeftIcon, CameraIcon, Trash2Icon } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
 import { ProgressBar } from "~/components/charts/progress-bar";
+import { VolumeClaimCard } from "./volume-claim-card";
 import { PageHeader } from "~/components/page-header";
 import { Alert } from "~/components/ui/alert";
 import {
@@ -112,6 +113,7 @@ export function VolumeDetail({ id }: { id: string }) {
           </dl>
         </CardContent>
       </Card>
+      <VolumeClaimCard claim={v.claim} />
       <Card className="gap-0 pb-0">
         <CardHeader className="pb-4">
           <CardTitle>Replicas</CardTitle>
