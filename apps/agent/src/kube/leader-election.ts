@@ -245,8 +245,8 @@ export class LeaderElector implements Service {
 function toRecord(lease: V1Lease): LeaseRecord {
   const spec = lease.spec;
   // client-node types MicroTime fields as V1MicroTime but leaves the wire string in place on reads.
-  const acquire = timeFieldMs(spec?.acquireTime as Date | string | undefined);
-  const renew = timeFieldMs(spec?.renewTime as Date | string | undefined);
+  const acquire = timeFieldMs(spec?.acquireTime);
+  const renew = timeFieldMs(spec?.renewTime);
   return {
     holderIdentity: spec?.holderIdentity ?? "",
     leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
