@@ -38,6 +38,8 @@ class FakeAdmin {
       target: input.target ?? null,
       replicas: [],
       snapshots: [],
+      source: null,
+      populating: false,
       usedBytes: 0,
     };
     if (this.raceOnCreate) {

@@ -28,6 +28,8 @@ function fakeAdmin(): ConstructorParameters<typeof EngineCommandExecutor>[0] {
     replicas: [],
     snapshots: [],
     usedBytes: 0,
+    source: null,
+    populating: false,
   });
   const admin = {
     nodes: () => Promise.resolve([{ id: "n1", address: "x", capacityBytes: 100, provisionedBytes: 0, controller: false }]),

@@ -24,6 +24,8 @@ const volume = (replicas: EngineVolume["replicas"], wanted = 3, extra: Partial<E
   replicas,
   snapshots: [],
   usedBytes: 0,
+  source: null,
+  populating: false,
   ...extra,
 });
 
