@@ -1,0 +1,15 @@
+/** Resource quantities ("5Gi", "500M", "1e3") as numbers of base units, for comparing sizes. */
+const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const decimal: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+/** Undefined for a value that is not a quantity (the caller decides what that means). */
+export function parseQuantity(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number") return value;
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/.exec(value.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (m[3] !== undefined) return n * 10 ** Number(m[3]);
+  const suffix = m[2] ?? "";
+  return n * (binary[suffix] ?? decimal[suffix] ?? 1);
+}
