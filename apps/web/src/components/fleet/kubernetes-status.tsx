@@ -44,7 +44,7 @@ export function PodList({ pods, claimName }: { pods: KubernetesPod[]; claimName:
       {pods.map((p) => (
         <li key={p.name} className="flex flex-wrap items-center gap-x-2 gap-y-1">
           <span className="font-medium">{p.name}</span>
-          <span className="text-muted-foreground">on {p.node ?? "no node yet"}</span>
+          <span className="text-muted-foreground">{p.node === null ? "not scheduled" : `on ${p.node}`}</span>
           <PodReadinessBadge pod={p} />
         </li>
       ))}
