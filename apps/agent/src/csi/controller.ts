@@ -12,7 +12,8 @@ import type { EngineNode, EngineVolume } from "../cluster/engine-admin";
 import { sizeFits, sizeFromRange, SIZE_GRANULARITY } from "./capacity";
 import { isReadOnlyMode, unsupportedCapabilities, unsupportedCapability } from "./capabilities";
 import type { ControllerState } from "./controller-state";
-import { alreadyExists, CsiError, failedPrecondition, invalidArgument, notFound, resourceExhausted, unimplemented } from "./errors";
+import { resolveContentSource, sameSource, type EngineSource } from "./content-source";
+import { alreadyExists, CsiError, failedPrecondition, invalidArgument, notFound, resourceExhausted } from "./errors";
 import {
   capabilityMessage,
   capabilitySchema,
@@ -101,6 +102,7 @@ const CONTROLLER_CAPABILITIES = [
   "GET_VOLUME",
   "SINGLE_NODE_MULTI_WRITER",
   "EXPAND_VOLUME",
+  "CLONE_VOLUME",
 ] as const;
 
 /** The context a volume gets at creation: what the node plugin needs to stage it. */
@@ -168,13 +170,10 @@ export class ControllerService {
     if (why) throw invalidArgument(`volume_capabilities: ${why}`);
     const fsType = resolveFsType(r.volume_capabilities, params);
     const size = sizeFromRange(r.capacity_range);
-    if (r.volume_content_source) {
-      // TODO(engine create source): restore and clone need `source` on the engine's create request.
-      throw unimplemented("creating a volume from a snapshot or a volume needs the engine's create `source`, which this engine does not have");
-    }
+    const source = r.volume_content_source ? await resolveContentSource(this.engine, r.volume_content_source, size) : null;
 
     const existing = await this.engine.volume(r.name);
-    if (existing) return { volume: await this.existingVolume(existing, r.capacity_range, size, params) };
+    if (existing) return { volume: await this.existingVolume(existing, r.capacity_range, size, params, source?.source ?? null) };
 
     const nodes = await this.engine.nodes();
     const candidates = targetCandidates(nodes, r.accessibility_requirements);
@@ -185,7 +184,9 @@ export class ControllerService {
         `capacity: ${size} bytes on ${params.replicas} node(s) is needed but the largest volume ${params.replicas} replica(s) fit is ${placeable} bytes (free per node: ${nodes.map((n) => `${n.id}=${freeBytes(n)}`).join(", ")})`,
       );
     }
-    const target = candidates[0];
+    // A restore or clone copies on a node holding the source: local reads, when the topology allows it.
+    const holders = new Set(source?.volume.replicas.map((x) => x.nodeId) ?? []);
+    const target = candidates.find((n) => holders.has(n.id)) ?? candidates[0];
     if (!target) throw resourceExhausted("no node can serve the volume");
     const context = createdContext(params, fsType);
     let created: EngineVolume;
@@ -197,11 +198,14 @@ export class ControllerService {
         target: target.id,
         ...(params.zoneSpread && params.replicas > 1 ? { distinctZones: true } : {}),
         ...(params.encrypted ? { encrypted: true } : {}),
+        // The copy runs on; a publish waits until the volume is served (populated). A CO's
+        // CreateVolume deadline is seconds, a copy can take minutes, and a retry is idempotent.
+        ...(source ? { source: source.source, wait: false } : {}),
       });
     } catch (err) {
       // Two creates of one name racing: the loser answers like a retry.
       const raced = err instanceof EngineError && err.code === "EXISTS" ? await this.engine.volume(r.name) : null;
-      if (raced) return { volume: await this.existingVolume(raced, r.capacity_range, size, params) };
+      if (raced) return { volume: await this.existingVolume(raced, r.capacity_range, size, params, source?.source ?? null) };
       throw err;
     }
     const kept = await this.state.rememberContext(created.id, context);
@@ -209,11 +213,12 @@ export class ControllerService {
   }
 
   /** The answer to a create of a name that exists: the volume when it is what was asked for, else ALREADY_EXISTS. */
-  private async existingVolume(v: EngineVolume, range: z.output<typeof capacityRangeSchema>, size: number, params: VolumeParameters) {
+  private async existingVolume(v: EngineVolume, range: z.output<typeof capacityRangeSchema>, size: number, params: VolumeParameters, source: EngineSource | null) {
     const sameSize = range ? sizeFits(v.sizeBytes, range) : v.sizeBytes === size;
     if (!sameSize) throw alreadyExists(`volume ${v.id} exists with ${v.sizeBytes} bytes, not the ${size} asked for`);
     if (v.replicasWanted !== params.replicas) throw alreadyExists(`volume ${v.id} exists with ${v.replicasWanted} replicas, not ${params.replicas}`);
     if (v.encrypted !== params.encrypted) throw alreadyExists(`volume ${v.id} exists ${v.encrypted ? "encrypted" : "unencrypted"}`);
+    if (!sameSource(v.source, source)) throw alreadyExists(`volume ${v.id} exists with another content source`);
     return volumeMessage(v, await this.contextOf(v), await this.engine.nodes());
   }
 

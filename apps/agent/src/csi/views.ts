@@ -1,6 +1,7 @@
 /** Engine volumes and snapshots as CSI messages. */
 import type { EngineNode, EngineSnapshot, EngineVolume } from "../cluster/engine-admin";
 import type { SnapshotMessage, VolumeConditionMessage, VolumeMessage } from "./messages";
+import { contentSourceMessage } from "./content-source";
 import { zoneTopologies } from "./topology";
 
 /** CSI snapshot ids are `<volume>/<snapshot>` (contract.md): both parts are engine names, which hold no '/'. */
@@ -28,7 +29,7 @@ export function volumeMessage(v: EngineVolume, context: Record<string, string>, 
     capacity_bytes: String(v.sizeBytes),
     volume_id: v.id,
     volume_context: context,
-    content_source: null,
+    content_source: contentSourceMessage(v.source),
     accessible_topology: volumeTopology(v, nodes),
   };
 }

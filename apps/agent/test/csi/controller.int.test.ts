@@ -3,6 +3,7 @@
  * spec, over the gRPC socket against a real engine cluster (zones a, b, c).
  */
 import { status } from "@grpc/grpc-js";
+import { pollUntil } from "@stowage/testing/poll";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockCap, call, expectStatus, MiB, mountCap, startCsiCluster, type CsiCluster } from "./fixture";
 
@@ -236,4 +237,36 @@ describe("CSI identity and controller on a real engine cluster", () => {
     expect((await c.admin.snapshots("v-snap-a")).map((s) => s.name)).toEqual(["snap-2"]);
     for (const v of ["v-snap-a", "v-snap-b"]) await call(c.controller, "DeleteVolume", { volume_id: v });
   }, 60_000);
+
+  it("restores from a snapshot and clones a volume idempotently, refusing unknown or too-large sources, naming the field", async () => {
+    await create("v-src");
+    await call(c.controller, "CreateSnapshot", { source_volume_id: "v-src", name: "s1" });
+    const fromSnap = { volume_content_source: { snapshot: { snapshot_id: "v-src/s1" } } };
+    const restored = await create("v-restored", fromSnap);
+    expect(restored.volume).toMatchObject({ volume_id: "v-restored", content_source: { snapshot: { snapshot_id: "v-src/s1" } } });
+    expect((await create("v-restored", fromSnap)).volume.volume_id).toBe("v-restored");
+    await expectStatus(create("v-restored"), status.ALREADY_EXISTS, /content source/);
+    await expectStatus(create("v-restored", { volume_content_source: { volume: { volume_id: "v-src" } } }), status.ALREADY_EXISTS, /content source/);
+
+    const clone = await create("v-clone", { volume_content_source: { volume: { volume_id: "v-src" } } });
+    expect(clone.volume).toMatchObject({ content_source: { volume: { volume_id: "v-src" } } });
+
+    await expectStatus(create("v-r2", { volume_content_source: { snapshot: { snapshot_id: "v-src/none" } } }), status.NOT_FOUND, /snapshot_id/);
+    await expectStatus(create("v-r3", { volume_content_source: { snapshot: { snapshot_id: "garbage" } } }), status.NOT_FOUND, /snapshot_id/);
+    await expectStatus(create("v-r4", { volume_content_source: { volume: { volume_id: "no-such" } } }), status.NOT_FOUND, /volume_id/);
+    await expectStatus(
+      call(c.controller, "CreateVolume", { name: "v-r5", capacity_range: { required_bytes: String(8 * MiB) }, volume_capabilities: [mountCap()], ...fromSnap }),
+      status.OUT_OF_RANGE,
+      /smaller than the snapshot/,
+    );
+    // Nothing was created for the refused requests.
+    const names = (await c.admin.volumes()).map((v) => v.id);
+    for (const refused of ["v-r2", "v-r3", "v-r4", "v-r5"]) expect(names).not.toContain(refused);
+    const ctl = await call<{ capabilities: { rpc: { type: string } }[] }>(c.controller, "ControllerGetCapabilities", {});
+    expect(ctl.capabilities.map((x) => x.rpc.type)).toContain("CLONE_VOLUME");
+
+    for (const v of ["v-restored", "v-clone"]) await pollUntil(async () => (await c.admin.volume(v))?.populating === false, { timeoutMs: 60_000, what: `${v} populated` });
+    await call(c.controller, "DeleteSnapshot", { snapshot_id: "v-src/s1" });
+    for (const v of ["v-restored", "v-clone", "v-src"]) await call(c.controller, "DeleteVolume", { volume_id: v });
+  }, 120_000);
 });

@@ -170,6 +170,53 @@ describe("CSI node service on real block devices", () => {
     await call(c.controller, "DeleteVolume", { volume_id: name });
   }, 120_000);
 
+  it("restores a snapshot and clones a volume with the same bytes, into a bigger file system, leaving the source alone", async () => {
+    const cap = mountCap("ext4");
+    const stageAt = async (name: string, nodeId: string) => {
+      const pub = await call<{ publish_context: Record<string, string> }>(c.controller, "ControllerPublishVolume", { volume_id: name, node_id: nodeId, volume_capability: cap });
+      const staging = path.join(c.dir, `kubelet-${nodeId}`, name, "staging");
+      await call(node(nodeId), "NodeStageVolume", { volume_id: name, publish_context: pub.publish_context, staging_target_path: staging, volume_capability: cap });
+      return staging;
+    };
+    const unstage = async (name: string, nodeId: string, staging: string) => {
+      await call(node(nodeId), "NodeUnstageVolume", { volume_id: name, staging_target_path: staging });
+      await call(c.controller, "ControllerUnpublishVolume", { volume_id: name, node_id: nodeId });
+    };
+
+    await call(c.controller, "CreateVolume", { name: "v-origin", capacity_range: { required_bytes: String(64 * MiB) }, volume_capabilities: [cap] });
+    const origin = await stageAt("v-origin", "n1");
+    const data = randomBytes(4 * MiB);
+    fs.writeFileSync(path.join(origin, "data.bin"), data);
+    execFileSync("sync", ["-f", path.join(origin, "data.bin")]);
+    // A snapshot of a mounted volume is crash-consistent: sync first, as a CO's freeze would.
+    await call(c.controller, "CreateSnapshot", { source_volume_id: "v-origin", name: "before" });
+    fs.writeFileSync(path.join(origin, "data.bin"), "changed after the snapshot");
+    execFileSync("sync", ["-f", path.join(origin, "data.bin")]);
+    await unstage("v-origin", "n1", origin);
+
+    await call(c.controller, "CreateVolume", {
+      name: "v-restore",
+      capacity_range: { required_bytes: String(128 * MiB) },
+      volume_capabilities: [cap],
+      volume_content_source: { snapshot: { snapshot_id: "v-origin/before" } },
+    });
+    const restored = await stageAt("v-restore", "n2");
+    expect(fs.readFileSync(path.join(restored, "data.bin")).equals(data)).toBe(true);
+    await call(node("n2"), "NodeExpandVolume", { volume_id: "v-restore", volume_path: restored, staging_target_path: restored, capacity_range: { required_bytes: String(128 * MiB) } });
+    expect(fs.statfsSync(restored).blocks * fs.statfsSync(restored).bsize).toBeGreaterThan(100 * MiB);
+    fs.writeFileSync(path.join(restored, "only-in-restore"), "x");
+    await unstage("v-restore", "n2", restored);
+
+    await call(c.controller, "CreateVolume", { name: "v-copy", capacity_range: { required_bytes: String(64 * MiB) }, volume_capabilities: [cap], volume_content_source: { volume: { volume_id: "v-origin" } } });
+    const copy = await stageAt("v-copy", "n1");
+    expect(fs.readFileSync(path.join(copy, "data.bin"), "utf8")).toBe("changed after the snapshot");
+    expect(fs.existsSync(path.join(copy, "only-in-restore"))).toBe(false);
+    await unstage("v-copy", "n1", copy);
+
+    await call(c.controller, "DeleteSnapshot", { snapshot_id: "v-origin/before" });
+    for (const v of ["v-copy", "v-restore", "v-origin"]) await call(c.controller, "DeleteVolume", { volume_id: v });
+  }, 180_000);
+
   it("publishes a raw block device at a file, with its size in the stats", async () => {
     const name = "v-block";
     const cap = blockCap();

@@ -31,6 +31,12 @@ export interface BlockAttacher {
   problem(a: Attachment): string | null;
 }
 
+/**
+ * FUSE dirs whose nbdfuse a detach is stopping: that exit is the plan, not a lost device. Shared
+ * by every attacher instance, as the one that detaches is not always the one that attached.
+ */
+const detaching = new Set<string>();
+
 export class FuseLoopAttacher implements BlockAttacher {
   readonly kind = "fuse-loop";
 
@@ -46,7 +52,9 @@ export class FuseLoopAttacher implements BlockAttacher {
       address: r.address,
       exportName: r.exportName,
       logFile: path.join(this.dir, "logs", `nbdfuse-${r.volumeId}.log`),
-      onExit: (code, signal) => this.onLost(r.volumeId, `nbdfuse exited ${code ?? signal ?? "?"}`),
+      onExit: (code, signal) => {
+        if (!detaching.delete(fuseDir)) this.onLost(r.volumeId, `nbdfuse exited ${code ?? signal ?? "?"}`);
+      },
     });
     try {
       const device = await attachLoop(fuse.file);
@@ -60,6 +68,7 @@ export class FuseLoopAttacher implements BlockAttacher {
   async detach(a: Attachment): Promise<void> {
     if (a.kind !== "fuse-loop") throw new Error(`a ${a.kind} attachment cannot be detached by the nbdfuse attacher`);
     await detachLoop(a.device);
+    detaching.add(a.fuseDir);
     await stopNbdfuse({ dir: a.fuseDir, file: a.fuseFile, pid: a.pid });
   }
 
