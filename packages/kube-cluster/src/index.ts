@@ -4,3 +4,4 @@ export { startCsiSidecars, csiSidecarsOptionsSchema, type CsiSidecars, type CsiS
 export { startControllers, controllersOptionsSchema, type ControllersOptions, type ControllerName, type RunningControllers } from "./controllers/index";
 export { startScheduler, schedulerOptionsSchema, type SchedulerOptions, type RunningScheduler } from "./scheduler/scheduler";
 export { extenderConfigSchema, type ExtenderConfig } from "./scheduler/extender";
+export { startKubelet, kubeletOptionsSchema, type Kubelet, type KubeletOptions, type PodVolumeMount } from "./kubelet/kubelet";
