@@ -97,6 +97,7 @@ export function filterNode(pod: V1Pod, node: V1Node, volumes: PodVolumes): strin
 
 /** kube-scheduler's summary: `0/N nodes are available: 2 node(s) had ..., 1 node(s) were ....` */
 export function unschedulableMessage(total: number, reasons: ReadonlyMap<string, number>): string {
-  const parts = [...reasons.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${n} ${reason}`);
+  // Sorted as whole strings, count included, as kube-scheduler's FitError does.
+  const parts = [...reasons.entries()].map(([reason, n]) => `${n} ${reason}`).sort();
   return `0/${total} nodes are available: ${parts.join(", ")}.`;
 }
