@@ -8,7 +8,7 @@ import type { ClusterAdminClient } from "@stowage/engine";
 import type { EngineVolume } from "../cluster/engine-admin";
 import { notFound, outOfRange } from "./errors";
 import type { ContentSource } from "./messages";
-import { parseSnapshotId, snapshotId } from "./views";
+import { parseSnapshotId, snapshotId } from "./snapshot-id";
 
 export type EngineSource = { snapshot: { volume: string; name: string } } | { volume: string };
 

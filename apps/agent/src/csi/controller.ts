@@ -30,7 +30,8 @@ import { paginate } from "./pagination";
 import { parseParameters, type VolumeParameters } from "./parameters";
 import { unary } from "./rpc";
 import { freeBytes, nodeInTopology, targetCandidates } from "./topology";
-import { parseSnapshotId, snapshotMessage, volumeCondition, volumeMessage } from "./views";
+import { parseSnapshotId } from "./snapshot-id";
+import { snapshotMessage, volumeCondition, volumeMessage } from "./views";
 
 /** publish_context keys: where the node plugin connects (the target's NBD address) and the export to ask for. */
 export const PUBLISH_NBD_ADDRESS = "stowage.io/nbd-address";

@@ -2,18 +2,8 @@
 import type { EngineNode, EngineSnapshot, EngineVolume } from "../cluster/engine-admin";
 import type { SnapshotMessage, VolumeConditionMessage, VolumeMessage } from "./messages";
 import { contentSourceMessage } from "./content-source";
+import { snapshotId } from "./snapshot-id";
 import { zoneTopologies } from "./topology";
-
-/** CSI snapshot ids are `<volume>/<snapshot>` (contract.md): both parts are engine names, which hold no '/'. */
-export function snapshotId(volume: string, snapshot: string): string {
-  return `${volume}/${snapshot}`;
-}
-
-export function parseSnapshotId(id: string): { volume: string; snapshot: string } | null {
-  const parts = id.split("/");
-  if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
-  return { volume: parts[0], snapshot: parts[1] };
-}
 
 /**
  * The zones a volume is accessible from: its replicas' zones and its target's,
