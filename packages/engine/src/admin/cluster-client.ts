@@ -14,6 +14,11 @@ import type { StatusDto } from "./schemas";
 
 export type TargetStatusDto = z.output<typeof targetStatusSchema>;
 
+/**
+ * Endpoints are `host:port` (plain HTTP: the loopback endpoint of `serve --admin`) or
+ * `https://host:port` (`serve --admin-tls`, with `options.tls`: the cluster CA and an admin
+ * client certificate, see admin/tls.ts).
+ */
 export class ClusterAdminClient {
   /** The underlying client, for routes without a method here. */
   readonly admin: AdminClient;
@@ -22,10 +27,15 @@ export class ClusterAdminClient {
     this.admin = new AdminClient(endpoints, options);
   }
 
-  /** Live nodes; their admin endpoints join the ones this client tries. */
+  /**
+   * Live nodes; their admin endpoints join the ones this client tries. Not for a mutual-TLS
+   * client: a node record carries the node's loopback HTTP endpoint, which only the node's own
+   * host can use (a TLS client is given a name that reaches every node, such as a headless
+   * Service, instead).
+   */
   async nodes(): Promise<ClusterNodeDto[]> {
     const { items } = await this.admin.call(adminApi.clusterNodes);
-    for (const n of items) if (n.admin !== undefined) this.admin.addEndpoint(n.admin);
+    if (!this.admin.secure) for (const n of items) if (n.admin !== undefined) this.admin.addEndpoint(n.admin);
     return items;
   }
 

@@ -78,7 +78,8 @@ export const listSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.
  * NO_TARGET: a replicated volume has no target serving it now (none assigned, its node down,
  * or not attached yet). FENCED: the target handling the request was superseded by a newer one.
  */
-export const errorCodeSchema = z.enum(["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "UNSUPPORTED", "NO_TARGET", "FENCED", "INTERNAL"]);
+/** ACCESS_DENIED: the HTTPS endpoint's answer (403) to a client certificate that is not an admin one. */
+export const errorCodeSchema = z.enum(["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "UNSUPPORTED", "NO_TARGET", "FENCED", "INTERNAL", "ACCESS_DENIED"]);
 export type AdminErrorCode = z.infer<typeof errorCodeSchema>;
 
 export const errorBodySchema = z.object({

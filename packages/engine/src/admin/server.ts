@@ -5,11 +5,14 @@
  * never carries the underlying message: it is logged instead.
  */
 import http from "node:http";
+import https from "node:https";
+import type { TLSSocket } from "node:tls";
 import { z } from "zod";
 import { EngineError } from "../errors";
 import type { Logger } from "../logger";
 import { adminApi, routeMatcher } from "./api";
 import { ADMIN_ERRORS } from "./errors";
+import { adminCertificateProblem, type AdminServerTls } from "./tls";
 import {
   nameSchema,
   type AdminErrorCode,
@@ -99,7 +102,35 @@ export interface AdminRoute {
 
 export { readJson as readAdminJson };
 
+/** The plain HTTP endpoint (loopback: `serve --admin`). */
 export function createAdminServer(ops: NodeAdminOperations | AdminOperations, log: Logger, extraRoutes: AdminRoute[] = []): http.Server {
+  return http.createServer(adminRequestListener(ops, log, extraRoutes));
+}
+
+/**
+ * The same routes over HTTPS for callers on the network (`serve --admin-tls`). Every request
+ * needs a client certificate that chains to the cluster CA and is an admin certificate
+ * (admin/tls.ts); any other (none, another CA's, a node's) is answered 403 with the reason
+ * before any handler runs. The handshake itself lets them through on purpose: with TLS 1.3 a
+ * refusal there reaches the client after it has sent its request, often as a bare connection
+ * reset, indistinguishable from a node going away (and then retried on the next node).
+ */
+export function createAdminTlsServer(listener: http.RequestListener, tls: AdminServerTls, log: Logger): https.Server {
+  return https.createServer({ ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" }, (req, res) => {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerCertificate();
+    const problem = socket.authorized ? adminCertificateProblem(peer) : peer.subject === undefined ? "no client certificate" : `the client certificate is not from the cluster CA (${socket.authorizationError.message})`;
+    if (problem !== null) {
+      log.warn({ method: req.method, path: req.url, subject: peer.subject?.CN, reason: problem }, "admin request refused");
+      send(res, 403, { error: { code: "ACCESS_DENIED", message: `admin API over TLS: ${problem}; an admin certificate from the cluster CA is needed ('stowage-engine cert admin')` } });
+      return;
+    }
+    listener(req, res);
+  }).on("tlsClientError", (err) => log.info({ err: err.message }, "admin TLS handshake failed"));
+}
+
+/** The request handler behind both endpoints: one route table, one set of handlers. */
+export function adminRequestListener(ops: NodeAdminOperations | AdminOperations, log: Logger, extraRoutes: AdminRoute[] = []): http.RequestListener {
   const param = (value: string | undefined, what: string): string => {
     const parsed = nameSchema.safeParse(value);
     if (!parsed.success) throw new HttpError(400, "INVALID", `invalid ${what} name`);
@@ -150,7 +181,7 @@ export function createAdminServer(ops: NodeAdminOperations | AdminOperations, lo
     );
   }
 
-  return http.createServer((req, res) => {
+  return (req, res) => {
     const url = new URL(req.url ?? "/", "http://admin");
     const started = Date.now();
     const handle = async (): Promise<{ status: number; body: unknown }> => {
@@ -177,5 +208,5 @@ export function createAdminServer(ops: NodeAdminOperations | AdminOperations, lo
         send(res, 500, { error: { code: "INTERNAL", message: "internal error; see the node log" } });
       },
     );
-  });
+  };
 }

@@ -1,5 +1,8 @@
 /** Argument helpers shared by the CLI commands. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import path from "node:path";
+import { parseAdminEndpoint, type AdminClientOptions } from "../admin/client";
+import { readAdminClientTls } from "../cluster/certs";
 import type { HostPort } from "../node/node";
 
 /** A mistake in how the command was called: one line on stderr, exit status 2. */
@@ -13,6 +16,18 @@ export class UsageError extends Error {
 /** Where `serve` opens the admin endpoint and every other command looks for it, unless told otherwise. */
 export const DEFAULT_ADMIN = "127.0.0.1:9809";
 export const ADMIN_ENV = "STOWAGE_ENGINE_ADMIN";
+/** Directory of ca.pem, admin.pem and admin-key.pem for an `https://` admin endpoint ('stowage-engine cert admin'). */
+export const ADMIN_TLS_DIR_ENV = "STOWAGE_ENGINE_ADMIN_TLS_DIR";
+
+/** The flags of every command that talks to the admin API. */
+export const adminFlags = {
+  admin: { type: "string" },
+  "admin-cert-dir": { type: "string" },
+} as const;
+
+export const adminFlagsUsage = `  --admin ENDPOINT    HOST:PORT (loopback) or https://HOST:PORT (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+  --admin-cert-dir DIR
+                      for https: ca.pem, admin.pem, admin-key.pem (default: $${ADMIN_TLS_DIR_ENV})`;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -124,8 +139,24 @@ export function formatBytes(n: number): string {
 /** Where the admin-using commands connect: --admin, else $STOWAGE_ENGINE_ADMIN, else the default. */
 export function adminAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const value = flag ?? env[ADMIN_ENV] ?? DEFAULT_ADMIN;
-  parseHostPort(value, "--admin");
+  try {
+    parseAdminEndpoint(value);
+  } catch {
+    throw new UsageError(`--admin expects HOST:PORT or https://HOST:PORT, got '${value}'`);
+  }
   return value;
+}
+
+/**
+ * Endpoint and client options from --admin and --admin-cert-dir (or their environment
+ * variables): an `https://` endpoint needs the directory of the admin certificate.
+ */
+export async function adminArgs(values: { admin?: string | undefined; "admin-cert-dir"?: string | undefined }, env: NodeJS.ProcessEnv): Promise<[endpoint: string, options: AdminClientOptions]> {
+  const endpoint = adminAddress(values.admin, env);
+  if (!parseAdminEndpoint(endpoint).secure) return [endpoint, {}];
+  const dir = values["admin-cert-dir"] ?? env[ADMIN_TLS_DIR_ENV];
+  if (dir === undefined || dir === "") throw new UsageError(`--admin ${endpoint} needs --admin-cert-dir DIR (or $${ADMIN_TLS_DIR_ENV}): ca.pem, admin.pem, admin-key.pem`);
+  return [endpoint, { tls: await readAdminClientTls(path.resolve(dir)) }];
 }
 
 /** Renders rows as an aligned text table. */

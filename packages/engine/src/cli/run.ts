@@ -6,6 +6,7 @@
 import { EngineError } from "../errors";
 import { UsageError } from "./args";
 import type { CliContext, Command } from "./context";
+import { certCommand } from "./commands/cert";
 import { clusterCommand } from "./commands/cluster";
 import { scrubCommand } from "./commands/scrub";
 import { serveCommand } from "./commands/serve";
@@ -13,7 +14,7 @@ import { snapshotCommand } from "./commands/snapshot";
 import { statusCommand } from "./commands/status";
 import { volumeCommand } from "./commands/volume";
 
-export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand, clusterCommand];
+export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand, clusterCommand, certCommand];
 
 export function mainUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -16,8 +16,10 @@
  *  - admin-routes.ts: the `/v1/cluster/...` admin routes, through admin-operations.ts.
  */
 import type http from "node:http";
+import type https from "node:https";
+import type net from "node:net";
 import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/schemas";
-import { createAdminServer, type NodeAdminOperations } from "../admin/server";
+import { adminRequestListener, createAdminServer, createAdminTlsServer, type NodeAdminOperations } from "../admin/server";
 import { ClusterAdminClient } from "../admin/cluster-client";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import { EngineError } from "../errors";
@@ -83,6 +85,8 @@ export interface ClusterNodeOptions {
   tls: NodeTls;
   nbd?: HostPort;
   admin?: HostPort;
+  /** The same admin routes over HTTPS, for admin client certificates of the cluster CA only (admin/tls.ts). */
+  adminTls?: HostPort;
   /** Rebuild and resync rate limit per node (bytes/s; Infinity for none). */
   rebuildBytesPerSec: number;
   timings?: Partial<ClusterTimings>;
@@ -97,7 +101,7 @@ export interface ClusterNodeOptions {
 
 export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations {
   readonly nodeId: string;
-  readonly addresses: { replication: string; nbd?: string; admin?: string } = { replication: "" };
+  readonly addresses: { replication: string; nbd?: string; admin?: string; adminTls?: string } = { replication: "" };
   readonly store: ConsensusStore;
   readonly nbd: NbdServer;
   readonly timings: ClusterTimings;
@@ -107,6 +111,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
   private readonly sync: VolumeSync;
   private replicaServer: ReplicaServer | undefined;
   private adminServer: http.Server | undefined;
+  private adminTlsServer: https.Server | undefined;
   private controller: VolumeController | undefined;
   private readonly log: Logger;
   private stopping = false;
@@ -201,6 +206,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     this.addresses.replication = opts.advertise ?? formatHostPort(bound);
     if (opts.nbd) this.addresses.nbd = formatHostPort(await this.nbd.listenTcp(opts.nbd.host, opts.nbd.port));
     if (opts.admin) this.addresses.admin = formatHostPort(await this.listenAdmin(opts.admin));
+    if (opts.adminTls) this.addresses.adminTls = formatHostPort(await this.listenAdminTls(opts.adminTls, opts.tls));
 
     // Replicas already in the pool are opened when the first pass finds their records.
     await this.registration.register();
@@ -222,16 +228,14 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
   private async listenAdmin(address: HostPort): Promise<HostPort> {
     const server = createAdminServer(this, this.log.child({ component: "admin" }), [...clusterRoutes(this), ...poolRoutesElsewhere]);
     this.adminServer = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: address.host, port: address.port }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    if (bound === null || typeof bound === "string") throw new Error("unexpected admin address");
-    return { host: bound.address, port: bound.port };
+    return listenOn(server, address);
+  }
+
+  private async listenAdminTls(address: HostPort, tls: NodeTls): Promise<HostPort> {
+    const log = this.log.child({ component: "admin-tls" });
+    const server = createAdminTlsServer(adminRequestListener(this, log, [...clusterRoutes(this), ...poolRoutesElsewhere]), tls, log);
+    this.adminTlsServer = server;
+    return listenOn(server, address);
   }
 
   // ------------------------------------------------------------ operations ----
@@ -345,8 +349,8 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     await this.sync.stopWatching();
     for (const st of this.sync.allVolumes()) await st.enqueue(() => this.targets.detach(st)).catch(() => undefined);
     await this.registration.revoke();
-    const admin = this.adminServer;
-    if (admin) {
+    for (const admin of [this.adminServer, this.adminTlsServer]) {
+      if (!admin) continue;
       admin.closeAllConnections();
       await new Promise<void>((resolve) => admin.close(() => resolve()));
     }
@@ -356,4 +360,18 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     await this.localReplicas.close();
     this.store.close();
   }
+}
+
+/** Listens on `address` (port 0 picks one) and returns the address bound. */
+async function listenOn(server: net.Server, address: HostPort): Promise<HostPort> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: address.host, port: address.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  if (bound === null || typeof bound === "string") throw new Error("unexpected admin address");
+  return { host: bound.address, port: bound.port };
 }

@@ -1,4 +1,5 @@
 /** `stowage-engine serve --etcd ...`: a node in cluster mode (see src/cluster/cluster-node.ts). */
+import net from "node:net";
 import path from "node:path";
 import { DEFAULT_ADMIN, parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type CliContext } from "../context";
@@ -27,6 +28,11 @@ Options:
   --advertise H:P              address peers dial (default: the listener's)
   --nbd HOST:PORT              NBD listener (loopback unless --nbd-any-address)
   --admin HOST:PORT            admin endpoint (loopback only; default: ${DEFAULT_ADMIN})
+  --admin-tls HOST:PORT        the admin API over HTTPS on any address, for clients with an
+                               admin certificate from the cluster CA ('stowage-engine cert
+                               admin'); node certificates and others are refused
+  --admin-tls-name NAME[,...]  DNS names HTTPS admin clients dial (a Service name), put in
+                               this node's certificate with its node id and advertised address
   --kms-key-file FILE          key-encryption key (32 bytes raw, hex or base64) that wraps
                                the data keys of encrypted volumes; every node that may serve
                                an encrypted volume needs the same one
@@ -38,7 +44,14 @@ Options:
   --namespace PREFIX           etcd key prefix (default /stowage/)
   --log-level LEVEL            debug, info, warn or error (default: info)
 
-Prints {"event":"ready","node":ID,"replication":...,"nbd":...,"admin":...} when serving.`;
+Prints {"event":"ready","node":ID,"replication":...,"nbd":...,"admin":...,"adminTls":...} when serving.`;
+
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** 0.0.0.0 and :: are where to listen, never what to dial. */
+function isUnspecified(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
 
 function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -65,6 +78,8 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     nbd: { type: "string" },
     "nbd-any-address": { type: "boolean" },
     admin: { type: "string" },
+    "admin-tls": { type: "string" },
+    "admin-tls-name": { type: "string" },
     "kms-key-file": { type: "string" },
     "rebuild-mbps": { type: "string" },
     "lease-ttl": { type: "string" },
@@ -87,6 +102,11 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
   if (nbd && !values["nbd-any-address"]) requireLoopback(nbd, "--nbd");
   const admin = parseHostPort(values.admin ?? DEFAULT_ADMIN, "--admin");
   requireLoopback(admin, "--admin");
+  // Any address: every request on it needs an admin certificate from the cluster CA (admin/tls.ts).
+  const adminTls = values["admin-tls"] === undefined ? undefined : parseHostPort(values["admin-tls"], "--admin-tls");
+  const adminTlsNames = (values["admin-tls-name"] ?? "").split(",").filter(Boolean);
+  for (const name of adminTlsNames) if (!DNS_NAME.test(name)) throw new UsageError(`--admin-tls-name expects DNS names, got '${name}'`);
+  if (adminTlsNames.length > 0 && !adminTls) throw new UsageError("--admin-tls-name needs --admin-tls HOST:PORT");
   const level = values["log-level"] ?? "info";
   if (!["debug", "info", "warn", "error"].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${level}'`);
   const mbps = positiveNumber(values["rebuild-mbps"], "--rebuild-mbps", 100);
@@ -98,7 +118,12 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
   };
   const logger = createLogger({ level: level as Level, write: ctx.stderr, bindings: { node: nodeId } });
   const advertiseHost = values.advertise === undefined ? replication.host : parseHostPort(values.advertise, "--advertise").host;
-  const tls = await loadNodeTls(path.resolve(need(values["tls-dir"], "--tls-dir DIR")), nodeId, [...new Set(["127.0.0.1", advertiseHost])].filter((h) => /^[\d.]+$/.test(h)));
+  // What clients dial must be in the certificate: peers and HTTPS admin clients verify it.
+  const isIp = (h: string): boolean => net.isIP(h) !== 0;
+  const tls = await loadNodeTls(path.resolve(need(values["tls-dir"], "--tls-dir DIR")), nodeId, {
+    ips: [...new Set(["127.0.0.1", advertiseHost, ...(adminTls && !isUnspecified(adminTls.host) ? [adminTls.host] : [])])].filter((h) => isIp(h) && !isUnspecified(h)),
+    dnsNames: [...new Set([...(isIp(advertiseHost) || isUnspecified(advertiseHost) ? [] : [advertiseHost]), ...adminTlsNames])],
+  });
   const keyFile = values["kms-key-file"];
   let kms: { provider: LocalFileKms; kekId: string } | undefined;
   if (keyFile !== undefined) {
@@ -121,6 +146,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     tls,
     ...(nbd ? { nbd } : {}),
     admin,
+    ...(adminTls ? { adminTls } : {}),
     rebuildBytesPerSec: mbps === 0 ? Number.POSITIVE_INFINITY : mbps * 1_000_000,
     timings,
     ...(kms ? { kms } : {}),

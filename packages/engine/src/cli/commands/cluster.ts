@@ -7,7 +7,7 @@ import path from "node:path";
 import { ClusterAdminClient } from "../../admin/cluster-client";
 import { initClusterTls } from "../../cluster/certs";
 import type { ClusterVolumeDto, VolumeSource } from "../../admin/cluster-schemas";
-import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, parseSize, table, UsageError } from "../args";
+import { adminArgs, adminFlags, adminFlagsUsage, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
 
@@ -44,7 +44,7 @@ const usage = `Usage: stowage-engine cluster <command> [options]
       Deletes it on reachable replicas at once; others drop it when they reconnect.
 
 Common options:
-  --admin HOST:PORT   admin endpoint of any cluster node (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+${adminFlagsUsage}
   -h, --help          show this help`;
 
 /** `--from-snapshot VOLUME/SNAPSHOT` or `--from-volume VOLUME` (not both). */
@@ -80,7 +80,7 @@ export function renderVolume(v: ClusterVolumeDto): string {
 async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, {
-    admin: { type: "string" },
+    ...adminFlags,
     json: { type: "boolean" },
     size: { type: "string" },
     replicas: { type: "string" },
@@ -93,7 +93,7 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
     replica: { type: "string" },
     to: { type: "string" },
   });
-  const admin = new ClusterAdminClient(adminAddress(values.admin, ctx.env));
+  const admin = new ClusterAdminClient(...(await adminArgs(values, ctx.env)));
   const replicas = (): number => {
     const n = Number(values.replicas);
     if (values.replicas === undefined || !Number.isInteger(n) || n < 1 || n > 3) throw new UsageError("--replicas must be 1, 2 or 3");
@@ -168,8 +168,8 @@ async function volumeCmd(args: string[], ctx: CliContext): Promise<number> {
 
 async function snapshotCmd(args: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
-  const admin = new ClusterAdminClient(adminAddress(values.admin, ctx.env));
+  const { values, positionals } = parse(rest, { ...adminFlags, json: { type: "boolean" } });
+  const admin = new ClusterAdminClient(...(await adminArgs(values, ctx.env)));
   const two = (): [string, string] => {
     if (positionals.length !== 2) throw new UsageError(`cluster snapshot ${sub ?? ""} takes VOLUME NAME`);
     return [volumeName(positionals[0]), volumeName(positionals[1], "snapshot")];
@@ -226,8 +226,8 @@ export const clusterCommand: Command = {
         return 0;
       }
       case "nodes": {
-        const { values } = parse(rest, { admin: { type: "string" }, json: { type: "boolean" } });
-        const items = await new ClusterAdminClient(adminAddress(values.admin, ctx.env)).nodes();
+        const { values } = parse(rest, { ...adminFlags, json: { type: "boolean" } });
+        const items = await new ClusterAdminClient(...(await adminArgs(values, ctx.env))).nodes();
         if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
         else {
           const rows = items.map((n) => [n.id, n.address, n.zone ?? "-", n.rack ?? "-", formatBytes(n.capacityBytes), formatBytes(n.provisionedBytes), n.controller ? "controller" : ""]);

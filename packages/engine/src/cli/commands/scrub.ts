@@ -1,15 +1,15 @@
 import { AdminClient } from "../../admin/client";
-import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, parse, UsageError } from "../args";
+import { adminArgs, adminFlags, adminFlagsUsage, parse, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 import { volumeName } from "./volume";
 
-const usage = `Usage: stowage-engine scrub [VOLUME] [--json] [--admin HOST:PORT]
+const usage = `Usage: stowage-engine scrub [VOLUME] [--json] [--admin ENDPOINT [--admin-cert-dir DIR]]
 
 Reads back every allocated block (of VOLUME, or of all volumes) and verifies
 its checksum. Exits 0 when clean, 3 when errors were found.
 
 Options:
-  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+${adminFlagsUsage}
   --json              print the report as JSON
   -h, --help          show this help`;
 
@@ -22,10 +22,10 @@ export const scrubCommand: Command = {
       ctx.stdout(`${usage}\n`);
       return 0;
     }
-    const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+    const { values, positionals } = parse(args, { ...adminFlags, json: { type: "boolean" } });
     if (positionals.length > 1) throw new UsageError(`scrub takes at most one VOLUME, got '${positionals.join(" ")}'`);
     const volume = positionals[0] === undefined ? undefined : volumeName(positionals[0]);
-    const report = await new AdminClient(adminAddress(values.admin, ctx.env)).scrub(volume);
+    const report = await new AdminClient(...(await adminArgs(values, ctx.env))).scrub(volume);
     if (values.json) ctx.stdout(`${JSON.stringify(report)}\n`);
     else {
       ctx.stdout(`scrubbed ${report.volumes} volume(s), ${report.blocksChecked} block(s): ${report.errors} error(s), ${report.repaired} repaired\n`);

@@ -1,5 +1,5 @@
 import { AdminClient } from "../../admin/client";
-import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, parse, table, UsageError } from "../args";
+import { adminArgs, adminFlags, adminFlagsUsage, parse, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";
 
@@ -10,7 +10,7 @@ const usage = `Usage: stowage-engine snapshot <create|list|delete> VOLUME [NAME]
   snapshot delete VOLUME NAME   deletes a snapshot
 
 Common options:
-  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+${adminFlagsUsage}
   -h, --help          show this help`;
 
 function twoNames(positionals: string[], sub: string): [string, string] {
@@ -19,17 +19,17 @@ function twoNames(positionals: string[], sub: string): [string, string] {
 }
 
 async function create(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(args, { ...adminFlags, json: { type: "boolean" } });
   const [volume, name] = twoNames(positionals, "create");
-  const snapshot = await new AdminClient(adminAddress(values.admin, ctx.env)).createSnapshot(volume, name);
+  const snapshot = await new AdminClient(...(await adminArgs(values, ctx.env))).createSnapshot(volume, name);
   ctx.stdout(values.json ? `${JSON.stringify(snapshot)}\n` : `created snapshot ${volume}@${snapshot.name}\n`);
   return 0;
 }
 
 async function list(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(args, { ...adminFlags, json: { type: "boolean" } });
   if (positionals.length !== 1) throw new UsageError(`snapshot list takes VOLUME, got ${positionals.length} argument(s)`);
-  const snapshots = await new AdminClient(adminAddress(values.admin, ctx.env)).listSnapshots(volumeName(positionals[0]));
+  const snapshots = await new AdminClient(...(await adminArgs(values, ctx.env))).listSnapshots(volumeName(positionals[0]));
   if (values.json) ctx.stdout(`${JSON.stringify(snapshots)}\n`);
   else ctx.stdout(`${table(["VOLUME", "NAME", "CREATED"], snapshots.map((s) => [s.volume, s.name, s.createdAt]))}\n`);
   return 0;
@@ -38,7 +38,7 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
 async function remove(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, { admin: { type: "string" } });
   const [volume, name] = twoNames(positionals, "delete");
-  await new AdminClient(adminAddress(values.admin, ctx.env)).deleteSnapshot(volume, name);
+  await new AdminClient(...(await adminArgs(values, ctx.env))).deleteSnapshot(volume, name);
   ctx.stdout(`deleted snapshot ${volume}@${name}\n`);
   return 0;
 }

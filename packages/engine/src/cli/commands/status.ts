@@ -1,13 +1,13 @@
 import { AdminClient } from "../../admin/client";
-import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, UsageError } from "../args";
+import { adminArgs, adminFlags, adminFlagsUsage, formatBytes, parse, UsageError } from "../args";
 import { wantsHelp, type Command } from "../context";
 
-const usage = `Usage: stowage-engine status [--json] [--admin HOST:PORT]
+const usage = `Usage: stowage-engine status [--json] [--admin ENDPOINT [--admin-cert-dir DIR]]
 
 Shows the pool, the NBD listeners and their counters of a running node.
 
 Options:
-  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+${adminFlagsUsage}
   --json              print the status as JSON
   -h, --help          show this help`;
 
@@ -20,9 +20,9 @@ export const statusCommand: Command = {
       ctx.stdout(`${usage}\n`);
       return 0;
     }
-    const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+    const { values, positionals } = parse(args, { ...adminFlags, json: { type: "boolean" } });
     if (positionals.length > 0) throw new UsageError(`status takes no arguments, got '${positionals.join(" ")}'`);
-    const s = await new AdminClient(adminAddress(values.admin, ctx.env)).status();
+    const s = await new AdminClient(...(await adminArgs(values, ctx.env))).status();
     if (values.json) {
       ctx.stdout(`${JSON.stringify(s)}\n`);
       return 0;

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { AdminClient } from "../../admin/client";
 import { nameSchema } from "../../admin/schemas";
-import { ADMIN_ENV, adminAddress, DEFAULT_ADMIN, formatBytes, parse, parseSize, table, UsageError } from "../args";
+import { adminArgs, adminFlags, adminFlagsUsage, formatBytes, parse, parseSize, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 
 const usage = `Usage: stowage-engine volume <create|list|delete> [options]
@@ -15,7 +15,7 @@ const usage = `Usage: stowage-engine volume <create|list|delete> [options]
       Disconnects the volume's NBD clients and deletes it with its snapshots.
 
 Common options:
-  --admin HOST:PORT   node admin endpoint (default: $${ADMIN_ENV} or ${DEFAULT_ADMIN})
+${adminFlagsUsage}
   -h, --help          show this help`;
 
 export function volumeName(value: string | undefined, what = "volume"): string {
@@ -30,7 +30,7 @@ async function create(args: string[], ctx: CliContext): Promise<number> {
     size: { type: "string" },
     encrypt: { type: "boolean" },
     "key-file": { type: "string" },
-    admin: { type: "string" },
+    ...adminFlags,
     json: { type: "boolean" },
   });
   if (positionals.length > 1) throw new UsageError(`volume create takes one NAME, got '${positionals.join(" ")}'`);
@@ -40,7 +40,7 @@ async function create(args: string[], ctx: CliContext): Promise<number> {
   if (size % 4096 !== 0) throw new UsageError(`--size must be a multiple of 4KiB, got ${size} bytes`);
   if (values.encrypt && values["key-file"] === undefined) throw new UsageError("--encrypt needs --key-file FILE");
   if (!values.encrypt && values["key-file"] !== undefined) throw new UsageError("--key-file is only meaningful with --encrypt");
-  const client = new AdminClient(adminAddress(values.admin, ctx.env));
+  const client = new AdminClient(...(await adminArgs(values, ctx.env)));
   const keyFile = values["key-file"];
   const volume = await client.createVolume({
     name,
@@ -53,9 +53,9 @@ async function create(args: string[], ctx: CliContext): Promise<number> {
 }
 
 async function list(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse(args, { admin: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(args, { ...adminFlags, json: { type: "boolean" } });
   if (positionals.length > 0) throw new UsageError(`volume list takes no arguments, got '${positionals.join(" ")}'`);
-  const volumes = await new AdminClient(adminAddress(values.admin, ctx.env)).listVolumes();
+  const volumes = await new AdminClient(...(await adminArgs(values, ctx.env))).listVolumes();
   if (values.json) {
     ctx.stdout(`${JSON.stringify(volumes)}\n`);
     return 0;
@@ -71,7 +71,7 @@ async function remove(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse(args, { admin: { type: "string" } });
   if (positionals.length > 1) throw new UsageError(`volume delete takes one NAME, got '${positionals.join(" ")}'`);
   const name = volumeName(positionals[0]);
-  await new AdminClient(adminAddress(values.admin, ctx.env)).deleteVolume(name);
+  await new AdminClient(...(await adminArgs(values, ctx.env))).deleteVolume(name);
   ctx.stdout(`deleted volume ${name}\n`);
   return 0;
 }
