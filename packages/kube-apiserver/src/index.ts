@@ -1,7 +1,7 @@
 /** A Kubernetes API server for local clusters and tests, faithful at the wire level (see the README of the transcripts). */
 export { startKubeApiServer, kubeApiServerOptionsSchema, type KubeApiServer, type KubeApiServerOptions } from "./kube-apiserver";
-export type { ServerContext } from "./handlers/context";
-export { objectKey, collectionPrefix, present } from "./handlers/context";
+export type { ServerContext } from "./context";
+export { objectKey, collectionPrefix, present } from "./context";
 export type { ResourceType } from "./registry/types";
 export { ResourceRegistry } from "./registry/registry";
 export { EtcdStore, type StoredObject } from "./storage/store";

@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { anonymous, authenticate, type TokenEntry, type UserInfo } from "./auth/authn";
 import { Authorizer, forbiddenMessage, type Attributes } from "./auth/rbac";
 import { aggregatedAccept, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, etagOf } from "./discovery/documents";
-import { present, type Reply, type RequestScope, type ServerContext } from "./handlers/context";
+import { present, type Reply, type RequestScope, type ServerContext } from "./context";
 import { handleDelete, handleDeleteCollection } from "./handlers/delete";
 import { handlePatch } from "./handlers/patch";
 import { handleGet, handleList } from "./handlers/read";

@@ -10,7 +10,7 @@ import { crdColumns } from "../registry/columns";
 import type { ResourceRegistry } from "../registry/registry";
 import type { ResourceType, ScaleSpec } from "../registry/types";
 import { decodeKv, type EtcdStore } from "../storage/store";
-import { nowSeconds } from "../handlers/context";
+import { nowSeconds } from "../context";
 
 const cleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io";
 const allVerbs = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];

@@ -10,7 +10,7 @@ import { apiVersionOf, type ResourceType } from "../registry/types";
 import { microTimeProblem } from "../registry/validation";
 import { pruneUnknown } from "../crd/schema";
 import { errors } from "../status";
-import type { RequestScope } from "./context";
+import type { RequestScope } from "../context";
 
 const metadataKeys = new Set(["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields"]);
 

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { arrayAt, clone, ensureObject, isObject, objectAt, parseJson, stringAt, type JsonObject } from "../json";
 import { apiVersionOf } from "../registry/types";
 import { ApiError, errors, successStatus } from "../status";
-import { collectionPrefix, nameOf, nowSeconds, objectKey, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "./context";
+import { collectionPrefix, nameOf, nowSeconds, objectKey, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "../context";
 import { matches, parseFilter } from "./read";
 import { isDryRun } from "./write";
 import type { StoredObject } from "../storage/store";

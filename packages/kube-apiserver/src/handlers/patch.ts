@@ -1,14 +1,14 @@
 /** PATCH: merge, strategic merge (built-ins), JSON patch, and server-side apply (which may create). */
 import YAML from "yaml";
 import { clone, isObject, objectAt, parseJson, stringAt, type Json, type JsonObject } from "../json";
-import { readManagedFields } from "../managed-fields";
+import { readManagedFields } from "../patch/managed-fields";
 import { serverSideApply } from "../patch/apply";
 import { applyJsonPatch, JsonPatchError } from "../patch/json-patch";
 import { mergePatch } from "../patch/merge-patch";
 import { strategicMerge } from "../patch/strategic";
 import { apiVersionOf } from "../registry/types";
 import { ApiError, errors } from "../status";
-import { nameOf, nowSeconds, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "./context";
+import { nameOf, nowSeconds, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "../context";
 import { checkKind, handleUnknownFields, microTimeError } from "./decode";
 import { stampCreate } from "./prepare";
 import { getObject } from "./read";

@@ -1,12 +1,12 @@
 /** The steps every write shares: server metadata, defaults, validation, generation, status/spec split, managedFields. */
 import { randomUUID } from "node:crypto";
 import { clone, ensureObject, jsonEqual, objectAt, stringAt, type Json, type JsonObject } from "../json";
-import { fieldsOf, readManagedFields, recordUpdate, writeManagedFields, type ManagerEntry } from "../managed-fields";
+import { fieldsOf, readManagedFields, recordUpdate, writeManagedFields, type ManagerEntry } from "../patch/managed-fields";
 import { applySchemaDefaults, validateAgainstSchema } from "../crd/schema";
 import { apiVersionOf, type ResourceType } from "../registry/types";
 import { metadataProblems } from "../registry/validation";
 import { errors } from "../status";
-import { nowSeconds, type RequestScope } from "./context";
+import { nowSeconds, type RequestScope } from "../context";
 
 const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 

@@ -6,7 +6,7 @@ import { fieldsMatch, parseFieldSelector, type FieldRequirement } from "../selec
 import { decodeContinue, encodeContinue } from "../storage/continue";
 import { CompactedError, FutureRevisionError, type StoredObject } from "../storage/store";
 import { ApiError, errors } from "../status";
-import { asListItem, collectionPrefix, objectKey, present, resourceRef, type RequestScope, type ServerContext } from "./context";
+import { asListItem, collectionPrefix, objectKey, present, resourceRef, type RequestScope, type ServerContext } from "../context";
 
 export interface ListResult {
   items: JsonObject[];

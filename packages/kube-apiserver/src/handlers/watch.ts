@@ -10,7 +10,7 @@ import { apiVersionOf } from "../registry/types";
 import { CompactedError, decodeKv, type StoredObject } from "../storage/store";
 import { ApiError } from "../status";
 import type { JsonObject } from "../json";
-import { collectionPrefix, present, type RequestScope, type ServerContext } from "./context";
+import { collectionPrefix, present, type RequestScope, type ServerContext } from "../context";
 import { matches, parseFilter, parseResourceVersion } from "./read";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";

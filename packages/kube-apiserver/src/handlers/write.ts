@@ -3,7 +3,7 @@ import { arrayAt, clone, isObject, jsonEqual, objectAt, stringAt, type JsonObjec
 import type { ResourceType } from "../registry/types";
 import type { StoredObject } from "../storage/store";
 import { errors } from "../status";
-import { checkNamespaceWritable, nameOf, objectKey, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "./context";
+import { checkNamespaceWritable, nameOf, objectKey, present, resourceRef, type Reply, type RequestScope, type ServerContext } from "../context";
 import { decodeObject, handleUnknownFields, microTimeError } from "./decode";
 import { defaultAndValidate, mergeForUpdate, stampCreate, updateManagedFields, type ManagedWrite } from "./prepare";
 import { getObject } from "./read";

@@ -4,7 +4,7 @@
  * conflict unless forced. Ownership lives in managedFields (see managed-fields.ts).
  */
 import { clone, isObject, jsonEqual, type Json, type JsonObject } from "../json";
-import { changedPaths, fieldsOf, type ManagerEntry } from "../managed-fields";
+import { changedPaths, fieldsOf, type ManagerEntry } from "./managed-fields";
 import { ApiError } from "../status";
 import { mergeKeyFor, setLists } from "./merge-keys";
 

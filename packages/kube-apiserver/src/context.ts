@@ -1,9 +1,9 @@
 /** What every handler gets: the store, the registry, and how to name and present objects. */
-import { isObject, objectAt, sortKeys, stringAt, type JsonObject } from "../json";
-import type { ResourceRegistry } from "../registry/registry";
-import { apiVersionOf, type ResourceType } from "../registry/types";
-import type { EtcdStore } from "../storage/store";
-import { errors } from "../status";
+import { isObject, objectAt, sortKeys, stringAt, type JsonObject } from "./json";
+import type { ResourceRegistry } from "./registry/registry";
+import { apiVersionOf, type ResourceType } from "./registry/types";
+import type { EtcdStore } from "./storage/store";
+import { errors } from "./status";
 
 export interface ServerContext {
   store: EtcdStore;

@@ -2,8 +2,8 @@
  * managedFields: which manager owns which fields. Field sets are kept as sets of paths (the elements
  * of FieldsV1: `f:name`, `k:{"name":"x"}`, `v:"value"`) and converted to the nested FieldsV1 JSON.
  */
-import { isObject, jsonEqual, objectAt, stringAt, type Json, type JsonObject } from "./json";
-import { mergeKeyFor, setLists } from "./patch/merge-keys";
+import { isObject, jsonEqual, objectAt, stringAt, type Json, type JsonObject } from "../json";
+import { mergeKeyFor, setLists } from "./merge-keys";
 
 export type FieldPath = string[];
 /** path (JSON-encoded) → the value there (leaves) or undefined (nodes). */
