@@ -4,8 +4,8 @@ import { deploymentHash, planDeployment } from "./deployment";
 import { planCollection } from "./garbage-collector";
 import { decideClaim, decideVolume, findVolume } from "./persistentvolume-binder";
 import { planReplicaSet } from "./replicaset";
-import { templateHash } from "./shared/names";
-import { parseQuantity } from "./shared/quantity";
+import { templateHash } from "../shared/names";
+import { parseQuantity } from "../shared/quantity";
 import { filterNode, unschedulableMessage } from "../scheduler/filters";
 
 const pod = (name: string, opts: { ready?: boolean; node?: string } = {}): V1Pod => ({

@@ -3,12 +3,12 @@
  * ReplicaSet (maxSurge 1 / maxUnavailable 0 style, or Recreate) and the Deployment's status.
  */
 import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ReplicaSet } from "@kubernetes/client-node";
-import { isAlreadyExists } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import { templateHash } from "./shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, nowTimestamp, withCondition } from "./shared/objects";
-import { keyOf, splitKey, WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isAlreadyExists } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import { templateHash } from "../shared/names";
+import { controllerOf, controllerRef, isControlledBy, isDeleting, nowTimestamp, withCondition } from "../shared/objects";
+import { keyOf, splitKey, WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export const podTemplateHashLabel = "pod-template-hash";
 const revisionAnnotation = "deployment.kubernetes.io/revision";

@@ -5,13 +5,13 @@
  * its dependents' ownerReferences stripped, then loses the `orphan` finalizer.
  */
 import type { KubernetesObject, V1OwnerReference } from "@kubernetes/client-node";
-import { isConflict, isNotFound, type ResourceRef } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import { RestMapper } from "./shared/discovery";
-import type { Informer } from "./shared/informer";
-import { isDeleting } from "./shared/objects";
-import { WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isConflict, isNotFound, type ResourceRef } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import { RestMapper } from "../shared/discovery";
+import type { Informer } from "../shared/informer";
+import { isDeleting } from "../shared/objects";
+import { WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export const foregroundFinalizer = "foregroundDeletion";
 export const orphanFinalizer = "orphan";

@@ -1,7 +1,7 @@
 /** startControllers: the kube-controller-manager controllers, in process, over the wire. */
 import { z } from "zod";
-import { KubeClient } from "./shared/client";
-import { makeContext, type Controller, type ControllerContext, type Log } from "./shared/controller";
+import { KubeClient } from "../shared/client";
+import { makeContext, type Controller, type ControllerContext, type Log } from "../shared/controller";
 import { DeploymentController } from "./deployment";
 import { GarbageCollector } from "./garbage-collector";
 import { NamespaceController } from "./namespace";

@@ -5,12 +5,12 @@
  * removes it).
  */
 import type { KubernetesObject, V1Namespace, V1NamespaceCondition } from "@kubernetes/client-node";
-import { isConflict, isNotFound, resourcePath } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import { discoverResources, type DiscoveredResource } from "./shared/discovery";
-import { isDeleting, nowTimestamp, withCondition } from "./shared/objects";
-import { WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isConflict, isNotFound, resourcePath } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import { discoverResources, type DiscoveredResource } from "../shared/discovery";
+import { isDeleting, nowTimestamp, withCondition } from "../shared/objects";
+import { WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export const kubernetesFinalizer = "kubernetes";
 

@@ -6,13 +6,13 @@
  * the pvc-protection and pv-protection finalizers.
  */
 import type { KubernetesObject, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StorageClass } from "@kubernetes/client-node";
-import { isConflict, isNotFound } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import type { EventRecorder } from "./shared/events";
-import { isDeleting, isPodFinished, matchesSelector } from "./shared/objects";
-import { parseQuantity } from "./shared/quantity";
-import { splitKey, WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isConflict, isNotFound } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import type { EventRecorder } from "../shared/events";
+import { isDeleting, isPodFinished, matchesSelector } from "../shared/objects";
+import { parseQuantity } from "../shared/quantity";
+import { splitKey, WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 import { nodeSelectorMatches } from "../scheduler/filters";
 
 export const annotations = {

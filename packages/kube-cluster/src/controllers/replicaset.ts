@@ -1,12 +1,12 @@
 /** ReplicaSet → pods `<rs>-<5 random chars>`, scaled up and down, and the ReplicaSet's status. */
 import type { V1Pod, V1ReplicaSet, V1ReplicaSetStatus } from "@kubernetes/client-node";
-import { isAlreadyExists, timeOf } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import { Expectations } from "./shared/expectations";
-import { randomSuffix } from "./shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodActive, isPodReady } from "./shared/objects";
-import { keyOf, splitKey, WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isAlreadyExists, timeOf } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import { Expectations } from "../shared/expectations";
+import { randomSuffix } from "../shared/names";
+import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodActive, isPodReady } from "../shared/objects";
+import { keyOf, splitKey, WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export interface ReplicaSetPlan {
   /** How many pods to create. */

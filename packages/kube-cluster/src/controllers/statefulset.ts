@@ -3,12 +3,12 @@
  * pod), OrderedReady or Parallel, scale-down from the highest ordinal, and the StatefulSet's status.
  */
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StatefulSetStatus, V1Volume } from "@kubernetes/client-node";
-import { isAlreadyExists } from "./shared/client";
-import type { Controller, ControllerContext } from "./shared/controller";
-import { templateHash } from "./shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodReady, isPodFinished } from "./shared/objects";
-import { keyOf, splitKey, WorkQueue } from "./shared/queue";
-import { resources } from "./shared/resources";
+import { isAlreadyExists } from "../shared/client";
+import type { Controller, ControllerContext } from "../shared/controller";
+import { templateHash } from "../shared/names";
+import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodReady, isPodFinished } from "../shared/objects";
+import { keyOf, splitKey, WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export type StatefulSetAction =
   | { type: "createClaim"; claim: V1PersistentVolumeClaim }

@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1ConfigMap, V1Namespace, V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "./index";
-import { resources } from "./shared/resources";
+import { resources } from "../shared/resources";
 import { createNamespace, listNames, startTestCluster, waitFor, type TestCluster } from "./testing/cluster";
 
 let cluster: TestCluster;

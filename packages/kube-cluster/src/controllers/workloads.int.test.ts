@@ -1,7 +1,7 @@
 import type { V1Deployment, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "./index";
-import { resources } from "./shared/resources";
+import { resources } from "../shared/resources";
 import { container, createNamespace, listNames, startTestCluster, waitFor, type TestCluster } from "./testing/cluster";
 
 let cluster: TestCluster;

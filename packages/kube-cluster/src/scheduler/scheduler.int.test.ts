@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "../controllers/index";
-import { resources } from "../controllers/shared/resources";
+import { resources } from "../shared/resources";
 import { createNamespace, startTestCluster, waitFor, type TestCluster } from "../controllers/testing/cluster";
 import { startScheduler, type RunningScheduler } from "./scheduler";
 

@@ -7,13 +7,13 @@
  */
 import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodCondition, V1StorageClass } from "@kubernetes/client-node";
 import { z } from "zod";
-import { isConflict, isNotFound, KubeClient } from "../controllers/shared/client";
-import type { Log } from "../controllers/shared/controller";
-import { InformerFactory } from "../controllers/shared/controller";
-import { EventRecorder } from "../controllers/shared/events";
-import { isDeleting, nowTimestamp } from "../controllers/shared/objects";
-import { keyOf, splitKey, WorkQueue } from "../controllers/shared/queue";
-import { resources } from "../controllers/shared/resources";
+import { isConflict, isNotFound, KubeClient } from "../shared/client";
+import type { Log } from "../shared/controller";
+import { InformerFactory } from "../shared/controller";
+import { EventRecorder } from "../shared/events";
+import { isDeleting, nowTimestamp } from "../shared/objects";
+import { keyOf, splitKey, WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 import { Extender, extenderConfigSchema } from "./extender";
 import { filterNode, unschedulableMessage, type PodVolumes } from "./filters";
 

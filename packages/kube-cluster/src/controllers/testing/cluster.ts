@@ -3,8 +3,8 @@ import { startKubeApiServer, type KubeApiServer } from "@stowage/kube-apiserver"
 import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { KubeClient, type ResourceRef } from "../shared/client";
-import { resources } from "../shared/resources";
+import { KubeClient, type ResourceRef } from "../../shared/client";
+import { resources } from "../../shared/resources";
 
 export interface TestCluster {
   etcd: PrivateEtcd;
