@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { V1Pod } from "@kubernetes/client-node";
 import { kubernetesInventorySchema } from "@stowage/agent-protocol";
-import { kubernetesInventory, type KubernetesObjects } from "./kubernetes-inventory";
+import { kubernetesInventory, type KubernetesObjects } from "./inventory";
 import { quantityToBytes } from "./quantity";
 
 describe("quantityToBytes", () => {
