@@ -11,6 +11,16 @@ const optional = z
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT");
 
+/** An engine admin endpoint: the loopback `HOST:PORT`, or `https://HOST:PORT` (mutual TLS, `serve --admin-tls`). */
+const engineAdminEndpoint = z.string().regex(/^(?:https:\/\/)?[^\s:/]+:\d{1,5}$/, "expected HOST:PORT or https://HOST:PORT");
+
+/** `--admin-tls-name`: DNS names HTTPS admin clients dial (the headless Service), comma separated. */
+const dnsNames = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, "expected DNS names, comma separated")))
+  .optional();
+
 const common = {
   STOWAGE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   STOWAGE_METRICS_HOST: z.string().default("127.0.0.1"),
@@ -40,8 +50,14 @@ export const clusterEnvSchema = z.object({
   STOWAGE_ENGINE_ADMIN: z
     .string()
     .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(hostPort).min(1)),
+    .pipe(z.array(engineAdminEndpoint).min(1)),
+  /** For https:// endpoints: a directory of ca.pem, admin.pem and admin-key.pem ('stowage-engine cert admin'; a Secret mount). */
+  STOWAGE_ENGINE_ADMIN_TLS_DIR: optional,
   STOWAGE_TELEMETRY_BUFFER_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+}).superRefine((env, ctx) => {
+  if (env.STOWAGE_ENGINE_ADMIN_TLS_DIR === undefined && env.STOWAGE_ENGINE_ADMIN.some((e) => e.startsWith("https://"))) {
+    ctx.addIssue({ code: "custom", path: ["STOWAGE_ENGINE_ADMIN_TLS_DIR"], message: "required when STOWAGE_ENGINE_ADMIN has https:// endpoints (ca.pem, admin.pem, admin-key.pem)" });
+  }
 });
 export type ClusterEnv = z.infer<typeof clusterEnvSchema>;
 
@@ -58,12 +74,27 @@ export const nodeEnvSchema = z.object({
   STOWAGE_TLS_DIR: z.string().min(1),
   STOWAGE_LISTEN_REPLICATION: hostPort.default("127.0.0.1:0"),
   STOWAGE_NBD: hostPort.default("127.0.0.1:0"),
+  /** The loopback admin endpoint (the local CLI and CSI node service). */
   STOWAGE_ADMIN: hostPort.default("127.0.0.1:0"),
+  /** The admin API over mutual TLS on any address (`--admin-tls`), for the cluster role on other hosts. */
+  STOWAGE_ADMIN_TLS: optional.pipe(hostPort.optional()),
+  /** DNS names the cluster role dials the HTTPS admin endpoint by (a headless Service): put in the node's certificate. */
+  STOWAGE_ADMIN_TLS_NAMES: optional.pipe(dnsNames),
+  /** The node's address (downward API status.hostIP): what peers dial, `--advertise IP:<replication port>`. */
+  STOWAGE_NODE_IP: optional.pipe(z.union([z.ipv4(), z.ipv6()], { error: "expected an IP address" }).optional()),
   STOWAGE_CAPACITY: optional,
   /** Key-encryption key of the node's cluster; without it the node neither creates nor serves encrypted volumes. */
   STOWAGE_KMS_KEY_FILE: optional,
   /** How long the node's etcd lease outlives it: how soon a dead node is noticed and its volumes fail over. */
   STOWAGE_LEASE_TTL_SECONDS: z.coerce.number().min(1).max(300).default(5),
+}).superRefine((env, ctx) => {
+  // Peers dial the advertised port as given: a listener on a port picked at start cannot be advertised.
+  if (env.STOWAGE_NODE_IP !== undefined && env.STOWAGE_LISTEN_REPLICATION.endsWith(":0")) {
+    ctx.addIssue({ code: "custom", path: ["STOWAGE_NODE_IP"], message: "needs a fixed port in STOWAGE_LISTEN_REPLICATION (not 0) to advertise" });
+  }
+  if (env.STOWAGE_ADMIN_TLS_NAMES !== undefined && env.STOWAGE_ADMIN_TLS === undefined) {
+    ctx.addIssue({ code: "custom", path: ["STOWAGE_ADMIN_TLS_NAMES"], message: "needs STOWAGE_ADMIN_TLS" });
+  }
 });
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;
 

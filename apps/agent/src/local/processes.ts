@@ -78,8 +78,12 @@ export interface EngineNodeSpec {
   capacity?: string;
   /** Key-encryption key file (`--kms-key-file`): the node can then create and serve encrypted volumes. */
   kmsKeyFile?: string;
-  /** Listen addresses; each defaults to a free loopback port. */
-  listen?: { replication?: string; nbd?: string; admin?: string };
+  /**
+   * Listen addresses; each defaults to a free loopback port. `adminTls`: the admin API over
+   * mutual TLS on any address (`--admin-tls`), with `adminTlsNames` put in the node's
+   * certificate; `advertise`: the HOST:PORT peers dial when the listener is on 0.0.0.0.
+   */
+  listen?: { replication?: string; nbd?: string; admin?: string; adminTls?: string; adminTlsNames?: string[]; advertise?: string };
   logFile: string;
   log: Logger;
   extraArgs?: string[];
@@ -90,6 +94,7 @@ export interface EngineReady {
   replication: string;
   nbd?: string;
   admin?: string;
+  adminTls?: string;
 }
 
 /** `stowage-engine serve` in cluster mode on loopback ports; `ready` holds its addresses once started. */
@@ -110,6 +115,9 @@ export class EngineNodeService extends ChildService {
         "--listen-replication", spec.listen?.replication ?? "127.0.0.1:0",
         "--nbd", spec.listen?.nbd ?? "127.0.0.1:0",
         "--admin", spec.listen?.admin ?? "127.0.0.1:0",
+        ...(spec.listen?.adminTls ? ["--admin-tls", spec.listen.adminTls] : []),
+        ...(spec.listen?.adminTlsNames?.length ? ["--admin-tls-name", spec.listen.adminTlsNames.join(",")] : []),
+        ...(spec.listen?.advertise ? ["--advertise", spec.listen.advertise] : []),
         ...(spec.capacity ? ["--capacity", spec.capacity] : []),
         ...(spec.kmsKeyFile ? ["--kms-key-file", spec.kmsKeyFile] : []),
         ...(spec.extraArgs ?? []),

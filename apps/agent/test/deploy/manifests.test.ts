@@ -203,7 +203,11 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     expect(env.STOWAGE_CSI_SOCKET).toBe("/csi/csi.sock");
     expect(parsed.STOWAGE_METRICS_HOST).toBe("0.0.0.0");
     expect(parsed.STOWAGE_METRICS_PORT).toBe(9464);
-    expect(parsed.STOWAGE_ADMIN).toBe("0.0.0.0:9809");
+    // The plain admin endpoint stays on loopback; the network gets it over mutual TLS only.
+    expect(parsed.STOWAGE_ADMIN).toBe("127.0.0.1:9813");
+    expect(parsed.STOWAGE_ADMIN_TLS).toBe("0.0.0.0:9809");
+    expect(parsed.STOWAGE_ADMIN_TLS_NAMES).toEqual([`stowage-node-admin.${NAMESPACE}.svc`]);
+    expect(parsed.STOWAGE_NODE_IP).toBe("10.0.0.11");
     expect(parsed.STOWAGE_NBD).toBe("0.0.0.0:10809");
     expect(parsed.STOWAGE_LISTEN_REPLICATION).toBe("0.0.0.0:9810");
     expect(node.ports?.find((p) => p.name === "metrics")?.containerPort).toBe(parsed.STOWAGE_METRICS_PORT);
@@ -267,9 +271,15 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
     expect(parsed.STOWAGE_METRICS_PORT).toBe(9464);
     expect(agent.volumeMounts?.map((m) => m.mountPath)).toContain(parsed.STOWAGE_STATE_DIR);
 
-    // STOWAGE_ENGINE_ADMIN names a Service that reaches the node agents' admin port.
+    // STOWAGE_ENGINE_ADMIN names, over https, a Service that reaches the node agents' TLS admin
+    // port, by a name the nodes put in their certificates; the admin certificate is a Secret mount.
     const [endpoint] = parsed.STOWAGE_ENGINE_ADMIN;
-    const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc:(\d+)$/.exec(endpoint ?? "");
+    const match = /^https:\/\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc:(\d+)$/.exec(endpoint ?? "");
+    const nodeEnv = nodeEnvSchema.parse(environment(container(nodeDaemonSet(), "stowage-node"), podFields, {}));
+    expect(endpoint).toBe(`https://${nodeEnv.STOWAGE_ADMIN_TLS_NAMES?.[0] ?? ""}:${nodeEnv.STOWAGE_ADMIN_TLS?.split(":")[1] ?? ""}`);
+    const tlsMount = agent.volumeMounts?.find((m) => m.mountPath === parsed.STOWAGE_ENGINE_ADMIN_TLS_DIR);
+    expect(tlsMount?.readOnly).toBe(true);
+    expect(d.spec.template.spec.volumes?.find((v) => v.name === tlsMount?.name)).toMatchObject({ secret: { secretName: "stowage-admin-tls" } });
     expect(match, endpoint).not.toBeNull();
     const [, svcName = "", svcNamespace, svcPort] = match ?? [];
     const svc = oneOf(objects(), "Service", svcName, serviceSchema);
