@@ -29,7 +29,7 @@ export { Informer, kubeListWatch, type InformerHandler, type InformerMetric, typ
 export { kubeLeaseStore, LeaderElector, type LeaderElectorOptions, type LeaseRecord, type LeaseStore, type StoredLease } from "./leader-election";
 export { formatMicroTime, formatTime, microTime, timeFieldMs } from "./microtime";
 export { objectKey, resourceVersionOf, splitKey, type KubeObject } from "./objects";
-export { findCondition, setCondition, writeCustomStatus, type CustomResourceRef } from "./status";
+export { findCondition, setCondition, writeCustomStatus, type CustomResourceRef, type CustomStatusApi } from "./status";
 export { toStructuralSchema, type JSONSchemaProps } from "./structural-schema";
 export { WorkQueue, type WorkQueueOptions } from "./workqueue";
 export { ConflictRetryExhausted, deterministicName, ownerReference, updateWithConflictRetry, withOwnerReference, type ConflictRetry, type OwnerLike, type Versioned } from "./writes";

@@ -42,7 +42,10 @@ export interface CustomResourceRef {
  * the parsed object to `mutate` (which returns the new status, or null for no
  * change), PUTs it with the read resourceVersion, and on 409 starts over.
  */
-export async function writeCustomStatus<T extends Versioned & { status?: S }, S>(api: CustomObjectsApi, ref: CustomResourceRef, parse: (raw: unknown) => T, mutate: (current: T) => S | null, maxAttempts = 5): Promise<T> {
+/** The calls a status write makes. */
+export type CustomStatusApi = Pick<CustomObjectsApi, "getClusterCustomObjectStatus" | "getNamespacedCustomObjectStatus" | "replaceClusterCustomObjectStatus" | "replaceNamespacedCustomObjectStatus">;
+
+export async function writeCustomStatus<T extends Versioned & { status?: S }, S>(api: CustomStatusApi, ref: CustomResourceRef, parse: (raw: unknown) => T, mutate: (current: T) => S | null, maxAttempts = 5): Promise<T> {
   const { group, version, plural, name, namespace } = ref;
   return updateWithConflictRetry<T>(
     {
