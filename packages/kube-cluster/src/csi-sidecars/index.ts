@@ -8,6 +8,8 @@ import { Attacher } from "./attacher";
 import { CsiClient } from "./csi-client";
 import { eventRecorder, kubeClients } from "./kube-access";
 import { Provisioner } from "./provisioner";
+import { Resizer } from "./resizer";
+import { Snapshotter } from "./snapshotter";
 import { silentLog, type Sidecar, type SidecarContext, type SidecarLog } from "./sidecar";
 
 export const csiSidecarsOptionsSchema = z.object({
@@ -38,6 +40,8 @@ export function startCsiSidecars(options: CsiSidecarsOptions): CsiSidecars {
   const sidecars: Sidecar[] = [
     new Provisioner(ctx(`${o.driverName}_external-provisioner`)),
     new Attacher(ctx("external-attacher")),
+    new Resizer(ctx("external-resizer")),
+    new Snapshotter(ctx("snapshot-controller")),
   ];
   return {
     synced: Promise.all(sidecars.map((s) => s.synced)).then(() => undefined),

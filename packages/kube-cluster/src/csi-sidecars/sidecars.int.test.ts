@@ -172,12 +172,10 @@ describe("attacher", () => {
   });
 
   it("writes attachError when the driver refuses, then attaches on retry", async () => {
-    let refused = false;
+    // Refuse until the test has seen the error, so the retry cannot overwrite it unseen.
+    let errorSeen = false;
     csi.handle("ControllerPublishVolume", (r) => {
-      if (!refused) {
-        refused = true;
-        throw new FakeCsiError(status.NOT_FOUND, "node engine-node-b is not a Stowage node");
-      }
+      if (!errorSeen) throw new FakeCsiError(status.NOT_FOUND, "node engine-node-b is not a Stowage node");
       return { publish_context: { "stowage.io/export": String(r.volume_id) } };
     });
     const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
@@ -188,10 +186,92 @@ describe("attacher", () => {
       return v.status?.attachError ? v : undefined;
     }, { what: "attachError" });
     expect(failed.status?.attachError?.message).toBe("rpc error: code = NotFound desc = node engine-node-b is not a Stowage node");
+    expect(failed.status?.attached).toBe(false);
+    errorSeen = true;
     const va = await pollUntil(async () => {
       const v = await h.kube.storage.readVolumeAttachment({ name: "csi-attach-2" });
       return v.status?.attached ? v : undefined;
     }, { what: "attached after retry" });
     expect(va.status?.attachError).toBeUndefined();
+  });
+});
+
+describe("resizer", () => {
+  async function grow(name: string, size: string): Promise<void> {
+    const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name });
+    pvc.spec = { ...pvc.spec, resources: { requests: { storage: size } } };
+    await h.kube.core.replaceNamespacedPersistentVolumeClaim({ namespace: "default", name, body: pvc });
+  }
+
+  it("expands the volume, grows the PV, and leaves FileSystemResizePending for the kubelet when the node must grow the file system", async () => {
+    const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
+    const pvName = pvc.spec?.volumeName ?? "";
+    await grow("data", "2Gi");
+    const req = await pollUntil(() => csi.callsOf("ControllerExpandVolume").find((r) => r.volume_id === pvName), { what: "ControllerExpandVolume" });
+    expect(req.capacity_range).toEqual({ required_bytes: String(2 * 2 ** 30), limit_bytes: "0" });
+    const pending = await pollUntil(async () => {
+      const c = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
+      return c.status?.conditions?.some((x) => x.type === "FileSystemResizePending") ? c : undefined;
+    }, { what: "FileSystemResizePending" });
+    expect(pending.status?.capacity?.storage).toBe("1Gi");
+    expect((await h.kube.core.readPersistentVolume({ name: pvName })).spec?.capacity?.storage).toBe("2Gi");
+    const reasons = (await h.kube.core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.uid=${pvc.metadata?.uid ?? ""}` })).items.map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["Resizing", "VolumeResizeSuccessful"]));
+  });
+
+  it("sets the claim's capacity itself when no node expansion is needed, and ignores a smaller request", async () => {
+    csi.handle("ControllerExpandVolume", (r) => ({ capacity_bytes: String(3 * 2 ** 30), node_expansion_required: false, volume_id: r.volume_id }));
+    const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
+    // Finish the previous resize as the kubelet would, so the claim is idle again.
+    pvc.status = { ...pvc.status, capacity: { storage: "2Gi" }, conditions: [] };
+    await h.kube.core.replaceNamespacedPersistentVolumeClaimStatus({ namespace: "default", name: "data", body: pvc });
+    await grow("data", "3Gi");
+    await pollUntil(async () => (await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" })).status?.capacity?.storage === "3Gi", { what: "capacity 3Gi" });
+    const before = csi.callsOf("ControllerExpandVolume").length;
+    await grow("data", "1Gi");
+    // A later resize shows the queue went past the shrink; the driver never saw a request for 1Gi.
+    csi.handle("ControllerExpandVolume", (r) => ({ capacity_bytes: String(4 * 2 ** 30), node_expansion_required: false, volume_id: r.volume_id }));
+    await grow("data", "4Gi");
+    await pollUntil(async () => (await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" })).status?.capacity?.storage === "4Gi", { what: "capacity 4Gi" });
+    const after = csi.callsOf("ControllerExpandVolume").slice(before).map((r) => (r.capacity_range as { required_bytes: string }).required_bytes);
+    expect(after).not.toContain(String(2 ** 30));
+    expect(after).toContain(String(4 * 2 ** 30));
+  });
+});
+
+describe("snapshotter", () => {
+  const group = { group: "snapshot.storage.k8s.io", version: "v1" };
+  const getSnapshot = async (name: string): Promise<Record<string, unknown> | undefined> =>
+    readOptional<Record<string, unknown>>(async () => (await h.kube.custom.getNamespacedCustomObject({ ...group, namespace: "default", plural: "volumesnapshots", name })) as Record<string, unknown>);
+  const getContent = async (name: string): Promise<Record<string, unknown> | undefined> =>
+    readOptional<Record<string, unknown>>(async () => (await h.kube.custom.getClusterCustomObject({ ...group, plural: "volumesnapshotcontents", name })) as Record<string, unknown>);
+
+  it("cuts a snapshot of a claim: content, CreateSnapshot, both statuses, finalizers; a claim restores from it; deleting it deletes the snapshot", async () => {
+    await h.kube.custom.createClusterCustomObject({ ...group, plural: "volumesnapshotclasses", body: { apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshotClass", metadata: { name: "stowage", annotations: { "snapshot.storage.kubernetes.io/is-default-class": "true" } }, driver: "csi.stowage.io", deletionPolicy: "Delete", parameters: { "csi.storage.k8s.io/snapshotter-secret-name": "s" } } });
+    const created = (await h.kube.custom.createNamespacedCustomObject({ ...group, namespace: "default", plural: "volumesnapshots", body: { apiVersion: "snapshot.storage.k8s.io/v1", kind: "VolumeSnapshot", metadata: { name: "snap" }, spec: { source: { persistentVolumeClaimName: "data" } } } })) as { metadata: { uid: string } };
+    const uid = created.metadata.uid;
+    const pvName = (await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" })).spec?.volumeName ?? "";
+
+    const snap = await pollUntil(async () => {
+      const s = await getSnapshot("snap");
+      return (s?.status as { readyToUse?: boolean } | undefined)?.readyToUse ? s : undefined;
+    }, { what: "the snapshot ready" });
+    expect(snap.status).toEqual({ boundVolumeSnapshotContentName: `snapcontent-${uid}`, readyToUse: true, restoreSize: "1Gi", creationTime: "2023-11-14T22:13:20Z" });
+    expect((snap.metadata as { finalizers: string[] }).finalizers).toEqual(expect.arrayContaining(["snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection", "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"]));
+    const req = csi.callsOf("CreateSnapshot").find((r) => r.name === `snapshot-${uid}`);
+    expect(req).toMatchObject({ source_volume_id: pvName, parameters: { "csi.storage.k8s.io/volumesnapshot/name": "snap", "csi.storage.k8s.io/volumesnapshot/namespace": "default", "csi.storage.k8s.io/volumesnapshotcontent/name": `snapcontent-${uid}` } });
+    expect(Object.keys(req?.parameters as Record<string, string>)).not.toContain("csi.storage.k8s.io/snapshotter-secret-name");
+    const content = await getContent(`snapcontent-${uid}`);
+    expect(content?.spec).toMatchObject({ driver: "csi.stowage.io", deletionPolicy: "Delete", volumeSnapshotClassName: "stowage", source: { volumeHandle: pvName }, volumeSnapshotRef: { name: "snap", namespace: "default", uid } });
+    expect(content?.status).toEqual({ snapshotHandle: `${pvName}/snapshot-${uid}`, readyToUse: true, restoreSize: 2 ** 30, creationTime: 1_700_000_000 * 1e9 });
+
+    csi.handle("CreateVolume", (r) => ({ volume: { volume_id: String(r.name), capacity_bytes: "1073741824", volume_context: {}, accessible_topology: [] } }));
+    await h.kube.core.createNamespacedPersistentVolumeClaim({ namespace: "default", body: claim("restored", "fast", { dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "snap" } }) });
+    const restore = await createVolumeFor("restored");
+    expect(restore.volume_content_source).toMatchObject({ snapshot: { snapshot_id: `${pvName}/snapshot-${uid}` } });
+
+    await h.kube.custom.deleteNamespacedCustomObject({ ...group, namespace: "default", plural: "volumesnapshots", name: "snap" });
+    await pollUntil(async () => (await getSnapshot("snap")) === undefined && (await getContent(`snapcontent-${uid}`)) === undefined, { what: "snapshot and content gone" });
+    expect(csi.callsOf("DeleteSnapshot")).toEqual([expect.objectContaining({ snapshot_id: `${pvName}/snapshot-${uid}` })]);
   });
 });

@@ -61,7 +61,7 @@ export function defaultHandlers(nodeId: string, segments: Record<string, string>
     ControllerPublishVolume: (r) => ({ publish_context: { "stowage.io/nbd-address": "127.0.0.1:10809", "stowage.io/export": String(r.volume_id) } }),
     ControllerUnpublishVolume: () => ({}),
     ControllerExpandVolume: (r) => ({ capacity_bytes: text(obj(r.capacity_range).required_bytes, "0"), node_expansion_required: true }),
-    CreateSnapshot: (r) => ({ snapshot: { snapshot_id: `${String(r.source_volume_id)}/${String(r.name)}`, source_volume_id: r.source_volume_id, size_bytes: "1073741824", creation_time: { seconds: "1700000000", nanos: 5 }, ready_to_use: true } }),
+    CreateSnapshot: (r) => ({ snapshot: { snapshot_id: `${String(r.source_volume_id)}/${String(r.name)}`, source_volume_id: r.source_volume_id, size_bytes: "1073741824", creation_time: { seconds: "1700000000", nanos: 0 }, ready_to_use: true } }),
     DeleteSnapshot: () => ({}),
     NodeGetInfo: () => ({ node_id: nodeId, max_volumes_per_node: "0", accessible_topology: { segments } }),
     NodeGetCapabilities: () => ({ capabilities: ["STAGE_UNSTAGE_VOLUME", "EXPAND_VOLUME"].map((type) => ({ rpc: { type } })) }),
