@@ -7,6 +7,7 @@ import { parseCommandLine, UsageError } from "@stowage/engine";
 import { ServiceGroup, waitForSignal, type Service } from "@stowage/supervisor";
 import { pino, type Logger } from "pino";
 import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env";
+import { engineAdminTls } from "./cluster/engine-admin";
 import { ClusterRole } from "./cluster/role";
 import { LocalFleet } from "./local/fleet";
 import { AgentMetrics, MetricsServer } from "./metrics";
@@ -46,7 +47,7 @@ function roleArguments(role: string, args: string[]): string[] {
   return positionals;
 }
 
-function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Plan {
+async function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Promise<Plan> {
   const args = roleArguments(role, argv);
   switch (role) {
     case "node": {
@@ -66,6 +67,7 @@ function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Plan {
         joinToken: e.STOWAGE_JOIN_TOKEN,
         stateDir: path.resolve(e.STOWAGE_STATE_DIR),
         engineAdmin: e.STOWAGE_ENGINE_ADMIN,
+        engineAdminTls: e.STOWAGE_ENGINE_ADMIN_TLS_DIR === undefined ? undefined : await engineAdminTls(path.resolve(e.STOWAGE_ENGINE_ADMIN_TLS_DIR)),
         telemetryIntervalMs: e.STOWAGE_TELEMETRY_INTERVAL_MS,
         heartbeatIntervalMs: e.STOWAGE_HEARTBEAT_INTERVAL_MS,
         bufferMaxBytes: e.STOWAGE_TELEMETRY_BUFFER_BYTES,
@@ -113,7 +115,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   let p: Plan;
   try {
-    p = plan(role, args, env);
+    p = await plan(role, args, env);
   } catch (err) {
     // A usage mistake gets the usage; a bad environment gets parseEnv's message, which names the variable.
     process.stderr.write(err instanceof UsageError ? `stowage-agent: ${err.message}\n${usage}\n` : `${err instanceof Error ? err.message : String(err)}\n`);

@@ -13,7 +13,7 @@ import { UplinkClient, UplinkError } from "../uplink/client";
 import { TelemetryBuffer } from "../uplink/telemetry-buffer";
 import { Uplink, type CommandExecutor, type CommandProgress } from "../uplink/uplink";
 import type { Command } from "@stowage/agent-protocol";
-import type { ClusterAdminClient } from "@stowage/engine";
+import type { AdminClientTls, ClusterAdminClient } from "@stowage/engine";
 import { CredentialStore, type AgentIdentity } from "./credential-store";
 import { engineAdmin } from "./engine-admin";
 import { EngineCommandExecutor } from "./executor";
@@ -27,6 +27,8 @@ export interface ClusterRoleOptions {
   joinToken?: string | undefined;
   stateDir: string;
   engineAdmin: string[];
+  /** The cluster CA and an admin client certificate, for `https://` engine admin endpoints. */
+  engineAdminTls?: AdminClientTls | undefined;
   telemetryIntervalMs: number;
   heartbeatIntervalMs?: number;
   bufferMaxBytes: number;
@@ -77,7 +79,7 @@ export class ClusterRole implements Service {
   readonly admin: ClusterAdminClient;
 
   constructor(private readonly opts: ClusterRoleOptions) {
-    this.admin = engineAdmin(opts.engineAdmin);
+    this.admin = engineAdmin(opts.engineAdmin, opts.engineAdminTls);
   }
 
   async start(): Promise<void> {
