@@ -130,6 +130,8 @@ export const localEnvSchema = z.object({
       }
     }),
   STOWAGE_LOCAL_DEMO_WORKLOAD: z.enum(["0", "1", "true", "false"]).default("1").transform((v) => v === "1" || v === "true"),
+  /** Each local cluster gets its Kubernetes API, controllers, kubelets and the CSI driver (staging volumes needs root). */
+  STOWAGE_LOCAL_KUBERNETES: z.enum(["0", "1", "true", "false"]).default("1").transform((v) => v === "1" || v === "true"),
   STOWAGE_LOCAL_NODE_CAPACITY: z.string().regex(/^\d+(KiB|MiB|GiB|TiB)?$/).default("20GiB"),
 });
 export type LocalEnv = z.infer<typeof localEnvSchema>;

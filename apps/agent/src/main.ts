@@ -89,6 +89,7 @@ async function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Promi
         telemetryIntervalMs: e.STOWAGE_TELEMETRY_INTERVAL_MS,
         heartbeatIntervalMs: e.STOWAGE_HEARTBEAT_INTERVAL_MS,
         demoWorkload: e.STOWAGE_LOCAL_DEMO_WORKLOAD,
+        kubernetes: e.STOWAGE_LOCAL_KUBERNETES,
         nodeCapacity: e.STOWAGE_LOCAL_NODE_CAPACITY,
         log,
         metrics,
@@ -98,7 +99,7 @@ async function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Promi
         services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), fleet],
         stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS,
         describe: () => ({
-          clusters: fleet.clusters.map((c) => ({ cluster: c.clusterName, clusterId: c.role?.identity?.clusterId ?? null, nodes: c.nodes.map((n) => n.ready) })),
+          clusters: fleet.clusters.map((c) => ({ cluster: c.clusterName, clusterId: c.role?.identity?.clusterId ?? null, nodes: c.nodes.map((n) => n.ready), kubeconfig: c.kubernetes?.kubeconfigPath ?? null })),
         }),
       };
     }

@@ -11,8 +11,8 @@ import type { AgentMetrics } from "../metrics";
 import { Backoff } from "../uplink/backoff";
 import { UplinkClient, UplinkError } from "../uplink/client";
 import { TelemetryBuffer } from "../uplink/telemetry-buffer";
-import { Uplink, type CommandExecutor, type CommandProgress } from "../uplink/uplink";
-import type { Command } from "@stowage/agent-protocol";
+import { Uplink, type CommandExecutor, type CommandProgress, type TelemetrySource } from "../uplink/uplink";
+import type { Command, KubernetesInventory } from "@stowage/agent-protocol";
 import type { AdminClientTls, ClusterAdminClient } from "@stowage/engine";
 import { CredentialStore, type AgentIdentity } from "./credential-store";
 import { engineAdmin } from "./engine-admin";
@@ -31,6 +31,8 @@ export interface ClusterRoleOptions {
   engineAdminTls?: AdminClientTls | undefined;
   telemetryIntervalMs: number;
   heartbeatIntervalMs?: number;
+  /** The cluster's Kubernetes side for each telemetry batch, where the agent runs with Kubernetes. */
+  kubernetes?: () => Promise<KubernetesInventory | null>;
   bufferMaxBytes: number;
   log: Logger;
   metrics?: AgentMetrics;
@@ -50,6 +52,19 @@ export async function ensureIdentity(client: UplinkClient, store: CredentialStor
   await store.save(identity);
   log.info({ clusterId: res.clusterId, clusterName: res.clusterName }, "registered with the control plane");
   return identity;
+}
+
+/** The engine's telemetry, plus the Kubernetes picture when there is one. */
+function withKubernetes(engine: EngineTelemetrySource, kubernetes: (() => Promise<KubernetesInventory | null>) | undefined): TelemetrySource {
+  if (!kubernetes) return engine;
+  return {
+    inventory: () => engine.inventory(),
+    samples: () => engine.samples(),
+    get liveNodeCount() {
+      return engine.liveNodeCount;
+    },
+    kubernetes,
+  };
 }
 
 /** Counts commands by type and outcome around another executor. */
@@ -106,7 +121,7 @@ export class ClusterRole implements Service {
     const uplink = new Uplink({
       client,
       buffer,
-      source: new EngineTelemetrySource(this.admin),
+      source: withKubernetes(new EngineTelemetrySource(this.admin), o.kubernetes),
       executor: new MeteredExecutor(new EngineCommandExecutor(this.admin), o.metrics),
       log: o.log.child({ component: "uplink" }),
       agentVersion: AGENT_VERSION,

@@ -1,5 +1,5 @@
 /**
- * StorageClass parameters of a Stowage volume (contract.md): validated with
+ * StorageClass parameters of a Stowage volume: validated with
  * zod, each failure naming the parameter. Keys of the sidecars'
  * `csi.storage.k8s.io/` namespace are theirs; `csi.storage.k8s.io/fstype` is
  * honoured, the rest (PVC name and namespace, secret references) ignored.

@@ -1,5 +1,5 @@
 /**
- * Topology as CSI sees it (contract.md keys): where a node is, which nodes a
+ * Topology as CSI sees it: where a node is, which nodes a
  * requirement allows, and which node should serve a new volume.
  */
 import type { EngineNode } from "../cluster/engine-admin";

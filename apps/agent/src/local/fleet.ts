@@ -14,6 +14,7 @@ import { z } from "zod";
 import { ClusterRole } from "../cluster/role";
 import { pickTarget } from "../cluster/executor";
 import type { AgentMetrics } from "../metrics";
+import { LocalKubernetes } from "./kubernetes";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
 
@@ -67,6 +68,8 @@ export interface LocalFleetOptions {
   telemetryIntervalMs: number;
   heartbeatIntervalMs: number;
   demoWorkload: boolean;
+  /** Give each cluster its Kubernetes (API server, controllers, kubelets, CSI); the demo application goes to the first. */
+  kubernetes: boolean;
   nodeCapacity: string;
   log: Logger;
   metrics?: AgentMetrics;
@@ -77,6 +80,7 @@ class LocalCluster implements Service {
   private readonly group: ServiceGroup;
   readonly nodes: EngineNodeService[] = [];
   role: ClusterRole | null = null;
+  kubernetes: LocalKubernetes | null = null;
 
   get clusterName(): string {
     return this.spec.name;
@@ -86,6 +90,8 @@ class LocalCluster implements Service {
     private readonly spec: LocalClusterSpec,
     private readonly opts: LocalFleetOptions,
     private readonly log: Logger,
+    /** The first cluster of the fleet runs the demo application. */
+    private readonly first: boolean,
   ) {
     this.name = `cluster:${spec.name}`;
     this.group = new ServiceGroup(log, 10_000);
@@ -157,9 +163,24 @@ class LocalCluster implements Service {
       bufferMaxBytes: 16 * 1024 * 1024,
       log: this.log.child({ component: "cluster-agent" }),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      kubernetes: () => this.kubernetes?.inventory() ?? Promise.resolve(null),
     });
     this.role = role;
     await this.group.start([role]);
+    if (opts.kubernetes) {
+      const kubernetes = new LocalKubernetes({
+        cluster: spec.name,
+        dir: path.join(this.dir, "kubernetes"),
+        etcd: etcd.endpoint,
+        nodes: ids.map((id, i) => ({ id, zone: spec.zones.length > 0 ? spec.zones[i % spec.zones.length] : undefined })),
+        engine: role.admin,
+        demoApplication: opts.demoWorkload && this.first,
+        log: this.log.child({ component: "kubernetes" }),
+        ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      });
+      await this.group.start([kubernetes]);
+      this.kubernetes = kubernetes;
+    }
     if (opts.demoWorkload) await this.startDemo(role);
   }
 
@@ -210,7 +231,7 @@ export class LocalFleet implements Service {
   readonly clusters: LocalCluster[];
 
   constructor(private readonly opts: LocalFleetOptions) {
-    this.clusters = opts.clusters.map((c) => new LocalCluster(c, opts, opts.log.child({ cluster: c.name })));
+    this.clusters = opts.clusters.map((c, i) => new LocalCluster(c, opts, opts.log.child({ cluster: c.name }), i === 0));
   }
 
   async start(): Promise<void> {

@@ -180,7 +180,7 @@ export const schedulerConfigSchema = z.looseObject({
 });
 
 /**
- * StorageClass parameters exactly as contract.md allows them: any other key except the sidecars'
+ * StorageClass parameters exactly as the CSI driver allows them: any other key except the sidecars'
  * `csi.storage.k8s.io/` ones would be refused by CreateVolume with INVALID_ARGUMENT.
  */
 export const storageClassParametersSchema = z
