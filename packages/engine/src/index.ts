@@ -63,4 +63,4 @@ export {
   type ScrubReport as AdminScrubReport,
 } from "./admin/schemas";
 export { freePort } from "./util/free-port";
-export { parse as parseCommandLine, UsageError } from "./cli/args";
+export { parse as parseCommandLine, parseCount, scriptArgs, UsageError } from "./cli/args";

@@ -1,0 +1,216 @@
+/**
+ * CSI benchmark: claims created → Bound through the whole path (API server →
+ * external provisioner → CSI controller → engine cluster), per minute and
+ * p50/p95 latency, and pod start (attach + stage + publish of a real ext4 on
+ * nbdfuse + loop) p95. The baseline, measured in the same run on the same
+ * engine cluster, is the engine's own create of a volume with as many
+ * replicas: the ratio says what the Kubernetes path costs on top of it.
+ *
+ *   npm run bench:csi -- [--quick] [--json] [--claims N] [--pods N] [--concurrency N]
+ *
+ * Pod starts need root (loop devices, mounts); without it they are skipped and the JSON says so.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { parseCount, scriptArgs } from "@stowage/engine";
+import { ServiceGroup } from "@stowage/supervisor";
+import { startEtcd } from "@stowage/testing/etcd";
+import { pollUntil } from "@stowage/testing/poll";
+import { pino } from "pino";
+import { engineAdmin } from "../src/cluster/engine-admin";
+import { createKubeClients } from "../src/kube/config";
+import { LocalKubernetes } from "../src/local/kubernetes";
+import { EngineNodeService, initClusterCerts } from "../src/local/processes";
+
+const settings = scriptArgs(
+  {
+    name: "bench:csi",
+    usage: "Usage: npm run bench:csi -- [--quick] [--json] [--claims N] [--pods N] [--concurrency N]",
+    options: { quick: { type: "boolean" }, json: { type: "boolean" }, claims: { type: "string" }, pods: { type: "string" }, concurrency: { type: "string" } },
+  },
+  ({ values }) => {
+    const quick = values.quick ?? false;
+    return {
+      quick,
+      json: values.json ?? false,
+      claims: values.claims === undefined ? (quick ? 40 : 150) : parseCount(values.claims, "--claims"),
+      pods: values.pods === undefined ? (quick ? 6 : 20) : parseCount(values.pods, "--pods"),
+      concurrency: values.concurrency === undefined ? 10 : parseCount(values.concurrency, "--concurrency"),
+    };
+  },
+);
+
+const REPLICAS = 3;
+const SIZE = "16Mi";
+const NS = "bench";
+const log = pino({ level: "warn" });
+const say = (msg: string) => {
+  if (!settings.json) process.stderr.write(`${msg}\n`);
+};
+
+function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+function figures(latencies: number[], elapsedMs: number) {
+  return {
+    count: latencies.length,
+    perMinute: Math.round((latencies.length / elapsedMs) * 60_000),
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p95Ms: Math.round(percentile(latencies, 95)),
+  };
+}
+
+/** Runs `n` jobs, at most `concurrency` at a time; each job's latency in ms. */
+async function timed(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<{ latencies: number[]; elapsedMs: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        const t = performance.now();
+        await job(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, elapsedMs: performance.now() - t0 };
+}
+
+/** Resolves each claim's Bound moment from one watch of the namespace. */
+function boundWatcher(kc: KubeConfig) {
+  const waiting = new Map<string, () => void>();
+  const bound = new Set<string>();
+  const watch = new Watch(kc);
+  const started = watch.watch(
+    `/api/v1/namespaces/${NS}/persistentvolumeclaims`,
+    {},
+    (_type: string, obj: V1PersistentVolumeClaim) => {
+      const name = obj.metadata?.name ?? "";
+      if (obj.status?.phase !== "Bound" || bound.has(name)) return;
+      bound.add(name);
+      waiting.get(name)?.();
+    },
+    () => undefined,
+  );
+  return {
+    started,
+    until(name: string): Promise<void> {
+      if (bound.has(name)) return Promise.resolve();
+      return new Promise((resolve) => waiting.set(name, resolve));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-bench-csi-"));
+  const group = new ServiceGroup(log, 60_000);
+  const ids = ["b1", "b2", "b3"];
+  const [etcd] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "bench")]);
+  try {
+    const nodes = ids.map(
+      (id, i) =>
+        new EngineNodeService({
+          id,
+          zone: ["a", "b", "c"][i] ?? "a",
+          etcd: etcd.endpoint,
+          poolDir: path.join(dir, "pools", id),
+          tlsDir: path.join(dir, "tls"),
+          capacity: "20GiB",
+          logFile: path.join(dir, `${id}.log`),
+          log,
+          extraArgs: ["--log-level", "warn"],
+        }),
+    );
+    await Promise.all(nodes.map((n) => group.start([n])));
+    const admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+    const kube = new LocalKubernetes({ cluster: "bench", dir: path.join(dir, "kube"), etcd: etcd.endpoint, nodes: ids.map((id, i) => ({ id, zone: ["a", "b", "c"][i] })), engine: admin, demoApplication: false, log });
+    await group.start([kube]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    const { core, storage } = createKubeClients(kc);
+    await core.createNamespace({ body: { metadata: { name: NS } } });
+    // Immediate binding: the claim is provisioned at once, as the benchmark measures provisioning alone.
+    await storage.createStorageClass({
+      body: { metadata: { name: "bench-replicated" }, provisioner: "csi.stowage.io", parameters: { replicas: String(REPLICAS), zoneSpread: "true" }, volumeBindingMode: "Immediate", reclaimPolicy: "Delete" },
+    });
+
+    say(`baseline: ${settings.claims} engine volume creates with ${REPLICAS} replicas…`);
+    const engineRun = await timed(settings.claims, settings.concurrency, async (i) => {
+      await admin.createVolume({ name: `baseline-${i}`, size: 16 * 1024 * 1024, replicas: REPLICAS, distinctZones: true });
+    });
+    const baseline = figures(engineRun.latencies, engineRun.elapsedMs);
+    for (let i = 0; i < settings.claims; i++) await admin.deleteVolume(`baseline-${i}`);
+
+    say(`claims: ${settings.claims} PVCs → Bound…`);
+    const watcher = boundWatcher(kc);
+    await watcher.started;
+    const claimRun = await timed(settings.claims, settings.concurrency, async (i) => {
+      const name = `claim-${i}`;
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: NS,
+        body: { metadata: { name }, spec: { storageClassName: "bench-replicated", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: SIZE } } } },
+      });
+      await watcher.until(name);
+    });
+    const claims = figures(claimRun.latencies, claimRun.elapsedMs);
+
+    const root = process.getuid?.() === 0;
+    let pods: ReturnType<typeof figures> | { skipped: string };
+    if (root) {
+      say(`pods: ${settings.pods} pods start with their volume staged and published…`);
+      const podRun = await timed(settings.pods, Math.min(settings.concurrency, settings.pods), async (i) => {
+        const name = `pod-${i}`;
+        await core.createNamespacedPod({
+          namespace: NS,
+          body: { metadata: { name }, spec: { containers: [{ name: "app", image: "busybox:1.37", volumeMounts: [{ name: "data", mountPath: "/data" }] }], volumes: [{ name: "data", persistentVolumeClaim: { claimName: `claim-${i}` } }] } },
+        });
+        await waitRunning(core, name);
+      });
+      pods = figures(podRun.latencies, podRun.elapsedMs);
+      await Promise.all(Array.from({ length: settings.pods }, (_, i) => core.deleteNamespacedPod({ namespace: NS, name: `pod-${i}` })));
+      await pollUntil(async () => (await core.listNamespacedPod({ namespace: NS })).items.length === 0 || undefined, { timeoutMs: 120_000, what: "pods gone" });
+    } else {
+      pods = { skipped: "pod starts stage real block devices and need root" };
+    }
+
+    const report = {
+      benchmark: "csi",
+      quick: settings.quick,
+      replicas: REPLICAS,
+      concurrency: settings.concurrency,
+      claims,
+      baseline: { engineCreate: baseline },
+      ratioToBaseline: { perMinute: Math.round((claims.perMinute / Math.max(1, baseline.perMinute)) * 100) / 100, p95: Math.round((claims.p95Ms / Math.max(1, baseline.p95Ms)) * 100) / 100 },
+      podStart: pods,
+      targets: { claimsPerMinute: 600, boundP95Ms: 2000 },
+      met: { claimsPerMinute: claims.perMinute >= 600, boundP95Ms: claims.p95Ms < 2000 },
+    };
+    (await watcher.started).abort();
+    process.stdout.write(`${JSON.stringify(report, null, settings.json ? 0 : 2)}\n`);
+  } finally {
+    await group.stop();
+    await etcd.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitRunning(core: CoreV1Api, name: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const p = await core.readNamespacedPod({ namespace: NS, name });
+      return p.status?.phase === "Running" || undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 20, what: `pod ${name} running` },
+  );
+}
+
+await main();
