@@ -1,4 +1,5 @@
 /** The agent's environment, parsed once at start (zod); a bad value stops it with the reason. */
+import os from "node:os";
 import { dnsLabelSchema } from "@stowage/vocabulary";
 import { z } from "zod";
 import { parseClusterSpec, type LocalClusterSpec } from "./local/fleet";
@@ -54,6 +55,18 @@ export const clusterEnvSchema = z.object({
   /** For https:// endpoints: a directory of ca.pem, admin.pem and admin-key.pem ('stowage-engine cert admin'; a Secret mount). */
   STOWAGE_ENGINE_ADMIN_TLS_DIR: optional,
   STOWAGE_TELEMETRY_BUFFER_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Without it the role serves CSI and the extender but registers with no control plane (an install before registering). */
+  STOWAGE_CONTROL_PLANE_URL: optional.pipe(z.url().optional()),
+  /** `auto`: on when STOWAGE_KUBECONFIG is set or the agent runs in a pod (KUBERNETES_SERVICE_HOST). */
+  STOWAGE_KUBERNETES: z.enum(["auto", "0", "1", "true", "false"]).default("auto"),
+  STOWAGE_KUBECONFIG: optional,
+  KUBERNETES_SERVICE_HOST: optional,
+  /** The Lease `stowage-cluster` lives here; the pod name is this replica's identity in it. */
+  STOWAGE_POD_NAMESPACE: dnsLabelSchema.default("stowage-system"),
+  STOWAGE_POD_NAME: z.string().min(1).max(253).default(os.hostname()),
+  /** The scheduler extender's port (kube-scheduler reaches it through a Service); unset, no extender. */
+  STOWAGE_EXTENDER_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  STOWAGE_EXTENDER_HOST: z.string().default("0.0.0.0"),
 }).superRefine((env, ctx) => {
   if (env.STOWAGE_ENGINE_ADMIN_TLS_DIR === undefined && env.STOWAGE_ENGINE_ADMIN.some((e) => e.startsWith("https://"))) {
     ctx.addIssue({ code: "custom", path: ["STOWAGE_ENGINE_ADMIN_TLS_DIR"], message: "required when STOWAGE_ENGINE_ADMIN has https:// endpoints (ca.pem, admin.pem, admin-key.pem)" });

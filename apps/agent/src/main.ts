@@ -8,10 +8,10 @@ import { ServiceGroup, waitForSignal, type Service } from "@stowage/supervisor";
 import { pino, type Logger } from "pino";
 import { clusterEnvSchema, localEnvSchema, nodeEnvSchema, parseEnv } from "./env";
 import { engineAdminTls } from "./cluster/engine-admin";
-import { ClusterRole } from "./cluster/role";
+import { clusterPlan } from "./cluster/plan";
 import { LocalFleet } from "./local/fleet";
 import { AgentMetrics, MetricsServer } from "./metrics";
-import { controllerCsiServer, nodeCsiServer } from "./csi/roles";
+import { nodeCsiServer } from "./csi/roles";
 import { nodeService } from "./node/role";
 
 const usage = `Usage: stowage-agent <role>
@@ -62,20 +62,14 @@ async function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Promi
       const e = parseEnv(clusterEnvSchema, env);
       const log = logger(e.STOWAGE_LOG_LEVEL, role);
       const metrics = new AgentMetrics();
-      const cluster = new ClusterRole({
-        controlPlaneUrl: e.STOWAGE_CONTROL_PLANE_URL,
-        joinToken: e.STOWAGE_JOIN_TOKEN,
-        stateDir: path.resolve(e.STOWAGE_STATE_DIR),
-        engineAdmin: e.STOWAGE_ENGINE_ADMIN,
-        engineAdminTls: e.STOWAGE_ENGINE_ADMIN_TLS_DIR === undefined ? undefined : await engineAdminTls(path.resolve(e.STOWAGE_ENGINE_ADMIN_TLS_DIR)),
-        telemetryIntervalMs: e.STOWAGE_TELEMETRY_INTERVAL_MS,
-        heartbeatIntervalMs: e.STOWAGE_HEARTBEAT_INTERVAL_MS,
-        bufferMaxBytes: e.STOWAGE_TELEMETRY_BUFFER_BYTES,
+      const tls = e.STOWAGE_ENGINE_ADMIN_TLS_DIR === undefined ? undefined : await engineAdminTls(path.resolve(e.STOWAGE_ENGINE_ADMIN_TLS_DIR));
+      const cluster = clusterPlan(e, env, tls, log, metrics);
+      return {
         log,
-        metrics,
-      });
-      const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [controllerCsiServer(e.STOWAGE_CSI_SOCKET, path.resolve(e.STOWAGE_STATE_DIR), cluster.admin, log)];
-      return { log, services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), cluster, ...csi], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ clusterId: cluster.identity?.clusterId, clusterName: cluster.identity?.clusterName }) };
+        services: [new MetricsServer(metrics, e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT), ...cluster.services],
+        stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS,
+        describe: () => ({ clusterId: cluster.role()?.identity?.clusterId, clusterName: cluster.role()?.identity?.clusterName }),
+      };
     }
     case "local": {
       const e = parseEnv(localEnvSchema, args.length > 0 ? { ...env, STOWAGE_LOCAL_CLUSTERS: args.join(";") } : env);

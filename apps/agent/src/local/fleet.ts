@@ -14,7 +14,7 @@ import { z } from "zod";
 import { ClusterRole } from "../cluster/role";
 import { pickTarget } from "../cluster/executor";
 import type { AgentMetrics } from "../metrics";
-import { LocalKubernetes } from "./kubernetes";
+import type { LocalKubernetes } from "./kubernetes";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
 
@@ -168,6 +168,8 @@ class LocalCluster implements Service {
     this.role = role;
     await this.group.start([role]);
     if (opts.kubernetes) {
+      // Loaded only here: the in-process Kubernetes is a checkout's, not part of the agent's image.
+      const { LocalKubernetes } = await import("./kubernetes");
       const kubernetes = new LocalKubernetes({
         cluster: spec.name,
         dir: path.join(this.dir, "kubernetes"),
