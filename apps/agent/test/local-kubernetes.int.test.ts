@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { CustomObjectsApi, KubeConfig, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, CustomObjectsApi, KubeConfig, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { ServiceGroup } from "@stowage/supervisor";
 import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
@@ -89,6 +89,7 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
       engine: admin(),
       demoApplication: false,
       log,
+      health: { intervalMs: 1_000, gracePeriodMs: 3_000 },
     });
     await group.start([kube]);
     const kc = new KubeConfig();
@@ -168,4 +169,40 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
     expect(restoredLines.filter((l) => l.endsWith(`${NS}/writer-1`) || l.endsWith(`${NS}/writer-2`)).length).toBeGreaterThanOrEqual(2);
     expect(restoredLines.some((l) => l.endsWith(`${NS}/reader`))).toBe(true);
   }, 180_000);
+
+  it("moves a StatefulSet's pod off a node whose storage engine died, to where its data is reachable", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    const apps = kc.makeApiClient(AppsV1Api);
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: {
+        metadata: { name: "db" },
+        spec: {
+          serviceName: "db",
+          replicas: 1,
+          selector: { matchLabels: { app: "db" } },
+          template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "db", image: "postgres:17.2", volumeMounts: [{ name: "data", mountPath: "/data" }] }] } },
+          volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { storageClassName: "stowage-replicated", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "64Mi" } } } }],
+        },
+      },
+    });
+    const first = await running("db-0");
+    const node = first.spec?.nodeName ?? "";
+    const written = journal(first);
+    const engine = nodes.find((n) => n.ready?.node === node);
+    if (!engine) throw new Error(`no engine node ${node}`);
+    engine.signal("SIGKILL");
+    const moved = await pollUntil(
+      async () => {
+        const p = await core.readNamespacedPod({ namespace: NS, name: "db-0" }).catch(() => null);
+        return p && p.metadata?.uid !== first.metadata?.uid && p.status?.phase === "Running" ? p : undefined;
+      },
+      { timeoutMs: 120_000, what: "db-0 running again on another node" },
+    );
+    expect(moved.spec?.nodeName).not.toBe(node);
+    expect(journal(moved).startsWith(written)).toBe(true);
+    const events = await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=db-0,reason=StorageNodeDown` });
+    expect(events.items.length).toBeGreaterThan(0);
+  }, 240_000);
 });

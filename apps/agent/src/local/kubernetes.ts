@@ -55,6 +55,8 @@ export interface LocalKubernetesOptions {
   demoApplication: boolean;
   log: Logger;
   registry?: Registry;
+  /** The storage health monitor's pace (defaults: a pass every 10 s, 30 s of grace). */
+  health?: { intervalMs?: number; gracePeriodMs?: number };
 }
 
 /** A start/stop pair as a Service of the group, so everything stops in reverse order. */
@@ -212,6 +214,8 @@ export class LocalKubernetes implements Service {
         }),
         log: log.child({ component: "health-monitor" }),
         metrics: { registry: opts.registry ?? new Registry() },
+        ...(opts.health?.intervalMs === undefined ? {} : { intervalMs: opts.health.intervalMs }),
+        ...(opts.health?.gracePeriodMs === undefined ? {} : { gracePeriodMs: opts.health.gracePeriodMs }),
       }),
       service("workload-writers", () => Promise.resolve({ stop: () => Promise.resolve(this.writers.stop()) })),
     ]);
