@@ -170,6 +170,50 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
     expect(restoredLines.some((l) => l.endsWith(`${NS}/reader`))).toBe(true);
   }, 180_000);
 
+  it("places a pod on the node serving its volume, clones a claim, and grows a claim's file system", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfigPath);
+    const { storage } = createKubeClients(kc);
+    await storage.createStorageClass({ body: { metadata: { name: "single-now" }, provisioner: "csi.stowage.io", parameters: { replicas: "1" }, volumeBindingMode: "Immediate", allowVolumeExpansion: true } });
+    const claim = (name: string, size: string, extra: object = {}) =>
+      core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: { metadata: { name }, spec: { storageClassName: "single-now", accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, ...extra } } });
+    await claim("solo", "64Mi");
+    const bound = await pollUntil(async () => {
+      const c = await core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: "solo" });
+      return c.status?.phase === "Bound" ? c : undefined;
+    }, { timeoutMs: 60_000, what: "solo bound" });
+    // The PV's node affinity (the volume's accessible topology) and the extender's ranking both lead to the serving node.
+    const target = (await admin().volume(bound.spec?.volumeName ?? ""))?.target;
+    await core.createNamespacedPod({ namespace: NS, body: pod("solo-app", "solo") });
+    const p = await running("solo-app");
+    expect(p.spec?.nodeName).toBe(target);
+    await pollUntil(() => journal(p).length > 0 || undefined, { timeoutMs: 30_000, what: "solo journal" });
+
+    // Clone: a claim whose dataSource is the claim.
+    await claim("solo-copy", "64Mi", { dataSource: { kind: "PersistentVolumeClaim", name: "solo" } });
+    await core.createNamespacedPod({ namespace: NS, body: pod("copy-app", "solo-copy") });
+    const copy = await running("copy-app");
+    expect(journal(copy).split("\n").some((l) => l.endsWith(`${NS}/solo-app`))).toBe(true);
+
+    // Expansion is offline: stop the pod, grow the claim, start a pod: the kubelet grows the file system.
+    await core.deleteNamespacedPod({ namespace: NS, name: "solo-app" });
+    await pollUntil(async () => (await core.readNamespacedPod({ namespace: NS, name: "solo-app" }).then(() => false, () => true)) || undefined, { timeoutMs: 60_000, what: "solo-app gone" });
+    const toGrow = await core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: "solo" });
+    toGrow.spec = { ...toGrow.spec, resources: { requests: { storage: "256Mi" } } };
+    await core.replaceNamespacedPersistentVolumeClaim({ namespace: NS, name: "solo", body: toGrow });
+    await core.createNamespacedPod({ namespace: NS, body: pod("solo-app-2", "solo") });
+    const grown = await running("solo-app-2");
+    await pollUntil(async () => {
+      const c = await core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: "solo" });
+      return c.status?.capacity?.storage === "256Mi" || undefined;
+    }, { timeoutMs: 60_000, what: "solo capacity 256Mi" });
+    const root = path.join(dir, "kube", "kubelet", grown.spec?.nodeName ?? "", "pods", grown.metadata?.uid ?? "", "volumes", "kubernetes.io~csi");
+    const mount = path.join(root, fs.readdirSync(root)[0] ?? "", "mount");
+    const st = fs.statfsSync(mount);
+    expect(st.blocks * st.bsize).toBeGreaterThan(200 * 1024 * 1024);
+    for (const name of ["solo-app-2", "copy-app"]) await core.deleteNamespacedPod({ namespace: NS, name });
+  }, 240_000);
+
   it("moves a StatefulSet's pod off a node whose storage engine died, to where its data is reachable", async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(kube.kubeconfigPath);

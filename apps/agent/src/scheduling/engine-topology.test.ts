@@ -64,4 +64,15 @@ describe("EngineStorageTopologySource", () => {
     expect((await source.topology(["vol-1"])).nodes).toHaveLength(4);
     expect(admin.calls).toBe(3);
   });
+
+  it("asks the engine again within cacheMs when an asked volume is not in the cached answer (a volume created a moment ago)", async () => {
+    const admin = new FakeAdmin();
+    const source = new EngineStorageTopologySource(admin, () => Promise.resolve(null), { cacheMs: 60_000, now: () => 0 });
+    await source.topology(["vol-1"]);
+    const fresh = await source.topology(["vol-9"]);
+    expect(admin.calls).toBe(2);
+    expect(fresh.volumes).toEqual([]);
+    await source.topology(["vol-2"]);
+    expect(admin.calls).toBe(2);
+  });
 });

@@ -53,7 +53,10 @@ export class EngineStorageTopologySource implements StorageTopologySource {
   }
 
   async topology(volumes: readonly string[]): Promise<StorageTopology> {
-    const [[live, all], cordoned] = await Promise.all([this.engineAnswer(), this.options.cordonedNodes?.() ?? Promise.resolve(new Set<string>())]);
+    const [answer, cordoned] = await Promise.all([this.engineAnswer(), this.options.cordonedNodes?.() ?? Promise.resolve(new Set<string>())]);
+    let [live, all] = answer;
+    // A volume created after the cached answer (a claim provisioned a moment ago) is not in it: ask again.
+    if (volumes.some((v) => !all.some((x) => x.id === v))) [live, all] = await this.engineAnswer(true);
     const nodes = new Map<string, EngineNodeState>();
     for (const n of live) {
       nodes.set(n.id, { id: n.id, up: true, ...(n.zone === undefined ? {} : { zone: n.zone }), ...(n.rack === undefined ? {} : { rack: n.rack }), cordoned: cordoned.has(n.id) });
@@ -81,10 +84,10 @@ export class EngineStorageTopologySource implements StorageTopologySource {
   }
 
   /** The engine's nodes and volumes, shared by requests within `cacheMs`; a failed answer is not kept. */
-  private engineAnswer(): Promise<[EngineNodeFacts[], EngineVolumeFacts[]]> {
+  private engineAnswer(fresh = false): Promise<[EngineNodeFacts[], EngineVolumeFacts[]]> {
     const now = (this.options.now ?? Date.now)();
     const last = this.last;
-    if (last !== undefined && now - last.at < (this.options.cacheMs ?? 2_000)) return last.answer;
+    if (!fresh && last !== undefined && now - last.at < (this.options.cacheMs ?? 2_000)) return last.answer;
     const entry: EngineAnswer = { at: now, answer: Promise.all([this.admin.nodes(), this.admin.volumes()]) };
     this.last = entry;
     entry.answer.catch(() => {

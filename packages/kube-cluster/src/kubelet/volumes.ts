@@ -93,6 +93,7 @@ export class VolumeManager {
         await this.csi.call("Node", "NodeStageVolume", { volume_id: csi.volumeHandle, publish_context: attach.publishContext, staging_target_path: mount.stagingPath, volume_capability: capability, secrets: {}, volume_context: volumeContext }, emptyAnswer);
         this.staged.add(pvName);
       }
+      if (!block) await this.expandPending(mount, mount.stagingPath);
       // The kubelet makes the parent; the driver makes the target itself (a directory, or a file for block).
       fs.mkdirSync(path.dirname(mount.targetPath), { recursive: true });
       await this.csi.call("Node", "NodePublishVolume", {
@@ -104,18 +105,25 @@ export class VolumeManager {
   }
 
   /** NodeExpandVolume for a claim in FileSystemResizePending, then the claim's capacity and condition as the kubelet writes them. */
-  async expandIfPending(mount: PodMount): Promise<void> {
+  expandIfPending(mount: PodMount): Promise<void> {
+    return this.locked(mount.pvName, () => this.expandPending(mount, mount.targetPath));
+  }
+
+  /**
+   * As the kubelet's mount operation: a pending file-system resize runs once the volume is
+   * staged and before it is published, so a driver with only OFFLINE expansion (no pod using
+   * the file system yet) can grow it; `volumePath` is the staging path then.
+   */
+  private async expandPending(mount: PodMount, volumePath: string): Promise<void> {
     const pvc = await this.kube.core.readNamespacedPersistentVolumeClaim({ namespace: mount.claimNamespace, name: mount.claimName });
     if (!pvc.status?.conditions?.some((c) => c.type === FILE_SYSTEM_RESIZE_PENDING && c.status === "True")) return;
     const pv: V1PersistentVolume = await this.kube.core.readPersistentVolume({ name: mount.pvName });
     const size = pv.spec?.capacity?.storage;
     if (!size) return;
-    await this.locked(mount.pvName, () =>
-      this.csi.call("Node", "NodeExpandVolume", {
-        volume_id: mount.volumeHandle, volume_path: mount.targetPath, staging_target_path: mount.stagingPath,
-        capacity_range: { required_bytes: String(quantityToBytes(size)), limit_bytes: "0" }, volume_capability: pvCapability(pv), secrets: {},
-      }, nodeExpandAnswer),
-    );
+    await this.csi.call("Node", "NodeExpandVolume", {
+      volume_id: mount.volumeHandle, volume_path: volumePath, staging_target_path: mount.stagingPath,
+      capacity_range: { required_bytes: String(quantityToBytes(size)), limit_bytes: "0" }, volume_capability: pvCapability(pv), secrets: {},
+    }, nodeExpandAnswer);
     await this.finishResize(pvc, size);
     await this.events.record({ kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: pvc.metadata }, "Normal", "FileSystemResizeSuccessful", `MountVolume.NodeExpandVolume succeeded for volume "${mount.pvName}" ${this.nodeName}`).catch(() => undefined);
   }
