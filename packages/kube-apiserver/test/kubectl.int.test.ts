@@ -135,4 +135,24 @@ describe("kubectl against the in-process API server", () => {
     expect(late.code).not.toBe(0);
     expect(late.stderr).toContain("because it is being terminated");
   });
+
+  it("installs Stowage with kubectl apply -k from the repository's deploy overlay, and applies it again unchanged", async () => {
+    const overlay = path.resolve(import.meta.dirname, "../../../deploy/overlays/local");
+    const apply = await kubectl("apply", "-k", overlay);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain("daemonset.apps/stowage-node created");
+    expect(apply.stdout).toContain("csidriver.storage.k8s.io/csi.stowage.io created");
+    expect(apply.stdout).toContain("customresourcedefinition.apiextensions.k8s.io/storagenodes.stowage.io created");
+    const again = await kubectl("apply", "-k", overlay);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("storageclass.storage.k8s.io/stowage-replicated unchanged");
+    const classes = await kubectl("get", "storageclass");
+    expect(classes.stdout).toMatch(/stowage-replicated\s+csi\.stowage\.io\s+Delete\s+WaitForFirstConsumer\s+true/);
+    const wait = await kubectl("wait", "--for=condition=Established", "crd/storagenodes.stowage.io", "--timeout=20s");
+    expect(wait.code, wait.stderr).toBe(0);
+    const describe = await kubectl("describe", "daemonset", "stowage-node", "-n", "stowage-system");
+    expect(describe.code, describe.stderr).toBe(0);
+    const del = await kubectl("delete", "-k", overlay, "--wait=false");
+    expect(del.code, del.stderr).toBe(0);
+  });
 });
