@@ -16,14 +16,11 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { parseCount, scriptArgs } from "@stowage/engine";
-import { ServiceGroup } from "@stowage/supervisor";
-import { startEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
 import { pino } from "pino";
-import { engineAdmin } from "../src/cluster/engine-admin";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
-import { EngineNodeService, initClusterCerts } from "../src/local/processes";
+import { startEngineCluster } from "../test/support/engine-cluster";
 
 const settings = scriptArgs(
   {
@@ -112,28 +109,11 @@ function boundWatcher(kc: KubeConfig) {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-bench-csi-"));
-  const group = new ServiceGroup(log, 60_000);
-  const ids = ["b1", "b2", "b3"];
-  const [etcd] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "bench")]);
+  const cluster = await startEngineCluster({ dir, log, ids: ["b1", "b2", "b3"], capacity: "20GiB", extraArgs: ["--log-level", "warn"] });
   try {
-    const nodes = ids.map(
-      (id, i) =>
-        new EngineNodeService({
-          id,
-          zone: ["a", "b", "c"][i] ?? "a",
-          etcd: etcd.endpoint,
-          poolDir: path.join(dir, "pools", id),
-          tlsDir: path.join(dir, "tls"),
-          capacity: "20GiB",
-          logFile: path.join(dir, `${id}.log`),
-          log,
-          extraArgs: ["--log-level", "warn"],
-        }),
-    );
-    await Promise.all(nodes.map((n) => group.start([n])));
-    const admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
-    const kube = new LocalKubernetes({ cluster: "bench", dir: path.join(dir, "kube"), etcd: etcd.endpoint, nodes: ids.map((id, i) => ({ id, zone: ["a", "b", "c"][i] })), engine: admin, demoApplication: false, log });
-    await group.start([kube]);
+    const admin = cluster.admin();
+    const kube = new LocalKubernetes({ cluster: "bench", dir: path.join(dir, "kube"), etcd: cluster.etcd.endpoint, nodes: cluster.placement, engine: admin, demoApplication: false, log });
+    await cluster.group.start([kube]);
     const kc = new KubeConfig();
     kc.loadFromFile(kube.kubeconfigPath);
     const { core, storage } = createKubeClients(kc);
@@ -197,8 +177,7 @@ async function main(): Promise<void> {
     (await watcher.started).abort();
     process.stdout.write(`${JSON.stringify(report, null, settings.json ? 0 : 2)}\n`);
   } finally {
-    await group.stop();
-    await etcd.stop();
+    await cluster.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,6 @@
 import os from "node:os";
 import { dnsLabelSchema } from "@stowage/vocabulary";
 import { z } from "zod";
-import { parseClusterSpec, type LocalClusterSpec } from "./local/fleet";
 
 const optional = z
   .string()
@@ -110,6 +109,25 @@ export const nodeEnvSchema = z.object({
   }
 });
 export type NodeEnv = z.infer<typeof nodeEnvSchema>;
+
+export interface LocalClusterSpec {
+  name: string;
+  nodes: number;
+  zones: string[];
+}
+
+const clusterNameRe = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** `east:3:a,b,c` → east, 3 nodes, zones a, b, c (assigned round robin); `west:3` → no zones. */
+export function parseClusterSpec(text: string): LocalClusterSpec {
+  const [name = "", count = "3", zones = ""] = text.trim().split(":");
+  if (!clusterNameRe.test(name)) throw new Error(`cluster name '${name}' must be lowercase letters, digits and '-'`);
+  const nodes = Number(count);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new Error(`cluster ${name}: node count must be 1..9, got '${count}'`);
+  const zoneList = zones.split(",").map((z) => z.trim()).filter(Boolean);
+  for (const z of zoneList) if (!/^[a-z0-9-]{1,30}$/.test(z)) throw new Error(`cluster ${name}: invalid zone '${z}'`);
+  return { name, nodes, zones: zoneList };
+}
 
 export const localEnvSchema = z.object({
   ...common,

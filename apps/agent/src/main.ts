@@ -54,7 +54,7 @@ async function plan(role: string, argv: string[], env: NodeJS.ProcessEnv): Promi
       const e = parseEnv(nodeEnvSchema, env);
       const log = logger(e.STOWAGE_LOG_LEVEL, role);
       const node = nodeService(e, log);
-      const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [nodeCsiServer(e.STOWAGE_CSI_SOCKET, e, node, log)];
+      const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [nodeCsiServer(e.STOWAGE_CSI_SOCKET, e, () => node.ready?.admin, log)];
       const metrics = new MetricsServer(new AgentMetrics(), e.STOWAGE_METRICS_HOST, e.STOWAGE_METRICS_PORT);
       return { log, services: [node, ...csi, metrics], stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS, describe: () => ({ engine: node.ready, csi: e.STOWAGE_CSI_SOCKET }) };
     }

@@ -8,50 +8,28 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "@stowage/agent-protocol";
-import { ServiceGroup } from "@stowage/supervisor";
-import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
 import type { ClusterAdminClient } from "@stowage/engine";
-import { engineAdmin } from "../src/cluster/engine-admin";
 import { EngineCommandExecutor } from "../src/cluster/executor";
 import { EngineTelemetrySource } from "../src/cluster/telemetry";
 import { NbdClient } from "../src/local/nbd-writer";
-import { EngineNodeService, initClusterCerts } from "../src/local/processes";
+import { startEngineCluster, type EngineCluster } from "./support/engine-cluster";
 
 const log = pino({ level: "warn" });
 
 describe("cluster role on a real engine cluster", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-agent-int-"));
-  const group = new ServiceGroup(log, 10_000);
-  let etcd: PrivateEtcd | undefined;
+  let cluster: EngineCluster | undefined;
   let admin: ClusterAdminClient;
   const noProgress = () => Promise.resolve();
 
   beforeAll(async () => {
-    const ids = ["n1", "n2", "n3"];
-    const [store] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
-    etcd = store;
-    const nodes = ids.map(
-      (id, i) =>
-        new EngineNodeService({
-          id,
-          zone: ["a", "b", "c"][i] ?? "a",
-          etcd: store.endpoint,
-          poolDir: path.join(dir, "pools", id),
-          tlsDir: path.join(dir, "tls"),
-          capacity: "1GiB",
-          logFile: path.join(dir, `${id}.log`),
-          log,
-          extraArgs: ["--lease-ttl", "2", "--sync-interval", "500"],
-        }),
-    );
-    await Promise.all(nodes.map((n) => group.start([n])));
-    admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+    cluster = await startEngineCluster({ dir, log, capacity: "1GiB" });
+    admin = cluster.admin();
   }, 120_000);
 
   afterAll(async () => {
-    await group.stop();
-    await etcd?.stop();
+    await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -12,15 +12,13 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { AppsV1Api, CustomObjectsApi, KubeConfig, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
-import { ServiceGroup } from "@stowage/supervisor";
-import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineAdmin } from "../src/cluster/engine-admin";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
-import { EngineNodeService, initClusterCerts } from "../src/local/processes";
+import type { EngineNodeService } from "../src/local/processes";
+import { startEngineCluster, type EngineCluster } from "./support/engine-cluster";
 
 const exec = promisify(execFile);
 const log = pino({ level: "warn" });
@@ -39,12 +37,14 @@ function pod(name: string, claim: string, node?: string): V1Pod {
 
 describe("a local cluster's Kubernetes on a real engine cluster", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-local-kube-"));
-  const group = new ServiceGroup(log, 30_000);
-  let etcd: PrivateEtcd | undefined;
+  let cluster: EngineCluster | undefined;
   let kube: LocalKubernetes;
   let core: CoreV1Api;
   let custom: CustomObjectsApi;
-  const admin = () => engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+  const admin = () => {
+    if (!cluster) throw new Error("no engine cluster");
+    return cluster.admin();
+  };
   let nodes: EngineNodeService[] = [];
 
   const running = (name: string) =>
@@ -63,35 +63,19 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
   };
 
   beforeAll(async () => {
-    const ids = ["n1", "n2", "n3"];
-    const [store] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "kube")]);
-    etcd = store;
-    nodes = ids.map(
-      (id, i) =>
-        new EngineNodeService({
-          id,
-          zone: ["a", "b", "c"][i] ?? "a",
-          etcd: store.endpoint,
-          poolDir: path.join(dir, "pools", id),
-          tlsDir: path.join(dir, "tls"),
-          capacity: "2GiB",
-          logFile: path.join(dir, `${id}.log`),
-          log,
-          extraArgs: ["--lease-ttl", "2"],
-        }),
-    );
-    await Promise.all(nodes.map((n) => group.start([n])));
+    cluster = await startEngineCluster({ dir, log });
+    nodes = cluster.nodes;
     kube = new LocalKubernetes({
       cluster: "test",
       dir: path.join(dir, "kube"),
-      etcd: store.endpoint,
-      nodes: ids.map((id, i) => ({ id, zone: ["a", "b", "c"][i] })),
+      etcd: cluster.etcd.endpoint,
+      nodes: cluster.placement,
       engine: admin(),
       demoApplication: false,
       log,
       health: { intervalMs: 1_000, gracePeriodMs: 3_000 },
     });
-    await group.start([kube]);
+    await cluster.group.start([kube]);
     const kc = new KubeConfig();
     kc.loadFromFile(kube.kubeconfigPath);
     const clients = createKubeClients(kc);
@@ -101,8 +85,7 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
   }, 180_000);
 
   afterAll(async () => {
-    await group.stop();
-    await etcd?.stop();
+    await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 

@@ -5,7 +5,7 @@
  * anything is created.
  */
 import type { ClusterAdminClient } from "@stowage/engine";
-import type { EngineVolume } from "../cluster/engine-admin";
+import type { ClusterVolumeDto as EngineVolume } from "@stowage/engine";
 import { notFound, outOfRange } from "./errors";
 import type { ContentSource } from "./messages";
 import { parseSnapshotId, snapshotId } from "./snapshot-id";

@@ -8,7 +8,7 @@ import { EngineError, type ClusterAdminClient } from "@stowage/engine";
 import { isValidSnapshotName, isValidVolumeName, OBJECT_NAME_RULE } from "@stowage/vocabulary";
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { EngineNode, EngineVolume } from "../cluster/engine-admin";
+import type { ClusterNodeDto as EngineNode, ClusterVolumeDto as EngineVolume } from "@stowage/engine";
 import { sizeFits, sizeFromRange, SIZE_GRANULARITY } from "./capacity";
 import { isReadOnlyMode, unsupportedCapabilities, unsupportedCapability } from "./capabilities";
 import type { ControllerState } from "./controller-state";

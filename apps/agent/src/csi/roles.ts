@@ -7,7 +7,6 @@ import path from "node:path";
 import { ClusterAdminClient } from "@stowage/engine";
 import type { Logger } from "pino";
 import type { NodeEnv } from "../env";
-import type { EngineNodeService } from "../local/processes";
 import { ControllerService } from "./controller";
 import { ControllerState } from "./controller-state";
 import { NodeService } from "./node";
@@ -35,12 +34,13 @@ export function controllerCsiServer(socketPath: string, stateDir: string, engine
   });
 }
 
-export function nodeCsiServer(socketPath: string, env: NodeEnv, node: EngineNodeService, log: Logger): CsiServer {
+/** `engineAdminAddress`: the node's own admin endpoint once its engine has started. */
+export function nodeCsiServer(socketPath: string, env: NodeEnv, engineAdminAddress: () => string | undefined, log: Logger): CsiServer {
   const csiLog = log.child({ component: "csi-node" });
   // The node's own admin endpoint is known once its engine has started (the CSI server starts after it).
   let engine: ClusterAdminClient | null = null;
   const localEngine = (): ClusterAdminClient | null => {
-    const admin = node.ready?.admin;
+    const admin = engineAdminAddress();
     if (engine === null && admin !== undefined) engine = new ClusterAdminClient([admin], { timeoutMs: 5_000 });
     return engine;
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EngineNode } from "../cluster/engine-admin";
+import type { ClusterNodeDto as EngineNode } from "@stowage/engine";
 import { NODE_KEY, nodeInTopology, targetCandidates, ZONE_KEY, zoneTopologies } from "./topology";
 
 const node = (id: string, zone: string, free: number): EngineNode => ({ id, zone, address: "", capacityBytes: 100, provisionedBytes: 100 - free, controller: false });

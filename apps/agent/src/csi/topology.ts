@@ -2,7 +2,7 @@
  * Topology as CSI sees it: where a node is, which nodes a
  * requirement allows, and which node should serve a new volume.
  */
-import type { EngineNode } from "../cluster/engine-admin";
+import type { ClusterNodeDto as EngineNode } from "@stowage/engine";
 import type { Topology, TopologyRequirement } from "./messages";
 
 export const ZONE_KEY = "topology.stowage.io/zone";

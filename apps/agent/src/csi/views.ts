@@ -1,5 +1,5 @@
 /** Engine volumes and snapshots as CSI messages. */
-import type { EngineNode, EngineSnapshot, EngineVolume } from "../cluster/engine-admin";
+import type { ClusterNodeDto as EngineNode, ClusterSnapshotDto as EngineSnapshot, ClusterVolumeDto as EngineVolume } from "@stowage/engine";
 import type { SnapshotMessage, VolumeConditionMessage, VolumeMessage } from "./messages";
 import { contentSourceMessage } from "./content-source";
 import { snapshotId } from "./snapshot-id";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { localEnvSchema, parseEnv } from "../env";
-import { demoVolumes, nodeIds, parseClusterSpec } from "./fleet";
+import { parseClusterSpec } from "../env";
+import { demoVolumes, nodeIds } from "./fleet";
 
 describe("local fleet specs", () => {
   it("parses name:nodes:zones", () => {

@@ -13,29 +13,11 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { ClusterRole } from "../cluster/role";
 import { pickTarget } from "../cluster/executor";
+import type { LocalClusterSpec } from "../env";
 import type { AgentMetrics } from "../metrics";
 import type { LocalKubernetes } from "./kubernetes";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
-
-export interface LocalClusterSpec {
-  name: string;
-  nodes: number;
-  zones: string[];
-}
-
-const clusterNameRe = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
-
-/** `east:3:a,b,c` → east, 3 nodes, zones a, b, c (assigned round robin); `west:3` → no zones. */
-export function parseClusterSpec(text: string): LocalClusterSpec {
-  const [name = "", count = "3", zones = ""] = text.trim().split(":");
-  if (!clusterNameRe.test(name)) throw new Error(`cluster name '${name}' must be lowercase letters, digits and '-'`);
-  const nodes = Number(count);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new Error(`cluster ${name}: node count must be 1..9, got '${count}'`);
-  const zoneList = zones.split(",").map((z) => z.trim()).filter(Boolean);
-  for (const z of zoneList) if (!/^[a-z0-9-]{1,30}$/.test(z)) throw new Error(`cluster ${name}: invalid zone '${z}'`);
-  return { name, nodes, zones: zoneList };
-}
 
 export function nodeIds(spec: LocalClusterSpec): string[] {
   return Array.from({ length: spec.nodes }, (_, i) => `${spec.name}-${i + 1}`);
@@ -167,23 +149,34 @@ class LocalCluster implements Service {
     });
     this.role = role;
     await this.group.start([role]);
-    if (opts.kubernetes) {
+    if (opts.demoWorkload) await this.startDemo(role);
+    if (opts.kubernetes) await this.startKubernetes(role, etcd.endpoint, ids);
+  }
+
+  /**
+   * The cluster's Kubernetes, after its engines and demo workload: a failure here (no root for
+   * loop devices, say) is reported and leaves the storage cluster running.
+   */
+  private async startKubernetes(role: ClusterRole, etcdEndpoint: string, ids: string[]): Promise<void> {
+    const { spec, opts } = this;
+    try {
       // Loaded only here: the in-process Kubernetes is a checkout's, not part of the agent's image.
       const { LocalKubernetes } = await import("./kubernetes");
       const kubernetes = new LocalKubernetes({
         cluster: spec.name,
         dir: path.join(this.dir, "kubernetes"),
-        etcd: etcd.endpoint,
+        etcd: etcdEndpoint,
         nodes: ids.map((id, i) => ({ id, zone: spec.zones.length > 0 ? spec.zones[i % spec.zones.length] : undefined })),
         engine: role.admin,
         demoApplication: opts.demoWorkload && this.first,
+        // Its own registry: the health monitor's counters exist once per registry, and a fleet has several clusters.
         log: this.log.child({ component: "kubernetes" }),
-        ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
       });
       await this.group.start([kubernetes]);
       this.kubernetes = kubernetes;
+    } catch (err) {
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, "kubernetes of the local cluster did not start");
     }
-    if (opts.demoWorkload) await this.startDemo(role);
   }
 
   private async startDemo(role: ClusterRole): Promise<void> {

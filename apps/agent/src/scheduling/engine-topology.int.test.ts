@@ -7,15 +7,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterAdminClient } from "@stowage/engine";
-import { ServiceGroup } from "@stowage/supervisor";
-import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineAdmin } from "../cluster/engine-admin";
 import { engineHealthView } from "../health/engine-view";
 import { plan } from "../health/plan";
-import { EngineNodeService, initClusterCerts } from "../local/processes";
+import type { EngineNodeService } from "../local/processes";
+import { startEngineCluster, type EngineCluster } from "../../test/support/engine-cluster";
 import { EngineStorageTopologySource } from "./engine-topology";
 import type { ExtenderPod } from "./extender-api";
 import { filterNodes, prioritizeNodes, type PlacementInput } from "./placement";
@@ -30,8 +28,7 @@ const resolveClaim = (namespace: string, claim: string): Promise<string | null> 
 
 describe("storage topology from a real engine cluster", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-topology-int-"));
-  const group = new ServiceGroup(log, 10_000);
-  let etcd: PrivateEtcd | undefined;
+  let cluster: EngineCluster | undefined;
   let nodes: EngineNodeService[] = [];
   let admin: ClusterAdminClient;
   let source: EngineStorageTopologySource;
@@ -42,32 +39,16 @@ describe("storage topology from a real engine cluster", () => {
   };
 
   beforeAll(async () => {
-    const [store] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
-    etcd = store;
-    nodes = ids.map(
-      (id, i) =>
-        new EngineNodeService({
-          id,
-          zone: ["a", "b", "c"][i] ?? "a",
-          etcd: store.endpoint,
-          poolDir: path.join(dir, "pools", id),
-          tlsDir: path.join(dir, "tls"),
-          capacity: "1GiB",
-          logFile: path.join(dir, `${id}.log`),
-          log,
-          extraArgs: ["--lease-ttl", "2", "--sync-interval", "500"],
-        }),
-    );
-    await Promise.all(nodes.map((n) => group.start([n])));
-    admin = engineAdmin(nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+    cluster = await startEngineCluster({ dir, log, ids, capacity: "1GiB" });
+    nodes = cluster.nodes;
+    admin = cluster.admin();
     // No cache: the test asks again right after a node dies.
     source = new EngineStorageTopologySource(admin, resolveClaim, { cacheMs: 0 });
     await pollUntil(async () => ((await admin.nodes()).length === 3 ? true : undefined), { what: "three live engine nodes", timeoutMs: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
-    await group.stop();
-    await etcd?.stop();
+    await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -10,13 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { credentials, type Client, type ServiceError, type status } from "@grpc/grpc-js";
 import type { ClusterAdminClient } from "@stowage/engine";
-import { ServiceGroup } from "@stowage/supervisor";
-import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pino } from "pino";
 import { expect } from "vitest";
-import { engineAdmin } from "../../src/cluster/engine-admin";
 import { ControllerService, ControllerState, CsiServer, csiServices, NodeService } from "../../src/csi";
-import { EngineNodeService, initClusterCerts } from "../../src/local/processes";
+import { startEngineCluster, type EngineCluster } from "../support/engine-cluster";
 
 const log = pino({ level: "warn" });
 const ZONES: Record<string, string> = { n1: "a", n2: "b", n3: "c" };
@@ -39,37 +36,19 @@ function clientFor(kind: "Identity" | "Controller" | "Node", socket: string): Cl
 
 export async function startCsiCluster(opts: { nodePlugins: string[] }): Promise<CsiCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-csi-"));
-  const group = new ServiceGroup(log, 10_000);
-  let etcd: PrivateEtcd | undefined;
+  let cluster: EngineCluster | undefined;
   const clients: Client[] = [];
   const nodeServices: NodeService[] = [];
   const stop = async () => {
     for (const s of nodeServices) await s.unstageAll().catch((err: unknown) => log.error({ err: String(err) }, "unstage after the suite failed"));
     for (const c of clients) c.close();
-    await group.stop();
-    await etcd?.stop();
+    await cluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const ids = ["n1", "n2", "n3"];
-    const [store] = await Promise.all([startEtcd({ dataDir: path.join(dir, "etcd"), logDir: dir }), initClusterCerts(path.join(dir, "tls"), ids, "test")]);
-    etcd = store;
-    const engines = ids.map(
-      (id) =>
-        new EngineNodeService({
-          id,
-          zone: ZONES[id] ?? "a",
-          etcd: store.endpoint,
-          poolDir: path.join(dir, "pools", id),
-          tlsDir: path.join(dir, "tls"),
-          capacity: "4GiB",
-          logFile: path.join(dir, `${id}.log`),
-          log,
-          extraArgs: ["--lease-ttl", "2", "--sync-interval", "500"],
-        }),
-    );
-    await Promise.all(engines.map((n) => group.start([n])));
-    const admin = engineAdmin(engines.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : [])));
+    cluster = await startEngineCluster({ dir, log, capacity: "4GiB" });
+    const group = cluster.group;
+    const admin = cluster.admin();
     const ready = () => admin.nodes().then((n) => n.length > 0);
 
     const controllerSocket = path.join(dir, "sockets", "controller.sock");
