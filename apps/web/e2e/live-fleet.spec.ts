@@ -5,7 +5,8 @@ import { type LocalFleet, startLocalFleet } from "./local-fleet";
 // Real agents and engines behind the dashboard: two clusters of three engine
 // node processes each (east in zones a/b/c), a private etcd per cluster, the
 // agents registered with join tokens and reporting every 2 s, and the demo
-// workload writing to east-db, east-logs, west-db and west-logs.
+// workload writing to east-db, east-logs, west-db and west-logs. Each cluster has its Kubernetes,
+// and east runs the shop demo application on Stowage claims provisioned through the CSI path.
 test.describe.configure({ mode: "serial" });
 
 let fleet: LocalFleet | null = null;
@@ -108,4 +109,20 @@ test("an encrypted volume created from the UI is made by the engines and shows a
   await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
   await expect(page.getByText("Encrypted at rest")).toBeVisible();
   await expect(page.getByRole("table", { name: "Replicas" }).getByRole("row")).toHaveCount(4, { timeout: 30_000 });
+});
+
+test("the live cluster page shows the shop application's claims bound to Stowage volumes and the pods using them", async ({ page, signIn }) => {
+  test.setTimeout(180_000);
+  await signIn(page, owner, org);
+  await page.goto("/clusters");
+  await page.getByRole("table", { name: "Clusters" }).getByRole("link", { name: "east" }).click();
+  const section = page.getByRole("region", { name: "Kubernetes" });
+  // The application's pods start one after another (OrderedReady) and the page refreshes itself.
+  const claims = section.getByRole("table", { name: "Persistent volume claims" });
+  const db0 = claims.getByRole("row").filter({ hasText: "data-orders-db-0" });
+  await expect(db0.getByText("Bound")).toBeVisible({ timeout: 150_000 });
+  await expect(db0.getByRole("link", { name: /^pvc-/ })).toBeVisible();
+  await expect(db0.getByRole("list", { name: "Pods using shop/data-orders-db-0" }).getByRole("listitem")).toHaveText(/orders-db-0\s*on east-\d\s*Ready/, { timeout: 60_000 });
+  await expect(section.getByRole("table", { name: "Namespaces" }).getByRole("cell", { name: "shop", exact: true })).toBeVisible();
+  await expect(claims.getByRole("row").filter({ hasText: "uploads" }).getByText("Bound")).toBeVisible({ timeout: 60_000 });
 });
