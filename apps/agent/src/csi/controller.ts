@@ -370,6 +370,8 @@ export class ControllerService {
     }
     const v = volumes.find((x) => x.id === sourceVolumeId);
     if (!v) throw notFound(`source volume ${sourceVolumeId} does not exist`);
+    // The snapshot is taken by the volume's target: a volume created a moment ago may not be served yet.
+    await this.waitServed(v, await this.engine.nodes());
     const s = await this.engine.createSnapshot(v.id, name);
     return { snapshot: snapshotMessage(v, s) };
   }
