@@ -8,7 +8,7 @@ import { createVolumeAnswer, CsiCallError, emptyAnswer } from "./csi-client";
 import { volumeCapability } from "./capability";
 import { startInformer, objectKey, splitKey } from "./informer";
 import { createIdempotent, errorMessage, readOptional } from "./kube-access";
-import { bytesToQuantity, quantityToBytes } from "./quantity";
+import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
 import { driverParameters, type Sidecar, type SidecarContext } from "./sidecar";
 import { WorkQueue, type Outcome } from "./work-queue";
 import { nodeSegments, type Segments } from "./topology";

@@ -10,7 +10,7 @@ import { expandAnswer } from "./csi-client";
 import { pvCapability } from "./capability";
 import { startInformer, objectKey, splitKey } from "./informer";
 import { apiStatus, errorMessage } from "./kube-access";
-import { bytesToQuantity, quantityToBytes } from "./quantity";
+import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
 import type { Sidecar, SidecarContext } from "./sidecar";
 import { WorkQueue, type Outcome } from "./work-queue";
 

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { createSnapshotAnswer, emptyAnswer } from "./csi-client";
 import { startInformer, objectKey, splitKey } from "./informer";
 import { apiStatus, createIdempotent, errorMessage, isNotFound, readOptional } from "./kube-access";
-import { bytesToQuantity } from "./quantity";
+import { bytesToQuantity } from "../shared/quantity";
 import { driverParameters, type Sidecar, type SidecarContext } from "./sidecar";
 import { WorkQueue, type Outcome } from "./work-queue";
 

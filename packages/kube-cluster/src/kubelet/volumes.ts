@@ -10,7 +10,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubern
 import { pvCapability } from "../csi-sidecars/capability";
 import { emptyAnswer, nodeExpandAnswer, type CsiClient } from "../csi-sidecars/csi-client";
 import { apiStatus, readOptional, type EventRecorder, type KubeClients } from "../csi-sidecars/kube-access";
-import { quantityToBytes } from "../csi-sidecars/quantity";
+import { quantityToBytes } from "../shared/quantity";
 import { deleteAttachment, ensureAttachment } from "./attach-detach";
 import { blockTargetPath, mountTargetPath, stagingPath } from "./paths";
 
