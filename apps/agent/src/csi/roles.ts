@@ -44,20 +44,20 @@ export function nodeCsiServer(socketPath: string, env: NodeEnv, engineAdminAddre
     if (engine === null && admin !== undefined) engine = new ClusterAdminClient([admin], { timeoutMs: 5_000 });
     return engine;
   };
-  return new CsiServer({
-    socketPath,
-    vendorVersion: agentPackageVersion(),
-    ready: async () => {
-      const e = localEngine();
-      return e !== null && (await engineAnswers(e));
-    },
-    node: new NodeService({
-      nodeId: env.STOWAGE_NODE_ID,
-      zone: env.STOWAGE_ZONE,
-      rack: env.STOWAGE_RACK,
-      stateDir: path.resolve(env.STOWAGE_CSI_STATE_DIR ?? path.join(env.STOWAGE_POOL_DIR, "..", "csi")),
-      log: csiLog,
-    }),
+  const plugin = new NodeService({
+    nodeId: env.STOWAGE_NODE_ID,
+    zone: env.STOWAGE_ZONE,
+    rack: env.STOWAGE_RACK,
+    stateDir: path.resolve(env.STOWAGE_CSI_STATE_DIR ?? path.join(env.STOWAGE_POOL_DIR, "..", "csi")),
     log: csiLog,
   });
+  return nodePluginServer(socketPath, plugin, async () => {
+    const e = localEngine();
+    return e !== null && (await engineAnswers(e));
+  }, csiLog);
+}
+
+/** Identity and Node on `socketPath` for one node plugin; Probe answers `ready`. */
+export function nodePluginServer(socketPath: string, plugin: NodeService, ready: () => Promise<boolean>, log: Logger): CsiServer {
+  return new CsiServer({ socketPath, vendorVersion: agentPackageVersion(), ready, node: plugin, log });
 }

@@ -23,12 +23,9 @@ import { parseAllDocuments } from "yaml";
 import { kubeClaimResolver } from "../cluster/kubernetes/claims";
 import { kubeHealthPort } from "../cluster/kubernetes/health-port";
 import { KubernetesInventorySource } from "../cluster/kubernetes/inventory-source";
-import { ControllerService } from "../csi/controller";
-import { ControllerState } from "../csi/controller-state";
 import { CSI_DRIVER_NAME } from "../csi/identity";
 import { NodeService } from "../csi/node";
-import { CsiServer } from "../csi/server";
-import { agentPackageVersion } from "../csi/version";
+import { controllerCsiServer, nodePluginServer } from "../csi/roles";
 import { StorageHealthMonitor } from "../health/monitor";
 import { createKubeClients, type KubeClients } from "../kube/config";
 import { ensureCrds } from "../kube/crds";
@@ -147,27 +144,17 @@ export class LocalKubernetes implements Service {
     await ensureCrds(clients.apiextensions, log);
     for (const file of STORAGE_MANIFESTS) await this.apply(file);
 
-    // Stowage's CSI driver: the cluster role's controller and a node plugin per engine node.
+    // Stowage's CSI driver as the roles serve it: the cluster role's controller and a node plugin per engine node.
     const controllerSocket = path.join(dir, "csi", "controller.sock");
     const ready = () => opts.engine.nodes().then(() => true, () => false);
     const csiLog = log.child({ component: "csi" });
-    const nodePlugin = (n: LocalKubernetesOptions["nodes"][number]) => {
-      const plugin = new NodeService({ nodeId: n.id, zone: n.zone, rack: n.rack, stateDir: path.join(dir, "csi", n.id), log: csiLog.child({ node: n.id }) });
-      this.nodePlugins.push(plugin);
-      return plugin;
-    };
     await this.group.start([
-      new CsiServer({ socketPath: controllerSocket, vendorVersion: agentPackageVersion(), ready, controller: new ControllerService({ engine: opts.engine, state: new ControllerState(path.join(dir, "csi", "controller")), log: csiLog }), log: csiLog }),
-      ...opts.nodes.map(
-        (n) =>
-          new CsiServer({
-            socketPath: path.join(dir, "csi", `${n.id}.sock`),
-            vendorVersion: agentPackageVersion(),
-            ready,
-            node: nodePlugin(n),
-            log: csiLog,
-          }),
-      ),
+      controllerCsiServer(controllerSocket, path.join(dir, "csi", "controller"), opts.engine, log),
+      ...opts.nodes.map((n) => {
+        const plugin = new NodeService({ nodeId: n.id, zone: n.zone, rack: n.rack, stateDir: path.join(dir, "csi", n.id), log: csiLog.child({ node: n.id }) });
+        this.nodePlugins.push(plugin);
+        return nodePluginServer(path.join(dir, "csi", `${n.id}.sock`), plugin, ready, csiLog);
+      }),
     ]);
 
     const resolveClaim = kubeClaimResolver(clients.core);
