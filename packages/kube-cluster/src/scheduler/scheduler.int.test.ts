@@ -84,7 +84,11 @@ describe("scheduler", () => {
     const event = await waitFor("FailedScheduling", async () => (await client.list<CoreV1Event>(resources.events, ns, { fieldSelector: "involvedObject.name=nowhere" })).items.find((e) => e.reason === "FailedScheduling"));
     expect(event.message).toBe("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: storage}, 3 node(s) didn't match Node's node affinity/selector.");
     expect(event.type).toBe("Warning");
-    const stuck = await client.get<V1Pod>(resources.pods, ns, "nowhere");
+    // The event is recorded before the pod's condition is written: wait for the condition too.
+    const stuck = await waitFor("PodScheduled condition", async () => {
+      const p = await client.get<V1Pod>(resources.pods, ns, "nowhere");
+      return p.status?.conditions?.some((c) => c.type === "PodScheduled") ? p : undefined;
+    });
     expect(stuck.spec?.nodeName).toBeUndefined();
     expect(stuck.status?.conditions?.find((c) => c.type === "PodScheduled")).toMatchObject({ status: "False", reason: "Unschedulable" });
 
