@@ -7,11 +7,12 @@
 import type { V1VolumeAttachment } from "@kubernetes/client-node";
 import { emptyAnswer, publishAnswer } from "./csi-client";
 import { pvCapability } from "./capability";
-import { startInformer, objectKey } from "./informer";
 import { apiStatus, errorMessage } from "./kube-access";
-import type { Sidecar, SidecarContext } from "./sidecar";
+import { sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
 import { csiNodeId } from "./topology";
-import { WorkQueue, type Outcome } from "./work-queue";
+import type { Informer } from "../shared/informer";
+import { keyOf, type Outcome, type WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 /** Upstream's finalizer name: `external-attacher/` + the driver name with dots as dashes. */
 export function attacherFinalizer(driverName: string): string {
@@ -20,20 +21,17 @@ export function attacherFinalizer(driverName: string): string {
 
 export class Attacher implements Sidecar {
   readonly synced: Promise<void>;
-  private readonly attachments;
+  private readonly attachments: Informer<V1VolumeAttachment>;
   private readonly queue: WorkQueue;
   private readonly finalizer: string;
 
   constructor(private readonly ctx: SidecarContext) {
-    const { kube } = ctx;
     this.finalizer = attacherFinalizer(ctx.driverName);
-    this.queue = new WorkQueue((k) => this.reconcile(k), { baseDelayMs: ctx.retryDelayMs, maxDelayMs: ctx.maxRetryDelayMs, onError: (key, err) => ctx.log.warn("attach reconcile failed", { key, error: errorMessage(err) }) });
-    this.attachments = startInformer<V1VolumeAttachment>({
-      config: kube.config, path: "/apis/storage.k8s.io/v1/volumeattachments", list: () => kube.storage.listVolumeAttachment(),
-      onChange: (o, deleted) => { if (!deleted) this.queue.add(objectKey(o)); },
-      onError: (err) => ctx.log.warn("watch failed", { error: errorMessage(err) }),
+    this.queue = sidecarQueue(ctx, (k) => this.reconcile(k), "attach reconcile failed");
+    this.attachments = sidecarInformer<V1VolumeAttachment>(ctx, resources.volumeAttachments, (o, change) => {
+      if (change !== "delete") this.queue.add(keyOf(o.metadata));
     });
-    this.synced = this.attachments.synced;
+    this.synced = this.attachments.start();
   }
 
   private async reconcile(name: string): Promise<Outcome> {

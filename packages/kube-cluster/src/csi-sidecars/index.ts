@@ -6,11 +6,14 @@
 import { z } from "zod";
 import { Attacher } from "./attacher";
 import { CsiClient } from "./csi-client";
-import { eventRecorder, kubeClients } from "./kube-access";
+import { kubeClients } from "./kube-access";
 import { Provisioner } from "./provisioner";
 import { Resizer } from "./resizer";
 import { Snapshotter } from "./snapshotter";
-import { silentLog, type Sidecar, type SidecarContext, type SidecarLog } from "./sidecar";
+import type { Sidecar, SidecarContext } from "./sidecar";
+import { KubeClient } from "../shared/client";
+import { EventRecorder } from "../shared/events";
+import { asLog, type Log, type WarnOnlyLog } from "../shared/log";
 
 export const csiSidecarsOptionsSchema = z.object({
   /** Kubeconfig YAML, or the path of a kubeconfig file. */
@@ -21,7 +24,7 @@ export const csiSidecarsOptionsSchema = z.object({
   maxRetryDelayMs: z.number().int().positive().default(60_000),
 });
 
-export type CsiSidecarsOptions = z.input<typeof csiSidecarsOptionsSchema> & { log?: SidecarLog };
+export type CsiSidecarsOptions = z.input<typeof csiSidecarsOptionsSchema> & { log?: Log | WarnOnlyLog };
 
 export interface CsiSidecars {
   /** Resolves once every sidecar's caches are filled. */
@@ -34,9 +37,11 @@ export function startCsiSidecars(options: CsiSidecarsOptions): CsiSidecars {
   if (!parsed.success) throw new Error(`startCsiSidecars: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const o = parsed.data;
   const kube = kubeClients(o.kubeconfig);
+  const client = KubeClient.fromConfig(kube.config);
   const csi = new CsiClient(o.csiSocket);
-  const base = { kube, csi, driverName: o.driverName, log: options.log ?? silentLog, retryDelayMs: o.retryDelayMs, maxRetryDelayMs: o.maxRetryDelayMs };
-  const ctx = (component: string): SidecarContext => ({ ...base, events: eventRecorder(kube.core, component) });
+  const log = asLog(options.log);
+  const base = { kube, client, csi, driverName: o.driverName, log, retryDelayMs: o.retryDelayMs, maxRetryDelayMs: o.maxRetryDelayMs };
+  const ctx = (component: string): SidecarContext => ({ ...base, events: new EventRecorder(client, component, (err) => log("warn", "event not recorded", { component, error: String(err) })) });
   const sidecars: Sidecar[] = [
     new Provisioner(ctx(`${o.driverName}_external-provisioner`)),
     new Attacher(ctx("external-attacher")),

@@ -1,7 +1,7 @@
 /**
  * How the sidecars and the kubelet reach the API server: a KubeConfig from YAML text or a file path,
- * the typed clients they use, the status code of a failed call, and Events in the core/v1 form the
- * upstream components record (reason, message, source component, count and timestamps).
+ * the typed clients they use, and the status code and message of a failed call. Caches, queues and
+ * Events come from ../shared.
  */
 import fs from "node:fs";
 import {
@@ -11,7 +11,6 @@ import {
   CustomObjectsApi,
   KubeConfig,
   StorageV1Api,
-  type KubernetesObject,
 } from "@kubernetes/client-node";
 
 export interface KubeClients {
@@ -79,37 +78,4 @@ export function errorMessage(err: unknown): string {
     return `HTTP ${err.code}`;
   }
   return err instanceof Error ? err.message : String(err);
-}
-
-export type EventType = "Normal" | "Warning";
-
-export interface EventRecorder {
-  record(object: KubernetesObject & { kind: string; apiVersion: string }, type: EventType, reason: string, message: string): Promise<void>;
-}
-
-/** Records core/v1 Events like client-go's recorder (without its aggregation); a failed record is logged by the caller's catch, never fatal. */
-export function eventRecorder(core: CoreV1Api, component: string, host?: string): EventRecorder {
-  return {
-    async record(object, type, reason, message) {
-      const meta = object.metadata ?? {};
-      const namespace = meta.namespace ?? "default";
-      const now = new Date();
-      await core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${meta.name ?? "object"}.`, namespace },
-          involvedObject: { kind: object.kind, apiVersion: object.apiVersion, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
-          reason,
-          message,
-          type,
-          source: { component, ...(host ? { host } : {}) },
-          reportingComponent: component,
-          reportingInstance: host ?? "",
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    },
-  };
 }

@@ -6,12 +6,13 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
 import { createVolumeAnswer, CsiCallError, emptyAnswer } from "./csi-client";
 import { volumeCapability } from "./capability";
-import { startInformer, objectKey, splitKey } from "./informer";
 import { createIdempotent, errorMessage, readOptional } from "./kube-access";
-import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
-import { driverParameters, type Sidecar, type SidecarContext } from "./sidecar";
-import { WorkQueue, type Outcome } from "./work-queue";
+import { driverParameters, sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
 import { nodeSegments, type Segments } from "./topology";
+import type { Informer } from "../shared/informer";
+import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
+import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export const PROVISIONER_ANNOTATION = "volume.kubernetes.io/storage-provisioner";
 export const BETA_PROVISIONER_ANNOTATION = "volume.beta.kubernetes.io/storage-provisioner";
@@ -33,26 +34,19 @@ export interface CreateVolumeRequest {
 
 export class Provisioner implements Sidecar {
   readonly synced: Promise<void>;
-  private readonly claims;
-  private readonly volumes;
+  private readonly claims: Informer<V1PersistentVolumeClaim>;
+  private readonly volumes: Informer<V1PersistentVolume>;
   private readonly claimQueue: WorkQueue;
   private readonly volumeQueue: WorkQueue;
 
   constructor(private readonly ctx: SidecarContext) {
-    const { kube } = ctx;
-    const queueOpts = { baseDelayMs: ctx.retryDelayMs, maxDelayMs: ctx.maxRetryDelayMs };
-    this.claimQueue = new WorkQueue((k) => this.reconcileClaim(k), { ...queueOpts, onError: (key, err) => ctx.log.warn("provision failed", { key, error: errorMessage(err) }) });
-    this.volumeQueue = new WorkQueue((k) => this.reconcileVolume(k), { ...queueOpts, onError: (key, err) => ctx.log.warn("volume deletion failed", { key, error: errorMessage(err) }) });
-    const onError = (err: unknown) => ctx.log.warn("watch failed", { error: errorMessage(err) });
-    this.claims = startInformer<V1PersistentVolumeClaim>({
-      config: kube.config, path: "/api/v1/persistentvolumeclaims", list: () => kube.core.listPersistentVolumeClaimForAllNamespaces(),
-      onChange: (o) => this.claimQueue.add(objectKey(o)), onError,
+    this.claimQueue = sidecarQueue(ctx, (k) => this.reconcileClaim(k), "provision failed");
+    this.volumeQueue = sidecarQueue(ctx, (k) => this.reconcileVolume(k), "volume deletion failed");
+    this.claims = sidecarInformer<V1PersistentVolumeClaim>(ctx, resources.persistentVolumeClaims, (o) => this.claimQueue.add(keyOf(o.metadata)));
+    this.volumes = sidecarInformer<V1PersistentVolume>(ctx, resources.persistentVolumes, (o, change) => {
+      if (change !== "delete") this.volumeQueue.add(keyOf(o.metadata));
     });
-    this.volumes = startInformer<V1PersistentVolume>({
-      config: kube.config, path: "/api/v1/persistentvolumes", list: () => kube.core.listPersistentVolume(),
-      onChange: (o, deleted) => { if (!deleted) this.volumeQueue.add(objectKey(o)); }, onError,
-    });
-    this.synced = Promise.all([this.claims.synced, this.volumes.synced]).then(() => undefined);
+    this.synced = Promise.all([this.claims.start(), this.volumes.start()]).then(() => undefined);
   }
 
   private ours(claim: V1PersistentVolumeClaim): boolean {
@@ -85,9 +79,9 @@ export class Provisioner implements Sidecar {
       return "done";
     } catch (err) {
       const message = `failed to provision volume with StorageClass "${className}": ${errorMessage(err)}`;
-      await this.ctx.events.record(claimRef, "Warning", "ProvisioningFailed", message).catch(() => undefined);
+      await this.ctx.events.record(claimRef, "Warning", "ProvisioningFailed", message);
       // Upstream retries every error, INVALID_ARGUMENT included (the class may be fixed); the queue backs off.
-      if (err instanceof CsiCallError) this.ctx.log.warn("CreateVolume failed", { key, code: err.code, message: err.details });
+      if (err instanceof CsiCallError) this.ctx.log("warn", "CreateVolume failed", { key, code: err.code, message: err.details });
       return "retry";
     }
   }
@@ -196,7 +190,7 @@ export class Provisioner implements Sidecar {
     try {
       await this.ctx.csi.call("Controller", "DeleteVolume", { volume_id: pv.spec.csi.volumeHandle, secrets: {} }, emptyAnswer);
     } catch (err) {
-      await this.ctx.events.record({ kind: "PersistentVolume", apiVersion: "v1", metadata: pv.metadata }, "Warning", "VolumeFailedDelete", errorMessage(err)).catch(() => undefined);
+      await this.ctx.events.record({ kind: "PersistentVolume", apiVersion: "v1", metadata: pv.metadata }, "Warning", "VolumeFailedDelete", errorMessage(err));
       return "retry";
     }
     await readOptional(() => this.ctx.kube.core.deletePersistentVolume({ name: key }));

@@ -8,28 +8,26 @@
 import type { V1PersistentVolumeClaim, V1PersistentVolumeClaimCondition } from "@kubernetes/client-node";
 import { expandAnswer } from "./csi-client";
 import { pvCapability } from "./capability";
-import { startInformer, objectKey, splitKey } from "./informer";
 import { apiStatus, errorMessage } from "./kube-access";
+import { sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
+import type { Informer } from "../shared/informer";
 import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
-import type { Sidecar, SidecarContext } from "./sidecar";
-import { WorkQueue, type Outcome } from "./work-queue";
+import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
+import { resources } from "../shared/resources";
 
 export const FILE_SYSTEM_RESIZE_PENDING = "FileSystemResizePending";
 
 export class Resizer implements Sidecar {
   readonly synced: Promise<void>;
-  private readonly claims;
+  private readonly claims: Informer<V1PersistentVolumeClaim>;
   private readonly queue: WorkQueue;
 
   constructor(private readonly ctx: SidecarContext) {
-    const { kube } = ctx;
-    this.queue = new WorkQueue((k) => this.reconcile(k), { baseDelayMs: ctx.retryDelayMs, maxDelayMs: ctx.maxRetryDelayMs, onError: (key, err) => ctx.log.warn("resize failed", { key, error: errorMessage(err) }) });
-    this.claims = startInformer<V1PersistentVolumeClaim>({
-      config: kube.config, path: "/api/v1/persistentvolumeclaims", list: () => kube.core.listPersistentVolumeClaimForAllNamespaces(),
-      onChange: (o, deleted) => { if (!deleted) this.queue.add(objectKey(o)); },
-      onError: (err) => ctx.log.warn("watch failed", { error: errorMessage(err) }),
+    this.queue = sidecarQueue(ctx, (k) => this.reconcile(k), "resize failed");
+    this.claims = sidecarInformer<V1PersistentVolumeClaim>(ctx, resources.persistentVolumeClaims, (o, change) => {
+      if (change !== "delete") this.queue.add(keyOf(o.metadata));
     });
-    this.synced = this.claims.synced;
+    this.synced = this.claims.start();
   }
 
   private async reconcile(key: string): Promise<Outcome> {
@@ -46,7 +44,7 @@ export class Resizer implements Sidecar {
     const sc = className ? await this.ctx.kube.storage.readStorageClass({ name: className }) : undefined;
     if (sc?.allowVolumeExpansion !== true) return "done";
     const ref = { kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: pvc.metadata };
-    await this.ctx.events.record(ref, "Normal", "Resizing", `External resizer is resizing volume ${pv.metadata?.name ?? ""}`).catch(() => undefined);
+    await this.ctx.events.record(ref, "Normal", "Resizing", `External resizer is resizing volume ${pv.metadata?.name ?? ""}`);
     await this.writeStatus(key, (s) => ({ ...s, conditions: withCondition(s.conditions, { type: "Resizing", status: "True", lastTransitionTime: new Date() }) }));
     let answer: { capacity_bytes: string; node_expansion_required: boolean };
     try {
@@ -54,7 +52,7 @@ export class Resizer implements Sidecar {
         volume_id: pv.spec.csi.volumeHandle, capacity_range: { required_bytes: String(quantityToBytes(requested)), limit_bytes: "0" }, secrets: {}, volume_capability: pvCapability(pv),
       }, expandAnswer);
     } catch (err) {
-      await this.ctx.events.record(ref, "Warning", "VolumeResizeFailed", `resize volume "${pv.metadata?.name ?? ""}" by resizer "${this.ctx.driverName}" failed: ${errorMessage(err)}`).catch(() => undefined);
+      await this.ctx.events.record(ref, "Warning", "VolumeResizeFailed", `resize volume "${pv.metadata?.name ?? ""}" by resizer "${this.ctx.driverName}" failed: ${errorMessage(err)}`);
       return "retry";
     }
     const size = Number(answer.capacity_bytes) > 0 ? bytesToQuantity(Number(answer.capacity_bytes)) : requested;
@@ -66,11 +64,11 @@ export class Resizer implements Sidecar {
         ...s,
         conditions: withCondition((s.conditions ?? []).filter((c) => c.type !== "Resizing"), { type: FILE_SYSTEM_RESIZE_PENDING, status: "True", message: "Waiting for user to (re-)start a pod to finish file system resize of volume on node.", lastTransitionTime: new Date() }),
       }));
-      await this.ctx.events.record(ref, "Normal", "FileSystemResizeRequired", "Require file system resize of volume on node").catch(() => undefined);
+      await this.ctx.events.record(ref, "Normal", "FileSystemResizeRequired", "Require file system resize of volume on node");
     } else {
       await this.writeStatus(key, (s) => ({ ...s, capacity: { ...s.capacity, storage: size }, conditions: (s.conditions ?? []).filter((c) => c.type !== "Resizing") }));
     }
-    await this.ctx.events.record(ref, "Normal", "VolumeResizeSuccessful", `Resize volume succeeded`).catch(() => undefined);
+    await this.ctx.events.record(ref, "Normal", "VolumeResizeSuccessful", `Resize volume succeeded`);
     return "done";
   }
 

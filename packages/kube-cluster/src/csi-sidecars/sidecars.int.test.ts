@@ -215,8 +215,12 @@ describe("resizer", () => {
     }, { what: "FileSystemResizePending" });
     expect(pending.status?.capacity?.storage).toBe("1Gi");
     expect((await h.kube.core.readPersistentVolume({ name: pvName })).spec?.capacity?.storage).toBe("2Gi");
-    const reasons = (await h.kube.core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.uid=${pvc.metadata?.uid ?? ""}` })).items.map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(["Resizing", "VolumeResizeSuccessful"]));
+    // The success event is recorded just after the status write the poll above saw.
+    const reasons = await pollUntil(async () => {
+      const r = (await h.kube.core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.uid=${pvc.metadata?.uid ?? ""}` })).items.map((e) => e.reason);
+      return r.includes("VolumeResizeSuccessful") ? r : undefined;
+    }, { what: "the VolumeResizeSuccessful event" });
+    expect(reasons).toEqual(expect.arrayContaining(["Resizing", "FileSystemResizeRequired", "VolumeResizeSuccessful"]));
   });
 
   it("sets the claim's capacity itself when no node expansion is needed, and ignores a smaller request", async () => {

@@ -8,14 +8,17 @@
  */
 import { z } from "zod";
 import { createSnapshotAnswer, emptyAnswer } from "./csi-client";
-import { startInformer, objectKey, splitKey } from "./informer";
 import { apiStatus, createIdempotent, errorMessage, isNotFound, readOptional } from "./kube-access";
+import { driverParameters, sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
+import type { ResourceRef } from "../shared/client";
+import type { Informer } from "../shared/informer";
 import { bytesToQuantity } from "../shared/quantity";
-import { driverParameters, type Sidecar, type SidecarContext } from "./sidecar";
-import { WorkQueue, type Outcome } from "./work-queue";
+import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
 
 const GROUP = "snapshot.storage.k8s.io";
 const VERSION = "v1";
+const volumeSnapshots: ResourceRef = { group: GROUP, version: VERSION, resource: "volumesnapshots", namespaced: true };
+const volumeSnapshotContents: ResourceRef = { group: GROUP, version: VERSION, resource: "volumesnapshotcontents", namespaced: false };
 export const SNAPSHOT_AS_SOURCE_FINALIZER = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection";
 export const SNAPSHOT_BOUND_FINALIZER = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection";
 export const CONTENT_BOUND_FINALIZER = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection";
@@ -81,35 +84,25 @@ function listOf(v: unknown): { items: CustomObject[]; metadata: { resourceVersio
 
 export class Snapshotter implements Sidecar {
   readonly synced: Promise<void>;
-  private readonly snapshots;
-  private readonly contents;
+  private readonly snapshots: Informer<CustomObject>;
+  private readonly contents: Informer<CustomObject>;
   private readonly snapshotQueue: WorkQueue;
   private readonly contentQueue: WorkQueue;
 
   constructor(private readonly ctx: SidecarContext) {
-    const { kube } = ctx;
-    const queueOpts = { baseDelayMs: ctx.retryDelayMs, maxDelayMs: ctx.maxRetryDelayMs };
-    this.snapshotQueue = new WorkQueue((k) => this.reconcileSnapshot(k), { ...queueOpts, onError: (key, err) => ctx.log.warn("snapshot reconcile failed", { key, error: errorMessage(err) }) });
-    this.contentQueue = new WorkQueue((k) => this.reconcileContent(k), { ...queueOpts, onError: (key, err) => ctx.log.warn("snapshot content reconcile failed", { key, error: errorMessage(err) }) });
-    const onError = (err: unknown) => ctx.log.warn("watch failed", { error: errorMessage(err) });
-    this.snapshots = startInformer<CustomObject>({
-      config: kube.config, path: `/apis/${GROUP}/${VERSION}/volumesnapshots`,
-      list: async () => listOf(await kube.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: "volumesnapshots" })),
-      onChange: (o, deleted) => { if (!deleted) this.snapshotQueue.add(objectKey(o)); }, onError,
+    this.snapshotQueue = sidecarQueue(ctx, (k) => this.reconcileSnapshot(k), "snapshot reconcile failed");
+    this.contentQueue = sidecarQueue(ctx, (k) => this.reconcileContent(k), "snapshot content reconcile failed");
+    this.snapshots = sidecarInformer<CustomObject>(ctx, volumeSnapshots, (o, change) => {
+      if (change !== "delete") this.snapshotQueue.add(keyOf(o.metadata));
     });
-    this.contents = startInformer<CustomObject>({
-      config: kube.config, path: `/apis/${GROUP}/${VERSION}/volumesnapshotcontents`,
-      list: async () => listOf(await kube.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: "volumesnapshotcontents" })),
-      onChange: (o, deleted) => {
-        if (deleted) return;
-        this.contentQueue.add(objectKey(o));
-        // The snapshot's status follows its content.
-        const ref = parse(contentSchema, "volumesnapshotcontent", o).spec.volumeSnapshotRef;
-        this.snapshotQueue.add(`${ref.namespace}/${ref.name}`);
-      },
-      onError,
+    this.contents = sidecarInformer<CustomObject>(ctx, volumeSnapshotContents, (o, change) => {
+      if (change === "delete") return;
+      this.contentQueue.add(keyOf(o.metadata));
+      // The snapshot's status follows its content.
+      const ref = parse(contentSchema, "volumesnapshotcontent", o).spec.volumeSnapshotRef;
+      this.snapshotQueue.add(`${ref.namespace}/${ref.name}`);
     });
-    this.synced = Promise.all([this.snapshots.synced, this.contents.synced]).then(() => undefined);
+    this.synced = Promise.all([this.snapshots.start(), this.contents.start()]).then(() => undefined);
   }
 
   private async readSnapshot(namespace: string, name: string): Promise<VolumeSnapshot | undefined> {
@@ -235,7 +228,7 @@ export class Snapshotter implements Sidecar {
         },
       }, createSnapshotAnswer);
     } catch (err) {
-      await this.ctx.events.record({ kind: "VolumeSnapshotContent", apiVersion: `${GROUP}/${VERSION}`, metadata: { name: content.metadata.name, uid: content.metadata.uid } }, "Warning", "SnapshotCreationFailed", `Failed to create snapshot: ${errorMessage(err)}`).catch(() => undefined);
+      await this.ctx.events.record({ kind: "VolumeSnapshotContent", apiVersion: `${GROUP}/${VERSION}`, metadata: { name: content.metadata.name, uid: content.metadata.uid } }, "Warning", "SnapshotCreationFailed", `Failed to create snapshot: ${errorMessage(err)}`);
       return "retry";
     }
     const snap = answer.snapshot;

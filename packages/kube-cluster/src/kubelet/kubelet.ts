@@ -8,10 +8,13 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1VolumeAttachment } from "@kubernetes/client-node";
 import { z } from "zod";
 import { CsiClient } from "../csi-sidecars/csi-client";
-import { startInformer, objectKey, splitKey } from "../csi-sidecars/informer";
-import { apiStatus, errorMessage, eventRecorder, kubeClients, readOptional, type EventRecorder, type KubeClients } from "../csi-sidecars/kube-access";
-import { silentLog, type SidecarLog } from "../csi-sidecars/sidecar";
-import { WorkQueue, type Outcome } from "../csi-sidecars/work-queue";
+import { apiStatus, errorMessage, kubeClients, readOptional, type KubeClients } from "../csi-sidecars/kube-access";
+import { sidecarInformer, sidecarQueue } from "../csi-sidecars/sidecar";
+import { KubeClient } from "../shared/client";
+import { EventRecorder } from "../shared/events";
+import { asLog, type Log, type WarnOnlyLog } from "../shared/log";
+import { keyOf, splitKey, type Outcome } from "../shared/queue";
+import { resources } from "../shared/resources";
 import { runningPodStatus } from "./pod-status";
 import { ensureNamespace, NODE_LEASE_NAMESPACE, registerCsiPlugin, registerNode, renewLease, type PluginRegistration } from "./registration";
 import { NotReadyYet, VolumeManager, type PodMount } from "./volumes";
@@ -41,7 +44,7 @@ export interface PodVolumeMount {
 export type KubeletOptions = z.input<typeof kubeletOptionsSchema> & {
   onPodRunning?: (pod: V1Pod, mounts: PodVolumeMount[]) => void | Promise<void>;
   onPodStopping?: (pod: V1Pod) => void | Promise<void>;
-  log?: SidecarLog;
+  log?: Log | WarnOnlyLog;
 };
 
 export interface Kubelet {
@@ -62,45 +65,37 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   if (!parsed.success) throw new Error(`startKubelet: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const o = parsed.data;
   const kube = kubeClients(o.kubeconfig);
+  const client = KubeClient.fromConfig(kube.config);
   const csi = new CsiClient(o.csiSocket);
-  const log = options.log ?? silentLog;
-  const events = eventRecorder(kube.core, "kubelet", o.nodeName);
+  const log = asLog(options.log);
+  const events = new EventRecorder(client, "kubelet", (err) => log("warn", "event not recorded", { node: o.nodeName, error: errorMessage(err) }), o.nodeName);
 
   const node = await registerNode(kube, { nodeName: o.nodeName, zone: o.zone, rack: o.rack, hostIP: o.hostIP });
   await ensureNamespace(kube, NODE_LEASE_NAMESPACE);
   await renewLease(kube, o.nodeName, node.metadata?.uid, o.leaseDurationSeconds);
   const plugin = await registerCsiPlugin(kube, csi, o.driverName, node);
   const leaseTimer = setInterval(() => {
-    renewLease(kube, o.nodeName, node.metadata?.uid, o.leaseDurationSeconds).catch((err: unknown) => log.warn("lease renewal failed", { node: o.nodeName, error: errorMessage(err) }));
+    renewLease(kube, o.nodeName, node.metadata?.uid, o.leaseDurationSeconds).catch((err: unknown) => log("warn", "lease renewal failed", { node: o.nodeName, error: errorMessage(err) }));
   }, o.leaseRenewIntervalMs);
 
   const worker = new PodWorker(kube, events, new VolumeManager(kube, csi, o.driverName, o.nodeName, o.rootDir, events), o.nodeName, o.hostIP, options, log);
-  const queue = new WorkQueue((key) => worker.reconcile(key), { baseDelayMs: o.retryDelayMs, maxDelayMs: o.maxRetryDelayMs, onError: (key, err) => log.warn("pod sync failed", { node: o.nodeName, key, error: errorMessage(err) }) });
-  const onError = (err: unknown) => log.warn("watch failed", { node: o.nodeName, error: errorMessage(err) });
-  const pods = startInformer<V1Pod>({
-    config: kube.config, path: "/api/v1/pods", fieldSelector: `spec.nodeName=${o.nodeName}`,
-    list: () => kube.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${o.nodeName}` }),
-    onChange: (pod) => queue.add(objectKey(pod)), onError,
-  });
+  const shared = { client, log, retryDelayMs: o.retryDelayMs, maxRetryDelayMs: o.maxRetryDelayMs };
+  const fields = { node: o.nodeName };
+  const queue = sidecarQueue(shared, (key) => worker.reconcile(key), "pod sync failed", fields);
+  const pods = sidecarInformer<V1Pod>(shared, resources.pods, (pod) => queue.add(keyOf(pod.metadata)), { fieldSelector: `spec.nodeName=${o.nodeName}`, fields });
   worker.pods = pods;
   // A pod waiting on a claim or an attach continues as soon as that object changes.
   const requeueWaiting = () => {
-    for (const pod of pods.list()) if (!worker.isHeld(pod)) queue.add(objectKey(pod));
+    for (const pod of pods.list()) if (!worker.isHeld(pod)) queue.add(keyOf(pod.metadata));
   };
-  const claims = startInformer<V1PersistentVolumeClaim>({
-    config: kube.config, path: "/api/v1/persistentvolumeclaims", list: () => kube.core.listPersistentVolumeClaimForAllNamespaces(),
-    onChange: (pvc) => {
-      requeueWaiting();
-      for (const key of worker.podsUsingClaim(pvc)) queue.add(key);
-    },
-    onError,
-  });
-  const attachments = startInformer<V1VolumeAttachment>({
-    config: kube.config, path: "/apis/storage.k8s.io/v1/volumeattachments", list: () => kube.storage.listVolumeAttachment(),
-    onChange: (va) => { if (va.spec.nodeName === o.nodeName) requeueWaiting(); },
-    onError,
-  });
-  await Promise.all([pods.synced, claims.synced, attachments.synced]);
+  const claims = sidecarInformer<V1PersistentVolumeClaim>(shared, resources.persistentVolumeClaims, (pvc) => {
+    requeueWaiting();
+    for (const key of worker.podsUsingClaim(pvc)) queue.add(key);
+  }, { fields });
+  const attachments = sidecarInformer<V1VolumeAttachment>(shared, resources.volumeAttachments, (va) => {
+    if (va.spec.nodeName === o.nodeName) requeueWaiting();
+  }, { fields });
+  await Promise.all([pods.start(), claims.start(), attachments.start()]);
 
   return {
     nodeName: o.nodeName,
@@ -126,7 +121,7 @@ class PodWorker {
     private readonly nodeName: string,
     private readonly hostIP: string,
     private readonly hooks: Pick<KubeletOptions, "onPodRunning" | "onPodStopping">,
-    private readonly log: SidecarLog,
+    private readonly log: Log,
   ) {}
 
   isHeld(pod: V1Pod): boolean {
@@ -166,7 +161,7 @@ class PodWorker {
       mounts = await this.volumes.mountAll(pod);
     } catch (err) {
       if (!(err instanceof NotReadyYet)) {
-        await this.events.record({ kind: "Pod", apiVersion: "v1", metadata: pod.metadata }, "Warning", "FailedMount", errorMessage(err)).catch(() => undefined);
+        await this.events.record({ kind: "Pod", apiVersion: "v1", metadata: pod.metadata }, "Warning", "FailedMount", errorMessage(err));
       }
       return "retry";
     }
@@ -193,7 +188,7 @@ class PodWorker {
 
   /** Workload first (it holds files open), then NodeUnpublish / NodeUnstage / detach. */
   private async teardown(uid: string, h: HeldPod): Promise<void> {
-    await Promise.resolve(this.hooks.onPodStopping?.(h.pod)).catch((err: unknown) => this.log.warn("onPodStopping failed", { key: h.key, error: errorMessage(err) }));
+    await Promise.resolve(this.hooks.onPodStopping?.(h.pod)).catch((err: unknown) => this.log("warn", "onPodStopping failed", { key: h.key, error: errorMessage(err) }));
     await this.volumes.unmountAll(h.mounts, this.usedByOthers(uid));
     this.held.delete(uid);
   }

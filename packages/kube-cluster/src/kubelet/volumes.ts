@@ -9,7 +9,8 @@ import path from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { pvCapability } from "../csi-sidecars/capability";
 import { emptyAnswer, nodeExpandAnswer, type CsiClient } from "../csi-sidecars/csi-client";
-import { apiStatus, readOptional, type EventRecorder, type KubeClients } from "../csi-sidecars/kube-access";
+import { apiStatus, readOptional, type KubeClients } from "../csi-sidecars/kube-access";
+import type { EventRecorder } from "../shared/events";
 import { quantityToBytes } from "../shared/quantity";
 import { deleteAttachment, ensureAttachment } from "./attach-detach";
 import { blockTargetPath, mountTargetPath, stagingPath } from "./paths";
@@ -125,7 +126,7 @@ export class VolumeManager {
       capacity_range: { required_bytes: String(quantityToBytes(size)), limit_bytes: "0" }, volume_capability: pvCapability(pv), secrets: {},
     }, nodeExpandAnswer);
     await this.finishResize(pvc, size);
-    await this.events.record({ kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: pvc.metadata }, "Normal", "FileSystemResizeSuccessful", `MountVolume.NodeExpandVolume succeeded for volume "${mount.pvName}" ${this.nodeName}`).catch(() => undefined);
+    await this.events.record({ kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: pvc.metadata }, "Normal", "FileSystemResizeSuccessful", `MountVolume.NodeExpandVolume succeeded for volume "${mount.pvName}" ${this.nodeName}`);
   }
 
   private async finishResize(pvc: V1PersistentVolumeClaim, size: string): Promise<void> {

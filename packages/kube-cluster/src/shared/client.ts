@@ -57,6 +57,11 @@ export class KubeClient {
   static fromKubeconfig(yaml: string): KubeClient {
     const config = new KubeConfig();
     config.loadFromString(yaml);
+    return KubeClient.fromConfig(config);
+  }
+
+  /** Over a loaded KubeConfig, so typed client-node APIs and this client share one configuration. */
+  static fromConfig(config: KubeConfig): KubeClient {
     const cluster = config.getCurrentCluster();
     if (cluster === null) throw new Error("kubeconfig: the current context names no cluster");
     return new KubeClient(config, new URL(cluster.server));

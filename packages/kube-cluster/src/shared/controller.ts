@@ -4,6 +4,7 @@ import type { KubeClient, ResourceRef } from "./client";
 import { EventRecorder } from "./events";
 import { Informer } from "./informer";
 import { resourcePath } from "./client";
+import type { Log } from "./log";
 
 export interface Controller {
   readonly name: string;
@@ -12,7 +13,7 @@ export interface Controller {
   stop(): Promise<void>;
 }
 
-export type Log = (level: "info" | "warn" | "error", message: string, fields: Record<string, unknown>) => void;
+export type { Log } from "./log";
 
 /** One informer per resource, shared by every controller that reads it (kcm's SharedInformerFactory). */
 export class InformerFactory {

@@ -11,6 +11,8 @@ export class EventRecorder {
     private readonly client: KubeClient,
     private readonly component: string,
     private readonly onError: (err: unknown) => void = () => undefined,
+    /** The node, for a kubelet's events (source.host, reportingInstance). */
+    private readonly host?: string,
   ) {}
 
   /** Best effort: an event that cannot be written never fails the reconcile that raised it. */
@@ -26,9 +28,9 @@ export class EventRecorder {
       reason,
       message,
       type,
-      source: { component: this.component },
+      source: { component: this.component, ...(this.host === undefined ? {} : { host: this.host }) },
       reportingComponent: this.component,
-      reportingInstance: "",
+      reportingInstance: this.host ?? "",
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,

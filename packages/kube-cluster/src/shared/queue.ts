@@ -1,9 +1,22 @@
 /**
- * A work queue of keys: a key added while queued is processed once; a key is never processed by two
- * workers at once (added again while in flight, it runs again after); a failing key is retried with
- * capped backoff; `after` schedules a key for later (waits on time, like a lease expiry).
+ * A work queue of keys, as client-go's rate-limited workqueue: a key added while queued is processed
+ * once; a key is never processed by two workers at once (added again while in flight, it runs again
+ * after); a failing key — one whose reconcile throws or answers "retry" — is retried with capped
+ * exponential backoff, which an add does not reset, so a stream of updates cannot turn a failing key
+ * into a hot loop; `after` schedules a key for later (waits on time, like a lease expiry).
  */
-export type Reconcile = (key: string) => Promise<void>;
+
+/** What a reconcile may answer: "retry" asks for the backoff without counting as an error (it was reported already). */
+export type Outcome = "done" | "retry";
+export type Reconcile = (key: string) => Promise<Outcome | void>;
+
+export interface WorkQueueOptions {
+  /** How many keys reconcile at once (kcm's --concurrent-*-syncs, the sidecars' --worker-threads). */
+  workers?: number;
+  /** The first retry's delay; doubles per consecutive failure up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
 
 export class WorkQueue {
   private readonly queued = new Set<string>();
@@ -12,6 +25,9 @@ export class WorkQueue {
   private readonly dirtyInFlight = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly workers: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
   private running = 0;
   private stopped = false;
   private idle: Array<() => void> = [];
@@ -19,8 +35,13 @@ export class WorkQueue {
   constructor(
     private readonly reconcile: Reconcile,
     private readonly onError: (key: string, err: unknown) => void,
-    private readonly workers = 2,
-  ) {}
+    options: WorkQueueOptions | number = {},
+  ) {
+    const o = typeof options === "number" ? { workers: options } : options;
+    this.workers = o.workers ?? 2;
+    this.baseDelayMs = o.baseDelayMs ?? 100;
+    this.maxDelayMs = o.maxDelayMs ?? 5_000;
+  }
 
   add(key: string): void {
     if (this.stopped) return;
@@ -65,21 +86,25 @@ export class WorkQueue {
   }
 
   private async run(key: string): Promise<void> {
+    let retry: boolean;
     try {
-      await this.reconcile(key);
-      this.failures.delete(key);
+      retry = (await this.reconcile(key)) === "retry";
     } catch (err) {
+      this.onError(key, err);
+      retry = true;
+    }
+    if (retry) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
-      this.onError(key, err);
-      this.after(key, Math.min(50 * 2 ** n, 5_000));
-    } finally {
-      this.inFlight.delete(key);
-      this.running--;
-      if (this.dirtyInFlight.delete(key)) this.add(key);
-      if (this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
-      this.pump();
+      this.after(key, Math.min(this.baseDelayMs * 2 ** (n - 1), this.maxDelayMs));
+    } else {
+      this.failures.delete(key);
     }
+    this.inFlight.delete(key);
+    this.running--;
+    if (this.dirtyInFlight.delete(key)) this.add(key);
+    if (this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+    this.pump();
   }
 }
 
