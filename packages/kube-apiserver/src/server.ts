@@ -15,6 +15,7 @@ import { handlePatch } from "./handlers/patch";
 import { handleGet, handleList } from "./handlers/read";
 import { scaleOf } from "./handlers/scale";
 import { handleWatch } from "./handlers/watch";
+import { handleBinding } from "./handlers/binding";
 import { handleCreate, handleUpdate } from "./handlers/write";
 import { isObject, type JsonObject } from "./json";
 import { documentHash, groupVersionDocument, openapiIndex } from "./openapi/documents";
@@ -120,7 +121,9 @@ async function serve(ctx: ServerContext, opts: FrontOptions, authorizer: Authori
     const details = { group: route.group, resource: route.resource };
     throw errors.forbidden(details, route.name, forbiddenMessage(user === anonymous ? anonymous : user, attrs));
   }
-  if (route.subresource !== undefined && !["status", "scale", "finalize"].includes(route.subresource)) throw errors.notFoundPath();
+  if (route.subresource !== undefined && !["status", "scale", "finalize", "binding"].includes(route.subresource)) throw errors.notFoundPath();
+  if (route.subresource === "binding" && !(type.group === "" && type.resource === "pods")) throw errors.notFoundPath();
+  if (route.subresource === "binding" && method !== "POST") throw errors.methodNotAllowed();
   if (route.subresource === "status" && !type.subresources.status) throw errors.notFoundPath();
   if (route.subresource === "scale" && type.subresources.scale === undefined) throw errors.notFoundPath();
   if (route.subresource === "finalize" && !(type.group === "" && type.resource === "namespaces")) throw errors.notFoundPath();
@@ -171,6 +174,10 @@ async function serve(ctx: ServerContext, opts: FrontOptions, authorizer: Authori
       }
       break;
     case "POST":
+      if (name !== undefined && route.subresource === "binding") {
+        reply = await handleBinding(ctx, scope, name, body);
+        break;
+      }
       if (name !== undefined) throw errors.methodNotAllowed();
       reply = await handleCreate(ctx, scope, body, contentType);
       break;

@@ -73,6 +73,8 @@ export const errors = {
   alreadyExists: (r: ResourceRef, name: string) => new ApiError(409, "AlreadyExists", `${qualified(r)} "${name}" already exists`, ref(r, name)),
   conflict: (r: ResourceRef, name: string) =>
     new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(r)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, ref(r, name)),
+  /** A 409 whose cause is not a stale resourceVersion (a failed precondition, a rule of a subresource). */
+  conflictWith: (r: ResourceRef, name: string, why: string) => new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, ref(r, name)),
   badRequest: (message: string) => new ApiError(400, "BadRequest", message),
   /** `kind` here is the Kind (with group suffix in the message), as validation errors carry it. */
   invalid: (kind: string, group: string, name: string, causes: StatusCause[]) => {

@@ -13,6 +13,11 @@ function serverAddress(address: string): JsonObject[] {
   return [{ clientCIDR: "0.0.0.0/0", serverAddress: address }];
 }
 
+/** Pods also serve /binding (create only), the one built-in subresource besides status and scale served here. */
+function isPods(t: ResourceType): boolean {
+  return t.group === "" && t.resource === "pods";
+}
+
 export function apiVersions(address: string): JsonObject {
   return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: serverAddress(address) };
 }
@@ -42,7 +47,8 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
     const scale: JsonObject = { name: `${t.resource}/scale`, singularName: "", namespaced: t.namespaced, group: "autoscaling", version: "v1", kind: "Scale", verbs: subVerbs };
     const status: JsonObject = { name: `${t.resource}/status`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: subVerbs };
     // Built-ins list subresources alphabetically; the CRD handler lists status before scale.
-    const subs = t.crdName !== undefined ? [t.subresources.status ? status : undefined, t.subresources.scale ? scale : undefined] : [t.subresources.scale ? scale : undefined, t.subresources.status ? status : undefined];
+    const binding: JsonObject | undefined = isPods(t) ? { name: "pods/binding", singularName: "", namespaced: true, kind: "Binding", verbs: ["create"] } : undefined;
+    const subs = t.crdName !== undefined ? [t.subresources.status ? status : undefined, t.subresources.scale ? scale : undefined] : [binding, t.subresources.scale ? scale : undefined, t.subresources.status ? status : undefined];
     for (const s of subs) if (s !== undefined) resources.push(s);
     if (group === "" && t.resource === "namespaces") resources.push({ name: "namespaces/finalize", singularName: "", namespaced: false, kind: "Namespace", verbs: ["update"] });
   }
@@ -54,6 +60,7 @@ function aggregatedResource(t: ResourceType): JsonObject {
   if (t.shortNames.length > 0) r.shortNames = t.shortNames;
   if (t.categories.length > 0) r.categories = t.categories;
   const subs: JsonObject[] = [];
+  if (isPods(t)) subs.push({ subresource: "binding", responseKind: { group: "", version: "", kind: "Binding" }, verbs: ["create"] });
   if (t.subresources.scale) subs.push({ subresource: "scale", responseKind: { group: "autoscaling", version: "v1", kind: "Scale" }, verbs: subVerbs });
   if (t.subresources.status) subs.push({ subresource: "status", responseKind: { group: "", version: "", kind: t.kind }, verbs: subVerbs });
   if (subs.length > 0) r.subresources = subs;

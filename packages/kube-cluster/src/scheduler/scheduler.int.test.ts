@@ -76,6 +76,10 @@ describe("scheduler", () => {
     await createNamespace(client, ns);
     await client.create(resources.pods, ns, pod("ssd", { nodeSelector: { disk: "ssd" } }));
     expect(await nodeOf(ns, "ssd")).toBe("node-b");
+    // Bound through pods/binding, as kube-scheduler binds: the server wrote the node and PodScheduled.
+    const boundPod = await client.get<V1Pod>(resources.pods, ns, "ssd");
+    expect(boundPod.metadata?.managedFields?.some((f) => f.subresource === "binding")).toBe(true);
+    expect(boundPod.status?.conditions?.find((c) => c.type === "PodScheduled")?.status).toBe("True");
     await client.create(resources.pods, ns, pod("tolerant", { nodeSelector: { "topology.stowage.io/zone": "z1" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "storage", effect: "NoSchedule" }] }));
     // node-a (tainted, tolerated) and node-b tie at score 0; the first by name wins.
     expect(await nodeOf(ns, "tolerant")).toBe("node-a");

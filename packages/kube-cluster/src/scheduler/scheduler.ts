@@ -5,7 +5,7 @@
  * WaitForFirstConsumer claims get `volume.kubernetes.io/selected-node` and the pod is bound only once
  * they are Bound (the volume binder's job in kube-scheduler).
  */
-import type { V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodCondition, V1StorageClass } from "@kubernetes/client-node";
+import type { V1Binding, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodCondition, V1StorageClass } from "@kubernetes/client-node";
 import { z } from "zod";
 import { isConflict, isNotFound, KubeClient } from "../shared/client";
 import type { Log } from "../shared/controller";
@@ -52,7 +52,6 @@ export class Scheduler {
   private readonly unschedulable = new Map<string, string>();
   /** Pods waiting for their WaitForFirstConsumer claims, with the node chosen for them. */
   private readonly assumed = new Map<string, string>();
-  private bindingServed = true;
   private resync: NodeJS.Timeout | undefined;
 
   constructor(
@@ -231,27 +230,28 @@ export class Scheduler {
     }
   }
 
-  /** POST pods/binding where the server serves it; else a conditional patch of spec.nodeName. */
+  /**
+   * POST pods/binding, as kube-scheduler binds: the server sets spec.nodeName once and PodScheduled.
+   * A 409 means the pod got a node meanwhile (or is being deleted): the watch brings that, nothing to redo.
+   */
   private async bind(pod: V1Pod, node: string): Promise<void> {
     const namespace = pod.metadata?.namespace ?? "default";
     const name = pod.metadata?.name ?? "";
-    let bound = false;
-    if (this.bindingServed) {
-      try {
-        await this.client.request("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/binding`, { body: { apiVersion: "v1", kind: "Binding", metadata: { name, namespace, uid: pod.metadata?.uid }, target: { apiVersion: "v1", kind: "Node", name: node } } });
-        bound = true;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        this.bindingServed = false;
-      }
-    }
-    if (!bound) {
-      await this.client.mergePatch(resources.pods, namespace, name, { metadata: { resourceVersion: pod.metadata?.resourceVersion }, spec: { nodeName: node } });
-      await this.patchCondition(pod, { type: "PodScheduled", status: "True", lastTransitionTime: nowTimestamp() });
+    try {
+      await this.client.create(resources.pods, namespace, binding(pod, node), { name, subresource: "binding" });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      this.log("info", "pod was bound elsewhere first", { pod: keyOf(pod.metadata), node, err: String(err) });
+      return;
     }
     this.unschedulable.delete(keyOf(pod.metadata));
     await this.recorder.record(withKind(pod), "Normal", "Scheduled", `Successfully assigned ${namespace}/${name} to ${node}`);
   }
+}
+
+/** The v1 Binding kube-scheduler posts: the pod's uid as a precondition, the node as target. */
+export function binding(pod: V1Pod, node: string): V1Binding {
+  return { apiVersion: "v1", kind: "Binding", metadata: { name: pod.metadata?.name ?? "", namespace: pod.metadata?.namespace ?? "default", ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) }, target: { apiVersion: "v1", kind: "Node", name: node } };
 }
 
 function withKind(pod: V1Pod): V1Pod {

@@ -111,8 +111,9 @@ export class KubeClient {
     return this.request<KubeList<T>>("GET", resourcePath(ref, namespace), { query });
   }
 
-  create<T extends KubernetesObject>(ref: ResourceRef, namespace: string | undefined, object: T): Promise<T> {
-    return this.request<T>("POST", resourcePath(ref, namespace), { body: object });
+  /** POST to the collection, or to a subresource of one object (pods/<name>/binding, which answers a Status). */
+  create<T extends KubernetesObject, R = T>(ref: ResourceRef, namespace: string | undefined, object: T, at?: { name: string; subresource: string }): Promise<R> {
+    return this.request<R>("POST", resourcePath(ref, namespace, at?.name, at?.subresource), { body: object });
   }
 
   /** A JSON merge patch; put metadata.resourceVersion in it to make it conditional (409 when stale). */
