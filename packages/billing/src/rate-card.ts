@@ -7,7 +7,7 @@ import { isMonthStart, isoUtc } from "./time";
 export const unitPriceMinorSchema = z
   .string()
   .refine((s) => !s.trim().startsWith("-"), "must not be negative")
-  .refine((s) => /^\d+(\.\d{1,6})?$/.test(s), "must be a decimal number of minor units with at most 6 decimals, e.g. \"12.5\"");
+  .refine((s) => s.trim().startsWith("-") || /^\d+(\.\d{1,6})?$/.test(s), "must be a decimal number of minor units with at most 6 decimals, e.g. \"12.5\"");
 
 export const tierSchema = z.object({
   /** Upper bound of the tier in units per month (inclusive); null on the last, open-ended tier. */
