@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Deployment, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "../controllers/index";
 import { resources } from "../shared/resources";
@@ -58,7 +58,7 @@ beforeAll(async () => {
   await createNode("node-b", { disk: "ssd", "topology.stowage.io/zone": "z1" });
   await createNode("node-c", { "topology.stowage.io/zone": "z2" });
   await createNode("node-d", { "topology.stowage.io/zone": "z2" });
-  controllers = await startControllers({ kubeconfig: cluster.kubeconfig, controllers: ["persistentvolume-binder"] });
+  controllers = await startControllers({ kubeconfig: cluster.kubeconfig, controllers: ["persistentvolume-binder", "deployment", "replicaset"] });
   scheduler = await startScheduler({ kubeconfig: cluster.kubeconfig, extenders: [{ urlPrefix: `http://127.0.0.1:${port}`, filterVerb: "filter", prioritizeVerb: "prioritize", weight: 1 }] });
 });
 
@@ -113,6 +113,26 @@ describe("scheduler", () => {
     expect(filterCall?.nodes).toEqual(["node-b", "node-c", "node-d"]);
     const prioritizeCall = extenderCalls.find((c) => c.pod === "steered" && c.verb === "/prioritize");
     expect(prioritizeCall?.nodes).toEqual(["node-c", "node-d"]);
+  });
+
+  it("spreads the three replicas of a Deployment over three nodes instead of stacking them on the first by name", async () => {
+    const ns = "sched-spread";
+    const client = cluster.client;
+    await createNamespace(client, ns);
+    const deployment: V1Deployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "x" }] } } },
+    };
+    await client.create(resources.deployments, ns, deployment);
+    const nodes = await waitFor("3 replicas bound", async () => {
+      const pods = (await client.list<V1Pod>(resources.pods, ns, { labelSelector: "app=web" })).items;
+      const bound = pods.map((p) => p.spec?.nodeName).filter((n): n is string => n !== undefined);
+      return bound.length === 3 && bound;
+    });
+    // node-a is tainted; without spreading all three would go to node-b, the first by name.
+    expect([...nodes].sort()).toEqual(["node-b", "node-c", "node-d"]);
   });
 
   it("follows the node affinity of a bound PV", async () => {

@@ -1,7 +1,8 @@
 /**
  * A scheduler: binds Pending pods without a node to one. Filters (readiness, taints, selectors and
- * affinity, volume topology), then the configured extenders' filter and prioritize calls, then the
- * best score (ties go to the first node by name, so a choice is reproducible). Unbound
+ * affinity, volume topology), then the configured extenders' filter, then scores: the default
+ * profile's resource and spreading plugins (scoring.ts) plus each extender's prioritize × weight;
+ * the best total wins (ties go to the first node by name, so a choice is reproducible). Unbound
  * WaitForFirstConsumer claims get `volume.kubernetes.io/selected-node` and the pod is bound only once
  * they are Bound (the volume binder's job in kube-scheduler).
  */
@@ -16,6 +17,7 @@ import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
 import { Extender, extenderConfigSchema } from "./extender";
 import { filterNode, unschedulableMessage, type PodVolumes } from "./filters";
+import { scoreNodes } from "./scoring";
 
 export const selectedNodeAnnotation = "volume.kubernetes.io/selected-node";
 
@@ -52,6 +54,8 @@ export class Scheduler {
   private readonly unschedulable = new Map<string, string>();
   /** Pods waiting for their WaitForFirstConsumer claims, with the node chosen for them. */
   private readonly assumed = new Map<string, string>();
+  /** Pod uid → node, for pods bound here whose binding the cache has not shown yet. */
+  private readonly boundNotSeen = new Map<string, string>();
   private resync: NodeJS.Timeout | undefined;
 
   constructor(
@@ -73,6 +77,7 @@ export class Scheduler {
   async start(): Promise<void> {
     this.pods.onChange((pod, kind) => {
       const key = keyOf(pod.metadata);
+      if (kind === "delete" || pod.spec?.nodeName) this.boundNotSeen.delete(pod.metadata?.uid ?? "");
       if (kind === "delete") {
         this.unschedulable.delete(key);
         this.assumed.delete(key);
@@ -131,6 +136,23 @@ export class Scheduler {
     return { volumes, unbound, selected };
   }
 
+  /**
+   * Which pods are on which node, for scoring: the cache, plus the pods this scheduler bound that the
+   * watch has not shown bound yet (kube-scheduler's assumed pods), so replicas scheduled one after
+   * another see each other.
+   */
+  private podsOnNodes(): (node: string) => readonly V1Pod[] {
+    const byNode = new Map<string, V1Pod[]>();
+    for (const p of this.pods.list()) {
+      const node = p.spec?.nodeName ?? this.boundNotSeen.get(p.metadata?.uid ?? "");
+      if (node === undefined || node === "") continue;
+      const list = byNode.get(node) ?? [];
+      list.push(p);
+      byNode.set(node, list);
+    }
+    return (node) => byNode.get(node) ?? [];
+  }
+
   /** One scheduling decision for a pod, from the caches and the extenders. */
   private async decide(pod: V1Pod): Promise<Attempt> {
     const key = keyOf(pod.metadata);
@@ -168,7 +190,8 @@ export class Scheduler {
       feasible = feasible.filter((n) => passed.has(n.metadata?.name ?? ""));
     }
     if (feasible.length === 0) return { type: "unschedulable", message: unschedulableMessage(all.length, reasons) };
-    const scores = new Map<string, number>(feasible.map((n) => [n.metadata?.name ?? "", 0]));
+    // Like kube-scheduler, a single feasible node is not scored.
+    const scores = feasible.length > 1 ? scoreNodes(pod, feasible, all, this.podsOnNodes()) : new Map<string, number>(feasible.map((n) => [n.metadata?.name ?? "", 0]));
     if (feasible.length > 1) {
       for (const extender of this.extenders) {
         try {
@@ -239,6 +262,7 @@ export class Scheduler {
     const name = pod.metadata?.name ?? "";
     try {
       await this.client.create(resources.pods, namespace, binding(pod, node), { name, subresource: "binding" });
+      if (pod.metadata?.uid) this.boundNotSeen.set(pod.metadata.uid, node);
     } catch (err) {
       if (!isConflict(err)) throw err;
       this.log("info", "pod was bound elsewhere first", { pod: keyOf(pod.metadata), node, err: String(err) });
