@@ -7,6 +7,7 @@ import type { ConsensusStore } from "../consensus/store";
 import type { KmsProvider } from "../kms/provider";
 import type { IoStatsSnapshot } from "../metrics/io-stats";
 import type { ReplicaStatus } from "../replication/target";
+import type { QuiescedVolume } from "./group-snapshot-quiesce";
 
 /** A target's view of its volume: its epoch, its replicas' catch-up progress, the bytes its local replica allocates. */
 export interface TargetStatus {
@@ -40,4 +41,6 @@ export interface ClusterAdminOperations {
   snapshotVolume(volumeId: string, name: string): Promise<SnapshotRecord>;
   /** Deletes a snapshot of any replicated volume through its target. */
   deleteVolumeSnapshot(volumeId: string, name: string): Promise<void>;
+  /** Holds the writes of a volume this node is the target of, for a group snapshot (group-snapshot-quiesce.ts). */
+  quiesceVolume(volumeId: string): Promise<QuiescedVolume>;
 }

@@ -10,6 +10,7 @@ import { readAdminJson, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
 import { EngineError } from "../errors";
 import type { ClusterAdminOperations } from "./admin-operations";
+import { groupSnapshotRoutes } from "./group-snapshot-routes";
 import { snapshotView } from "./snapshots";
 import {
   createClusterSnapshotRequestSchema,
@@ -141,6 +142,7 @@ export async function describeVolume(node: ClusterAdminOperations, v: VolumeReco
 
 export function clusterRoutes(node: ClusterAdminOperations): AdminRoute[] {
   return [
+    ...groupSnapshotRoutes(node),
     {
       ...routeMatcher(adminApi.clusterNodes),
       handler: async () => {

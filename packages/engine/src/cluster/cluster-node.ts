@@ -40,6 +40,7 @@ import { TargetAttacher } from "./failover";
 import { LocalReplicas } from "./local-replicas";
 import { NodeRegistration } from "./registration";
 import { deleteClusterSnapshot, takeClusterSnapshot } from "./snapshots";
+import { quiesceClusterVolume, type QuiescedVolume } from "./group-snapshot-quiesce";
 import type { NodeKek } from "./volume-keys";
 import { VolumeCloner } from "./volume-clone";
 import { growAttached, recordExpansion } from "./volume-expansion";
@@ -266,6 +267,11 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
   async deleteClusterSnapshot(volumeId: string, name: string): Promise<void> {
     const { a } = this.targets.serving(volumeId);
     await deleteClusterSnapshot(this.store, this.log, volumeId, a, name);
+  }
+
+  quiesceVolume(volumeId: string): Promise<QuiescedVolume> {
+    const { a } = this.targets.serving(volumeId);
+    return quiesceClusterVolume(this.store, this.log, volumeId, a);
   }
 
   async expandClusterVolume(volumeId: string, sizeBytes: number): Promise<VolumeRecord> {

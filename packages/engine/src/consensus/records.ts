@@ -150,3 +150,37 @@ export const keys = {
   /** Held (with a lease) by the node running the volume controller. */
   controller: "controller",
 } as const;
+
+/**
+ * A group snapshot (cluster/group-snapshot.ts): one crash-consistent point
+ * across several volumes, each holding a snapshot taken while every volume of
+ * the group was quiesced at once. Written only once every snapshot is
+ * recorded in its volume's record, so a group listed here is whole.
+ */
+export const groupSnapshotRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  name: z.string().min(1),
+  createdAt: z.string().datetime(),
+  volumes: z
+    .array(
+      z.object({
+        volume: z.string().min(1),
+        /** The snapshot's name in the volume's record. */
+        snapshot: z.string().min(1),
+        createdAt: z.string().datetime(),
+        replicaIds: z.array(z.string().min(1)),
+        sizeBytes: z.number().int().positive().optional(),
+        /** How long writes to this volume were held (ms), measured by its target. */
+        pauseMs: z.number().nonnegative(),
+      }),
+    )
+    .min(1),
+  /** Over the group's volumes. */
+  pause: z.object({ maxMs: z.number().nonnegative(), p50Ms: z.number().nonnegative() }),
+});
+export type GroupSnapshotRecord = z.infer<typeof groupSnapshotRecordSchema>;
+
+export const groupSnapshotKeys = {
+  group: (name: string) => `group-snapshots/${name}`,
+  prefix: "group-snapshots/",
+} as const;

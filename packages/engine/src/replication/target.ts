@@ -97,6 +97,20 @@ export class SnapshotExistsError extends Error {
   }
 }
 
+/**
+ * A volume held still for a group snapshot (`VolumeTarget.quiesce`): no write
+ * is in flight and new ones wait until `resume`.
+ */
+export interface QuiescedTarget {
+  /** Takes snapshot `name` at the quiesced point, as `VolumeTarget.snapshot` does. At most one at a time. */
+  snapshot(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]>;
+  /**
+   * Lets writes through again, once a snapshot under way has finished. Resolves to how long
+   * writes were held (ms, from the moment the lock was asked for); again, to the same figure.
+   */
+  resume(): Promise<number>;
+}
+
 function isReplicaFailure(err: unknown): boolean {
   return err instanceof ReplicaUnavailableError || err instanceof ReplicaIoError || err instanceof BlockIoError;
 }
@@ -263,30 +277,36 @@ export class VolumeTarget implements BlockDevice {
       if (this.snapshotHolders.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
       const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
       try {
-        this.checkFenced();
-        await this.flush();
-        const holders = await this.onInSync(async (l) => {
-          // A copy of that name the record does not list is left from an attempt never acknowledged
-          // (its content is from another point): replace it.
-          await l.deleteSnapshot(name);
-          await l.snapshot(name);
-        });
-        if (holders.length === 0) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica took snapshot ${name}`);
-        try {
-          await record(holders);
-        } catch (err) {
-          // Not taken: drop the copies so they cannot be mistaken for it later (a reconnect drops them too).
-          if (!(err instanceof SnapshotExistsError)) {
-            await Promise.allSettled(this.linked().flatMap((s) => (s.link ? [s.link.deleteSnapshot(name)] : [])));
-          }
-          throw this.maybeFence(err);
-        }
-        this.snapshotHolders.set(name, new Set(holders));
-        return holders;
+        return await this.snapshotUnderLock(name, record);
       } finally {
         this.lock.release(all);
       }
     });
+  }
+
+  /** The body of `snapshot`, run with the exclusive lock over the whole volume held (by it, or by `quiesce`). */
+  private async snapshotUnderLock(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]> {
+    this.checkFenced();
+    if (this.snapshotHolders.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
+    await this.flush();
+    const holders = await this.onInSync(async (l) => {
+      // A copy of that name the record does not list is left from an attempt never acknowledged
+      // (its content is from another point): replace it.
+      await l.deleteSnapshot(name);
+      await l.snapshot(name);
+    });
+    if (holders.length === 0) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica took snapshot ${name}`);
+    try {
+      await record(holders);
+    } catch (err) {
+      // Not taken: drop the copies so they cannot be mistaken for it later (a reconnect drops them too).
+      if (!(err instanceof SnapshotExistsError)) {
+        await Promise.allSettled(this.linked().flatMap((s) => (s.link ? [s.link.deleteSnapshot(name)] : [])));
+      }
+      throw this.maybeFence(err);
+    }
+    this.snapshotHolders.set(name, new Set(holders));
+    return holders;
   }
 
   /**
@@ -348,6 +368,54 @@ export class VolumeTarget implements BlockDevice {
       } finally {
         this.lock.release(all);
       }
+    });
+  }
+
+  // ----------------------------------------------- group quiesce ----
+
+  /**
+   * Holds the volume still for a group snapshot across volumes (cluster/group-snapshot*.ts):
+   * takes the exclusive lock over the whole volume as `snapshot` does, so writes in flight
+   * finish and new ones queue behind it (none is refused or lost), then keeps it until
+   * `resume`. It holds the control chain too, so no snapshot or growth interleaves. The
+   * caller bounds the pause: every path must end in `resume`.
+   */
+  quiesce(): Promise<QuiescedTarget> {
+    return new Promise<QuiescedTarget>((resolve, reject) => {
+      this.serialiseControl(async () => {
+        this.checkFenced();
+        const asked = performance.now();
+        const all = await this.lock.acquire(0, Number.POSITIVE_INFINITY, true);
+        if (this.fenced) {
+          this.lock.release(all);
+          this.checkFenced();
+        }
+        let resumed: () => void = () => undefined;
+        const held = new Promise<void>((r) => (resumed = r));
+        let snapshotting: Promise<unknown> = Promise.resolve();
+        let resuming = false;
+        let pauseMs = 0;
+        resolve({
+          snapshot: (name, record) => {
+            if (resuming) return Promise.reject(new Error(`volume ${this.opts.volumeId} was resumed before snapshot ${name}`));
+            const run = snapshotting.then(() => this.snapshotUnderLock(name, record));
+            snapshotting = run.catch(() => undefined);
+            return run;
+          },
+          resume: async () => {
+            if (!resuming) {
+              resuming = true;
+              await snapshotting;
+              pauseMs = performance.now() - asked;
+              this.lock.release(all);
+              resumed();
+            }
+            await held;
+            return pauseMs;
+          },
+        });
+        await held;
+      }).catch(reject);
     });
   }
 

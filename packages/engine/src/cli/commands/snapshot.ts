@@ -1,6 +1,7 @@
 import { AdminClient } from "../../admin/client";
 import { adminArgs, adminFlags, adminFlagsUsage, parse, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
+import { groupSnapshotCmd, groupSnapshotUsage } from "./group-snapshot";
 import { volumeName } from "./volume";
 
 const usage = `Usage: stowage-engine snapshot <create|list|delete> VOLUME [NAME] [options]
@@ -8,6 +9,9 @@ const usage = `Usage: stowage-engine snapshot <create|list|delete> VOLUME [NAME]
   snapshot create VOLUME NAME   takes a crash-consistent snapshot of VOLUME
   snapshot list VOLUME [--json] lists the snapshots of VOLUME
   snapshot delete VOLUME NAME   deletes a snapshot
+  snapshot group create|list|delete
+                                group snapshots across replicated volumes (cluster mode;
+                                'snapshot group --help' for more)
 
 Common options:
 ${adminFlagsUsage}
@@ -49,7 +53,14 @@ export const snapshotCommand: Command = {
   usage,
   async run(args, ctx) {
     const [sub, ...rest] = args;
-    if (sub === undefined) throw new UsageError("snapshot needs a subcommand: create, list or delete");
+    if (sub === undefined) throw new UsageError("snapshot needs a subcommand: create, list, delete or group");
+    if (sub === "group") {
+      if (wantsHelp(rest) || rest.length === 0) {
+        ctx.stdout(`${groupSnapshotUsage}\n`);
+        return rest.length === 0 ? 2 : 0;
+      }
+      return groupSnapshotCmd(rest, ctx);
+    }
     if (sub === "--help" || sub === "-h" || wantsHelp(rest)) {
       ctx.stdout(`${usage}\n`);
       return 0;
@@ -62,7 +73,7 @@ export const snapshotCommand: Command = {
       case "delete":
         return remove(rest, ctx);
       default:
-        throw new UsageError(`unknown snapshot subcommand '${sub}' (expected create, list or delete)`);
+        throw new UsageError(`unknown snapshot subcommand '${sub}' (expected create, list, delete or group)`);
     }
   },
 };

@@ -1,0 +1,60 @@
+/**
+ * The target's side of a group snapshot, for one volume this node serves:
+ * hold its writes (VolumeTarget.quiesce), take its snapshot at that point and
+ * record it in the volume record at the target's epoch, as a single snapshot
+ * is (snapshots.ts), then let writes through again.
+ */
+import type { SnapshotRecord } from "../consensus/records";
+import type { ConsensusStore } from "../consensus/store";
+import { EngineError } from "../errors";
+import type { Logger } from "../logger";
+import { EpochSupersededError } from "../replication/membership";
+import { SnapshotExistsError, type QuiescedTarget } from "../replication/target";
+import { MAX_CLUSTER_SNAPSHOTS, recordSnapshot } from "./snapshots";
+import type { Attached } from "./volume-state";
+
+/** A volume of a group held still on its target. */
+export interface QuiescedVolume {
+  /** Takes and records snapshot `name` at the held point. */
+  snapshot(name: string): Promise<SnapshotRecord>;
+  /** Lets writes through (after a snapshot under way); resolves to how long they were held (ms). */
+  resume(): Promise<number>;
+}
+
+export async function quiesceClusterVolume(store: ConsensusStore, log: Logger, volumeId: string, a: Attached): Promise<QuiescedVolume> {
+  // Most of what the snapshot's flush would write is written now, before writes are held.
+  await a.target.flush().catch(() => undefined);
+  let held: QuiescedTarget;
+  try {
+    held = await a.target.quiesce();
+  } catch (err) {
+    throw groupVolumeError(volumeId, a, "quiesce", err);
+  }
+  return {
+    snapshot: async (name) => {
+      if (a.target.snapshots().includes(name)) throw new EngineError("EXISTS", `volume ${volumeId} already has a snapshot ${name}`);
+      if (a.target.snapshots().length >= MAX_CLUSTER_SNAPSHOTS) throw new EngineError("INVALID", `volume ${volumeId} has ${MAX_CLUSTER_SNAPSHOTS} snapshots, the most a replicated volume keeps`);
+      let entry: SnapshotRecord | undefined;
+      try {
+        await held.snapshot(name, async (holders) => {
+          entry = { name, createdAt: new Date().toISOString(), replicaIds: holders, sizeBytes: a.target.size };
+          await recordSnapshot(store, volumeId, a.epoch, entry);
+        });
+      } catch (err) {
+        throw groupVolumeError(volumeId, a, "snapshot", err);
+      }
+      if (!entry) throw new Error("snapshot taken without a record entry");
+      log.info({ volume: volumeId, snapshot: name, epoch: a.epoch, replicas: entry.replicaIds }, "group snapshot member taken");
+      return entry;
+    },
+    resume: () => held.resume(),
+  };
+}
+
+function groupVolumeError(volumeId: string, a: Attached, step: string, err: unknown): EngineError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof EngineError) return err;
+  if (err instanceof SnapshotExistsError) return new EngineError("EXISTS", err.message);
+  if (a.target.isFenced || err instanceof EpochSupersededError) return new EngineError("FENCED", `volume ${volumeId}: its target on this node was superseded (${message})`);
+  return new EngineError("BUSY", `volume ${volumeId}: ${step} failed: ${message}`);
+}

@@ -1,0 +1,329 @@
+/**
+ * Group snapshots: one crash-consistent point across several replicated
+ * volumes, whose targets may be on different nodes. The coordinator (the node
+ * receiving the request, or a replication run) asks every target to quiesce
+ * its volume; only once ALL hold still does each take its snapshot (metadata
+ * only), then all resume. A write acknowledged to any client before the point
+ * is in every snapshot; no write issued after a volume was held is in its
+ * snapshot — so a writer that writes A, then B once A is acknowledged, never
+ * finds B's write in the group without A's.
+ *
+ * The pause is bounded by a deadline, on both sides: past it the coordinator
+ * resumes every volume and fails the group, and each target resumes by itself
+ * (group-snapshot-participant.ts). A failed group leaves no group record and
+ * removes the snapshots it took.
+ */
+import { randomUUID } from "node:crypto";
+import { AdminClient } from "../admin/client";
+import { groupSnapshotKeys, groupSnapshotRecordSchema, keys, nodeRecordSchema, volumeRecordSchema, type GroupSnapshotRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
+import type { ConsensusStore } from "../consensus/store";
+import { EngineError } from "../errors";
+import type { Logger } from "../logger";
+import type { ClusterAdminOperations } from "./admin-operations";
+import { createGroupSnapshotRequestSchema, DEFAULT_GROUP_DEADLINE_MS, groupSnapshotApi, type CreateGroupSnapshotRequest } from "./group-snapshot-api";
+
+/** How the coordinator reaches the target of each volume of the group. */
+export interface GroupParticipants {
+  /** Before anything is held: finds each volume's target, so no lookup lengthens the pause. */
+  prepare?(volumes: VolumeRecord[], session: string): Promise<void>;
+  /** Holds the volume's writes for at most `holdMs`; resolves once none is in flight. */
+  quiesce(volume: VolumeRecord, session: string, holdMs: number): Promise<void>;
+  /** Takes and records the held volume's snapshot `name`, then resumes it; how long it was held (ms). */
+  snapshot(volume: VolumeRecord, session: string, name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number }>;
+  /** Lets its writes through (a failed group); how long they were held (ms), or null if they were not. */
+  resume(volume: VolumeRecord, session: string): Promise<number | null>;
+  /** The attempt is over: forget what `prepare` found. */
+  finish?(session: string): void;
+}
+
+export interface GroupSnapshotDeps {
+  store: ConsensusStore;
+  participants: GroupParticipants;
+  /** Deletes a volume's snapshot through its target (a failed group's, a deleted group's); NOT_FOUND when it has none. */
+  deleteSnapshot(volume: string, name: string): Promise<void>;
+  log?: Logger;
+  /** How long snapshots a failed group could not remove at once (their target down) are retried in the background (ms). */
+  cleanupRetryMs?: number;
+}
+
+/** What a failed group left behind is retried this often while its volumes' targets come back. */
+const CLEANUP_INTERVAL_MS = 500;
+const DEFAULT_CLEANUP_RETRY_MS = 120_000;
+/** A resume is a lock release on the target: anything slower than this is a target in trouble. */
+const RESUME_TIMEOUT_MS = 5_000;
+/** The deadline bounds the snapshots; this only stops a request to a target that never answers from lingering. */
+const SNAPSHOT_TIMEOUT_MS = 60_000;
+
+/**
+ * Takes group snapshot `name` of `volumes` at one crash-consistent point and
+ * records it (`group-snapshots/<name>`); each volume gets a snapshot named
+ * `name`, recorded in its own record as any snapshot is.
+ *
+ * Contract, for callers such as cross-cluster replication:
+ *  - resolves only once every volume's snapshot and the group record are in
+ *    the consensus store; the record lists each volume's snapshot and holders
+ *    and the measured pause;
+ *  - writes to every volume are held at most `deadlineMs` (default 2 s) from
+ *    the first quiesce; past it, or on any failure, every volume resumes, the
+ *    snapshots taken are removed and it rejects with an EngineError naming the
+ *    volume (INVALID, NOT_FOUND, EXISTS, NO_TARGET for a target that is down or
+ *    unreachable, FENCED for one superseded, BUSY for the deadline); no group is
+ *    recorded. A snapshot whose target died mid-group is removed in the
+ *    background once the volume is served again (see `cleanupRetryMs`).
+ */
+export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: CreateGroupSnapshotRequest): Promise<GroupSnapshotRecord> {
+  const parsed = createGroupSnapshotRequestSchema.safeParse(request);
+  if (!parsed.success) throw new EngineError("INVALID", parsed.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; "));
+  const { name, volumes: ids, deadlineMs = DEFAULT_GROUP_DEADLINE_MS } = parsed.data;
+  const { store, participants } = deps;
+  if (await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema)) throw new EngineError("EXISTS", `group snapshot ${name} already exists`);
+  const volumes = await Promise.all(ids.map((id) => memberVolume(store, id, name)));
+
+  const session = randomUUID();
+  await participants.prepare?.(volumes, session);
+  const started = performance.now();
+  const deadline = new Deadline(deadlineMs);
+  /** Volumes asked for a snapshot: it may exist even when the answer was lost. */
+  const asked = new Set<string>();
+  const taken = new Map<string, { snapshot: SnapshotRecord; pauseMs: number }>();
+  try {
+    const quiesced = new Set<string>();
+    await deadline.race(
+      Promise.all(
+        volumes.map(async (v) => {
+          await participants.quiesce(v, session, Math.max(1, Math.ceil(deadline.remainingMs)));
+          quiesced.add(v.id);
+        }),
+      ),
+      () => `volumes ${ids.filter((id) => !quiesced.has(id)).join(", ")} were not quiesced`,
+    );
+    // Every volume holds still now: this moment is the group's point. Each volume's snapshot is
+    // its state throughout its own hold, which includes this moment, so each may resume as soon
+    // as its own snapshot is taken.
+    await deadline.race(
+      Promise.all(
+        volumes.map(async (v) => {
+          asked.add(v.id);
+          taken.set(v.id, await participants.snapshot(v, session, name));
+        }),
+      ),
+      () => `the snapshots of ${ids.filter((id) => !taken.has(id)).join(", ")} were not taken`,
+    );
+  } catch (err) {
+    deadline.clear();
+    await resumeAll(participants, volumes, session);
+    participants.finish?.(session);
+    await removeSnapshots(deps, name, [...asked, ...taken.keys()]);
+    deps.log?.warn({ group: name, volumes: ids, ms: Math.round(performance.now() - started), err: err instanceof Error ? err.message : String(err) }, "group snapshot failed");
+    throw err instanceof EngineError ? new EngineError(err.code, `group snapshot ${name}: ${err.message}`) : err;
+  }
+  deadline.clear();
+  participants.finish?.(session);
+
+  const record: GroupSnapshotRecord = {
+    v: 1,
+    name,
+    createdAt: new Date().toISOString(),
+    volumes: volumes.map((v) => {
+      const t = taken.get(v.id);
+      if (!t) throw new Error(`group ${name}: no snapshot of ${v.id} after all were taken`);
+      const s = t.snapshot;
+      return { volume: v.id, snapshot: s.name, createdAt: s.createdAt, replicaIds: s.replicaIds, ...(s.sizeBytes === undefined ? {} : { sizeBytes: s.sizeBytes }), pauseMs: round(t.pauseMs) };
+    }),
+    pause: summarise([...taken.values()].map((t) => t.pauseMs)),
+  };
+  const created = await store.create(groupSnapshotKeys.group(name), record).catch(async (err: unknown) => {
+    await removeSnapshots(deps, name, ids);
+    throw err;
+  });
+  if (created === null) {
+    await removeSnapshots(deps, name, ids);
+    throw new EngineError("EXISTS", `group snapshot ${name} was created by another request meanwhile`);
+  }
+  deps.log?.info({ group: name, volumes: ids, pauseMaxMs: record.pause.maxMs, pauseP50Ms: record.pause.p50Ms }, "group snapshot taken");
+  return record;
+}
+
+export async function listGroupSnapshots(store: ConsensusStore): Promise<GroupSnapshotRecord[]> {
+  return (await store.list(groupSnapshotKeys.prefix, groupSnapshotRecordSchema)).map((g) => g.value);
+}
+
+export async function getGroupSnapshot(store: ConsensusStore, name: string): Promise<GroupSnapshotRecord> {
+  const found = await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema);
+  if (!found) throw new EngineError("NOT_FOUND", `group snapshot ${name} not found`);
+  return found.value;
+}
+
+/**
+ * Deletes each volume's snapshot of the group (one already gone, or a volume
+ * deleted since, is skipped), then the group record: a delete that fails
+ * part-way leaves the group listed, to be deleted again.
+ */
+export async function deleteGroupSnapshot(deps: Pick<GroupSnapshotDeps, "store" | "deleteSnapshot" | "log">, name: string): Promise<void> {
+  const group = await getGroupSnapshot(deps.store, name);
+  const results = await Promise.allSettled(group.volumes.map((m) => deps.deleteSnapshot(m.volume, m.snapshot).catch(ignoreNotFound)));
+  const failed = group.volumes.flatMap((m, i) => {
+    const r = results[i];
+    return r?.status === "rejected" ? [`${m.volume}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : [];
+  });
+  if (failed.length > 0) {
+    const code = results.some((r) => r.status === "rejected" && r.reason instanceof EngineError && r.reason.code === "NO_TARGET") ? "NO_TARGET" : "BUSY";
+    throw new EngineError(code, `group snapshot ${name}: could not delete the snapshot of ${failed.join("; ")}; the group is kept, delete it again`);
+  }
+  await deps.store.delete(groupSnapshotKeys.group(name));
+  deps.log?.info({ group: name }, "group snapshot deleted");
+}
+
+/**
+ * The participants of a cluster reached through each target node's admin
+ * endpoint (the node record's), as other requests only a target can carry
+ * out are forwarded.
+ */
+export function adminParticipants(store: ConsensusStore): GroupParticipants {
+  /** `session/volume` → the target's node and admin endpoint, found by `prepare`. */
+  const found = new Map<string, { nodeId: string; admin: string }>();
+  const endpoint = async (v: VolumeRecord, session: string): Promise<{ nodeId: string; admin: string }> => {
+    const known = found.get(`${session}/${v.id}`);
+    if (known) return known;
+    const nodeId = v.target?.nodeId;
+    if (nodeId === undefined) throw new EngineError("NO_TARGET", `volume ${v.id} has no target`);
+    const admin = (await store.get(keys.node(nodeId), nodeRecordSchema))?.value.admin;
+    if (admin === undefined) throw new EngineError("NO_TARGET", `volume ${v.id}: its target node ${nodeId} is down`);
+    return { nodeId, admin };
+  };
+  const call = async <T>(v: VolumeRecord, session: string, timeoutMs: number, op: (admin: AdminClient) => Promise<T>): Promise<T> => {
+    const { admin, nodeId } = await endpoint(v, session);
+    try {
+      return await op(new AdminClient(admin, { timeoutMs }));
+    } catch (err) {
+      if (!(err instanceof EngineError)) throw err;
+      if (err.code === "UNREACHABLE") throw new EngineError("NO_TARGET", `volume ${v.id}: its target node ${nodeId} is unreachable`, { cause: err });
+      throw new EngineError(err.code, err.message.includes(v.id) ? err.message : `volume ${v.id}: ${err.message}`, { cause: err });
+    }
+  };
+  return {
+    prepare: async (volumes, session) => {
+      for (const [v, e] of await Promise.all(volumes.map(async (v) => [v, await endpoint(v, session)] as const))) found.set(`${session}/${v.id}`, e);
+    },
+    quiesce: async (v, session, holdMs) => {
+      await call(v, session, holdMs + 1_000, (a) => a.call(groupSnapshotApi.quiesce, { params: { session, volume: v.id }, body: { holdMs } }));
+    },
+    snapshot: (v, session, name) => call(v, session, SNAPSHOT_TIMEOUT_MS, (a) => a.call(groupSnapshotApi.snapshot, { params: { session, volume: v.id }, body: { name } })),
+    resume: async (v, session) => (await call(v, session, RESUME_TIMEOUT_MS, (a) => a.call(groupSnapshotApi.resume, { params: { session, volume: v.id } }))).pauseMs,
+    finish: (session) => {
+      for (const key of [...found.keys()]) if (key.startsWith(`${session}/`)) found.delete(key);
+    },
+  };
+}
+
+/** What takeGroupSnapshot and deleteGroupSnapshot need, from a cluster node. */
+export function groupSnapshotDeps(node: ClusterAdminOperations, log?: Logger): GroupSnapshotDeps {
+  return {
+    store: node.store,
+    participants: adminParticipants(node.store),
+    deleteSnapshot: (volume, name) => node.deleteVolumeSnapshot(volume, name),
+    ...(log === undefined ? {} : { log }),
+  };
+}
+
+/** A volume the group can include: it exists, is served, and has no snapshot of the group's name yet. */
+async function memberVolume(store: ConsensusStore, id: string, name: string): Promise<VolumeRecord> {
+  const v = (await store.get(keys.volume(id), volumeRecordSchema))?.value;
+  if (!v) throw new EngineError("NOT_FOUND", `volumes: volume ${id} not found`);
+  if (v.target === null) throw new EngineError("NO_TARGET", `volumes: volume ${id} has no target serving it`);
+  if (v.populate !== undefined) throw new EngineError("BUSY", `volumes: volume ${id} is still being filled from its source`);
+  if (v.snapshots.some((s) => s.name === name)) throw new EngineError("EXISTS", `volumes: volume ${id} already has a snapshot ${name}`);
+  return v;
+}
+
+/**
+ * Resumes every volume of a failed group, whatever state its quiesce is in (a
+ * resume overtaking its quiesce cancels it). A volume whose target does not
+ * answer resumes by itself at its deadline.
+ */
+async function resumeAll(participants: GroupParticipants, volumes: VolumeRecord[], session: string): Promise<void> {
+  await Promise.allSettled(volumes.map((v) => participants.resume(v, session)));
+}
+
+/**
+ * Removes the failed group's snapshots: those taken, and those asked for whose
+ * answer was lost (removed if their volume's record lists them). One whose
+ * target is down now is retried in the background until it is served again.
+ */
+async function removeSnapshots(deps: GroupSnapshotDeps, name: string, volumes: string[]): Promise<void> {
+  const left = await removeOnce(deps, name, [...new Set(volumes)]);
+  if (left.length === 0) return;
+  deps.log?.warn({ group: name, volumes: left }, "group snapshot cleanup deferred until the volumes are served again");
+  const until = Date.now() + (deps.cleanupRetryMs ?? DEFAULT_CLEANUP_RETRY_MS);
+  void (async () => {
+    let pending = left;
+    while (pending.length > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, CLEANUP_INTERVAL_MS).unref());
+      pending = await removeOnce(deps, name, pending);
+    }
+    if (pending.length > 0) deps.log?.error({ group: name, volumes: pending }, "group snapshot cleanup gave up; delete these snapshots by hand");
+  })();
+}
+
+/** One pass: the volumes whose snapshot `name` is still recorded and could not be deleted now. */
+async function removeOnce(deps: GroupSnapshotDeps, name: string, volumes: string[]): Promise<string[]> {
+  const left: string[] = [];
+  await Promise.all(
+    volumes.map(async (id) => {
+      try {
+        const v = (await deps.store.get(keys.volume(id), volumeRecordSchema))?.value;
+        if (!v?.snapshots.some((s) => s.name === name)) return;
+        await deps.deleteSnapshot(id, name).catch(ignoreNotFound);
+      } catch {
+        left.push(id);
+      }
+    }),
+  );
+  return left;
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (err instanceof EngineError && err.code === "NOT_FOUND") return;
+  throw err;
+}
+
+/** Max and nearest-rank median of the volumes' pauses (ms, 0.1 ms precision). */
+export function summarise(pauses: number[]): { maxMs: number; p50Ms: number } {
+  if (pauses.length === 0) return { maxMs: 0, p50Ms: 0 };
+  const sorted = [...pauses].sort((a, b) => a - b);
+  return { maxMs: round(sorted[sorted.length - 1] ?? 0), p50Ms: round(sorted[Math.ceil(sorted.length / 2) - 1] ?? 0) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** One timer for the whole group: every phase races it. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly end: number;
+  private readonly expired: Promise<never>;
+  private what: () => string = () => "the group was not complete";
+
+  constructor(private readonly ms: number) {
+    this.end = performance.now() + ms;
+    this.expired = new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => reject(new EngineError("BUSY", `${this.what()} within the ${ms} ms deadline; every volume resumed`)), ms);
+    });
+    // Observed by `race`; a deadline nobody races any more must not be an unhandled rejection.
+    this.expired.catch(() => undefined);
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.end - performance.now());
+  }
+
+  race<T>(work: Promise<T>, what: () => string): Promise<T> {
+    this.what = what;
+    return Promise.race([work, this.expired]);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
