@@ -2,7 +2,7 @@ import type { V1Deployment, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1Stat
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "./index";
 import { resources } from "../shared/resources";
-import { container, createNamespace, listNames, startTestCluster, waitFor, type TestCluster } from "./testing/cluster";
+import { container, createNamespace, deployment, listNames, startTestCluster, waitFor, type TestCluster } from "./testing/cluster";
 
 let cluster: TestCluster;
 let controllers: RunningControllers;
@@ -16,15 +16,6 @@ afterAll(async () => {
   await controllers.stop();
   await cluster.stop();
 });
-
-function deployment(name: string, replicas: number, image = container.image): V1Deployment {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ ...container, image }] } } },
-  };
-}
 
 async function podsOf(ns: string, app: string): Promise<V1Pod[]> {
   return (await cluster.client.list<V1Pod>(resources.pods, ns, { labelSelector: `app=${app}` })).items;

@@ -1,10 +1,10 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { CoreV1Event, V1Deployment, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Node, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "../controllers/index";
 import { resources } from "../shared/resources";
-import { createNamespace, startTestCluster, waitFor, type TestCluster } from "../controllers/testing/cluster";
+import { createNamespace, deployment, startTestCluster, waitFor, type TestCluster } from "../controllers/testing/cluster";
 import { startScheduler, type RunningScheduler } from "./scheduler";
 
 let cluster: TestCluster;
@@ -119,13 +119,7 @@ describe("scheduler", () => {
     const ns = "sched-spread";
     const client = cluster.client;
     await createNamespace(client, ns);
-    const deployment: V1Deployment = {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web" },
-      spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "c", image: "x" }] } } },
-    };
-    await client.create(resources.deployments, ns, deployment);
+    await client.create(resources.deployments, ns, deployment("web", 3));
     const nodes = await waitFor("3 replicas bound", async () => {
       const pods = (await client.list<V1Pod>(resources.pods, ns, { labelSelector: "app=web" })).items;
       const bound = pods.map((p) => p.spec?.nodeName).filter((n): n is string => n !== undefined);

@@ -2,7 +2,7 @@
 import { startKubeApiServer, type KubeApiServer } from "@stowage/kube-apiserver";
 import { startEtcd, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import { KubeClient, type ResourceRef } from "../../shared/client";
 import { resources } from "../../shared/resources";
 
@@ -46,3 +46,13 @@ export function waitFor<T>(what: string, check: () => Promise<T | undefined | fa
 }
 
 export const container = { name: "app", image: "registry.example/app:1" };
+
+/** A Deployment of `replicas` pods labelled app=<name>. */
+export function deployment(name: string, replicas: number, image = container.image): V1Deployment {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ ...container, image }] } } },
+  };
+}
