@@ -19,3 +19,4 @@ export * from "./explain";
 export * from "./render/render-input";
 export * from "./render/invoice-csv";
 export * from "./render/invoice-pdf";
+export * from "./json";

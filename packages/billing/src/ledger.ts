@@ -1,10 +1,10 @@
 // An in-memory ledger with the same merge rules as the SQL tables (OR for hour bits, MAX per
 // minute). The database is the real ledger; this one is the reference model that tests, the
 // forecast's run-rate window and the bench use, and it turns ledger rows into month usage.
-import { type CapacityHourRow, type NodeExclusion, type NodeHourRow, type ShowbackWeightRow, compareText, countNodeHours, emptyHourBitmap, emptyMinuteValues, orHourBitmaps, setHourBit, sumCapacityGibHours, maxMergeMinuteValues } from "./metering";
+import { type CapacityHourRow, type NodeExclusion, type NodeHourRow, type ShowbackWeightRow, byteMinutes, compareText, countNodeHours, emptyHourBitmap, emptyMinuteValues, gibHoursOfByteMinutes, maxMergeMinuteValues, orHourBitmaps, setHourBit } from "./metering";
 import { type Rational, ZERO, addR, rational } from "./money";
 import { type UsageContribution } from "./telemetry-usage";
-import { hourStart, monthStart, nextMonthStart } from "./time";
+import { MS_PER_HOUR, monthStart, nextMonthStart } from "./time";
 
 /** The ledger rows of one organization (any months). */
 export interface LedgerRows {
@@ -111,14 +111,29 @@ function emptyClusterUsage(clusterId: string): ClusterUsage {
   return { clusterId, nodeHoursByClass: {}, provisionedGibHours: ZERO, replicatedGibHours: ZERO, protectedGibHours: ZERO };
 }
 
-/**
- * Usage of the month containing `monthStartMs` from ledger rows (rows of other months are
- * ignored). `untilMs` (exclusive) limits capacity to hours starting before it and node-hours to
- * hours before its hour, for month-to-date figures.
- */
-export function monthUsageFromLedger(ledger: LedgerRows, monthStartMs: number, untilMs?: number): MonthUsage {
-  const month = monthStart(monthStartMs);
-  const end = Math.min(nextMonthStart(month), untilMs ?? Number.MAX_SAFE_INTEGER);
+/** Per-cluster capacity totals over a period, as SQL can compute them: Σ of the per-minute values. */
+export interface CapacityTotalsRow {
+  clusterId: string;
+  provisionedByteMinutes: bigint;
+  replicatedByteMinutes: bigint;
+}
+
+export interface MonthUsageFromTotalsInput {
+  monthStartMs: number;
+  /** The month's node-hour rows (bitmaps already limited to the hours wanted). */
+  nodeHours: readonly NodeHourRow[];
+  exclusions: readonly NodeExclusion[];
+  /**
+   * Capacity of the same hours, already summed (e.g. `SELECT cluster_id, sum(v) FROM rows,
+   * unnest(provisioned) v GROUP BY cluster_id` in PostgreSQL), so a month close need not ship
+   * 744 × 120 values per cluster out of the database.
+   */
+  capacityTotals: readonly CapacityTotalsRow[];
+}
+
+/** Month usage from node-hour rows and per-cluster capacity totals. */
+export function monthUsageFromTotals(input: MonthUsageFromTotalsInput): MonthUsage {
+  const month = monthStart(input.monthStartMs);
   const clusters = new Map<string, ClusterUsage>();
   const get = (id: string): ClusterUsage => {
     let usage = clusters.get(id);
@@ -128,19 +143,43 @@ export function monthUsageFromLedger(ledger: LedgerRows, monthStartMs: number, u
     }
     return usage;
   };
-  const endHourIndex = Math.ceil((end - month) / 3_600_000);
-  const nodeRows = untilMs === undefined ? ledger.nodeHours : ledger.nodeHours.map((row) => ({ ...row, hours: truncateBitmap(row.hours, endHourIndex) }));
-  for (const count of countNodeHours(nodeRows, month, ledger.exclusions)) {
+  for (const count of countNodeHours(input.nodeHours, month, input.exclusions)) {
     const usage = get(count.clusterId);
     usage.nodeHoursByClass[count.nodeClass] = addR(usage.nodeHoursByClass[count.nodeClass] ?? ZERO, rational(BigInt(count.nodeHours)));
   }
-  const capacity = ledger.capacity.filter((row) => row.hourStartMs >= month && hourStart(row.hourStartMs) < end);
-  for (const sum of sumCapacityGibHours(capacity)) {
-    const usage = get(sum.clusterId);
-    usage.provisionedGibHours = sum.provisioned;
-    usage.replicatedGibHours = sum.replicated;
+  for (const total of input.capacityTotals) {
+    if (total.provisionedByteMinutes === 0n && total.replicatedByteMinutes === 0n && !clusters.has(total.clusterId)) continue;
+    const usage = get(total.clusterId);
+    usage.provisionedGibHours = addR(usage.provisionedGibHours, gibHoursOfByteMinutes(total.provisionedByteMinutes));
+    usage.replicatedGibHours = addR(usage.replicatedGibHours, gibHoursOfByteMinutes(total.replicatedByteMinutes));
   }
   return { monthStartMs: month, clusters: [...clusters.values()].sort((a, b) => compareText(a.clusterId, b.clusterId)) };
+}
+
+/**
+ * Usage of the month containing `monthStartMs` from ledger rows (rows of other months are
+ * ignored). `untilMs` (exclusive) limits capacity to hours starting before it and node-hours to
+ * hours before it, for month-to-date figures (the hour containing `untilMs` is included).
+ */
+export function monthUsageFromLedger(ledger: LedgerRows, monthStartMs: number, untilMs?: number): MonthUsage {
+  const month = monthStart(monthStartMs);
+  const end = Math.min(nextMonthStart(month), untilMs ?? Number.MAX_SAFE_INTEGER);
+  const endHourIndex = Math.ceil((end - month) / MS_PER_HOUR);
+  const nodeHours = ledger.nodeHours
+    .filter((row) => row.monthStartMs === month)
+    .map((row) => (untilMs === undefined ? row : { ...row, hours: truncateBitmap(row.hours, endHourIndex) }));
+  const totals = new Map<string, CapacityTotalsRow>();
+  for (const row of ledger.capacity) {
+    if (row.hourStartMs < month || row.hourStartMs >= end) continue;
+    let total = totals.get(row.clusterId);
+    if (!total) {
+      total = { clusterId: row.clusterId, provisionedByteMinutes: 0n, replicatedByteMinutes: 0n };
+      totals.set(row.clusterId, total);
+    }
+    total.provisionedByteMinutes += byteMinutes(row.provisioned);
+    total.replicatedByteMinutes += byteMinutes(row.replicated);
+  }
+  return monthUsageFromTotals({ monthStartMs: month, nodeHours, exclusions: ledger.exclusions, capacityTotals: [...totals.values()] });
 }
 
 /** A copy of the bitmap keeping only hours < endHourIndex. */

@@ -18,9 +18,9 @@ const SELLER = "Stowage";
 
 /** Columns of the lines table: x offset from the margin, width, alignment. */
 const COLUMNS = [
-  { title: "Description", width: 235, align: "left" },
-  { title: "Quantity", width: 85, align: "right" },
-  { title: "Unit price", width: 85, align: "right" },
+  { title: "Description", width: 215, align: "left" },
+  { title: "Quantity", width: 80, align: "right" },
+  { title: "Unit price", width: 110, align: "right" },
   { title: "Amount", width: 90, align: "right" },
 ] as const;
 
@@ -124,6 +124,21 @@ class PdfWriter {
   }
 }
 
+/** Word-wraps text to lines no wider than `width` at `size` (the rounding rule must be shown whole). */
+function wrap(text: string, width: number, font: PDFFont, size: number): string[] {
+  const lines: string[] = [];
+  let current = "";
+  for (const word of text.split(/\s+/)) {
+    const next = current ? `${current} ${word}` : word;
+    if (current && font.widthOfTextAtSize(next, size) > width) {
+      lines.push(current);
+      current = word;
+    } else current = next;
+  }
+  if (current) lines.push(current);
+  return lines;
+}
+
 /** Renders the invoice as a one-or-more-page A4 PDF. */
 export async function renderInvoicePdf(input: RenderInvoiceInput): Promise<Uint8Array> {
   const { content } = input;
@@ -162,7 +177,7 @@ export async function renderInvoicePdf(input: RenderInvoiceInput): Promise<Uint8
   }
   w.down(ROW_HEIGHT);
   const header = (): void => {
-    w.row(COLUMNS.map((c) => c.title), true);
+    w.row(COLUMNS.map((c) => (c.title === "Unit price" ? `Unit price (${content.currency})` : c.title)), true);
     w.down(ROW_HEIGHT);
     w.rule();
   };
@@ -190,10 +205,11 @@ export async function renderInvoicePdf(input: RenderInvoiceInput): Promise<Uint8
     w.down(ROW_HEIGHT);
   }
   const pageCount = w.pages.length;
+  const footer = [`${SELLER} - ${title} - page {page} of ${pageCount}`, ...wrap(`Rounding: ${content.roundingRule}`, A4[0] - 2 * MARGIN, font, 7)];
   w.pages.forEach((page, i) => {
-    const footer = [`${SELLER} - ${title} - page ${i + 1} of ${pageCount}`, `Rounding: ${content.roundingRule}`];
-    footer.forEach((text, k) => {
-      page.drawText(w.fit(text, A4[0] - 2 * MARGIN, font, 7), { x: MARGIN, y: MARGIN - 10 + (footer.length - k) * 10, size: 7, font, color: rgb(0.35, 0.35, 0.35) });
+    footer.forEach((line, k) => {
+      const text = w.clean(line.replace("{page}", String(i + 1)));
+      page.drawText(text, { x: MARGIN, y: MARGIN - 10 + (footer.length - k) * 9, size: 7, font, color: rgb(0.35, 0.35, 0.35) });
     });
   });
   return doc.save();
