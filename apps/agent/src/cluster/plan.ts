@@ -66,6 +66,11 @@ export function clusterPlan(e: ClusterEnv, env: NodeJS.ProcessEnv, tls: AdminCli
     });
     return [current];
   };
+  // The inventory's informers run only where the uplink does: the leader, with a control plane to report to.
+  const withInventory = (source: KubernetesInventorySource): Service[] => {
+    const services = uplink(source);
+    return services.length === 0 ? [] : [source, ...services];
+  };
   const csi = e.STOWAGE_CSI_SOCKET === undefined ? [] : [controllerCsiServer(e.STOWAGE_CSI_SOCKET, stateDir, admin, log)];
   if (!inKubernetes(e)) return { services: [...uplink(), ...csi], role: () => current };
 
@@ -80,7 +85,7 @@ export function clusterPlan(e: ClusterEnv, env: NodeJS.ProcessEnv, tls: AdminCli
   const healthMetrics = healthMonitorMetrics(metrics.registry);
   const leading = new WhileLeading({ identity: e.STOWAGE_POD_NAME, store: kubeLeaseStore(clients.coordination, e.STOWAGE_POD_NAMESPACE, LEASE_NAME), log: log.child({ component: "leader" }), stopTimeoutMs: e.STOWAGE_SHUTDOWN_TIMEOUT_MS }, () => [
     { name: "crds", start: () => ensureCrds(clients.apiextensions, log), stop: () => Promise.resolve() },
-    ...uplink(new KubernetesInventorySource({ ...clients, version: kc.makeApiClient(VersionApi) }, log)),
+    ...withInventory(new KubernetesInventorySource({ clients, version: kc.makeApiClient(VersionApi), log })),
     new StorageHealthMonitor({
       port: kubeHealthPort({
         core: clients.core,

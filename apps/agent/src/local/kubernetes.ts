@@ -206,7 +206,9 @@ export class LocalKubernetes implements Service {
       }),
       service("workload-writers", () => Promise.resolve({ stop: () => Promise.resolve(this.writers.stop()) })),
     ]);
-    this.inventorySource = new KubernetesInventorySource({ ...clients, version: kc.makeApiClient(VersionApi) }, log);
+    const inventorySource = new KubernetesInventorySource({ clients, version: kc.makeApiClient(VersionApi), log });
+    await this.group.start([inventorySource]);
+    this.inventorySource = inventorySource;
     if (opts.demoApplication && !(await this.namespaceExists("shop"))) {
       await this.apply(DEMO_APPLICATION);
       log.info({ namespace: "shop" }, "demo application applied");

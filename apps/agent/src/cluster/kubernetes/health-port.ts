@@ -13,7 +13,7 @@ import type { EventRecorder } from "../../kube/events";
 import type { ClaimVolumeResolver } from "../../scheduling/topology";
 
 export interface KubeHealthPortOptions {
-  core: Pick<CoreV1Api, "listPodForAllNamespaces" | "deleteNamespacedPod" | "readPersistentVolume">;
+  core: Pick<CoreV1Api, "listPodForAllNamespaces" | "deleteNamespacedPod" | "listPersistentVolume">;
   storage: Pick<StorageV1Api, "listVolumeAttachment" | "deleteVolumeAttachment">;
   engine: ClusterAdminClient;
   resolveClaim: ClaimVolumeResolver;
@@ -33,19 +33,15 @@ export function kubeHealthPort(o: KubeHealthPortOptions): HealthMonitorPort {
   return {
     engineView: () => engineHealthView(o.engine),
     async listVolumeAttachments(): Promise<VolumeAttachmentInfo[]> {
-      const list = await o.storage.listVolumeAttachment();
-      const out: VolumeAttachmentInfo[] = [];
-      for (const va of list.items) {
+      // Two lists per round, however many attachments: the PVs are joined here, not read one by one.
+      const [attachments, volumes] = await Promise.all([o.storage.listVolumeAttachment(), o.core.listPersistentVolume()]);
+      const handles = new Map(volumes.items.map((pv) => [pv.metadata?.name ?? "", pv.spec?.csi?.volumeHandle ?? null]));
+      return attachments.items.map((va) => {
         const pvName = va.spec.source.persistentVolumeName;
-        let volume: string | null = va.spec.source.inlineVolumeSpec?.csi?.volumeHandle ?? null;
-        if (volume === null && pvName) {
-          const pv = await o.core.readPersistentVolume({ name: pvName }).catch(() => null);
-          volume = pv?.spec?.csi?.volumeHandle ?? null;
-        }
+        const volume = va.spec.source.inlineVolumeSpec?.csi?.volumeHandle ?? (pvName ? (handles.get(pvName) ?? null) : null);
         const servedFrom = va.status?.attachmentMetadata?.[PUBLISH_NBD_ADDRESS];
-        out.push({ name: va.metadata?.name ?? "", attacher: va.spec.attacher, node: va.spec.nodeName, volume, ...(servedFrom ? { servedFrom } : {}) });
-      }
-      return out;
+        return { name: va.metadata?.name ?? "", attacher: va.spec.attacher, node: va.spec.nodeName, volume, ...(servedFrom ? { servedFrom } : {}) };
+      });
     },
     async listPodsOnNode(node: string): Promise<PodOnNode[]> {
       const pods = await o.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
