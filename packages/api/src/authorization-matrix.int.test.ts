@@ -7,7 +7,8 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "./actor";
-import { ROLES, roleRank, type Role } from "./auth/roles";
+import { API_KEY_ROLES } from "@stowage/vocabulary";
+import { ROLES, roleAtLeast, type Role } from "./auth/roles";
 import { appRouter } from "./root";
 import { batch, inventory, kubernetesClaim, kubernetesInventory, registerCluster, sendBatch } from "./test-support/agent";
 import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "./test-support/fixtures";
@@ -65,6 +66,21 @@ async function newCommand(f: Fixtures): Promise<string> {
   const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
   return (await f.t.api.services.fleet.createVolume(scope, { clusterId: await newCluster(f), name: `cmd-${f.seq()}`, sizeBytes: 1 << 30, replicas: 1, encrypted: false })).id;
 }
+
+async function newBudget(f: Fixtures): Promise<string> {
+  const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
+  return (await f.t.api.services.billing.createBudget(scope, { name: `budget-${f.seq()}`, amountMinor: "10000", thresholds: [50, 100] })).id;
+}
+
+/** A finalized invoice of organization A: each call closes a later month (closes go in month order). */
+async function finalizedInvoice(f: Fixtures): Promise<string> {
+  const month = Date.UTC(2001, f.seq(), 1);
+  const outcome = await f.t.api.services.billing.closeMonth(f.a.id, month, new Date(Date.UTC(2030, 0, 1)));
+  if (outcome.kind !== "closed") throw new Error(`month close answered ${outcome.kind}`);
+  return outcome.invoice.invoiceId;
+}
+
+const thisMonth = () => new Date().toISOString().slice(0, 7);
 
 const MATRIX: Record<string, MatrixRow> = {
   "organization.get": { minRole: "viewer", input: async () => ({}) },
@@ -125,6 +141,46 @@ const MATRIX: Record<string, MatrixRow> = {
   "command.get": { minRole: "viewer", input: async (f) => ({ id: await newCommand(f) }), foreignInput: async (f) => ({ id: await newCommand(f) }) },
   "command.list": { minRole: "viewer", input: async () => ({}) },
   "alert.list": { minRole: "viewer", input: async () => ({}) },
+  "billing.currentPeriod": { minRole: "billing", input: async () => ({}) },
+  "billing.usage": { minRole: "billing", input: async () => ({ granularity: "day" }), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },
+  "billing.invoices": { minRole: "billing", input: async () => ({}) },
+  "billing.invoice": { minRole: "billing", input: async () => ({ id: `draft-${thisMonth()}` }), foreignInput: async (f) => ({ id: await finalizedInvoice(f) }) },
+  "billing.explainLine": {
+    minRole: "billing",
+    input: async (f) => ({ month: thisMonth(), clusterId: await newCluster(f), unit: "node_hour" }),
+    foreignInput: async (f) => ({ month: thisMonth(), clusterId: await newCluster(f), unit: "provisioned_gib_hour" }),
+  },
+  "billing.showback": { minRole: "billing", input: async (f) => ({ clusterId: await newCluster(f) }), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },
+  "billing.budgets.list": { minRole: "billing", input: async () => ({}) },
+  "billing.budgets.create": { minRole: "billing", input: async (f) => ({ name: `b-${f.seq()}`, amountMinor: "50000", thresholds: [80, 100] }) },
+  "billing.budgets.update": { minRole: "billing", input: async (f) => ({ id: await newBudget(f), amountMinor: "70000" }), foreignInput: async (f) => ({ id: await newBudget(f), name: "stolen" }) },
+  "billing.budgets.delete": { minRole: "billing", input: async (f) => ({ id: await newBudget(f) }), foreignInput: async (f) => ({ id: await newBudget(f) }) },
+  "billing.rateCards.list": { minRole: "billing", input: async () => ({}) },
+  "billing.rateCards.create": {
+    minRole: "billing",
+    // A year of its own per call, so the cards never overlap.
+    input: async (f) => {
+      const year = 2100 + f.seq();
+      return {
+        currency: "USD",
+        effectiveFrom: `${year}-01-01T00:00:00.000Z`,
+        effectiveTo: `${year + 1}-01-01T00:00:00.000Z`,
+        nodeHour: { default: [{ upTo: null, unitPriceMinor: "5" }] },
+        provisionedGibMonth: [{ upTo: null, unitPriceMinor: "8" }],
+        replicatedGibMonth: [{ upTo: null, unitPriceMinor: "4" }],
+        freeNodes: 0,
+        taxRateBasisPoints: 0,
+      };
+    },
+  },
+  "billing.settings.get": { minRole: "billing", input: async () => ({}) },
+  "billing.settings.update": { minRole: "billing", input: async () => ({ gracePeriodMinutes: 360 }) },
+  "billing.setInvoiceStatus": { minRole: "billing", input: async (f) => ({ id: await finalizedInvoice(f), status: "paid" }), foreignInput: async (f) => ({ id: await finalizedInvoice(f), status: "void" }) },
+  "billing.excludeNode": {
+    minRole: "billing",
+    input: async (f) => ({ clusterId: await newCluster(f), nodeId: "node-1", from: new Date().toISOString() }),
+    foreignInput: async (f) => ({ clusterId: await newCluster(f), nodeId: "node-1", from: new Date().toISOString() }),
+  },
 };
 
 function procedureType(proc: unknown): string {
@@ -237,15 +293,16 @@ describe("authorization matrix", () => {
         expect(await codeOf(call(await row().input(f)))).toBe("UNAUTHORIZED");
       });
 
-      it("refuses every role weaker than the one it needs with FORBIDDEN, and admits that role", async () => {
+      it("refuses every role that is not at least the one it needs with FORBIDDEN, and admits that role", async () => {
         const min = row().minRole;
+        // Roles form a partial order (billing beside operator), so every role is checked; of the
+        // admitted ones only the weakest is called, stronger ones behave the same.
         for (const role of ROLES) {
+          const admitted = min === null || roleAtLeast(role, min);
+          if (admitted && role !== (min ?? ROLES[0])) continue;
           const call = procedureAt(callerFor(f.t.api, f.a.users[role], f.a.id), path);
           const code = await codeOf(call(await row().input(f)));
-          const admitted = min === null || roleRank(role) >= roleRank(min);
           expect(code, `${path} as ${role}`).toBe(admitted ? "OK" : "FORBIDDEN");
-          // Stronger roles behave the same; one admitted call is proof enough for the rest.
-          if (admitted) break;
         }
       });
 
@@ -263,8 +320,7 @@ describe("authorization matrix", () => {
         const rest = (req: Request) => f.t.api.handlers.rest(req);
         expect((await rest(restRequest(openapi, await r.input(f), null))).status).toBe(401);
         const min = r.minRole ?? "viewer";
-        const weaker = ROLES[roleRank(min) - 1];
-        if (weaker) {
+        for (const weaker of API_KEY_ROLES.filter((role) => !roleAtLeast(role, min))) {
           const key = await createApiKey(f.t.api, f.a.id, weaker);
           const res = await rest(restRequest(openapi, await r.input(f), key.secret));
           expect(res.status, `${openapi.method} ${openapi.path} as ${weaker}`).toBe(403);

@@ -22,6 +22,12 @@ export interface ApiConfig {
   silenceSeconds?: number;
   /** The clock of leases, retention, skew checks and alerts; tests inject one. */
   now?: () => Date;
+  billing?: Partial<BillingConfig>;
+}
+
+export interface BillingConfig {
+  /** Telemetry ingest writes the usage ledger in the same statement. Default true; off only to measure its cost. */
+  metering: boolean;
 }
 
 export interface TelemetryConfig {
@@ -64,6 +70,7 @@ export interface ResolvedConfig {
   commands: CommandConfig;
   silenceSeconds: number;
   now: () => Date;
+  billing: BillingConfig;
 }
 
 export function resolveConfig(config: ApiConfig): ResolvedConfig {
@@ -90,5 +97,6 @@ export function resolveConfig(config: ApiConfig): ResolvedConfig {
     commands: { leaseSeconds: 60, runningLeaseSeconds: 300, ttlSeconds: 3600, maxAttempts: 5, maxWaitSeconds: 30, ...config.commands },
     silenceSeconds: config.silenceSeconds ?? 120,
     now: config.now ?? (() => new Date()),
+    billing: { metering: true, ...config.billing },
   };
 }

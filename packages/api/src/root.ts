@@ -1,5 +1,6 @@
 import { alertRouter } from "./routers/alert";
 import { apiKeyRouter } from "./routers/api-key";
+import { billingRouter } from "./routers/billing";
 import { auditRouter } from "./routers/audit";
 import { clusterRouter } from "./routers/cluster";
 import { commandRouter } from "./routers/command";
@@ -21,6 +22,7 @@ export const appRouter = router({
   snapshot: snapshotRouter,
   command: commandRouter,
   alert: alertRouter,
+  billing: billingRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { INVOICE_STATUSES } from "@stowage/billing";
 import { $Enums } from "@stowage/prisma";
 import {
   ACTOR_TYPES,
@@ -32,6 +33,8 @@ describe("Prisma enums", () => {
     ["AlertKind", $Enums.AlertKind, ALERT_KINDS],
     ["AlertSeverity", $Enums.AlertSeverity, ALERT_SEVERITIES],
     ["AlertState", $Enums.AlertState, ALERT_STATES],
+    // Invoice statuses are billing's vocabulary (@stowage/billing, shared with the portal).
+    ["BillingInvoiceStatus", $Enums.BillingInvoiceStatus, INVOICE_STATUSES],
   ];
 
   it.each(pairs)("%s equals the vocabulary, member for member", (_name, prisma, vocabulary) => {

@@ -54,7 +54,7 @@ export const REPORTED_COMMAND_STATES = ["running", "succeeded", "failed"] as con
 export const reportedCommandStateSchema = z.enum(REPORTED_COMMAND_STATES);
 export type ReportedCommandState = (typeof REPORTED_COMMAND_STATES)[number];
 
-export const ALERT_KINDS = ["cluster_silent", "node_down", "replica_degraded", "pool_full", "volume_io_errors"] as const;
+export const ALERT_KINDS = ["cluster_silent", "node_down", "replica_degraded", "pool_full", "volume_io_errors", "budget_actual", "budget_forecast"] as const;
 export const alertKindSchema = z.enum(ALERT_KINDS);
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -71,16 +71,32 @@ export const actorTypeSchema = z.enum(ACTOR_TYPES);
 export type ActorType = (typeof ACTOR_TYPES)[number];
 
 /**
- * Organization roles, weakest first. A role may do everything a weaker one
- * may; the API's `requireRole(r)` admits `r` and every stronger role.
+ * Organization roles, weakest first. The cluster roles form a ladder: a role
+ * may do everything a weaker one may. `billing` stands beside it: it reads
+ * and manages billing and may read clusters like a viewer, nothing more;
+ * admins and owners may do what billing may, operators may not. So
+ * `roleAtLeast` is a partial order, and `requireRole(r)` admits exactly the
+ * roles that are at least `r` in it.
  */
-export const ROLES = ["viewer", "operator", "admin", "owner"] as const;
+export const ROLES = ["viewer", "billing", "operator", "admin", "owner"] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = (typeof ROLES)[number];
 
 /** Roles an API key may carry: every role but owner. */
-export const API_KEY_ROLES = ["viewer", "operator", "admin"] as const satisfies readonly Role[];
+export const API_KEY_ROLES = ["viewer", "billing", "operator", "admin"] as const satisfies readonly Role[];
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+/** Every role each role may act as (itself included). */
+const ROLE_INCLUDES: Record<Role, readonly Role[]> = {
+  viewer: ["viewer"],
+  billing: ["viewer", "billing"],
+  operator: ["viewer", "operator"],
+  admin: ["viewer", "billing", "operator", "admin"],
+  owner: ["viewer", "billing", "operator", "admin", "owner"],
+};
+
+/** The roles that may read and manage billing. */
+export const BILLING_ROLES = ["billing", "admin", "owner"] as const satisfies readonly Role[];
 
 /** A type guard for any of the lists above: `isOneOf(ROLES, value)`. */
 export function isOneOf<const T extends readonly string[]>(list: T, value: string): value is T[number] {
@@ -91,10 +107,12 @@ export function isRole(value: string): value is Role {
   return isOneOf(ROLES, value);
 }
 
+/** Position in ROLES (weakest first), for sorting; comparisons go through roleAtLeast. */
 export function roleRank(role: Role): number {
   return ROLES.indexOf(role);
 }
 
+/** Whether `role` may do everything `required` may (billing and operator are incomparable). */
 export function roleAtLeast(role: Role, required: Role): boolean {
-  return roleRank(role) >= roleRank(required);
+  return ROLE_INCLUDES[role].includes(required);
 }

@@ -6,6 +6,7 @@ import { formatRole } from "~/lib/format";
 
 export const ROLE_HINTS: Record<Role, string> = {
   viewer: "Read-only access to the fleet",
+  billing: "Billing: invoices, budgets and rate cards; reads the fleet",
   operator: "Create and change clusters",
   admin: "Everything but deleting the organization",
   owner: "Full control, including the organization itself",

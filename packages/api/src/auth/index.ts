@@ -7,7 +7,7 @@ import type { Logger } from "../lib/logger";
 import { auditRepository, type AuditRecord } from "../repositories/audit";
 import { accessControl, accessRoles } from "./roles";
 
-export { ROLES, isRole, roleAtLeast, roleRank, accessControl, accessRoles, statements, type Role } from "./roles";
+export { BILLING_ROLES, ROLES, isRole, roleAtLeast, roleRank, accessControl, accessRoles, statements, type Role } from "./roles";
 
 export const AUTH_BASE_PATH = "/api/auth";
 

@@ -2,7 +2,7 @@ import { roleSchema as role } from "@stowage/vocabulary";
 import { z } from "zod";
 
 export const isoDate = z.iso.datetime({ offset: true }).meta({ description: "ISO 8601 timestamp (UTC)", example: "2026-01-01T00:00:00.000Z" });
-export const roleSchema = role.meta({ description: "Organization role, weakest first: viewer, operator, admin, owner" });
+export const roleSchema = role.meta({ description: "Organization role: viewer < operator < admin < owner; billing reads clusters like a viewer and manages billing (as admins and owners may)" });
 
 export const pageInput = {
   cursor: z.string().min(1).max(200).optional().meta({ description: "nextCursor of the previous page" }),

@@ -43,9 +43,20 @@ export interface BatchWrite {
   ioSubjects: readonly string[];
   /** First and last sample time (end exclusive), or null without samples. */
   span: { from: Date; to: Date } | null;
+  /** Also write the billing ledger (meter_telemetry_batch) when the batch is stored. */
+  meter: boolean;
 }
 
-const INGEST_SQL = `SELECT ingest_telemetry_batch(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(", ")}) AS stored`;
+const INGEST_CALL = `ingest_telemetry_batch(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(", ")})`;
+const INGEST_SQL = `SELECT ${INGEST_CALL} AS stored`;
+/**
+ * Ingest and metering in one statement (one round trip, one implicit
+ * transaction): the ledger is written only when ingest stored the batch, and
+ * from the same bound parameters (org, cluster, times, node ids, pool values),
+ * so nothing is sent twice. MATERIALIZED keeps ingest to a single evaluation.
+ */
+const INGEST_AND_METER_SQL = `WITH s AS MATERIALIZED (SELECT ${INGEST_CALL} AS stored)
+SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $14, $16) WHERE s.stored) AS metered FROM s`;
 
 /** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
@@ -115,8 +126,8 @@ export function telemetryRepository(sql: Sql) {
       const f = b.figures;
       const c = b.conditions;
       const { rows } = await sql.query<{ stored: boolean }>({
-        name: "tm_ingest",
-        text: INGEST_SQL,
+        name: b.meter ? "tm_ingest_meter" : "tm_ingest",
+        text: b.meter ? INGEST_AND_METER_SQL : INGEST_SQL,
         values: [
           b.organizationId,
           b.clusterId,

@@ -1,4 +1,5 @@
 import type { Auth } from "../auth";
+import { BillingService } from "../billing/service";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
 import { CommandNotifier } from "../repositories/command-notifier";
@@ -27,6 +28,7 @@ export interface Services {
   maintenance: MaintenanceService;
   fleet: FleetService;
   kubernetes: KubernetesService;
+  billing: BillingService;
   /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
   close(): Promise<void>;
 }
@@ -37,7 +39,8 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
   const apiKey = new ApiKeyService(prisma, log.child({ service: "api-key" }));
   const notifier = new CommandNotifier(config.databaseUrl, log.child({ component: "command-notifier" }));
   const command = new CommandService(prisma, pool, notifier, config, log.child({ service: "command" }));
-  const maintenance = new MaintenanceService(prisma, pool, command, config, log.child({ service: "maintenance" }));
+  const billing = new BillingService(prisma, pool, config, log.child({ service: "billing" }));
+  const maintenance = new MaintenanceService(prisma, pool, command, config, log.child({ service: "maintenance" }), billing);
   return {
     organization,
     apiKey,
@@ -50,6 +53,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     maintenance,
     fleet: new FleetService(prisma, pool, command, config),
     kubernetes: new KubernetesService(prisma),
+    billing,
     close: async () => {
       await maintenance.stop();
       await notifier.close();

@@ -5,6 +5,7 @@ import { alertRepository, alertWriter } from "../repositories/alert";
 import { PARTITIONED_TABLES, partitionRepository, type PartitionedTable } from "../repositories/partitions";
 import { rollupRepository } from "../repositories/rollup";
 import type { PrismaClient } from "../db";
+import type { BillingService } from "../billing/service";
 import type { CommandService } from "./command";
 
 const MINUTE = 60_000;
@@ -32,6 +33,8 @@ export interface MaintenanceReport {
   commandsExpired: number;
   commandsFailed: number;
   silenceOpened: number;
+  invoicesFinalized: number;
+  budgetAlertsRaised: number;
 }
 
 /**
@@ -49,6 +52,7 @@ export class MaintenanceService {
     private readonly commands: CommandService,
     private readonly config: ResolvedConfig,
     private readonly log: Logger,
+    private readonly billing: BillingService | null = null,
   ) {}
 
   private retentionDays(table: PartitionedTable): number {
@@ -173,6 +177,11 @@ export class MaintenanceService {
         const partitionsDropped = await this.dropExpiredPartitions();
         const swept = await this.commands.sweep();
         const silenceOpened = await this.checkSilence();
+        // Month close and budgets run on these ticks, not on ingest: a month closes even when no
+        // telemetry arrives, and ingest stays as cheap as it was.
+        const now = this.config.now();
+        const invoicesFinalized = this.billing ? (await this.billing.closeDueMonths(now)).length : 0;
+        const budgetAlertsRaised = this.billing ? await this.billing.evaluateBudgets(now) : 0;
         return {
           partitionsCreated,
           partitionsDropped,
@@ -182,6 +191,8 @@ export class MaintenanceService {
           commandsExpired: swept.expired,
           commandsFailed: swept.failed,
           silenceOpened,
+          invoicesFinalized,
+          budgetAlertsRaised,
         };
       } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [MAINTENANCE_LOCK]);
@@ -198,7 +209,7 @@ export class MaintenanceService {
       if (this.running) return;
       this.running = this.runOnce()
         .then((report) => {
-          if (report && (report.partitionsCreated.length || report.partitionsDropped.length || report.silenceOpened || report.commandsExpired || report.commandsFailed)) {
+          if (report && (report.partitionsCreated.length || report.partitionsDropped.length || report.silenceOpened || report.commandsExpired || report.commandsFailed || report.invoicesFinalized || report.budgetAlertsRaised)) {
             this.log.info(report, "maintenance pass");
           }
         })

@@ -285,6 +285,7 @@ export class TelemetryService {
       conditions,
       ioSubjects,
       span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
+      meter: this.config.billing.metering,
     });
   }
 }

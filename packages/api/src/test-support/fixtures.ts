@@ -94,6 +94,7 @@ export async function createOrgWithRoles(api: Api, label: string): Promise<TestO
     admin: await createUser(api, `${label}-admin`),
     operator: await createUser(api, `${label}-operator`),
     viewer: await createUser(api, `${label}-viewer`),
+    billing: await createUser(api, `${label}-billing`),
   };
   const memberId = async (role: Role) =>
     role === "owner"
@@ -104,6 +105,7 @@ export async function createOrgWithRoles(api: Api, label: string): Promise<TestO
     admin: await memberId("admin"),
     operator: await memberId("operator"),
     viewer: await memberId("viewer"),
+    billing: await memberId("billing"),
   };
   return { id: org.id, slug, users, members };
 }

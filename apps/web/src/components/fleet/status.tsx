@@ -83,4 +83,6 @@ export const ALERT_KIND_LABELS: Record<AlertKind, string> = {
   replica_degraded: "Replica degraded",
   pool_full: "Pool full",
   volume_io_errors: "Volume I/O errors",
+  budget_actual: "Budget reached",
+  budget_forecast: "Budget forecast",
 };

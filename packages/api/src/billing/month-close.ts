@@ -1,0 +1,113 @@
+/**
+ * Month close: every month whose end plus the organization's grace period has passed becomes a
+ * finalized invoice — content frozen with its sha256, and the next number of the organization's
+ * gap-free sequence, taken in the same transaction (counter row locked FOR UPDATE). Late usage of
+ * a finalized month is billed as adjustment lines on the next invoice (invoice-builder), never by
+ * changing a finalized one. Safe with several closers at once: the counter lock serializes an
+ * organization's closes, and a closer that finds the month already finalized does nothing.
+ */
+import { formatInvoiceNumber, invoiceContentToJson, monthKey, monthStart, nextMonthStart, previousMonthStart } from "@stowage/billing";
+import { invoiceContentHash } from "@stowage/billing/invoice-hash";
+import { systemActor } from "../actor";
+import type { Pool, PrismaClient } from "../db";
+import type { Logger } from "../lib/logger";
+import { auditRepository } from "../repositories/audit";
+import { billingRepository } from "./billing-repository";
+import { buildInvoice, loadOrgBilling } from "./invoice-builder";
+import { ledgerRepository } from "./ledger-repository";
+
+/** Months before the current one that a close pass looks at (a closer down for longer catches up by this many). */
+export const CLOSE_LOOKBACK_MONTHS = 3;
+
+/** A month close can rate a large organization; it holds only its own counter row meanwhile. */
+const CLOSE_TRANSACTION_TIMEOUT_MS = 10 * 60_000;
+
+export interface ClosedInvoice {
+  organizationId: string;
+  month: string;
+  invoiceId: string;
+  number: string;
+  totalMinor: string;
+}
+
+export type CloseOutcome = { kind: "closed"; invoice: ClosedInvoice } | { kind: "already_closed" } | { kind: "not_due" } | { kind: "out_of_order"; laterMonth: string };
+
+export class MonthCloser {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Finalizes every due month (end + grace ≤ now) of every organization with usage in it, oldest
+   * month first, within the last CLOSE_LOOKBACK_MONTHS months. `now` is injected: the maintenance
+   * loop passes its clock, tests pass the instant they need.
+   */
+  async closeDueMonths(now: Date): Promise<ClosedInvoice[]> {
+    const nowMs = now.getTime();
+    const months: number[] = [];
+    let m = monthStart(nowMs);
+    for (let i = 0; i < CLOSE_LOOKBACK_MONTHS; i++) {
+      m = previousMonthStart(m);
+      months.unshift(m);
+    }
+    const closed: ClosedInvoice[] = [];
+    const ledger = ledgerRepository(this.pool);
+    for (const month of months) {
+      for (const organizationId of await ledger.organizationsWithUsage(new Date(month))) {
+        const outcome = await this.closeMonth(organizationId, month, now);
+        if (outcome.kind === "closed") closed.push(outcome.invoice);
+        if (outcome.kind === "out_of_order") this.log.warn({ organizationId, month: monthKey(month), laterMonth: outcome.laterMonth }, "month not closed: a later month is finalized already");
+      }
+    }
+    if (closed.length > 0) this.log.info({ invoices: closed.length }, "months closed");
+    return closed;
+  }
+
+  /** Finalizes one organization's month if it is due and not finalized yet. */
+  async closeMonth(organizationId: string, monthStartMs: number, now: Date): Promise<CloseOutcome> {
+    const month = new Date(monthStartMs);
+    const org = await loadOrgBilling(this.prisma, organizationId);
+    if (now.getTime() < nextMonthStart(monthStartMs) + org.settings.gracePeriodMinutes * 60_000) return { kind: "not_due" };
+    return this.prisma.$transaction(
+      async (tx) => {
+        const repo = billingRepository(tx);
+        // The lock first: a concurrent closer of this organization waits here, then sees the invoice.
+        const last = await repo.lockInvoiceCounter(organizationId);
+        if (await repo.invoiceForMonth(organizationId, month)) return { kind: "already_closed" } as const;
+        const later = await repo.latestInvoice(organizationId);
+        if (later && later.month.getTime() > monthStartMs) return { kind: "out_of_order", laterMonth: monthKey(later.month.getTime()) } as const;
+        const sequence = last + 1;
+        const built = await buildInvoice(tx, ledgerRepository(this.pool), org, monthStartMs, now.getTime());
+        const number = formatInvoiceNumber(sequence);
+        const invoice = await repo.createInvoice({
+          organizationId,
+          month,
+          sequence,
+          number,
+          currency: built.content.currency,
+          subtotalMinor: built.content.subtotalMinor,
+          taxMinor: built.content.taxMinor,
+          totalMinor: built.content.totalMinor,
+          content: invoiceContentToJson(built.content),
+          contentHash: invoiceContentHash(built.content),
+          billedUsage: built.billedUsage,
+          finalizedAt: now,
+        });
+        await repo.setInvoiceCounter(organizationId, sequence);
+        await auditRepository(tx).insert(organizationId, systemActor("month-close"), {
+          action: "billing.invoice.finalize",
+          targetType: "invoice",
+          targetId: invoice.id,
+          metadata: { number, month: built.content.month, totalMinor: built.content.totalMinor.toString(), adjustments: built.adjustments.length },
+        });
+        return {
+          kind: "closed",
+          invoice: { organizationId, month: built.content.month, invoiceId: invoice.id, number, totalMinor: built.content.totalMinor.toString() },
+        } as const;
+      },
+      { timeout: CLOSE_TRANSACTION_TIMEOUT_MS, maxWait: CLOSE_TRANSACTION_TIMEOUT_MS },
+    );
+  }
+}
