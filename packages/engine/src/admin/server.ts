@@ -85,9 +85,17 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
+/** A route's answer that is not JSON (Prometheus metrics text). */
+export class TextBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  const text = body instanceof TextBody ? body.text : JSON.stringify(body);
+  res.writeHead(status, { "content-type": body instanceof TextBody ? body.contentType : "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 

@@ -8,13 +8,14 @@ import { UsageError } from "./args";
 import type { CliContext, Command } from "./context";
 import { certCommand } from "./commands/cert";
 import { clusterCommand } from "./commands/cluster";
+import { mobilityCommand } from "./commands/mobility";
 import { scrubCommand } from "./commands/scrub";
 import { serveCommand } from "./commands/serve";
 import { snapshotCommand } from "./commands/snapshot";
 import { statusCommand } from "./commands/status";
 import { volumeCommand } from "./commands/volume";
 
-export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand, clusterCommand, certCommand];
+export const commands: Command[] = [serveCommand, volumeCommand, snapshotCommand, scrubCommand, statusCommand, clusterCommand, certCommand, mobilityCommand];
 
 export function mainUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -19,7 +19,10 @@ import type http from "node:http";
 import type https from "node:https";
 import type net from "node:net";
 import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/schemas";
-import { adminRequestListener, createAdminServer, createAdminTlsServer, type NodeAdminOperations } from "../admin/server";
+import { adminRequestListener, createAdminServer, createAdminTlsServer, type AdminRoute, type NodeAdminOperations } from "../admin/server";
+import type { MobilityHost } from "../mobility/host";
+import { mobilityRoutes } from "../mobility/admin-routes";
+import { Mobility } from "../mobility/service";
 import { ClusterAdminClient } from "../admin/cluster-client";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import { EngineError } from "../errors";
@@ -97,12 +100,16 @@ export interface ClusterNodeOptions {
    * published in the node record. Without it the node serves unencrypted volumes only.
    */
   kms?: NodeKek;
+  /** Mobility endpoint (cross-cluster replication, src/mobility); absent: not served. */
+  mobility?: HostPort & { advertise?: string; corruptExtentOnce?: number };
   logger: Logger;
 }
 
 export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations {
   readonly nodeId: string;
-  readonly addresses: { replication: string; nbd?: string; admin?: string; adminTls?: string } = { replication: "" };
+  readonly addresses: { replication: string; nbd?: string; admin?: string; adminTls?: string; mobility?: string } = { replication: "" };
+  /** Mobility: cross-cluster replication (src/mobility), when the node serves an endpoint. */
+  mobility: Mobility | undefined;
   readonly store: ConsensusStore;
   readonly nbd: NbdServer;
   readonly timings: ClusterTimings;
@@ -223,18 +230,52 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     });
     await this.controller.start();
     this.sync.startPeriodicPass(this.timings.syncIntervalMs);
+    // Mobility (src/mobility): after the first pass, so a resumed run finds its volumes open.
+    if (opts.mobility) {
+      const m = new Mobility(this.mobilityHost(), {
+        listen: { host: opts.mobility.host, port: opts.mobility.port },
+        ...(opts.mobility.advertise === undefined ? {} : { advertise: opts.mobility.advertise }),
+        ...(opts.mobility.corruptExtentOnce === undefined ? {} : { corruptExtentOnce: opts.mobility.corruptExtentOnce }),
+      });
+      this.mobility = m;
+      await m.open();
+      this.addresses.mobility = m.address;
+    }
     this.log.info({ node: this.nodeId, ...this.addresses }, "cluster node serving");
   }
 
+  /** Mobility: what the mobility service needs of this node (src/mobility/host.ts). */
+  private mobilityHost(): MobilityHost {
+    return {
+      nodeId: this.nodeId,
+      store: this.store,
+      tls: this.opts.tls,
+      kek: this.opts.kms,
+      logger: this.log,
+      localReplicaWith: (volumeId, snapshots) =>
+        [...(this.sync.volume(volumeId)?.replicas.values() ?? [])].find((r) => r.device.isOpen && snapshots.every((n) => r.device.listSnapshots().some((x) => x.name === n)))?.device,
+      snapshotVolume: (volumeId, name) => this.snapshotVolume(volumeId, name),
+      deleteVolumeSnapshot: (volumeId, name) => this.deleteVolumeSnapshot(volumeId, name),
+      attached: (volumeId) => this.sync.volume(volumeId)?.attached ?? undefined,
+      waitAttached: (volumeId, timeoutMs) => this.targets.waitAttached(volumeId, timeoutMs),
+      poolUsedBytes: () => this.localReplicas.pool.allocatedBytes,
+    };
+  }
+
+  /** Routes other subsystems add to the admin endpoint (mobility). */
+  private extraRoutes(): AdminRoute[] {
+    return [...mobilityRoutes(() => this.mobility, this.store, this.nodeId), ...clusterRoutes(this), ...poolRoutesElsewhere];
+  }
+
   private async listenAdmin(address: HostPort): Promise<HostPort> {
-    const server = createAdminServer(this, this.log.child({ component: "admin" }), [...clusterRoutes(this), ...poolRoutesElsewhere]);
+    const server = createAdminServer(this, this.log.child({ component: "admin" }), this.extraRoutes());
     this.adminServer = server;
     return listenOn(server, address);
   }
 
   private async listenAdminTls(address: HostPort, tls: NodeTls): Promise<HostPort> {
     const log = this.log.child({ component: "admin-tls" });
-    const server = createAdminTlsServer(adminRequestListener(this, log, [...clusterRoutes(this), ...poolRoutesElsewhere]), tls, log);
+    const server = createAdminTlsServer(adminRequestListener(this, log, this.extraRoutes()), tls, log);
     this.adminTlsServer = server;
     return listenOn(server, address);
   }
@@ -354,6 +395,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     await this.controller?.stop();
     await this.sync.stopWatching();
     for (const st of this.sync.allVolumes()) await st.enqueue(() => this.targets.detach(st)).catch(() => undefined);
+    await this.mobility?.close();
     await this.registration.revoke();
     for (const admin of [this.adminServer, this.adminTlsServer]) {
       if (!admin) continue;

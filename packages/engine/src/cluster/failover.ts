@@ -22,6 +22,7 @@ import type { NbdServer } from "../nbd/server";
 import { EngineError } from "../errors";
 import type { Logger } from "../logger";
 import type { HostPort } from "../node/node";
+import { readOnlyDevice } from "../mobility/read-only-device";
 import { localLink, remoteLink, type ReplicaLink } from "../replication/links";
 import { EpochSupersededError, EtcdMembership } from "../replication/membership";
 import { NackReason } from "../replication/protocol";
@@ -224,7 +225,8 @@ export class TargetAttacher {
       stats = new IoStats();
       this.ioStats.set(rec.id, stats);
     }
-    this.opts.nbd.addExport(rec.id, instrument(device, stats));
+    // Mobility: a replication destination is served read-only (only the receiver writes, into the target).
+    this.opts.nbd.addExport(rec.id, instrument(rec.replicationDestination ? readOnlyDevice(device) : device, stats));
     this.log.info({ volume: rec.id, epoch, encrypted: dataKey !== null, inSync: [...inSyncIds], outOfSync: failed }, "target attached");
     for (const w of this.attachWaiters.get(rec.id) ?? []) w();
     this.attachWaiters.delete(rec.id);

@@ -30,6 +30,8 @@ export interface CreateClusterVolume {
    * others start empty and are rebuilt once it is served.
    */
   populate?: { nodeId: string; from: { volume: string; name: string }; internalSnapshot: boolean };
+  /** Mobility: a replication destination (served read-only), encrypted with the source's data key already wrapped here. */
+  replicationDestination?: { peer: string; sourceVolume: string; encryption?: VolumeEncryption };
 }
 
 /** What a create request asks for, as compared with an existing volume of the same name. */
@@ -90,7 +92,7 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
   const nodes = await liveNodes(store);
   if (!nodes.some((n) => n.id === req.targetNodeId)) throw new EngineError("INVALID", `target node ${req.targetNodeId} is not a live cluster member`);
   const placed = place(nodes, req);
-  const encryption = req.encrypted && req.kms ? await newVolumeEncryption(req.id, req.kms) : undefined;
+  const encryption = req.replicationDestination?.encryption ?? (req.encrypted && req.kms ? await newVolumeEncryption(req.id, req.kms) : undefined);
   if (encryption) {
     // The target unwraps the key: a node with another key-encryption key (or none) could not serve it.
     const target = nodes.find((n) => n.id === req.targetNodeId);
@@ -116,6 +118,7 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
     snapshots: [],
     ...(encryption ? { encryption } : {}),
     ...(req.source ? { source: req.source } : {}),
+    ...(req.replicationDestination ? { replicationDestination: { peer: req.replicationDestination.peer, sourceVolume: req.replicationDestination.sourceVolume } } : {}),
     ...(req.populate && first ? { populate: { replicaId: first.id, from: req.populate.from, state: "copying" as const, internalSnapshot: req.populate.internalSnapshot } } : {}),
   };
   if (!(await store.create(keys.volume(req.id), record))) throw new EngineError("EXISTS", `volume ${req.id} already exists`);

@@ -136,6 +136,11 @@ export const volumeRecordSchema = z.object({
   source: volumeSourceRecordSchema.optional(),
   /** Present while the volume is filled from its source; it is not served until this is gone. */
   populate: volumePopulateSchema.optional(),
+  /**
+   * Mobility: set while the volume is the destination of a replication from a peer cluster
+   * (src/mobility). Its target serves it read-only; only the mobility receiver writes to it.
+   */
+  replicationDestination: z.object({ peer: z.string().min(1), sourceVolume: z.string().min(1) }).optional(),
 });
 export type VolumeRecord = z.infer<typeof volumeRecordSchema>;
 
@@ -183,4 +188,6 @@ export type GroupSnapshotRecord = z.infer<typeof groupSnapshotRecordSchema>;
 export const groupSnapshotKeys = {
   group: (name: string) => `group-snapshots/${name}`,
   prefix: "group-snapshots/",
+  /** Held (with a lease) by the one request taking a group of that name now. */
+  claim: (name: string) => `group-snapshot-claims/${name}`,
 } as const;

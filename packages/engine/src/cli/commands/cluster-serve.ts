@@ -1,6 +1,7 @@
 /** `stowage-engine serve --etcd ...`: a node in cluster mode (see src/cluster/cluster-node.ts). */
 import net from "node:net";
 import path from "node:path";
+import { DEFAULT_MOBILITY_PORT } from "../../mobility/service";
 import { DEFAULT_ADMIN, parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type CliContext } from "../context";
 import { createLogger, type Level } from "../../logger";
@@ -36,6 +37,9 @@ Options:
   --kms-key-file FILE          key-encryption key (32 bytes raw, hex or base64) that wraps
                                the data keys of encrypted volumes; every node that may serve
                                an encrypted volume needs the same one
+  --mobility HOST[:PORT]       mobility endpoint for cross-cluster replication (mutual TLS
+                               with pair certificates; port default 9811)
+  --mobility-advertise H:P     address peer clusters dial (default: the listener's)
   --rebuild-mbps N             resync/rebuild limit per node in MB/s (default 100; 0 = none)
   --lease-ttl S                node lease TTL in seconds (default 5)
   --replace-after S            replace a replica away this long, in seconds (default 600)
@@ -81,6 +85,8 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     "admin-tls": { type: "string" },
     "admin-tls-name": { type: "string" },
     "kms-key-file": { type: "string" },
+    mobility: { type: "string" },
+    "mobility-advertise": { type: "string" },
     "rebuild-mbps": { type: "string" },
     "lease-ttl": { type: "string" },
     "replace-after": { type: "string" },
@@ -134,6 +140,10 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     });
     kms = { provider, kekId };
   }
+  // Mobility: HOST alone takes the default port.
+  const mobilityFlag = values.mobility;
+  const mobility = mobilityFlag === undefined ? undefined : parseHostPort(/:\d+$/.test(mobilityFlag) ? mobilityFlag : `${mobilityFlag}:${DEFAULT_MOBILITY_PORT}`, "--mobility");
+  const corrupt = process.env.STOWAGE_MOBILITY_CORRUPT_EXTENT;
   const node = await ClusterNode.start({
     nodeId,
     labels: { ...(values.zone === undefined ? {} : { zone: values.zone }), ...(values.rack === undefined ? {} : { rack: values.rack }) },
@@ -150,6 +160,16 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
     rebuildBytesPerSec: mbps === 0 ? Number.POSITIVE_INFINITY : mbps * 1_000_000,
     timings,
     ...(kms ? { kms } : {}),
+    ...(mobility
+      ? {
+          mobility: {
+            ...mobility,
+            ...(values["mobility-advertise"] === undefined ? {} : { advertise: formatHostPort(parseHostPort(values["mobility-advertise"], "--mobility-advertise")) }),
+            // Test hook (fault injection): corrupt one extent's first frame in flight, once per run.
+            ...(corrupt === undefined ? {} : { corruptExtentOnce: Number(corrupt) }),
+          },
+        }
+      : {}),
     logger,
   });
   ctx.stdout(`${JSON.stringify({ event: "ready", node: nodeId, ...node.addresses })}\n`);

@@ -1,0 +1,308 @@
+/**
+ * The destination side of one mobility connection (one volume, one run).
+ *
+ *   HELLO  → the volume on this cluster (existing, or none yet), and the base:
+ *            the newest of the sender's candidate snapshots this volume holds.
+ *            If another node is the volume's target: REDIRECT there.
+ *   START  → capacity check (refused with numbers), the volume created if it is
+ *            new (own placement and replicas, read-only while a destination,
+ *            the source's data key rewrapped with this node's KEK), then READY
+ *            with the durable cursor of this run (a resumed run skips past it).
+ *   EXTENT → decompress, SHA-256 against the frame's digest (a mismatch is a
+ *            NACK: the sender sends that extent again), written as stored bytes
+ *            straight into the target (ciphertext stays ciphertext). Every few
+ *            extents, and whenever the sender has nothing more queued: flush the
+ *            target, persist the cursor, then ACK — never the other way round.
+ *   DONE   → the matching snapshot, older ones of this pair dropped, DONE_OK.
+ *   VERIFY → per-extent digests of that snapshot compared here; only the list
+ *            of mismatched extents goes back.
+ *
+ * When the connection drops, what was received whole is flushed and
+ * committed, so a killed sender loses nothing it already delivered.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
+import { createClusterVolume } from "../cluster/volume-ops";
+import { dataKeyCheck, verifyDataKeyCheck } from "../crypto/xts";
+import { EngineError } from "../errors";
+import type { Logger } from "../logger";
+import { EXTENT_SIZE } from "../volume/geometry";
+import { decompressFromWire, extentDigests, extentsOf, isAllZero, sha256, zeroExtentDigest } from "./extents";
+import type { MobilityHost } from "./host";
+import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";
+import { decodeExtent, decodeJson, doneSchema, helloSchema, MessageType, startSchema, verifySchema, type FrameSocket, type Hello, type Start } from "./wire";
+import { formatBytes } from "./format";
+
+/** Acknowledge at least every this many extents even while more are queued (bounds what a destination crash resends). */
+const ACK_EVERY_EXTENTS = 4;
+const ATTACH_WAIT_MS = 30_000;
+
+export interface ReceiverStats {
+  bytesReceived: number;
+  extentsRefused: number;
+}
+
+export class ReceiverSession {
+  private volume: VolumeRecord | null = null;
+  private hello: Hello | null = null;
+  private start: Start | null = null;
+  private lastDurable = -1;
+  private lastWritten = -1;
+  private bytesReceived = 0;
+  private log: Logger;
+
+  constructor(
+    private readonly host: MobilityHost,
+    private readonly peer: string,
+    private readonly sock: FrameSocket,
+    private readonly stats: ReceiverStats,
+  ) {
+    this.log = host.logger.child({ component: "mobility-receiver", peer });
+  }
+
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        const f = await this.sock.next();
+        if (!f) break;
+        switch (f.type) {
+          case MessageType.Hello:
+            await this.onHello(decodeJson(f, helloSchema, "HELLO"));
+            break;
+          case MessageType.Start:
+            await this.onStart(decodeJson(f, startSchema, "START"));
+            break;
+          case MessageType.Extent:
+            await this.onExtent(f.payload);
+            break;
+          case MessageType.Done:
+            await this.onDone(decodeJson(f, doneSchema, "DONE"));
+            break;
+          case MessageType.Verify:
+            await this.onVerify(decodeJson(f, verifySchema, "VERIFY"));
+            break;
+          default:
+            throw new EngineError("PROTOCOL", `unexpected message type ${f.type}`);
+        }
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const code = err instanceof EngineError ? err.code : "PROTOCOL";
+      this.log.warn({ volume: this.hello?.volume, err: message }, "mobility session ended with an error");
+      if (!this.sock.socket.destroyed) this.sock.sendJson(MessageType.Refuse, { code, message });
+    } finally {
+      // Whatever arrived whole is kept: the next run resumes after it.
+      await this.commit(false).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "committing received extents at disconnect failed"));
+      this.sock.socket.end();
+    }
+  }
+
+  private async onHello(h: Hello): Promise<void> {
+    this.hello = h;
+    const rec = (await this.host.store.get(keys.volume(h.volume), volumeRecordSchema))?.value ?? null;
+    if (rec) {
+      this.checkExisting(rec, h);
+      const target = rec.target?.nodeId;
+      if (target !== undefined && target !== this.host.nodeId) {
+        const ep = (await this.host.store.get(mobilityKeys.endpoint(target), endpointRecordSchema))?.value.address;
+        if (!ep) throw new EngineError("NO_TARGET", `volume ${h.volume} is served by node ${target}, which has no mobility endpoint now`);
+        this.sock.sendJson(MessageType.Redirect, { endpoint: ep, nodeId: target });
+        return;
+      }
+    }
+    this.volume = rec;
+    const held = new Set(rec?.snapshots.map((s) => s.name) ?? []);
+    const base = h.candidates.find((c) => held.has(c)) ?? null;
+    this.sock.sendJson(MessageType.HelloOk, { base });
+  }
+
+  private checkExisting(rec: VolumeRecord, h: Hello): void {
+    const d = rec.replicationDestination;
+    if (!d || d.peer !== this.peer || d.sourceVolume !== h.sourceVolume) {
+      throw new EngineError("EXISTS", `volume ${h.volume} exists on this cluster and is not the replication destination of ${this.peer}/${h.sourceVolume}`);
+    }
+    if (rec.spec.sizeBytes < h.sizeBytes) throw new EngineError("INVALID", `volume ${h.volume} here has ${rec.spec.sizeBytes} bytes, the source ${h.sizeBytes}`);
+    if (rec.spec.encrypted !== h.encrypted) throw new EngineError("INVALID", `volume ${h.volume}: encrypted here is ${rec.spec.encrypted}, at the source ${h.encrypted}`);
+    if (h.encrypted) {
+      const key = Buffer.from(h.dataKey ?? "", "base64");
+      try {
+        if (!rec.encryption || key.length !== 64 || !verifyDataKeyCheck(key, rec.encryption.keyCheck)) throw new EngineError("WRONG_KEY", `volume ${h.volume}: the source's data key does not match this copy's`);
+      } finally {
+        key.fill(0);
+      }
+    }
+  }
+
+  private async onStart(s: Start): Promise<void> {
+    const h = this.hello;
+    if (!h) throw new EngineError("PROTOCOL", "START before HELLO");
+    this.start = s;
+    const held = this.volume?.snapshots.map((x) => x.name) ?? [];
+    if (s.base !== null && !held.includes(s.base)) throw new EngineError("INVALID", `base snapshot ${s.base} is not held by ${h.volume} here`);
+    await this.checkCapacity(h, s);
+    if (!this.volume) this.volume = await this.createDestination(h);
+    await this.host.waitAttached(h.volume, ATTACH_WAIT_MS);
+    const cursor = (await this.host.store.get(mobilityKeys.cursor(h.volume), cursorRecordSchema))?.value;
+    const resumed = cursor?.runId === s.runId ? cursor : null;
+    if (!resumed && s.base === null && this.volume.snapshots.length > 0) {
+      // A full copy over an older copy: what the source no longer holds must not survive.
+      await this.target().trim(0, this.target().size);
+    }
+    this.lastDurable = resumed?.lastExtent ?? -1;
+    this.lastWritten = this.lastDurable;
+    this.bytesReceived = resumed?.bytesReceived ?? 0;
+    if (!resumed) await this.persistCursor();
+    this.log.info({ volume: h.volume, run: s.runId, base: s.base, snapshot: s.snapshot, bytes: s.bytes, resumeAfter: this.lastDurable }, "mobility run accepted");
+    this.sock.sendJson(MessageType.Ready, { lastExtent: this.lastDurable, bytesReceived: this.bytesReceived });
+  }
+
+  /** Refuses before any data moves when the cluster cannot hold the copy, with the numbers. */
+  private async checkCapacity(h: Hello, s: Start): Promise<void> {
+    const nodes = (await this.host.store.list(keys.nodesPrefix, nodeRecordSchema)).map((n) => n.value);
+    if (!this.volume) {
+      const replicas = Math.min(h.replicas ?? 1, nodes.length || 1);
+      const free = nodes.map((n) => ({ id: n.id, free: Math.max(0, n.capacityBytes * n.overcommit - n.provisionedBytes) })).sort((a, b) => b.free - a.free);
+      const enough = free.filter((n) => n.free >= h.sizeBytes).length;
+      if (enough < replicas) {
+        const best = free[0];
+        throw new EngineError(
+          "NO_SPACE",
+          `volume ${h.volume} needs ${formatBytes(h.sizeBytes)} on each of ${replicas} node(s); this cluster has ${formatBytes(best?.free ?? 0)} free at most (node ${best?.id ?? "none"}), ${enough} node(s) with enough`,
+        );
+      }
+    }
+    const nodeRec = nodes.find((n) => n.id === (this.volume?.target?.nodeId ?? this.host.nodeId));
+    if (nodeRec) {
+      const free = Math.max(0, nodeRec.capacityBytes - (await this.usedOn(nodeRec.id)));
+      if (s.bytes > free) throw new EngineError("NO_SPACE", `replicating ${h.volume} needs ${formatBytes(s.bytes)}; node ${nodeRec.id} has ${formatBytes(free)} free`);
+    }
+  }
+
+  /** Bytes held by the pool of this node (other nodes publish only what they promised). */
+  private usedOn(nodeId: string): Promise<number> {
+    return Promise.resolve(nodeId === this.host.nodeId ? this.host.poolUsedBytes() : 0);
+  }
+
+  private async createDestination(h: Hello): Promise<VolumeRecord> {
+    let encryption;
+    if (h.encrypted) {
+      const kek = this.host.kek;
+      if (!kek) throw new EngineError("INVALID", `volume ${h.volume} is encrypted at the source; node ${this.host.nodeId} has no key-encryption key to rewrap its data key (--kms-key-file)`);
+      const key = Buffer.from(h.dataKey ?? "", "base64");
+      try {
+        if (key.length !== 64) throw new EngineError("PROTOCOL", "HELLO: dataKey: an encrypted volume's data key is 64 bytes");
+        const wrapped = await kek.provider.wrapKey(key, { volumeId: h.volume });
+        encryption = { wrappedKey: { provider: wrapped.provider, keyId: wrapped.keyId, ciphertext: wrapped.ciphertext }, keyCheck: dataKeyCheck(key) };
+      } finally {
+        key.fill(0);
+      }
+    }
+    const nodes = (await this.host.store.list(keys.nodesPrefix, nodeRecordSchema)).length;
+    const rec = await createClusterVolume(this.host.store, {
+      id: h.volume,
+      sizeBytes: h.sizeBytes,
+      replicas: Math.min(h.replicas ?? 1, Math.max(1, nodes)),
+      targetNodeId: this.host.nodeId,
+      replicationDestination: { peer: this.peer, sourceVolume: h.sourceVolume, ...(encryption ? { encryption } : {}) },
+    });
+    this.log.info({ volume: h.volume, replicas: rec.replicas.map((r) => r.nodeId), encrypted: rec.spec.encrypted }, "replication destination created");
+    return rec;
+  }
+
+  private target() {
+    const v = this.hello?.volume ?? "";
+    const a = this.host.attached(v);
+    if (!a) throw new EngineError("NO_TARGET", `this node no longer serves ${v}`);
+    return a.target;
+  }
+
+  private async onExtent(payload: Buffer): Promise<void> {
+    if (!this.start) throw new EngineError("PROTOCOL", "EXTENT before START");
+    const f = decodeExtent(payload, EXTENT_SIZE);
+    if (f.extent <= this.lastWritten) throw new EngineError("PROTOCOL", `EXTENT ${f.extent} out of order (after ${this.lastWritten})`);
+    const raw = await decompressFromWire(f.compression, f.body, f.rawLength).catch(() => null);
+    const digest = raw && raw.length === f.rawLength ? sha256(raw) : null;
+    if (!raw || !digest || !timingSafeEqual(digest, f.digest)) {
+      this.stats.extentsRefused++;
+      this.log.warn({ volume: this.hello?.volume, extent: f.extent }, "extent refused: checksum mismatch");
+      const nack = Buffer.allocUnsafe(4);
+      nack.writeUInt32BE(f.extent, 0);
+      this.sock.send(MessageType.Nack, nack);
+      return;
+    }
+    const target = this.target();
+    const base = f.extent * EXTENT_SIZE;
+    let at = 0;
+    for (const r of f.ranges) {
+      const data = raw.subarray(at, at + r.length);
+      at += r.length;
+      // Zeros stay thin: a zeroed or trimmed block at the source reads as zeros there too.
+      if (isAllZero(data)) await target.writeZeroes(base + r.offset, r.length);
+      else await target.write(base + r.offset, data);
+    }
+    this.lastWritten = f.extent;
+    this.bytesReceived += f.rawLength;
+    this.stats.bytesReceived += f.rawLength;
+    if (!this.sock.hasPending || this.lastWritten - this.lastDurable >= ACK_EVERY_EXTENTS) await this.commit(true);
+  }
+
+  /** Flush, then the cursor, then (if asked) the ACK carrying it. */
+  private async commit(ack: boolean): Promise<void> {
+    if (this.lastWritten === this.lastDurable || !this.start) return;
+    await this.target().flush();
+    const through = this.lastWritten;
+    await this.persistCursor(through);
+    this.lastDurable = through;
+    if (ack && !this.sock.socket.destroyed) {
+      const b = Buffer.allocUnsafe(4);
+      b.writeInt32BE(through, 0);
+      this.sock.send(MessageType.Ack, b);
+    }
+  }
+
+  private async persistCursor(through = this.lastDurable): Promise<void> {
+    const s = this.start;
+    const v = this.hello?.volume;
+    if (!s || !v) return;
+    const cursor: CursorRecord = { v: 1, runId: s.runId, lastExtent: through, bytesReceived: this.bytesReceived };
+    await putRecord(this.host.store, mobilityKeys.cursor(v), cursor);
+  }
+
+  private async onDone(d: { snapshot: string; createdAt: string }): Promise<void> {
+    const h = this.hello;
+    if (!h || !this.start) throw new EngineError("PROTOCOL", "DONE before START");
+    await this.commit(true);
+    const rec = (await this.host.store.get(keys.volume(h.volume), volumeRecordSchema))?.value;
+    if (!rec) throw new EngineError("NOT_FOUND", `volume ${h.volume} was deleted during the run`);
+    if (!rec.snapshots.some((x) => x.name === d.snapshot)) await this.host.snapshotVolume(h.volume, d.snapshot);
+    // The new snapshot is the next run's base; older ones of this pair are no longer needed.
+    for (const old of rec.snapshots) {
+      if (old.name !== d.snapshot) await this.host.deleteVolumeSnapshot(h.volume, old.name).catch((err: unknown) => this.log.warn({ snapshot: old.name, err: err instanceof Error ? err.message : String(err) }, "dropping an older replicated snapshot failed"));
+    }
+    await this.host.store.delete(mobilityKeys.cursor(h.volume));
+    this.start = null;
+    this.log.info({ volume: h.volume, snapshot: d.snapshot, sourceTakenAt: d.createdAt, bytes: this.bytesReceived }, "mobility run completed");
+    this.sock.sendJson(MessageType.DoneOk, { snapshot: d.snapshot });
+  }
+
+  private async onVerify(v: { snapshot: string; digests: Record<string, string> }): Promise<void> {
+    const h = this.hello;
+    if (!h) throw new EngineError("PROTOCOL", "VERIFY before HELLO");
+    const theirs = new Map(Object.entries(v.digests).map(([k, d]) => [Number(k), d]));
+    const replica = this.host.localReplicaWith(h.volume, [v.snapshot]);
+    let extents = new Set(theirs.keys());
+    let device;
+    if (replica) {
+      device = replica.openSnapshot(v.snapshot);
+      for (const e of extentsOf(replica.diff(null, v.snapshot))) extents.add(e);
+    } else {
+      // No local copy of the snapshot: the head through the target, which nothing but the receiver writes.
+      device = this.target();
+      extents = new Set([...extents]);
+    }
+    const ours = await extentDigests(device, [...extents].sort((a, b) => a - b));
+    const zero = zeroExtentDigest();
+    const mismatched = [...extents].filter((e) => (theirs.get(e) ?? zero) !== (ours.get(e) ?? zero)).sort((a, b) => a - b);
+    this.sock.sendJson(MessageType.VerifyResult, { extents: extents.size, mismatched });
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The mobility wire format (version 1), spoken over the pair's mutual-TLS link.
+ *
+ * Every message is a 12-byte header — u32 magic "SMOB", u8 version, u8 type,
+ * u16 flags (0), u32 payload length, all big-endian — then the payload.
+ * Control messages (HELLO … VERIFY_RESULT) carry JSON checked with zod on
+ * arrival; the data path (EXTENT, ACK, NACK) is binary:
+ *
+ *   EXTENT  u32 extent index, u8 compression (0 none, 1 deflate-raw), u8 0,
+ *           u16 range count, u32 raw length, 32-byte SHA-256 of the raw bytes,
+ *           range count × (u32 offset in the extent, u32 length), then the body
+ *           (the ranges' stored bytes, concatenated, compressed or not).
+ *   ACK     i32 last extent durable on the destination (the cursor).
+ *   NACK    u32 extent index whose checksum failed (the sender sends it again).
+ *
+ * SHA-256 and not a CRC: the frame digest is what "the copy is exact" rests on
+ * end to end, so it must be collision-resistant; with SHA-NI it runs at
+ * 1.2–1.8 GB/s per core here, faster than BLAKE2b in Node's crypto and well
+ * above what one stream moves, so a cheaper strong hash buys nothing.
+ */
+import type { Socket } from "node:net";
+import { z } from "zod";
+
+export const WIRE_MAGIC = 0x534d4f42;
+export const WIRE_VERSION = 1;
+export const HEADER_BYTES = 12;
+/** Bounds a payload a peer can make us buffer: one 4 MiB extent plus its range table, compressed or not. */
+export const MAX_PAYLOAD = 4 * 1024 * 1024 + 64 * 1024;
+
+export const MessageType = {
+  Hello: 1,
+  HelloOk: 2,
+  Start: 3,
+  Ready: 4,
+  Refuse: 5,
+  Extent: 6,
+  Ack: 7,
+  Nack: 8,
+  Done: 9,
+  DoneOk: 10,
+  Verify: 11,
+  VerifyResult: 12,
+  Redirect: 13,
+} as const;
+export type MessageTypeValue = (typeof MessageType)[keyof typeof MessageType];
+
+export const Compression = { None: 0, DeflateRaw: 1 } as const;
+
+const name = z.string().min(1).max(253);
+
+/** Sender → receiver: which volume, and what the sender holds. */
+export const helloSchema = z.object({
+  volume: name,
+  sourceVolume: name,
+  sizeBytes: z.number().int().positive(),
+  encrypted: z.boolean(),
+  /** The unwrapped data key of an encrypted volume (base64), only ever inside this TLS link. */
+  dataKey: z.string().optional(),
+  replicas: z.number().int().min(1).max(3).optional(),
+  /** The snapshot this run sends. */
+  snapshot: name,
+  /** Snapshots the sender could diff from, newest first. */
+  candidates: z.array(name),
+});
+export type Hello = z.infer<typeof helloSchema>;
+
+export const helloOkSchema = z.object({ base: name.nullable() });
+export const startSchema = z.object({
+  runId: z.string().min(1),
+  base: name.nullable(),
+  snapshot: name,
+  bytes: z.number().int().nonnegative(),
+  extents: z.number().int().nonnegative(),
+});
+export type Start = z.infer<typeof startSchema>;
+export const readySchema = z.object({ lastExtent: z.number().int().min(-1), bytesReceived: z.number().int().nonnegative() });
+export const refuseSchema = z.object({ code: z.string().min(1), message: z.string().min(1) });
+export const redirectSchema = z.object({ endpoint: z.string().min(1), nodeId: z.string().min(1) });
+export const doneSchema = z.object({ snapshot: name, createdAt: z.string().datetime() });
+export const doneOkSchema = z.object({ snapshot: name });
+export const verifySchema = z.object({ snapshot: name, digests: z.record(z.string(), z.string()) });
+export const verifyResultSchema = z.object({ extents: z.number().int().nonnegative(), mismatched: z.array(z.number().int().nonnegative()) });
+
+export interface Frame {
+  type: number;
+  payload: Buffer;
+}
+
+export class WireError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WireError";
+  }
+}
+
+export function encodeHeader(type: MessageTypeValue, length: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES);
+  h.writeUInt32BE(WIRE_MAGIC, 0);
+  h.writeUInt8(WIRE_VERSION, 4);
+  h.writeUInt8(type, 5);
+  h.writeUInt16BE(0, 6);
+  h.writeUInt32BE(length, 8);
+  return h;
+}
+
+/** One JSON control message, parsed with `schema`; a malformed one is a protocol error naming the field. */
+export function decodeJson<S extends z.ZodType>(frame: Frame, schema: S, what: string): z.infer<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(frame.payload.toString("utf8"));
+  } catch {
+    throw new WireError(`${what}: payload is not JSON`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new WireError(`${what}: ${issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid"}`);
+  }
+  return parsed.data;
+}
+
+export interface ExtentRange {
+  /** Offset inside the extent. */
+  offset: number;
+  length: number;
+}
+
+export interface ExtentFrame {
+  extent: number;
+  compression: number;
+  rawLength: number;
+  digest: Buffer;
+  ranges: ExtentRange[];
+  body: Buffer;
+}
+
+const EXTENT_FIXED = 4 + 1 + 1 + 2 + 4 + 32;
+
+export function encodeExtentHead(extent: number, compression: number, rawLength: number, digest: Buffer, ranges: readonly ExtentRange[]): Buffer {
+  const b = Buffer.allocUnsafe(EXTENT_FIXED + ranges.length * 8);
+  b.writeUInt32BE(extent, 0);
+  b.writeUInt8(compression, 4);
+  b.writeUInt8(0, 5);
+  b.writeUInt16BE(ranges.length, 6);
+  b.writeUInt32BE(rawLength, 8);
+  digest.copy(b, 12);
+  let at = EXTENT_FIXED;
+  for (const r of ranges) {
+    b.writeUInt32BE(r.offset, at);
+    b.writeUInt32BE(r.length, at + 4);
+    at += 8;
+  }
+  return b;
+}
+
+export function decodeExtent(payload: Buffer, extentSize: number): ExtentFrame {
+  if (payload.length < EXTENT_FIXED) throw new WireError("EXTENT: short payload");
+  const count = payload.readUInt16BE(6);
+  const rangesEnd = EXTENT_FIXED + count * 8;
+  if (payload.length < rangesEnd) throw new WireError("EXTENT: range table past the payload");
+  const ranges: ExtentRange[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = payload.readUInt32BE(EXTENT_FIXED + i * 8);
+    const length = payload.readUInt32BE(EXTENT_FIXED + i * 8 + 4);
+    if (offset + length > extentSize || length === 0) throw new WireError(`EXTENT: range ${i} outside the extent`);
+    ranges.push({ offset, length });
+    total += length;
+  }
+  const rawLength = payload.readUInt32BE(8);
+  if (rawLength !== total) throw new WireError("EXTENT: raw length differs from the ranges' total");
+  const compression = payload.readUInt8(4);
+  if (compression !== Compression.None && compression !== Compression.DeflateRaw) throw new WireError(`EXTENT: unknown compression ${compression}`);
+  return { extent: payload.readUInt32BE(0), compression, rawLength, digest: payload.subarray(12, 44), ranges, body: payload.subarray(rangesEnd) };
+}
+
+/**
+ * Frames over a socket: `send` writes header and payload in one go; `next`
+ * resolves with the next whole frame, or null once the peer closed cleanly.
+ */
+export class FrameSocket {
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private readonly frames: Frame[] = [];
+  private waiter: { resolve: (f: Frame | null) => void; reject: (e: Error) => void } | null = null;
+  private ended = false;
+  private failure: Error | null = null;
+  /** Bytes written to the socket (headers included), before TLS. */
+  bytesOut = 0;
+
+  constructor(readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.finish(null));
+    socket.on("close", () => this.finish(null));
+    socket.on("error", (err) => this.finish(err));
+  }
+
+  send(type: MessageTypeValue, ...parts: Buffer[]): boolean {
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    this.socket.cork();
+    this.socket.write(encodeHeader(type, length));
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    this.bytesOut += HEADER_BYTES + length;
+    return ok;
+  }
+
+  sendJson(type: MessageTypeValue, value: unknown): void {
+    this.send(type, Buffer.from(JSON.stringify(value), "utf8"));
+  }
+
+  /** Resolves once the socket's write buffer has room again. */
+  async drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", closed);
+        resolve();
+      };
+      const closed = (): void => {
+        this.socket.off("drain", done);
+        reject(new WireError("connection closed"));
+      };
+      this.socket.once("drain", done);
+      this.socket.once("close", closed);
+    });
+  }
+
+  next(): Promise<Frame | null> {
+    const f = this.frames.shift();
+    if (f) return Promise.resolve(f);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** Whether a whole frame is already waiting (the receiver batches acknowledgements on it). */
+  get hasPending(): boolean {
+    return this.frames.length > 0;
+  }
+
+  /** The next frame, which must be of `type` (a REFUSE becomes an error with its message). */
+  async expect(type: MessageTypeValue, what: string): Promise<Frame> {
+    const f = await this.next();
+    if (!f) throw new WireError(`connection closed while waiting for ${what}`);
+    if (f.type === MessageType.Refuse) {
+      const r = decodeJson(f, refuseSchema, "REFUSE");
+      throw new RefusedError(r.code, r.message);
+    }
+    if (f.type !== type) throw new WireError(`expected ${what}, got message type ${f.type}`);
+    return f;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered.push(chunk);
+    this.bufferedBytes += chunk.length;
+    while (this.bufferedBytes >= HEADER_BYTES) {
+      const head = this.peek(HEADER_BYTES);
+      if (head.readUInt32BE(0) !== WIRE_MAGIC || head.readUInt8(4) !== WIRE_VERSION) {
+        this.finish(new WireError("bad frame header (not a mobility peer, or another protocol version)"));
+        this.socket.destroy();
+        return;
+      }
+      const length = head.readUInt32BE(8);
+      if (length > MAX_PAYLOAD) {
+        this.finish(new WireError(`frame of ${length} bytes exceeds ${MAX_PAYLOAD}`));
+        this.socket.destroy();
+        return;
+      }
+      if (this.bufferedBytes < HEADER_BYTES + length) return;
+      const all = this.take(HEADER_BYTES + length);
+      this.deliver({ type: all.readUInt8(5), payload: all.subarray(HEADER_BYTES) });
+    }
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.buffered[0];
+    if (first && first.length >= n) return first;
+    const joined = Buffer.concat(this.buffered);
+    this.buffered = [joined];
+    return joined;
+  }
+
+  private take(n: number): Buffer {
+    const joined = this.peek(n);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.bufferedBytes -= n;
+    return out;
+  }
+
+  private deliver(f: Frame): void {
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      w.resolve(f);
+    } else this.frames.push(f);
+  }
+
+  private finish(err: Error | null): void {
+    if (this.ended || this.failure) return;
+    if (err) this.failure = err;
+    else this.ended = true;
+    const w = this.waiter;
+    this.waiter = null;
+    if (!w) return;
+    if (err) w.reject(err);
+    else w.resolve(null);
+  }
+}
+
+/** The peer refused (capacity, trust, a busy volume): the code and the peer's own words. */
+export class RefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RefusedError";
+  }
+}
