@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { AdminClient } from "../admin/client";
-import { groupSnapshotKeys, groupSnapshotRecordSchema, keys, nodeRecordSchema, volumeRecordSchema, type GroupSnapshotRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
+import { groupSnapshotKeys, groupSnapshotRecordSchema, keys, RECORD_VERSION, nodeRecordSchema, volumeRecordSchema, type GroupSnapshotRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
 import { EngineError } from "../errors";
 import type { Logger } from "../logger";
@@ -49,6 +49,8 @@ export interface GroupSnapshotDeps {
 /** What a failed group left behind is retried this often while its volumes' targets come back. */
 const CLEANUP_INTERVAL_MS = 500;
 const DEFAULT_CLEANUP_RETRY_MS = 120_000;
+/** The claim on a group's name outlives a dead coordinator this long (s); a live one keeps it alive. */
+const CLAIM_TTL_S = 10;
 /** A resume is a lock release on the target: anything slower than this is a target in trouble. */
 const RESUME_TIMEOUT_MS = 5_000;
 /** The deadline bounds the snapshots; this only stops a request to a target that never answers from lingering. */
@@ -61,30 +63,48 @@ const SNAPSHOT_TIMEOUT_MS = 60_000;
  *
  * Contract, for callers such as cross-cluster replication:
  *  - resolves only once every volume's snapshot and the group record are in
- *    the consensus store; the record lists each volume's snapshot and holders
- *    and the measured pause;
+ *    the consensus store; the record lists each volume's snapshot, its holders
+ *    and how long its writes were held (each volume resumes as soon as its own
+ *    snapshot is taken);
  *  - writes to every volume are held at most `deadlineMs` (default 2 s) from
  *    the first quiesce; past it, or on any failure, every volume resumes, the
  *    snapshots taken are removed and it rejects with an EngineError naming the
- *    volume (INVALID, NOT_FOUND, EXISTS, NO_TARGET for a target that is down or
- *    unreachable, FENCED for one superseded, BUSY for the deadline); no group is
- *    recorded. A snapshot whose target died mid-group is removed in the
- *    background once the volume is served again (see `cleanupRetryMs`).
+ *    field or volume (INVALID, NOT_FOUND, EXISTS, NO_TARGET for a target that
+ *    is down or unreachable, FENCED for one superseded, BUSY for the deadline
+ *    or a group of that name being taken now); no group is recorded. A
+ *    snapshot whose target died mid-group is removed in the background once
+ *    the volume is served again (see `cleanupRetryMs`).
  */
 export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: CreateGroupSnapshotRequest): Promise<GroupSnapshotRecord> {
   const parsed = createGroupSnapshotRequestSchema.safeParse(request);
   if (!parsed.success) throw new EngineError("INVALID", parsed.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; "));
   const { name, volumes: ids, deadlineMs = DEFAULT_GROUP_DEADLINE_MS } = parsed.data;
-  const { store, participants } = deps;
+  const { store } = deps;
   if (await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema)) throw new EngineError("EXISTS", `group snapshot ${name} already exists`);
-  const volumes = await Promise.all(ids.map((id) => memberVolume(store, id, name)));
+  // One attempt per name at a time: another one's cleanup must never find our snapshots under
+  // the shared name. On a lease, so a coordinator that dies does not keep the name.
+  const claim = await store.grantLease(CLAIM_TTL_S);
+  try {
+    const session = randomUUID();
+    if (!(await claim.create(groupSnapshotKeys.claim(name), { session }))) throw new EngineError("BUSY", `group snapshot ${name} is being taken by another request`);
+    if (await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema)) throw new EngineError("EXISTS", `group snapshot ${name} already exists`);
+    const volumes = await Promise.all(ids.map((id) => memberVolume(store, id, name)));
+    return await attempt(deps, name, volumes, deadlineMs, session);
+  } finally {
+    await claim.revoke();
+  }
+}
 
-  const session = randomUUID();
+/** What became of a volume's snapshot in a failed attempt, for its cleanup. */
+type Outcome = { taken: SnapshotRecord } | "refused-exists" | "unknown";
+
+async function attempt(deps: GroupSnapshotDeps, name: string, volumes: VolumeRecord[], deadlineMs: number, session: string): Promise<GroupSnapshotRecord> {
+  const { store, participants } = deps;
+  const ids = volumes.map((v) => v.id);
   await participants.prepare?.(volumes, session);
   const started = performance.now();
   const deadline = new Deadline(deadlineMs);
-  /** Volumes asked for a snapshot: it may exist even when the answer was lost. */
-  const asked = new Set<string>();
+  const outcomes = new Map<string, Outcome>();
   const taken = new Map<string, { snapshot: SnapshotRecord; pauseMs: number }>();
   try {
     const quiesced = new Set<string>();
@@ -103,8 +123,16 @@ export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: Create
     await deadline.race(
       Promise.all(
         volumes.map(async (v) => {
-          asked.add(v.id);
-          taken.set(v.id, await participants.snapshot(v, session, name));
+          outcomes.set(v.id, "unknown");
+          try {
+            const t = await participants.snapshot(v, session, name);
+            outcomes.set(v.id, { taken: t.snapshot });
+            taken.set(v.id, t);
+          } catch (err) {
+            // Someone else's snapshot of that name (made since the check): not ours to remove.
+            if (err instanceof EngineError && err.code === "EXISTS") outcomes.set(v.id, "refused-exists");
+            throw err;
+          }
         }),
       ),
       () => `the snapshots of ${ids.filter((id) => !taken.has(id)).join(", ")} were not taken`,
@@ -113,15 +141,15 @@ export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: Create
     deadline.clear();
     await resumeAll(participants, volumes, session);
     participants.finish?.(session);
-    await removeSnapshots(deps, name, [...asked, ...taken.keys()]);
+    await removeSnapshots(deps, name, outcomes);
     deps.log?.warn({ group: name, volumes: ids, ms: Math.round(performance.now() - started), err: err instanceof Error ? err.message : String(err) }, "group snapshot failed");
-    throw err instanceof EngineError ? new EngineError(err.code, `group snapshot ${name}: ${err.message}`) : err;
+    throw err instanceof EngineError ? new EngineError(err.code, `group snapshot ${name}: ${err.message}`, { cause: err }) : err;
   }
   deadline.clear();
   participants.finish?.(session);
 
   const record: GroupSnapshotRecord = {
-    v: 1,
+    v: RECORD_VERSION,
     name,
     createdAt: new Date().toISOString(),
     volumes: volumes.map((v) => {
@@ -132,13 +160,12 @@ export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: Create
     }),
     pause: summarise([...taken.values()].map((t) => t.pauseMs)),
   };
-  const created = await store.create(groupSnapshotKeys.group(name), record).catch(async (err: unknown) => {
-    await removeSnapshots(deps, name, ids);
+  // Under the claim nobody else creates this name; a store failure here leaves no group either.
+  try {
+    await store.create(groupSnapshotKeys.group(name), record);
+  } catch (err) {
+    await removeSnapshots(deps, name, outcomes);
     throw err;
-  });
-  if (created === null) {
-    await removeSnapshots(deps, name, ids);
-    throw new EngineError("EXISTS", `group snapshot ${name} was created by another request meanwhile`);
   }
   deps.log?.info({ group: name, volumes: ids, pauseMaxMs: record.pause.maxMs, pauseP50Ms: record.pause.p50Ms }, "group snapshot taken");
   return record;
@@ -246,36 +273,42 @@ async function resumeAll(participants: GroupParticipants, volumes: VolumeRecord[
 }
 
 /**
- * Removes the failed group's snapshots: those taken, and those asked for whose
- * answer was lost (removed if their volume's record lists them). One whose
- * target is down now is retried in the background until it is served again.
+ * Removes a failed group's snapshots: each one taken (if its volume's record
+ * still lists that very entry), and each one asked for whose answer was lost
+ * (if the record lists one of that name). One whose target is down now is
+ * retried in the background until the volume is served again.
  */
-async function removeSnapshots(deps: GroupSnapshotDeps, name: string, volumes: string[]): Promise<void> {
-  const left = await removeOnce(deps, name, [...new Set(volumes)]);
-  if (left.length === 0) return;
-  deps.log?.warn({ group: name, volumes: left }, "group snapshot cleanup deferred until the volumes are served again");
+async function removeSnapshots(deps: GroupSnapshotDeps, name: string, outcomes: Map<string, Outcome>): Promise<void> {
+  const ours = new Map([...outcomes].flatMap(([volume, o]) => (o === "refused-exists" ? [] : [[volume, o === "unknown" ? null : o.taken.createdAt] as const])));
+  const left = await removeOnce(deps, name, ours);
+  if (left.size === 0) return;
+  deps.log?.warn({ group: name, volumes: [...left.keys()] }, "group snapshot cleanup deferred until the volumes are served again");
   const until = Date.now() + (deps.cleanupRetryMs ?? DEFAULT_CLEANUP_RETRY_MS);
   void (async () => {
     let pending = left;
-    while (pending.length > 0 && Date.now() < until) {
+    while (pending.size > 0 && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, CLEANUP_INTERVAL_MS).unref());
       pending = await removeOnce(deps, name, pending);
     }
-    if (pending.length > 0) deps.log?.error({ group: name, volumes: pending }, "group snapshot cleanup gave up; delete these snapshots by hand");
+    if (pending.size > 0) deps.log?.error({ group: name, volumes: [...pending.keys()] }, "group snapshot cleanup gave up; delete these snapshots by hand");
   })();
 }
 
-/** One pass: the volumes whose snapshot `name` is still recorded and could not be deleted now. */
-async function removeOnce(deps: GroupSnapshotDeps, name: string, volumes: string[]): Promise<string[]> {
-  const left: string[] = [];
+/**
+ * One pass over `volume → createdAt of our entry (null: unknown)`: what is
+ * still recorded as ours and could not be deleted now.
+ */
+async function removeOnce(deps: GroupSnapshotDeps, name: string, ours: Map<string, string | null>): Promise<Map<string, string | null>> {
+  const left = new Map<string, string | null>();
   await Promise.all(
-    volumes.map(async (id) => {
+    [...ours].map(async ([id, createdAt]) => {
       try {
         const v = (await deps.store.get(keys.volume(id), volumeRecordSchema))?.value;
-        if (!v?.snapshots.some((s) => s.name === name)) return;
+        const entry = v?.snapshots.find((s) => s.name === name);
+        if (!entry || (createdAt !== null && entry.createdAt !== createdAt)) return;
         await deps.deleteSnapshot(id, name).catch(ignoreNotFound);
       } catch {
-        left.push(id);
+        left.set(id, createdAt);
       }
     }),
   );
@@ -305,7 +338,7 @@ class Deadline {
   private readonly expired: Promise<never>;
   private what: () => string = () => "the group was not complete";
 
-  constructor(private readonly ms: number) {
+  constructor(ms: number) {
     this.end = performance.now() + ms;
     this.expired = new Promise<never>((_, reject) => {
       this.timer = setTimeout(() => reject(new EngineError("BUSY", `${this.what()} within the ${ms} ms deadline; every volume resumed`)), ms);

@@ -169,6 +169,26 @@ describe("group snapshots across volumes on three targets", () => {
     expect(gone.err).toMatch(/group snapshot by-cli not found/);
   });
 
+  it("lets one of two concurrent requests for the same name take it, and keeps the winner's snapshots whole", async () => {
+    const viaN1 = new GroupSnapshotClient(new AdminClient(cluster.admin("n1")));
+    const viaN3 = new GroupSnapshotClient(new AdminClient(cluster.admin("n3")));
+    const outcomes = await Promise.allSettled([viaN1.create({ name: "twice", volumes: [...VOLUMES] }), viaN3.create({ name: "twice", volumes: [...VOLUMES] })]);
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    const lost = outcomes.flatMap((o): unknown[] => (o.status === "rejected" ? [o.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const refusal = lost[0];
+    expect(refusal).toBeInstanceOf(EngineError);
+    expect(["BUSY", "EXISTS"]).toContain(refusal instanceof EngineError ? refusal.code : "");
+    const group = await recorded("twice");
+    expect(group?.volumes).toHaveLength(3);
+    // Every volume still lists the very snapshot the group records.
+    for (const m of group?.volumes ?? []) expect((await cluster.volume(m.volume))?.snapshots.find((s) => s.name === "twice")?.createdAt).toBe(m.createdAt);
+    await expectConsistent(group ?? { name: "twice", createdAt: "", volumes: [], pause: { maxMs: 0, p50Ms: 0 } });
+    await groups.delete("twice");
+    expect(await volumesListing("twice")).toEqual([]);
+  });
+
   /** The coordinator in this process, through the nodes' admin endpoints, with `wrap` in between. */
   function coordinator(wrap: (real: GroupParticipants) => GroupParticipants): GroupSnapshotDeps {
     return {
