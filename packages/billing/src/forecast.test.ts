@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FEB_2026, GIB, card, ledgerOf } from "../test/fixtures";
+import { FEB_2026, GIB, card, ledgerOf, observationArb } from "../test/fixtures";
 import { forecastMonth } from "./forecast";
 import { rational } from "./money";
 import { type TelemetryObservation } from "./telemetry-usage";
@@ -40,5 +41,23 @@ describe("forecast", () => {
     const f = forecastMonth(ledgerOf([]), FEB_2026 + 5 * MS_PER_HOUR, card());
     expect(f.forecast.totalMinor).toBe(0n);
     expect(f.runRateHourIndexes).toEqual([]);
+  });
+
+  it("never forecasts less than the month to date; the run rate uses at most 24 complete hours", () => {
+    fc.assert(
+      fc.property(fc.array(observationArb(FEB_2026, 672), { maxLength: 30 }), fc.integer({ min: 0, max: 672 * 3_600_000 }), (obs, offset) => {
+        const ledger = ledgerOf(obs);
+        const f = forecastMonth(ledger, FEB_2026 + offset, card());
+        expect(f.forecast.subtotalMinor >= f.monthToDate.subtotalMinor).toBe(true);
+        expect(f.runRateHourIndexes.length).toBeLessThanOrEqual(24);
+        expect(f.runRateHourIndexes.every((h) => h < f.completeHours)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+    // in the last hour of the month the projection adds at most one hour of run rate
+    const ledger = ledgerOf(fc.sample(observationArb(FEB_2026, 672), { seed: 1, numRuns: 50 }));
+    const lastHour = forecastMonth(ledger, FEB_2026 + 671 * MS_PER_HOUR + 30 * MS_PER_MINUTE, card());
+    expect(lastHour.completeHours).toBe(671);
+    expect(lastHour.remainingHours).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CURRENCY_CODES, currencySchema, minorUnitDigits } from "./currency";
-import { formatDecimal, formatMoney, minorToMajorString, parseDecimal, parseRational, rational, rationalToString, roundHalfEven } from "./money";
+import { formatDecimal, formatMoney, formatMoneyWithCode, minorToMajorString, parseDecimal, parseRational, rational, rationalToString, roundHalfEven } from "./money";
 
 describe("money", () => {
   it("rounds half to even at the unit", () => {
@@ -37,6 +37,8 @@ describe("money", () => {
     expect(formatMoney(123456789012345678901n, "USD")).toBe("$1,234,567,890,123,456,789.01");
     expect(formatMoney(123456n, "EUR", "de-DE")).toBe("1.234,56\u00a0€");
     expect(minorToMajorString(7n, "USD")).toBe("0.07");
+    expect(formatMoneyWithCode(-123456n, "USD")).toBe("-USD 1,234.56");
+    expect(formatMoneyWithCode(5n, "JPY")).toBe("JPY 5");
   });
 
   it("accepts the ISO-4217 list with minor digits and refuses unknown codes", () => {

@@ -142,18 +142,26 @@ export function minorToMajorString(minor: bigint, currency: CurrencyCode): strin
   return `${negative ? "-" : ""}${abs / scale}.${(abs % scale).toString().padStart(digits, "0")}`;
 }
 
+/** Intl takes the amount as a decimal string (never a float), so large amounts keep every digit. */
+function formatDecimalAmount(format: Intl.NumberFormat, minor: bigint, currency: CurrencyCode): string {
+  // Adapter: the string overload of Intl.NumberFormat#format is typed as StringNumericLiteral.
+  return format.format(minorToMajorString(minor, currency) as Intl.StringNumericLiteral);
+}
+
 /**
  * Formats minor units for people, e.g. `formatMoney(123456n, "USD")` → "$1,234.56". The locale is
- * explicit (default en-US) so server, browser and PDF show the same text. The amount goes to Intl
- * as a decimal string, never through a float, so large amounts keep every digit.
+ * explicit (default en-US) so server, browser and PDF show the same text whatever the machine.
  */
 export function formatMoney(minor: bigint, currency: CurrencyCode, locale = "en-US"): string {
   const digits = minorUnitDigits(currency);
-  const format = new Intl.NumberFormat(locale, {
-    style: "currency",
-    currency,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-  return format.format(minorToMajorString(minor, currency) as Intl.StringNumericLiteral);
+  const format = new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return formatDecimalAmount(format, minor, currency);
+}
+
+/** Minor units with the ISO code instead of a symbol, e.g. "USD 1,234.56" (for the PDF's Latin-1 font). */
+export function formatMoneyWithCode(minor: bigint, currency: CurrencyCode, locale = "en-US"): string {
+  const digits = minorUnitDigits(currency);
+  const format = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const negative = minor < 0n;
+  return `${negative ? "-" : ""}${currency} ${formatDecimalAmount(format, negative ? -minor : minor, currency)}`;
 }

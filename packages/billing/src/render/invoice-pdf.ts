@@ -5,7 +5,7 @@
 import { PDFDocument, type PDFFont, type PDFPage, StandardFonts, rgb } from "pdf-lib";
 import { type InvoiceLine } from "../invoice";
 import { type CurrencyCode, minorUnitDigits } from "../currency";
-import { divR, formatDecimal, parseDecimal, rational } from "../money";
+import { divR, formatDecimal, formatMoneyWithCode, parseDecimal, rational } from "../money";
 import { unitLabel } from "../units";
 import { type RenderInvoiceInput } from "./render-input";
 
@@ -25,13 +25,7 @@ const COLUMNS = [
 ] as const;
 
 function money(minor: bigint, currency: CurrencyCode, locale: string): string {
-  const digits = minorUnitDigits(currency);
-  const format = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  const scale = 10n ** BigInt(digits);
-  const negative = minor < 0n;
-  const abs = negative ? -minor : minor;
-  const text = digits === 0 ? abs.toString() : `${abs / scale}.${(abs % scale).toString().padStart(digits, "0")}`;
-  return `${negative ? "-" : ""}${currency} ${format.format(text as Intl.StringNumericLiteral)}`;
+  return formatMoneyWithCode(minor, currency, locale);
 }
 
 function describe(line: InvoiceLine): string {
