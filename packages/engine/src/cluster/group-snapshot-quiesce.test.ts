@@ -12,8 +12,9 @@ import { createLogger } from "../logger";
 import type { ReplicaLink } from "../replication/links";
 import { VolumeTarget } from "../replication/target";
 import { BS, RecordingMembership, setup, SIZE, TestReplica } from "../replication/testing/memory-replicas";
+import { ConsensusStore } from "../consensus/store";
 import { GroupQuiesceSessions } from "./group-snapshot-participant";
-import type { QuiescedVolume } from "./group-snapshot-quiesce";
+import { quiesceClusterVolume, type QuiescedVolume } from "./group-snapshot-quiesce";
 
 const quietLog = createLogger({ level: "error", write: () => undefined });
 
@@ -114,6 +115,26 @@ describe("VolumeTarget.quiesce", () => {
     r1.down = true;
     await expect(target.write(0, Buffer.alloc(BS, 1))).rejects.toThrow(/superseded/);
     await expect(target.quiesce()).rejects.toThrow(/superseded/);
+  });
+});
+
+describe("quiesceClusterVolume", () => {
+  it("refuses a superseded target with FENCED, naming the volume", async () => {
+    const { replicas, membership, target } = setup();
+    membership.superseded = true;
+    const r1 = replicas[1];
+    if (!r1) throw new Error("setup");
+    r1.down = true;
+    await expect(target.write(0, Buffer.alloc(BS, 1))).rejects.toThrow(/superseded/);
+    // The store is never reached: a fenced target is refused before anything is recorded.
+    const store = new ConsensusStore(["127.0.0.1:1"]);
+    try {
+      const quiescing = quiesceClusterVolume(store, quietLog, "db-1", { epoch: 3, target, device: target, catchUps: new Map() });
+      await expect(quiescing).rejects.toBeInstanceOf(EngineError);
+      await expect(quiescing).rejects.toMatchObject({ code: "FENCED", message: expect.stringMatching(/^volume db-1: /) as unknown });
+    } finally {
+      store.close();
+    }
   });
 });
 
