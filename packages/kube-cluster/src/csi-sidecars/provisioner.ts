@@ -106,7 +106,7 @@ export class Provisioner implements Sidecar {
     };
     const source = await this.contentSource(claim);
     if (source) request.volume_content_source = source;
-    const topology = await this.accessibility(selectedNode);
+    const topology = await this.accessibility(selectedNode, pvName);
     if (topology) request.accessibility_requirements = topology;
     return request;
   }
@@ -137,8 +137,11 @@ export class Provisioner implements Sidecar {
    * accessibility_requirements as the provisioner's Topology feature makes them: with a selected node,
    * its segments are requisite and preferred; otherwise every registered node's segments are
    * requisite (the driver may place the volume anywhere our nodes are), none when no node registered.
+   * The preferred list is then the sorted requisite rotated to start at a place picked by a hash of the
+   * volume's name, as the external-provisioner does, so immediately bound volumes spread over the
+   * topology instead of all preferring its first segment.
    */
-  private async accessibility(selectedNode: string | undefined): Promise<CreateVolumeRequest["accessibility_requirements"]> {
+  private async accessibility(selectedNode: string | undefined, pvName: string): Promise<CreateVolumeRequest["accessibility_requirements"]> {
     const { kube, driverName } = this.ctx;
     if (selectedNode) {
       const segments = await nodeSegments(kube, driverName, selectedNode);
@@ -155,7 +158,8 @@ export class Provisioner implements Sidecar {
     }
     if (all.size === 0) return undefined;
     const requisite = [...all.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, segments]) => ({ segments }));
-    return { requisite, preferred: requisite };
+    const start = nameHash(pvName) % requisite.length;
+    return { requisite, preferred: [...requisite.slice(start), ...requisite.slice(0, start)] };
   }
 
   private persistentVolume(claim: V1PersistentVolumeClaim, sc: V1StorageClass, pvName: string, volume: { capacity_bytes: string; volume_id: string; volume_context: Record<string, string>; accessible_topology: Array<{ segments: Segments }> }): V1PersistentVolume {
@@ -214,4 +218,11 @@ function volumeSnapshotStatus(obj: unknown): { readyToUse: boolean; contentName:
 function contentStatus(obj: unknown): { snapshotHandle: string | undefined } {
   const status = typeof obj === "object" && obj !== null && "status" in obj && typeof obj.status === "object" && obj.status !== null ? obj.status : {};
   return { snapshotHandle: "snapshotHandle" in status && typeof status.snapshotHandle === "string" ? status.snapshotHandle : undefined };
+}
+
+/** 32-bit FNV-1a: stable across processes, so a retried create prefers the same place. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
