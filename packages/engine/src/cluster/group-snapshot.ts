@@ -3,10 +3,9 @@
  * volumes, whose targets may be on different nodes. The coordinator (the node
  * receiving the request, or a replication run) asks every target to quiesce
  * its volume; only once ALL hold still does each take its snapshot (metadata
- * only), then all resume. A write acknowledged to any client before the point
- * is in every snapshot; no write issued after a volume was held is in its
- * snapshot — so a writer that writes A, then B once A is acknowledged, never
- * finds B's write in the group without A's.
+ * only) and resume. A write acknowledged before its volume was held is in that
+ * volume's snapshot; none issued after is — so a writer that writes A, then B
+ * once A is acknowledged, never finds B's write in the group without A's.
  *
  * The pause is bounded by a deadline, on both sides: past it the coordinator
  * resumes every volume and fails the group, and each target resumes by itself
