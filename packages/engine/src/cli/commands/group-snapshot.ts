@@ -10,7 +10,7 @@ export const groupSnapshotUsage = `Usage: stowage-engine snapshot group <create|
 
   snapshot group create NAME VOLUME... [--deadline MS] [--json]
       takes snapshot NAME of every VOLUME at one crash-consistent point: writes to all of
-      them are held at once, each is snapshotted, then all resume; past the deadline
+      them are held at once, then each is snapshotted and resumes; past the deadline
       (default ${DEFAULT_GROUP_DEADLINE_MS} ms) every volume resumes and nothing is kept
   snapshot group list [--json]    lists the group snapshots with their pauses
   snapshot group delete NAME      deletes each volume's snapshot, then the group
