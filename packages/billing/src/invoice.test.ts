@@ -7,7 +7,7 @@ import { invoiceContentHash } from "./invoice-hash";
 describe("invoice content", () => {
   const content = sampleInvoice(FEB_2026, 6);
 
-  it("has usage, commitment and adjustment lines; totals add up", () => {
+  it("has usage lines and adjustment lines for the earlier month; totals add up", () => {
     expect(content.lines.some((l) => l.kind === "usage")).toBe(true);
     expect(content.lines.some((l) => l.kind === "adjustment" && l.forMonth === "2026-01")).toBe(true);
     expect(content.subtotalMinor).toBe(content.lines.reduce((s, l) => s + l.amountMinor, 0n));

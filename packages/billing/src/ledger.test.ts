@@ -34,7 +34,7 @@ describe("idempotent metering", () => {
         const reference = ledgerOf(obs);
         // permutation (deterministic shuffle from the seed), replay of some observations, batched merges
         const shuffled = obs.map((o, i) => ({ o, k: Math.imul(i + 1, seed | 1) >>> 0 })).sort((a, b) => a.k - b.k).map((x) => x.o);
-        const replayed: TelemetryObservation[] = [...shuffled, ...replayIdx.flatMap((i) => (obs.length ? [obs[i % obs.length] as TelemetryObservation] : []))];
+        const replayed: TelemetryObservation[] = [...shuffled, ...replayIdx.flatMap((i) => obs.slice(i % Math.max(1, obs.length), (i % Math.max(1, obs.length)) + 1))];
         let ledger = emptyLedger();
         for (const batch of batches(replayed, cuts)) ledger = mergeContributions(ledger, batch.map(usageFromTelemetry));
         expect(ledgerText(ledger)).toBe(ledgerText(reference));

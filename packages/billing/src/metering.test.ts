@@ -145,6 +145,23 @@ describe("per-minute capacity", () => {
 });
 
 describe("usageFromTelemetry", () => {
+  it("an observation at exactly the hour sets the bit of the hour starting then, at minute 0", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 671 }), (h) => {
+        const at = (t: number) => usageFromTelemetry({ clusterId: "c", observedAtMs: t, nodes: [{ id: "n", nodeClass: "" }], volumes: [], claims: [] });
+        const onTheHour = at(FEB_2026 + h * MS_PER_HOUR);
+        const justBefore = at(FEB_2026 + h * MS_PER_HOUR - 1);
+        expect(onTheHour.nodeBits[0]?.hourIndex).toBe(h);
+        expect(onTheHour.capacity).toMatchObject({ hourStartMs: FEB_2026 + h * MS_PER_HOUR, minute: 0 });
+        expect(justBefore.nodeBits[0]?.hourIndex).toBe(h - 1);
+        expect(justBefore.capacity).toMatchObject({ hourStartMs: FEB_2026 + (h - 1) * MS_PER_HOUR, minute: 59 });
+      }),
+    );
+    // the first instant of a month starts the new month's bitmap
+    const next = usageFromTelemetry({ clusterId: "c", observedAtMs: Date.UTC(2026, 2, 1), nodes: [{ id: "n", nodeClass: "" }], volumes: [], claims: [] });
+    expect(next.nodeBits[0]).toMatchObject({ monthStartMs: Date.UTC(2026, 2, 1), hourIndex: 0 });
+  });
+
   it("turns one observation into its hour bit, its minute and replicated = size × (replicas − 1)", () => {
     const t = FEB_2026 + 5 * MS_PER_HOUR + 17 * MS_PER_MINUTE + 999;
     const c = usageFromTelemetry({

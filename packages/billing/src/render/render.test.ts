@@ -1,10 +1,23 @@
-import { PDFDocument } from "pdf-lib";
+import { PDFArray, PDFDocument, type PDFPage, PDFRawStream, decodePDFRawStream } from "pdf-lib";
 import { describe, expect, it } from "vitest";
 import { FEB_2026 } from "../../test/fixtures";
 import { sampleInvoice } from "../../test/sample-invoice";
-import { formatMoney } from "../money";
+import { formatMoney, formatMoneyWithCode } from "../money";
 import { INVOICE_CSV_HEADER, parseCsv, renderInvoiceCsv } from "./invoice-csv";
 import { renderInvoicePdf } from "./invoice-pdf";
+
+/** The text a page draws: pdf-lib writes Helvetica text as hex strings `<...> Tj`, so decode those. */
+function pageText(page: PDFPage): string {
+  const contents = page.node.Contents();
+  const streams = contents instanceof PDFArray ? contents.asArray().map((ref) => page.doc.context.lookup(ref)) : [contents];
+  let text = "";
+  for (const stream of streams) {
+    if (!(stream instanceof PDFRawStream)) continue;
+    const ops = Buffer.from(decodePDFRawStream(stream).decode()).toString("latin1");
+    for (const match of ops.matchAll(/<([0-9A-Fa-f]*)> Tj/g)) text += `${Buffer.from(match[1] ?? "", "hex").toString("latin1")}\n`;
+  }
+  return text;
+}
 
 describe("invoice PDF", () => {
   it("parses back with pdf-lib, carries the invoice number and fits a small invoice on one A4 page", async () => {
@@ -16,6 +29,12 @@ describe("invoice PDF", () => {
     expect(doc.getTitle()).toContain("INV-000007");
     expect(doc.getKeywords()).toContain("INV-000007");
     const [page] = doc.getPages();
+    if (!page) throw new Error("no page");
+    const text = pageText(page);
+    expect(text).toContain("INV-000007");
+    expect(text).toContain("Acme Storage GmbH");
+    expect(text).toContain("half to even");
+    expect(text).toContain(formatMoneyWithCode(content.totalMinor, "USD"));
     expect(page?.getWidth()).toBeCloseTo(595.28, 1);
     expect(page?.getHeight()).toBeCloseTo(841.89, 1);
   });
@@ -28,6 +47,13 @@ describe("invoice PDF", () => {
     expect(doc.getPageCount()).toBeGreaterThanOrEqual(Math.ceil(content.lines.length / 50));
     expect(doc.getPageCount()).toBeLessThanOrEqual(Math.ceil(content.lines.length / 30) + 1);
     expect(doc.getTitle()).toContain("draft 2026-02");
+    // every page repeats the table header and carries the footer; the totals are on the last one
+    const pages = doc.getPages().map(pageText);
+    for (const [i, text] of pages.entries()) {
+      expect(text).toContain("Description");
+      expect(text).toContain(`page ${i + 1} of ${pages.length}`);
+    }
+    expect(pages.at(-1)).toContain("Total");
   });
 
   it("renders the same invoice to the same bytes", async () => {
