@@ -50,13 +50,16 @@ export interface ControllerContext {
   informers: InformerFactory;
   log: Log;
   recorder(component: string): EventRecorder;
+  /** Milliseconds since the epoch: injectable, so time-driven controllers are tested without waiting. */
+  now: () => number;
 }
 
-export function makeContext(client: KubeClient, log: Log): ControllerContext {
+export function makeContext(client: KubeClient, log: Log, now: () => number = Date.now): ControllerContext {
   return {
     client,
     informers: new InformerFactory(client),
     log,
+    now,
     recorder: (component) => new EventRecorder(client, component, (err) => log("warn", "event not recorded", { component, err: String(err) })),
   };
 }

@@ -84,7 +84,12 @@ export function withCondition<C extends { type: string; status: string; lastTran
 
 /** Now as the API's seconds-precision timestamp (typed Date by client-node; a string on the wire). */
 export function nowTimestamp(): Date {
-  return adaptTime(new Date().toISOString().replace(/\.\d+Z$/, "Z"));
+  return timestampAt(Date.now());
+}
+
+/** A moment (ms since the epoch, e.g. from an injected clock) as the API's seconds-precision timestamp. */
+export function timestampAt(ms: number): Date {
+  return adaptTime(new Date(ms).toISOString().replace(/\.\d+Z$/, "Z"));
 }
 
 function adaptTime(value: string): Date {
