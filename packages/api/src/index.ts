@@ -10,3 +10,4 @@ export type { ApiKeyDto, CreatedApiKeyDto } from "./dto/api-key";
 export type { OrganizationDto, MemberDto, InvitationDto } from "./dto/organization";
 export type { AuditEventDto } from "./dto/audit";
 export type { HealthReport } from "./health";
+export { backfillBillingDemo, type DemoBackfillResult } from "./billing";

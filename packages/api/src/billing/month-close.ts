@@ -30,7 +30,12 @@ export interface ClosedInvoice {
   totalMinor: string;
 }
 
-export type CloseOutcome = { kind: "closed"; invoice: ClosedInvoice } | { kind: "already_closed" } | { kind: "not_due" } | { kind: "out_of_order"; laterMonth: string };
+export type CloseOutcome =
+  | { kind: "closed"; invoice: ClosedInvoice }
+  | { kind: "already_closed" }
+  | { kind: "not_due" }
+  | { kind: "nothing_to_bill" }
+  | { kind: "out_of_order"; laterMonth: string };
 
 export class MonthCloser {
   constructor(
@@ -55,8 +60,19 @@ export class MonthCloser {
     const closed: ClosedInvoice[] = [];
     const ledger = ledgerRepository(this.pool);
     for (const month of months) {
-      for (const organizationId of await ledger.organizationsWithUsage(new Date(month))) {
-        const outcome = await this.closeMonth(organizationId, month, now);
+      const withUsage = new Set(await ledger.organizationsWithUsage(new Date(month)));
+      // An organization without usage this month still gets an invoice when late usage of a
+      // month it was billed for must be adjusted; otherwise it is not billed an empty month.
+      let since = month;
+      for (let i = 0; i < CLOSE_LOOKBACK_MONTHS; i++) since = previousMonthStart(since);
+      const recentlyBilled = await this.prisma.billingInvoice.findMany({
+        where: { month: { gte: new Date(since), lt: new Date(month) } },
+        select: { organizationId: true },
+        distinct: ["organizationId"],
+      });
+      const candidates = [...withUsage, ...recentlyBilled.map((r) => r.organizationId).filter((id) => !withUsage.has(id))];
+      for (const organizationId of candidates) {
+        const outcome = await this.closeMonth(organizationId, month, now, { skipEmpty: !withUsage.has(organizationId) });
         if (outcome.kind === "closed") closed.push(outcome.invoice);
         if (outcome.kind === "out_of_order") this.log.warn({ organizationId, month: monthKey(month), laterMonth: outcome.laterMonth }, "month not closed: a later month is finalized already");
       }
@@ -65,8 +81,8 @@ export class MonthCloser {
     return closed;
   }
 
-  /** Finalizes one organization's month if it is due and not finalized yet. */
-  async closeMonth(organizationId: string, monthStartMs: number, now: Date): Promise<CloseOutcome> {
+  /** Finalizes one organization's month if it is due and not finalized yet (with `skipEmpty`, only when it has lines). */
+  async closeMonth(organizationId: string, monthStartMs: number, now: Date, opts: { skipEmpty?: boolean } = {}): Promise<CloseOutcome> {
     const month = new Date(monthStartMs);
     const org = await loadOrgBilling(this.prisma, organizationId);
     if (now.getTime() < nextMonthStart(monthStartMs) + org.settings.gracePeriodMinutes * 60_000) return { kind: "not_due" };
@@ -80,6 +96,7 @@ export class MonthCloser {
         if (later && later.month.getTime() > monthStartMs) return { kind: "out_of_order", laterMonth: monthKey(later.month.getTime()) } as const;
         const sequence = last + 1;
         const built = await buildInvoice(tx, ledgerRepository(this.pool), org, monthStartMs, now.getTime());
+        if (opts.skipEmpty && built.content.lines.length === 0) return { kind: "nothing_to_bill" } as const;
         const number = formatInvoiceNumber(sequence);
         const invoice = await repo.createInvoice({
           organizationId,

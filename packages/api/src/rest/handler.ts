@@ -10,6 +10,8 @@ import { IDEMPOTENCY_KEY_PATTERN, IdempotencyStore, requestHash } from "./idempo
 import { buildOpenApiDocument, isIdempotentRoute, REST_BASE_PATH } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import type { PrismaClient } from "../db";
+import { serveInvoiceDocument } from "../billing/rest-documents";
+import { actorOf } from "../trpc";
 
 export const MAX_REST_BODY_BYTES = 64 * 1024;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -71,6 +73,12 @@ export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Prom
         return res;
       };
 
+      const principal = { type: "apiKey" as const, apiKeyId: key.id, organizationId: key.organizationId, name: key.name, prefix: key.prefix, role: key.role };
+      const keyLog = reqLog.child({ apiKeyId: key.id, organizationId: key.organizationId });
+      // Invoice PDF and CSV downloads answer bytes, so they are served here rather than by a procedure.
+      const download = await serveInvoiceDocument(deps.services.billing, method, path, { organizationId: key.organizationId, role: key.role, actor: actorOf(principal, meta), log: keyLog });
+      if (download) return withRl(download);
+
       let body: unknown = undefined;
       if (BODY_METHODS.has(method)) {
         let text: string;
@@ -100,9 +108,9 @@ export function createRestHandler(deps: RestHandlerDeps): (req: Request) => Prom
 
       const ctx: Context = {
         services: deps.services,
-        log: reqLog.child({ apiKeyId: key.id, organizationId: key.organizationId }),
+        log: keyLog,
         request: meta,
-        principal: { type: "apiKey", apiKeyId: key.id, organizationId: key.organizationId, name: key.name, prefix: key.prefix, role: key.role },
+        principal,
       };
       const routeUrl = new URL(url);
       routeUrl.pathname = path;

@@ -1,5 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
 import { z } from "zod";
+import { INVOICE_DOCUMENT_PATHS } from "../billing/rest-documents";
 import type { AppRouter } from "../root";
 
 export const REST_BASE_PATH = "/api/v1";
@@ -52,6 +53,7 @@ export function buildOpenApiDocument(router: AppRouter, baseUrl: string): OpenAP
     securitySchemes: { ApiKey: { type: "http", scheme: "bearer", description: "An organization API key (stk_…)" } },
     defs: { Error: errorSchema },
   });
+  doc.paths = { ...doc.paths, ...INVOICE_DOCUMENT_PATHS };
   const rateLimitHeaders = {
     "RateLimit-Limit": { schema: { type: "integer" }, description: "Requests allowed per window" },
     "RateLimit-Remaining": { schema: { type: "integer" }, description: "Requests left in this window" },
