@@ -14,13 +14,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { type KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { parseCount, scriptArgs } from "@stowage/engine";
 import { pollUntil } from "@stowage/testing/poll";
 import { pino } from "pino";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
 import { startEngineCluster } from "../test/support/engine-cluster";
+import { PooledKubeConfig } from "../src/kube/pooled-kube-config";
 
 const settings = scriptArgs(
   {
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     const admin = cluster.admin();
     const kube = new LocalKubernetes({ cluster: "bench", dir: path.join(dir, "kube"), etcd: cluster.etcd.endpoint, nodes: cluster.placement, engine: admin, demoApplication: false, log });
     await cluster.group.start([kube]);
-    const kc = new KubeConfig();
+    const kc = new PooledKubeConfig();
     kc.loadFromFile(kube.kubeconfigPath);
     const { core, storage } = createKubeClients(kc);
     await core.createNamespace({ body: { metadata: { name: NS } } });

@@ -14,11 +14,12 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
   StorageV1Api,
 } from "@kubernetes/client-node";
 import { z } from "zod";
+import { PooledKubeConfig } from "./pooled-kube-config";
 
 export const kubeEnvSchema = z.object({
   /** Path of a kubeconfig; unset = in-cluster service account. */
@@ -57,7 +58,7 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv, opts: { /** Prepended to 
   const serviceAccountDir = `${pathPrefix}${SERVICE_ACCOUNT_DIR}`;
   const parsed = kubeEnvSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   const path = parsed.data.STOWAGE_KUBECONFIG;
   if (path !== undefined) {
     if (!fs.existsSync(path)) throw new Error(`STOWAGE_KUBECONFIG: no file at ${path}`);

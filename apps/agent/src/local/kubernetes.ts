@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { KubeConfig, VersionApi, type V1Pod } from "@kubernetes/client-node";
+import { VersionApi, type V1Pod } from "@kubernetes/client-node";
 import type { KubernetesInventory } from "@stowage/agent-protocol";
 import type { ClusterAdminClient } from "@stowage/engine";
 import { startKubeApiServer, type KubeApiServer } from "@stowage/kube-apiserver";
@@ -35,6 +35,7 @@ import { EngineStorageTopologySource } from "../scheduling/engine-topology";
 import { SchedulerExtenderServer } from "../scheduling/extender-server";
 import { freePort } from "./processes";
 import { WorkloadWriters } from "./workload-writers";
+import { PooledKubeConfig } from "../kube/pooled-kube-config";
 
 const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../../deploy");
 /** What a cluster needs of Stowage's install to provision volumes: the driver, its classes, its snapshot class. */
@@ -137,7 +138,7 @@ export class LocalKubernetes implements Service {
       }),
     ]);
     const kubeconfig = fs.readFileSync(this.kubeconfigPath, "utf8");
-    const kc = new KubeConfig();
+    const kc = new PooledKubeConfig();
     kc.loadFromString(kubeconfig);
     const clients = createKubeClients(kc);
     this.clients = clients;
