@@ -9,9 +9,10 @@
 import type { V1CronJob, V1Job, V1ObjectReference } from "@kubernetes/client-node";
 import { isAlreadyExists, timeOf } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, timestampAt } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, timestampAt } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { enqueueController } from "../shared/owned";
 import { CronScheduleError, mostRecentScheduleTime, nextScheduleTime, parseCronSchedule } from "./cron-schedule";
 import { jobFinished } from "./job";
 
@@ -148,10 +149,7 @@ export class CronJobController implements Controller {
       if (kind === "delete") this.reported.delete(keyOf(cj.metadata));
       this.queue.add(keyOf(cj.metadata));
     });
-    this.jobs.onChange((job) => {
-      const owner = controllerOf(job);
-      if (owner?.kind === "CronJob") this.queue.add(`${job.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.jobs.onChange(enqueueController(this.queue, "CronJob"));
     this.resync = setInterval(() => {
       for (const cj of this.cronJobs.list()) this.queue.add(keyOf(cj.metadata));
     }, this.settings.resyncMs);

@@ -6,13 +6,13 @@
  * RollingUpdate replaces old-template pods at most maxUnavailable at a time; OnDelete leaves them.
  */
 import type { V1DaemonSet, V1DaemonSetStatus, V1Node, V1Pod, V1Toleration } from "@kubernetes/client-node";
-import { isAlreadyExists } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { Expectations } from "../shared/expectations";
 import { randomSuffix, templateHash } from "../shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodReady } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, isPodReady } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { createExpected, enqueueController, expectationsMet } from "../shared/owned";
 import { matchesPodAffinity, untoleratedTaint } from "../scheduler/filters";
 
 export const controllerRevisionHashLabel = "controller-revision-hash";
@@ -191,10 +191,7 @@ export class DaemonSetController implements Controller {
 
   async start(): Promise<void> {
     this.sets.onChange((s) => this.queue.add(keyOf(s.metadata)));
-    this.pods.onChange((pod) => {
-      const owner = controllerOf(pod);
-      if (owner?.kind === "DaemonSet") this.queue.add(`${pod.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.pods.onChange(enqueueController(this.queue, "DaemonSet"));
     // A node joining, leaving or changing labels/taints changes where every DaemonSet runs.
     this.nodes.onChange(() => {
       for (const s of this.sets.list()) this.queue.add(keyOf(s.metadata));
@@ -214,23 +211,13 @@ export class DaemonSetController implements Controller {
       return;
     }
     const owned = this.pods.list(namespace).filter((p) => isControlledBy(p, ds.metadata?.uid));
-    // A pod being deleted counts as gone: on a node it waits for the kubelet, which may never come back.
-    const { pendingCreates, pendingDeletes } = this.expectations.settle(key, new Set(owned.filter((p) => !isDeleting(p)).map((p) => p.metadata?.name ?? "")));
     // Until the cache shows what the last pass did, deciding again would double it.
-    if (pendingCreates.size > 0 || pendingDeletes.size > 0) return;
+    if (!expectationsMet(this.expectations, key, owned)) return;
     const plan = planDaemonSet(ds, this.nodes.list(), owned);
     const client = this.ctx.client;
     for (const action of plan.actions) {
-      if (action.type === "create") {
-        const podName = `${name}-${randomSuffix()}`;
-        this.expectations.expectCreate(key, podName);
-        try {
-          await client.create(resources.pods, namespace, daemonPod(ds, action.node, podName));
-        } catch (err) {
-          this.expectations.forgetCreate(key, podName);
-          if (!isAlreadyExists(err)) throw err;
-        }
-      } else {
+      if (action.type === "create") await createExpected(client, this.expectations, key, resources.pods, namespace, daemonPod(ds, action.node, `${name}-${randomSuffix()}`));
+      else {
         this.expectations.expectDelete(key, action.pod);
         await client.delete(resources.pods, namespace, action.pod);
       }

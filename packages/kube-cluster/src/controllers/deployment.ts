@@ -6,9 +6,10 @@ import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1Replica
 import { isAlreadyExists } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { templateHash } from "../shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, nowTimestamp, withCondition } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, nowTimestamp, withCondition } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { enqueueController } from "../shared/owned";
 
 export const podTemplateHashLabel = "pod-template-hash";
 const revisionAnnotation = "deployment.kubernetes.io/revision";
@@ -143,10 +144,7 @@ export class DeploymentController implements Controller {
 
   async start(): Promise<void> {
     this.deployments.onChange((d) => this.queue.add(keyOf(d.metadata)));
-    this.replicaSets.onChange((rs) => {
-      const owner = controllerOf(rs);
-      if (owner?.kind === "Deployment") this.queue.add(`${rs.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.replicaSets.onChange(enqueueController(this.queue, "Deployment"));
     await Promise.resolve();
   }
 

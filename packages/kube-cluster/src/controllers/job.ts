@@ -6,13 +6,14 @@
  * ttlSecondsAfterFinished (the TTL-after-finished controller's part) deletes the finished Job.
  */
 import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from "@kubernetes/client-node";
-import { isAlreadyExists, timeOf } from "../shared/client";
+import { timeOf } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { Expectations } from "../shared/expectations";
 import { randomSuffix } from "../shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodReady, timestampAt } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, isPodReady, timestampAt } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { createExpected, enqueueController, expectationsMet } from "../shared/owned";
 
 export const jobNameLabel = "batch.kubernetes.io/job-name";
 export const controllerUidLabel = "batch.kubernetes.io/controller-uid";
@@ -148,10 +149,7 @@ export class JobController implements Controller {
 
   async start(): Promise<void> {
     this.jobs.onChange((j) => this.queue.add(keyOf(j.metadata)));
-    this.pods.onChange((pod) => {
-      const owner = controllerOf(pod);
-      if (owner?.kind === "Job") this.queue.add(`${pod.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.pods.onChange(enqueueController(this.queue, "Job"));
     await Promise.resolve();
   }
 
@@ -167,8 +165,8 @@ export class JobController implements Controller {
       return;
     }
     const owned = this.pods.list(namespace).filter((p) => isControlledBy(p, job.metadata?.uid));
-    const { pendingCreates, pendingDeletes } = this.expectations.settle(key, new Set(owned.filter((p) => !isDeleting(p)).map((p) => p.metadata?.name ?? "")));
-    if (pendingCreates.size > 0 || pendingDeletes.size > 0) return;
+    // Until the cache shows what the last pass did, deciding again would double it.
+    if (!expectationsMet(this.expectations, key, owned)) return;
     const plan = planJob(job, owned, this.ctx.now());
     const client = this.ctx.client;
     const ref = { ...job, kind: "Job", apiVersion: "batch/v1" };
@@ -177,15 +175,9 @@ export class JobController implements Controller {
         case "createPods":
           await Promise.all(
             Array.from({ length: action.count }, async () => {
-              const podName = `${name}-${randomSuffix()}`;
-              this.expectations.expectCreate(key, podName);
-              try {
-                await client.create(resources.pods, namespace, jobPod(job, podName));
-                await this.recorder.record(ref, "Normal", "SuccessfulCreate", `Created pod: ${podName}`);
-              } catch (err) {
-                this.expectations.forgetCreate(key, podName);
-                if (!isAlreadyExists(err)) throw err;
-              }
+              const pod = jobPod(job, `${name}-${randomSuffix()}`);
+              await createExpected(client, this.expectations, key, resources.pods, namespace, pod);
+              await this.recorder.record(ref, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata?.name ?? ""}`);
             }),
           );
           break;

@@ -1,12 +1,13 @@
 /** ReplicaSet → pods `<rs>-<5 random chars>`, scaled up and down, and the ReplicaSet's status. */
 import type { V1Pod, V1ReplicaSet, V1ReplicaSetStatus } from "@kubernetes/client-node";
-import { isAlreadyExists, timeOf } from "../shared/client";
+import { timeOf } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { Expectations } from "../shared/expectations";
 import { randomSuffix } from "../shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodActive, isPodReady } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, isPodActive, isPodReady } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { createExpected, enqueueController } from "../shared/owned";
 
 export interface ReplicaSetPlan {
   /** How many pods to create. */
@@ -85,10 +86,7 @@ export class ReplicaSetController implements Controller {
 
   async start(): Promise<void> {
     this.replicaSets.onChange((rs) => this.queue.add(keyOf(rs.metadata)));
-    this.pods.onChange((pod) => {
-      const owner = controllerOf(pod);
-      if (owner?.kind === "ReplicaSet") this.queue.add(`${pod.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.pods.onChange(enqueueController(this.queue, "ReplicaSet"));
     await Promise.resolve();
   }
 
@@ -109,16 +107,7 @@ export class ReplicaSetController implements Controller {
     const plan = planReplicaSet(rs, owned, { creates: pendingCreates.size, deletes: pendingDeletes });
     const client = this.ctx.client;
     await Promise.all(
-      Array.from({ length: plan.create }, async () => {
-        const podName = `${name}-${randomSuffix()}`;
-        this.expectations.expectCreate(key, podName);
-        try {
-          await client.create(resources.pods, namespace, podFromTemplate(rs, podName));
-        } catch (err) {
-          this.expectations.forgetCreate(key, podName);
-          if (!isAlreadyExists(err)) throw err;
-        }
-      }),
+      Array.from({ length: plan.create }, () => createExpected(client, this.expectations, key, resources.pods, namespace, podFromTemplate(rs, `${name}-${randomSuffix()}`))),
     );
     await Promise.all(
       plan.delete.map(async (podName) => {

@@ -6,9 +6,10 @@ import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StatefulSetStatus
 import { isAlreadyExists } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { templateHash } from "../shared/names";
-import { controllerOf, controllerRef, isControlledBy, isDeleting, isPodReady, isPodFinished } from "../shared/objects";
+import { controllerRef, isControlledBy, isDeleting, isPodReady, isPodFinished } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
+import { enqueueController } from "../shared/owned";
 
 export type StatefulSetAction =
   | { type: "createClaim"; claim: V1PersistentVolumeClaim }
@@ -147,10 +148,7 @@ export class StatefulSetController implements Controller {
 
   async start(): Promise<void> {
     this.sets.onChange((s) => this.queue.add(keyOf(s.metadata)));
-    this.pods.onChange((pod) => {
-      const owner = controllerOf(pod);
-      if (owner?.kind === "StatefulSet") this.queue.add(`${pod.metadata?.namespace ?? ""}/${owner.name}`);
-    });
+    this.pods.onChange(enqueueController(this.queue, "StatefulSet"));
     await Promise.resolve();
   }
 
