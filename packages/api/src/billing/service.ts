@@ -7,6 +7,7 @@
 import {
   billedNodeHours,
   checkNoOverlap,
+  compareText,
   evaluateBudget,
   explainLine,
   formatDecimal,
@@ -225,7 +226,7 @@ export class BillingService {
     const mtd = perCluster(built.rating.lines);
     const fc = perCluster(forecast?.forecast.lines ?? built.rating.lines);
     const usageById = new Map(built.usage.clusters.map((c) => [c.clusterId, c]));
-    const ids = [...new Set([...Object.keys(org.clusterNames), ...usageById.keys()])].sort((a, b) => (org.clusterNames[a] ?? a).localeCompare(org.clusterNames[b] ?? b, "en"));
+    const ids = [...new Set([...Object.keys(org.clusterNames), ...usageById.keys()])].sort((a, b) => compareText(org.clusterNames[a] ?? a, org.clusterNames[b] ?? b) || compareText(a, b));
     const hoursInMonth = Math.round((nextMonthStart(month) - month) / HOUR);
     return {
       month: monthKey(month),
@@ -301,7 +302,7 @@ export class BillingService {
     const points = [...buckets.values()]
       .map((b) => ({ at: b.at, clusterId: b.clusterId, unit: b.unit, quantity: sumR(b.quantity) }))
       .filter((p) => p.quantity.num !== 0n)
-      .sort((a, b) => a.at - b.at || (a.clusterId < b.clusterId ? -1 : a.clusterId > b.clusterId ? 1 : 0) || a.unit.localeCompare(b.unit))
+      .sort((a, b) => a.at - b.at || compareText(a.clusterId, b.clusterId) || compareText(a.unit, b.unit))
       .map((p) => ({ at: isoUtc(p.at), clusterId: p.clusterId, unit: p.unit, quantity: q(p.quantity) }));
     return { granularity: input.granularity, from: isoUtc(from), to: isoUtc(to), points };
   }
@@ -600,7 +601,7 @@ export class BillingService {
       });
       return updated;
     });
-    return { currency: input.currency ?? (await this.getSettings(scope)).currency, taxRateBasisPoints: next.taxRateBasisPoints, gracePeriodMinutes: next.gracePeriodMinutes };
+    return { currency: isCurrencyCode(next.currency) ? next.currency : "USD", taxRateBasisPoints: next.taxRateBasisPoints, gracePeriodMinutes: next.gracePeriodMinutes };
   }
 
   // -------------------------------------------------------------- exclusions ----
