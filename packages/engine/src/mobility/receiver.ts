@@ -48,6 +48,13 @@ export class ReceiverSession {
   private start: Start | null = null;
   private lastDurable = -1;
   private lastWritten = -1;
+  /**
+   * Extents refused for their checksum and not yet received again. Later extents are still
+   * written, but the cursor stays below the first of these, so it always means "everything up
+   * to here is durable".
+   */
+  private readonly refused = new Set<number>();
+  private sinceCommit = 0;
   private bytesReceived = 0;
   private log: Logger;
 
@@ -219,11 +226,13 @@ export class ReceiverSession {
   private async onExtent(payload: Buffer): Promise<void> {
     if (!this.start) throw new EngineError("PROTOCOL", "EXTENT before START");
     const f = decodeExtent(payload, EXTENT_SIZE);
-    if (f.extent <= this.lastWritten) throw new EngineError("PROTOCOL", `EXTENT ${f.extent} out of order (after ${this.lastWritten})`);
+    const again = this.refused.has(f.extent);
+    if (f.extent <= this.lastWritten && !again) throw new EngineError("PROTOCOL", `EXTENT ${f.extent} out of order (after ${this.lastWritten})`);
     const raw = await decompressFromWire(f.compression, f.body, f.rawLength).catch(() => null);
     const digest = raw && raw.length === f.rawLength ? sha256(raw) : null;
     if (!raw || !digest || !timingSafeEqual(digest, f.digest)) {
       this.stats.extentsRefused++;
+      this.refused.add(f.extent);
       this.log.warn({ volume: this.hello?.volume, extent: f.extent }, "extent refused: checksum mismatch");
       const nack = Buffer.allocUnsafe(4);
       nack.writeUInt32BE(f.extent, 0);
@@ -240,17 +249,26 @@ export class ReceiverSession {
       if (isAllZero(data)) await target.writeZeroes(base + r.offset, r.length);
       else await target.write(base + r.offset, data);
     }
-    this.lastWritten = f.extent;
+    if (again) this.refused.delete(f.extent);
+    else this.lastWritten = f.extent;
     this.bytesReceived += f.rawLength;
     this.stats.bytesReceived += f.rawLength;
-    if (!this.sock.hasPending || this.lastWritten - this.lastDurable >= ACK_EVERY_EXTENTS) await this.commit(true);
+    this.sinceCommit++;
+    if (!this.sock.hasPending || this.sinceCommit >= ACK_EVERY_EXTENTS) await this.commit(true);
+  }
+
+  /** The highest extent below which everything received is written: just under the first refused one, if any. */
+  private get durableCandidate(): number {
+    if (this.refused.size === 0) return this.lastWritten;
+    return Math.min(...this.refused) - 1;
   }
 
   /** Flush, then the cursor, then (if asked) the ACK carrying it. */
   private async commit(ack: boolean): Promise<void> {
-    if (this.lastWritten === this.lastDurable || !this.start) return;
+    const through = this.durableCandidate;
+    if (through <= this.lastDurable || !this.start) return;
+    this.sinceCommit = 0;
     await this.target().flush();
-    const through = this.lastWritten;
     await this.persistCursor(through);
     this.lastDurable = through;
     if (ack && !this.sock.socket.destroyed) {

@@ -73,9 +73,10 @@ async function open(req: Pick<SendRequest, "endpoints" | "tls" | "hello" | "sign
         break;
       }
       sock.sendJson(MessageType.Hello, req.hello);
+      // With TLS 1.3 the server checks our certificate after our handshake completes: its refusal arrives here.
       const f = await sock.next().catch((err: unknown) => {
         sock.close();
-        throw err;
+        throw new WireError(`mobility link to ${endpoint}: ${err instanceof Error ? err.message : String(err)}`);
       });
       if (!f) {
         sock.close();
@@ -99,7 +100,7 @@ async function open(req: Pick<SendRequest, "endpoints" | "tls" | "hello" | "sign
       return { sock, base: decodeJson(f, helloOkSchema, "HELLO_OK").base };
     }
   }
-  throw new EngineError("UNREACHABLE", `no endpoint of the peer accepted the link: ${errors.join("; ")}`);
+  throw new WireError(`no endpoint of the peer accepted the link: ${errors.join("; ")}`);
 }
 
 export interface SendResult {

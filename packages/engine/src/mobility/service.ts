@@ -11,7 +11,7 @@
  */
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
 import { unwrapDataKey } from "../cluster/volume-keys";
-import { ENGINE_ERROR_CODES, EngineError } from "../errors";
+import { EngineError, type EngineErrorCode } from "../errors";
 import type { Logger } from "../logger";
 import type { HostPort } from "../node/node";
 import type { MobilityHost } from "./host";
@@ -191,7 +191,7 @@ export class Mobility {
   private async startSet(members: Array<{ volume: string; snapshot?: string }>, req: StartReplication): Promise<RunRecord[]> {
     const peer = await this.peer(req.peer);
     const keyPem = await openPairKey(peer.key, peer.name, this.host.kek);
-    const started: Array<{ run: RunRecord; done: Promise<void> }> = [];
+    const started: Array<{ run: RunRecord; done: Promise<unknown> }> = [];
     for (const m of members) {
       const rec = (await this.host.store.get(keys.volume(m.volume), volumeRecordSchema))?.value;
       if (!rec) throw new EngineError("NOT_FOUND", `volume ${m.volume} not found`);
@@ -202,9 +202,8 @@ export class Mobility {
       started.push(await this.launch(rec, peer, keyPem, members.length === 1 ? req : { ...req, destination: m.volume }, m.snapshot));
     }
     if (req.wait) {
-      await Promise.all(started.map((s) => s.done)).catch((err: unknown) => {
-        throw asEngineError(err);
-      });
+      const failed = (await Promise.all(started.map((s) => s.done))).find((e) => e !== null);
+      if (failed !== undefined) throw asEngineError(failed);
       return Promise.all(started.map(async (s) => (await this.host.store.get(mobilityKeys.run(s.run.volume), runRecordSchema))?.value ?? s.run));
     }
     return started.map((s) => s.run);
@@ -217,7 +216,7 @@ export class Mobility {
     return holder.nodeId;
   }
 
-  private async launch(rec: VolumeRecord, peer: PeerRecord, keyPem: string, req: StartReplication, wanted: string | undefined): Promise<{ run: RunRecord; done: Promise<void> }> {
+  private async launch(rec: VolumeRecord, peer: PeerRecord, keyPem: string, req: StartReplication, wanted: string | undefined): Promise<{ run: RunRecord; done: Promise<unknown> }> {
     const volume = rec.id;
     if (this.runs.has(volume)) throw new EngineError("BUSY", `replication of ${volume} is already running on this node`);
     const prev = (await this.host.store.get(mobilityKeys.run(volume), runRecordSchema))?.value;
@@ -260,9 +259,14 @@ export class Mobility {
     };
     await putRecord(this.host.store, mobilityKeys.run(volume), run);
     const controller = new AbortController();
-    const done = this.execute(rec, peer, keyPem, run, replica, resumable, controller.signal).finally(() => this.runs.delete(volume));
-    this.runs.set(volume, { controller, done });
-    return { run, done: done.then(() => undefined) };
+    // Never rejects: a run nobody waits for must not become an unhandled rejection (it is recorded instead).
+    const done = this.execute(rec, peer, keyPem, run, replica, resumable, controller.signal).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    const tracked = done.finally(() => this.runs.delete(volume)).then(() => undefined);
+    this.runs.set(volume, { controller, done: tracked });
+    return { run, done };
   }
 
   private async execute(
@@ -278,6 +282,7 @@ export class Mobility {
     const started = Date.now();
     let last: SendProgress | null = null;
     let firstSent: number | undefined;
+    let resentAtResume = 0;
     let published = 0;
     let publishing: Promise<void> = Promise.resolve();
     const publish = (p: SendProgress, force = false): void => {
@@ -286,14 +291,18 @@ export class Mobility {
       published = t;
       const elapsed = Math.max(0.001, (t - started) / 1000);
       // Rate over this attempt only: a resumed run starts with the bytes the destination already held.
-      firstSent ??= p.bytesSent;
+      if (firstSent === undefined) {
+        firstSent = p.bytesSent;
+        // What the interrupted attempt had sent past the destination's durable cursor is sent again.
+        resentAtResume = resumed && resumed.base === p.base ? Math.max(0, resumed.bytesSent - p.bytesSent) : 0;
+      }
       const rate = (p.bytesSent - firstSent) / elapsed;
       const remaining = Math.max(0, p.bytesToSend - p.bytesSent);
       Object.assign(run, {
         base: p.base,
         bytesToSend: p.bytesToSend,
         bytesSent: p.bytesSent,
-        bytesResent: (resumed?.bytesResent ?? 0) + p.bytesResent,
+        bytesResent: (resumed?.bytesResent ?? 0) + resentAtResume + p.bytesResent,
         wireBytes: p.wireBytes,
         rateBytesPerSec: Math.round(rate),
         etaSeconds: rate > 0 ? Math.round(remaining / rate) : null,
@@ -458,15 +467,19 @@ export class Mobility {
   }
 }
 
+/** Refusal codes of the peer that mean the same to our caller; others become NO_TARGET with the peer's words. */
+const PASSED_ON: readonly EngineErrorCode[] = ["INVALID", "NOT_FOUND", "EXISTS", "BUSY", "NO_SPACE", "WRONG_KEY", "ACCESS_DENIED", "KEY"];
+
 /** A run's failure as the admin API reports it: the peer's refusal code when it is one of ours, the message always. */
 function asEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof RefusedError) {
-    const code = ENGINE_ERROR_CODES.find((c) => c === err.code) ?? "UNAVAILABLE";
+    const code = PASSED_ON.find((c) => c === err.code) ?? "NO_TARGET";
     return new EngineError(code, `the peer refused: ${message}`);
   }
-  return new EngineError("UNAVAILABLE", `replication failed: ${message}`);
+  // The link or the peer failed: the caller's request was fine, the other side was not there for it.
+  return new EngineError("NO_TARGET", `replication failed: ${message}`);
 }
 
 function peerView(p: PeerRecord): PeerView {

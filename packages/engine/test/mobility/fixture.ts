@@ -100,6 +100,8 @@ export interface Clusters {
   west: TestCluster;
   relay: LinkRelay;
   dir: string;
+  /** The relay leads to this west volume's target (so no redirect goes around it); default w1. */
+  relayTo: { volume: string | null };
   stop(): Promise<void>;
 }
 
@@ -122,7 +124,12 @@ export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?
     await east.stop();
     throw err;
   });
-  const relay = new LinkRelay(() => endpointOf(west, "w1"));
+  const route: { volume: string | null } = { volume: null };
+  const relayTo = async (): Promise<{ host: string; port: number }> => {
+    const target = route.volume === null ? undefined : (await west.volume(route.volume))?.target?.nodeId;
+    return endpointOf(west, target ?? "w1");
+  };
+  const relay = new LinkRelay(relayTo);
   await relay.start();
   const w2 = await endpointOf(west, "w2");
   const bundle = path.join(dir, "east.bundle.json");
@@ -131,17 +138,19 @@ export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?
   if (issued.code !== 0) throw new Error(`pair issue: ${issued.err}`);
   const added = await cli(["mobility", "peer", "add", "--bundle", bundle, "--admin", east.admin(opts.eastNodes[0]?.id ?? "e1")]);
   if (added.code !== 0) throw new Error(`peer add: ${added.err}`);
-  return {
+  const clusters: Clusters = {
     east,
     west,
     relay,
     dir,
+    relayTo: route,
     async stop() {
       await relay.stop().catch(() => undefined);
       await Promise.all([east.stop(), west.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return clusters;
 }
 
 export async function createVolume(c: TestCluster, node: string, body: { name: string; size: number; replicas: number; encrypted?: boolean; target?: string }): Promise<void> {

@@ -1,0 +1,123 @@
+/**
+ * Mobility benchmark (`npm run bench:mobility [-- --quick] [--json]`) on two
+ * local engine clusters (east: 2 nodes, west: 2 nodes; own etcd and CA each):
+ *  - full replication throughput of a written volume (1 GiB; 256 MiB with
+ *    --quick) east → west, against the same bytes through a plain Node TLS
+ *    socket pair measured in the same run (goal ≥ 0.7×);
+ *  - incremental: bytes on the wire ÷ bytes changed (goal ≤ 1.1);
+ *  - resume cost: bytes sent again after the sending node is killed mid-stream
+ *    (goal < 1 extent per volume).
+ * The data is incompressible (SHA-256 output), so compression flatters nothing.
+ * `--json` prints one JSON document on the last line.
+ */
+import { randomBytes } from "node:crypto";
+import tls from "node:tls";
+import { pollUntil } from "@stowage/testing/poll";
+import { scriptArgs } from "../src/cli/args";
+import { cursorRecordSchema, mobilityKeys } from "../src/mobility/records";
+import { loadNodeTls } from "../src/cluster/certs";
+import { cli, createVolume, MiB, randomish, runRecord, startClusters, waitRunState, writeAt } from "../test/mobility/fixture";
+
+const { values } = scriptArgs(
+  { name: "bench:mobility", usage: "Usage: npm run bench:mobility -- [--quick] [--json]", options: { quick: { type: "boolean" }, json: { type: "boolean" } } },
+  (parsed) => parsed,
+);
+const quick = values.quick === true;
+const SIZE = quick ? 256 * MiB : 1024 * MiB;
+const EXTENT = 4 * MiB;
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** MB/s of `bytes` through a TLS 1.3 socket pair in this process (4 MiB writes, as the sender frames them). */
+async function plainTlsMBps(bytes: number, material: { caPem: string; certPem: string; keyPem: string }): Promise<number> {
+  const server = tls.createServer({ ca: material.caPem, cert: material.certPem, key: material.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3" });
+  let received = 0;
+  const done = new Promise<void>((resolve) => {
+    server.on("secureConnection", (s) => {
+      s.on("data", (d: Buffer) => {
+        received += d.length;
+        if (received >= bytes) {
+          s.end();
+          resolve();
+        }
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr === "string") throw new Error("tls address");
+  const client = tls.connect({ host: "127.0.0.1", port: addr.port, ca: material.caPem, cert: material.certPem, key: material.keyPem, minVersion: "TLSv1.3", checkServerIdentity: () => undefined });
+  await new Promise<void>((resolve) => client.once("secureConnect", resolve));
+  const chunk = randomBytes(EXTENT);
+  const started = process.hrtime.bigint();
+  for (let sent = 0; sent < bytes; sent += chunk.length) {
+    if (!client.write(chunk)) await new Promise((resolve) => client.once("drain", resolve));
+  }
+  await done;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  client.destroy();
+  server.close();
+  return bytes / 1e6 / seconds;
+}
+
+const c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }] });
+try {
+  log(`writing ${SIZE / MiB} MiB into east/vol`);
+  await createVolume(c.east, "e1", { name: "vol", size: SIZE, replicas: 2, target: "e1" });
+  for (let at = 0; at < SIZE; at += 64 * MiB) await writeAt(c.east, "vol", [{ offset: at, data: randomish(Math.min(64 * MiB, SIZE - at), `bench-${at}`) }]);
+
+  log("full replication");
+  const full = await cli(["mobility", "start", "vol", "--peer", "west", "--replicas", "1", "--wait", "--admin", c.east.admin("e1")]);
+  if (full.code !== 0) throw new Error(full.err);
+  const fullRun = await runRecord(c.east, "vol");
+  if (!fullRun?.lastCompleted) throw new Error("full run did not complete");
+  const fullSeconds = (Date.parse(fullRun.lastCompleted.completedAt) - Date.parse(fullRun.startedAt)) / 1000;
+  const fullMBps = fullRun.bytesSent / 1e6 / fullSeconds;
+  const tlsMBps = await plainTlsMBps(SIZE, await loadNodeTls(c.east.tlsDir, "e1"));
+  log(`full: ${fullMBps.toFixed(1)} MB/s; plain TLS pair: ${tlsMBps.toFixed(1)} MB/s`);
+
+  log("incremental");
+  const blocks = quick ? 1000 : 4000;
+  const writes = Array.from({ length: blocks }, (_, i) => ({ offset: Math.floor((i * 7919 * 4096) % SIZE / 4096) * 4096, data: randomish(4096, `inc-${i}`) }));
+  const changedOffsets = new Set(writes.map((w) => w.offset));
+  await writeAt(c.east, "vol", writes);
+  const inc = await cli(["mobility", "start", "vol", "--peer", "west", "--wait", "--admin", c.east.admin("e1")]);
+  if (inc.code !== 0) throw new Error(inc.err);
+  const incRun = await runRecord(c.east, "vol");
+  const changed = changedOffsets.size * 4096;
+  const wireRatio = (incRun?.wireBytes ?? 0) / changed;
+  log(`incremental: ${incRun?.wireBytes ?? 0} bytes on the wire for ${changed} changed (${wireRatio.toFixed(3)})`);
+
+  log("resume after the sending node is killed mid-stream");
+  await writeAt(c.east, "vol", [{ offset: 0, data: randomish(Math.min(128 * MiB, SIZE), "resume") }]);
+  const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "40", "--admin", c.east.admin("e2")]);
+  if (bw.code !== 0) throw new Error(bw.err);
+  const st = await cli(["mobility", "start", "vol", "--peer", "west", "--admin", c.east.admin("e1")]);
+  if (st.code !== 0) throw new Error(st.err);
+  await pollUntil(async () => (((await c.west.store.get(mobilityKeys.cursor("vol"), cursorRecordSchema))?.value.lastExtent ?? -1) >= 8 ? true : undefined), { what: "mid-stream", timeoutMs: 120_000, intervalMs: 50 });
+  await c.east.kill("e1");
+  await pollUntil(async () => ((await cli(["mobility", "resume", "vol", "--admin", c.east.admin("e2")])).code === 0 ? true : undefined), { what: "resume", timeoutMs: 30_000, intervalMs: 250 });
+  const resumed = await waitRunState(c.east, "vol", ["completed", "failed"], 300_000);
+  if (resumed.state !== "completed") throw new Error(`resumed run failed: ${resumed.error ?? ""}`);
+  log(`resume: ${resumed.bytesResent} bytes sent again (${(resumed.bytesResent / EXTENT).toFixed(2)} extents)`);
+
+  const result = {
+    sizeBytes: SIZE,
+    full: { seconds: fullSeconds, mbPerSec: fullMBps, plainTlsMbPerSec: tlsMBps, ratio: fullMBps / tlsMBps, goal: 0.7 },
+    incremental: { changedBytes: changed, wireBytes: incRun?.wireBytes ?? 0, ratio: wireRatio, goal: 1.1 },
+    resume: { bytesResent: resumed.bytesResent, extents: resumed.bytesResent / EXTENT, goal: "< 1 extent per volume", volumes: 1 },
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(
+      [
+        `full replication  ${fullMBps.toFixed(1)} MB/s vs plain TLS ${tlsMBps.toFixed(1)} MB/s = ${(fullMBps / tlsMBps).toFixed(2)}× (goal ≥ 0.7)`,
+        `incremental       wire ÷ changed = ${wireRatio.toFixed(3)} (goal ≤ 1.1)`,
+        `resume            ${resumed.bytesResent} bytes resent = ${(resumed.bytesResent / EXTENT).toFixed(2)} extents (goal < 1)`,
+      ].join("\n") + "\n",
+    );
+  }
+} finally {
+  await c.stop();
+}
