@@ -36,6 +36,14 @@ describe("daemonset decision", () => {
     expect(plan.status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 1, numberMisscheduled: 1, numberReady: 1, numberUnavailable: 1, updatedNumberScheduled: 1 });
   });
 
+  it("keeps a running pod on a node that got a NoSchedule taint later, but puts no new one there", () => {
+    const cordoned = node("a", { spec: { taints: [{ key: "maintenance", effect: "NoSchedule" }] } });
+    expect(planDaemonSet(ds, [cordoned], [podFor(ds, "a", "agent-1")]).actions).toEqual([]);
+    expect(planDaemonSet(ds, [cordoned], []).actions).toEqual([]);
+    const evicting = node("a", { spec: { taints: [{ key: "maintenance", effect: "NoExecute" }] } });
+    expect(planDaemonSet(ds, [evicting], [podFor(ds, "a", "agent-1")]).actions).toEqual([{ type: "delete", pod: "agent-1" }]);
+  });
+
   it("rolls a new template out at most maxUnavailable ready pods at a time, not-ready old ones first", () => {
     const nodes = [node("a"), node("b"), node("c"), node("d")];
     const old = [podFor(ds, "a", "o-a"), podFor(ds, "b", "o-b"), podFor(ds, "c", "o-c", false), podFor(ds, "d", "o-d")];

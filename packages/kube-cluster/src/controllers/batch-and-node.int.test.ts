@@ -165,22 +165,26 @@ describe("cronjob controller", () => {
     expect(await listNames(client, resources.jobs, ns)).toEqual([firstName]);
     expect((await client.get<V1CronJob>(resources.cronJobs, ns, "backup")).status?.lastScheduleTime).toBe(iso(first));
 
-    // The first finishes; at the next time a new Job runs and the finished one beyond the history limit goes.
+    // Forbid delays rather than skips: once the first finishes, the missed time (still within no deadline) runs.
     await client.mergePatch(resources.jobs, ns, firstName, { status: { startTime: iso(first), completionTime: iso(first + 60_000), conditions: [{ type: "Complete", status: "True", lastTransitionTime: iso(first + 60_000) }], succeeded: 1 } }, "status");
-    clock = first + 600_000 + 10_000;
-    const secondName = `backup-${(first + 600_000) / 60_000}`;
-    await waitFor("the second Job", async () => (await listNames(client, resources.jobs, ns)).includes(secondName));
-    const after = await waitFor("lastSuccessfulTime", async () => {
+    const secondName = `backup-${(first + 300_000) / 60_000}`;
+    await waitFor("the delayed second Job", async () => (await listNames(client, resources.jobs, ns)).includes(secondName));
+    const after = await waitFor("status after the second Job", async () => {
       const c = await client.get<V1CronJob>(resources.cronJobs, ns, "backup");
-      return c.status?.lastSuccessfulTime !== undefined && c;
+      return c.status?.lastSuccessfulTime !== undefined && c.status.active?.[0]?.name === secondName && c;
     });
-    expect(after.status?.lastScheduleTime).toBe(iso(first + 600_000));
-    expect(after.status?.active?.map((r) => r.name)).toEqual([secondName]);
-    await client.mergePatch(resources.jobs, ns, secondName, { status: { startTime: iso(first + 600_000), completionTime: iso(first + 660_000), conditions: [{ type: "Complete", status: "True", lastTransitionTime: iso(first + 660_000) }], succeeded: 1 } }, "status");
+    expect(after.status?.lastScheduleTime).toBe(iso(first + 300_000));
+    expect(after.status?.lastSuccessfulTime).toBe(iso(first + 60_000));
+
+    // The second finishes: with successfulJobsHistoryLimit 1 the first goes; the next time runs a third.
+    await client.mergePatch(resources.jobs, ns, secondName, { status: { startTime: iso(first + 300_000), completionTime: iso(first + 360_000), conditions: [{ type: "Complete", status: "True", lastTransitionTime: iso(first + 360_000) }], succeeded: 1 } }, "status");
     await waitFor("history limit 1 keeps only the newest finished Job", async () => {
       const names = await listNames(client, resources.jobs, ns);
       return names.length === 1 && names[0] === secondName;
     });
+    clock = first + 600_000 + 10_000;
+    const thirdName = `backup-${(first + 600_000) / 60_000}`;
+    await waitFor("the third Job", async () => (await listNames(client, resources.jobs, ns)).includes(thirdName));
   });
 });
 

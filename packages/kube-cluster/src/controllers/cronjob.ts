@@ -7,7 +7,7 @@
  * deleted oldest first. Time comes from the context's clock.
  */
 import type { V1CronJob, V1Job, V1ObjectReference } from "@kubernetes/client-node";
-import { isAlreadyExists, timeOf } from "../shared/client";
+import { isAlreadyExists, isConflict, timeOf } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { controllerRef, isControlledBy, isDeleting, timestampAt } from "../shared/objects";
 import { keyOf, splitKey, WorkQueue } from "../shared/queue";
@@ -205,7 +205,16 @@ export class CronJobController implements Controller {
       JSON.stringify((cj.status?.active ?? []).map((r) => r.uid)) === JSON.stringify(active.map((r) => r.uid)) &&
       timeOf(cj.status?.lastScheduleTime) === plan.lastScheduleTime &&
       timeOf(cj.status?.lastSuccessfulTime) === plan.lastSuccessfulTime;
-    if (!unchanged) await client.mergePatch(resources.cronJobs, namespace, name, { status }, "status");
+    if (!unchanged) {
+      try {
+        // Conditional: a status from a cache that lags behind our own last write must not undo it.
+        await client.mergePatch(resources.cronJobs, namespace, name, { metadata: { resourceVersion: cj.metadata?.resourceVersion }, status }, "status");
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        this.queue.after(key, 50);
+        return;
+      }
+    }
     // Sooner than the resync only; the resync covers the rest (and a test clock that jumps).
     if (plan.requeueAfterMs !== undefined && plan.requeueAfterMs < this.settings.resyncMs) this.queue.after(key, plan.requeueAfterMs);
   }

@@ -6,7 +6,7 @@
  * ttlSecondsAfterFinished (the TTL-after-finished controller's part) deletes the finished Job.
  */
 import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from "@kubernetes/client-node";
-import { timeOf } from "../shared/client";
+import { isNotFound, timeOf } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import { Expectations } from "../shared/expectations";
 import { randomSuffix } from "../shared/names";
@@ -198,7 +198,13 @@ export class JobController implements Controller {
       }
     }
     if (!sameStatus(job.status, plan.status)) {
-      await client.mergePatch(resources.jobs, namespace, name, { status: plan.status }, "status");
+      try {
+        await client.mergePatch(resources.jobs, namespace, name, { status: plan.status }, "status");
+      } catch (err) {
+        // Deleted meanwhile (its TTL, a user): nothing left to report on.
+        if (isNotFound(err)) return;
+        throw err;
+      }
       const finished = jobFinished({ ...job, status: plan.status });
       if (finished !== undefined && jobFinished(job) === undefined) {
         const failedCondition = plan.status.conditions?.find((c) => c.type === "Failed");

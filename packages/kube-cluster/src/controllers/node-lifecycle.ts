@@ -144,13 +144,28 @@ export class NodeLifecycleController implements Controller {
     const plan = planNode(node, this.leases.get(name, nodeLeaseNamespace), now, this.settings.gracePeriodMs);
     const client = this.ctx.client;
     const nodeRef = { ...node, kind: "Node", apiVersion: "v1" };
+    // Node writes are conditional on the cached resourceVersion: a kubelet's heartbeat in between
+    // wins, and the node is looked at again once the cache has it.
+    const guarded = async (write: () => Promise<unknown>): Promise<boolean> => {
+      try {
+        await write();
+        return true;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        this.queue.after(name, 50);
+        return false;
+      }
+    };
     if (plan.conditions !== undefined) {
-      await client.mergePatch(resources.nodes, undefined, name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, status: { conditions: plan.conditions } }, "status");
-      await this.nodeEvents.record(nodeRef, "Normal", "NodeNotReady", `Node ${name} status is now: NodeNotReady`);
+      const conditions = plan.conditions;
+      if (await guarded(() => client.mergePatch(resources.nodes, undefined, name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, status: { conditions } }, "status"))) {
+        await this.nodeEvents.record(nodeRef, "Normal", "NodeNotReady", `Node ${name} status is now: NodeNotReady`);
+      }
       return; // the update comes back through the informer, with the new resourceVersion
     }
     if (plan.taints !== undefined) {
-      await client.mergePatch(resources.nodes, undefined, name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints: plan.taints } });
+      const taints = plan.taints;
+      await guarded(() => client.mergePatch(resources.nodes, undefined, name, { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { taints } }));
       return;
     }
     const pods = this.pods.list().filter((p) => p.spec?.nodeName === name && !isPodFinished(p));

@@ -63,7 +63,7 @@ export class Scheduler {
     private readonly options: z.output<typeof schedulerOptionsSchema>,
     private readonly log: Log,
   ) {
-    this.informers = new InformerFactory(client);
+    this.informers = new InformerFactory(client, log);
     this.pods = this.informers.for<V1Pod>(resources.pods);
     this.nodes = this.informers.for<V1Node>(resources.nodes);
     this.claims = this.informers.for<V1PersistentVolumeClaim>(resources.persistentVolumeClaims);

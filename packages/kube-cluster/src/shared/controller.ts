@@ -19,13 +19,16 @@ export type { Log } from "./log";
 export class InformerFactory {
   private readonly informers = new Map<string, Informer<KubernetesObject>>();
 
-  constructor(private readonly client: KubeClient) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly log: Log = () => undefined,
+  ) {}
 
   for<T extends KubernetesObject>(ref: ResourceRef): Informer<T> {
     const key = resourcePath(ref);
     let informer = this.informers.get(key);
     if (!informer) {
-      informer = new Informer<KubernetesObject>(this.client, ref);
+      informer = new Informer<KubernetesObject>(this.client, ref, { onError: (err) => this.log("warn", "watch failed", { resource: key, err: String(err) }) });
       this.informers.set(key, informer);
     }
     return adaptInformer<T>(informer);
@@ -57,7 +60,7 @@ export interface ControllerContext {
 export function makeContext(client: KubeClient, log: Log, now: () => number = Date.now): ControllerContext {
   return {
     client,
-    informers: new InformerFactory(client),
+    informers: new InformerFactory(client, log),
     log,
     now,
     recorder: (component) => new EventRecorder(client, component, (err) => log("warn", "event not recorded", { component, err: String(err) })),
