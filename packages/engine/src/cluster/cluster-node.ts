@@ -23,6 +23,7 @@ import { adminRequestListener, createAdminServer, createAdminTlsServer, type Adm
 import type { MobilityHost } from "../mobility/host";
 import { mobilityRoutes } from "../mobility/admin-routes";
 import { Mobility } from "../mobility/service";
+import { groupSnapshotDeps, takeGroupSnapshot } from "./group-snapshot";
 import { ClusterAdminClient } from "../admin/cluster-client";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import { EngineError } from "../errors";
@@ -264,7 +265,10 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
 
   /** Routes other subsystems add to the admin endpoint (mobility). */
   private extraRoutes(): AdminRoute[] {
-    return [...mobilityRoutes(() => this.mobility, this.store, this.nodeId), ...clusterRoutes(this), ...poolRoutesElsewhere];
+    // Mobility's group replication takes its one crash-consistent point through the group snapshot coordinator.
+    const takeGroup = async (name: string, volumes: string[]) =>
+      (await takeGroupSnapshot(groupSnapshotDeps(this, this.log.child({ component: "group-snapshots" })), { name, volumes })).volumes.map((v) => ({ volume: v.volume, snapshot: name }));
+    return [...mobilityRoutes(() => this.mobility, this.store, this.nodeId, takeGroup), ...clusterRoutes(this), ...poolRoutesElsewhere];
   }
 
   private async listenAdmin(address: HostPort): Promise<HostPort> {

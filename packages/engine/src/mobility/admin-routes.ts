@@ -17,14 +17,15 @@
  * replica, or running the run) is forwarded to that node's admin endpoint once.
  */
 import type http from "node:http";
-import { routeMatcher } from "../admin/api";
+import { z } from "zod";
+import { routeMatcher, routePath } from "../admin/api";
 import { nameSchema } from "../admin/schemas";
 import { readAdminJson, TextBody, type AdminRoute } from "../admin/server";
 import { keys, nodeRecordSchema } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
 import { EngineError } from "../errors";
 import { mobilityKeys, runRecordSchema } from "./records";
-import { addPeerRequestSchema, mobilityApi, peerBandwidthRequestSchema, peerNameSchema, startReplicationRequestSchema } from "./schemas";
+import { addPeerRequestSchema, mobilityApi, peerBandwidthRequestSchema, peerNameSchema, startGroupReplicationRequestSchema, startReplicationRequestSchema, type StartReplicationRequest } from "./schemas";
 import { ElsewhereError, type Mobility } from "./service";
 
 const FORWARDED_BY = "x-stowage-forwarded-by";
@@ -38,7 +39,10 @@ function param<T>(schema: { safeParse: (v: unknown) => { success: true; data: T 
   return parsed.data;
 }
 
-export function mobilityRoutes(mobility: () => Mobility | undefined, store: ConsensusStore, nodeId: string): AdminRoute[] {
+/** Takes a group snapshot (cluster/group-snapshot.ts); the volumes and the snapshot each now holds. */
+export type TakeGroupSnapshot = (name: string, volumes: string[]) => Promise<Array<{ volume: string; snapshot: string }>>;
+
+export function mobilityRoutes(mobility: () => Mobility | undefined, store: ConsensusStore, nodeId: string, takeGroup: TakeGroupSnapshot): AdminRoute[] {
   const need = (): Mobility => {
     const m = mobility();
     if (!m) throw new EngineError("UNSUPPORTED", `node ${nodeId} serves no mobility endpoint (start it with --mobility HOST:PORT)`);
@@ -67,6 +71,30 @@ export function mobilityRoutes(mobility: () => Mobility | undefined, store: Cons
   };
 
   const volumeOf = (v: string | undefined): string => param(nameSchema, v, "volume");
+
+  /** Starts one volume's run here, or through the node holding its replica. */
+  const startOne = async (volume: string, body: StartReplicationRequest): Promise<unknown> => {
+    const req = stripUndefined(body);
+    try {
+      return await need().startReplication(volume, req);
+    } catch (err) {
+      if (!(err instanceof ElsewhereError)) throw err;
+      const admin = (await store.get(keys.node(err.nodeId), nodeRecordSchema))?.value.admin;
+      if (!admin) throw new EngineError("NO_TARGET", `node ${err.nodeId}, which holds ${volume}, is down`);
+      const res = await fetch(`http://${admin}${routePath(mobilityApi.start, { volume })}`, {
+        method: "POST",
+        headers: { [FORWARDED_BY]: nodeId, "content-type": "application/json" },
+        body: JSON.stringify(req),
+        signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+      });
+      const answer: unknown = await res.json();
+      if (!res.ok) {
+        const parsed = errorBodySchema.safeParse(answer);
+        throw new EngineError("NO_TARGET", `${volume}: ${parsed.success ? parsed.data.error.message : `node ${err.nodeId} answered ${res.status}`}`);
+      }
+      return answer;
+    }
+  };
 
   return [
     {
@@ -112,6 +140,22 @@ export function mobilityRoutes(mobility: () => Mobility | undefined, store: Cons
       },
     },
     {
+      ...routeMatcher(mobilityApi.startGroup),
+      handler: async (req, [group]) => {
+        const body = startGroupReplicationRequestSchema.parse(await readAdminJson(req));
+        const name = param(nameSchema, group, "group");
+        need();
+        // One crash-consistent point across the volumes, then one run per volume from it, in parallel.
+        const members = await takeGroup(name, body.volumes);
+        const runs = await Promise.all(
+          members.map((m) =>
+            startOne(m.volume, { peer: body.peer, snapshot: m.snapshot, ...(body.replicas === undefined ? {} : { replicas: body.replicas }), ...(body.wait === undefined ? {} : { wait: body.wait }) }),
+          ),
+        );
+        return { status: 202, body: { items: runs } };
+      },
+    },
+    {
       ...routeMatcher(mobilityApi.resume),
       handler: async (req, [volume]) => {
         const id = volumeOf(volume);
@@ -132,9 +176,12 @@ export function mobilityRoutes(mobility: () => Mobility | undefined, store: Cons
   ];
 }
 
-function stripUndefined(b: { peer: string; destination?: string | undefined; replicas?: number | undefined; wait?: boolean | undefined }) {
+const errorBodySchema = z.object({ error: z.object({ message: z.string() }) });
+
+function stripUndefined(b: StartReplicationRequest) {
   return {
     peer: b.peer,
+    ...(b.snapshot === undefined ? {} : { snapshot: b.snapshot }),
     ...(b.destination === undefined ? {} : { destination: b.destination }),
     ...(b.replicas === undefined ? {} : { replicas: b.replicas }),
     ...(b.wait === undefined ? {} : { wait: b.wait }),

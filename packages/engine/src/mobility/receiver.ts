@@ -30,11 +30,19 @@ import { EXTENT_SIZE } from "../volume/geometry";
 import { decompressFromWire, extentDigests, extentsOf, isAllZero, sha256, zeroExtentDigest } from "./extents";
 import type { MobilityHost } from "./host";
 import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";
-import { decodeExtent, decodeJson, doneSchema, helloSchema, MessageType, startSchema, verifySchema, type FrameSocket, type Hello, type Start } from "./wire";
+import { decodeExtent, decodeJson, doneSchema, helloSchema, MessageType, startSchema, verifySchema, type Frame, type FrameSocket, type Hello, type Start } from "./wire";
 import { formatBytes } from "./format";
 
-/** Acknowledge at least every this many extents even while more are queued (bounds what a destination crash resends). */
-const ACK_EVERY_EXTENTS = 4;
+/**
+ * A commit (flush the target, persist the cursor, ACK) every this many extents, or once the
+ * link has been idle COMMIT_IDLE_MS. Each commit costs an fdatasync on every destination replica
+ * and an etcd write, so one per 4 MiB extent would cap a run far below the link; eight bounds
+ * what a destination crash makes the sender resend to 32 MiB (a killed sender resends nothing:
+ * what arrived whole is committed at disconnect). The sender's window must exceed this.
+ */
+export const COMMIT_EVERY_EXTENTS = 8;
+const COMMIT_IDLE_MS = 100;
+const WRITES_IN_FLIGHT = 3;
 const ATTACH_WAIT_MS = 30_000;
 
 export interface ReceiverStats {
@@ -55,6 +63,9 @@ export class ReceiverSession {
    */
   private readonly refused = new Set<number>();
   private sinceCommit = 0;
+  /** Extent writes still in flight to the target (at most WRITES_IN_FLIGHT). */
+  private readonly writing: Array<Promise<void>> = [];
+  private writeFailure: Error | null = null;
   private bytesReceived = 0;
   private log: Logger;
 
@@ -70,7 +81,7 @@ export class ReceiverSession {
   async run(): Promise<void> {
     try {
       for (;;) {
-        const f = await this.sock.next();
+        const f = await this.nextCommittingWhenIdle();
         if (!f) break;
         switch (f.type) {
           case MessageType.Hello:
@@ -102,6 +113,21 @@ export class ReceiverSession {
       await this.commit(false).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "committing received extents at disconnect failed"));
       this.sock.socket.end();
     }
+  }
+
+  /** The next frame; while uncommitted extents wait and none arrives for COMMIT_IDLE_MS, commits them. */
+  private async nextCommittingWhenIdle(): Promise<Frame | null> {
+    const next = this.sock.next();
+    if (this.sinceCommit === 0 && this.refused.size === 0) return next;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<"idle">((resolve) => {
+      timer = setTimeout(() => resolve("idle"), COMMIT_IDLE_MS);
+    });
+    const first = await Promise.race([next, idle]);
+    clearTimeout(timer);
+    if (first !== "idle") return first;
+    await this.commit(true);
+    return next;
   }
 
   private async onHello(h: Hello): Promise<void> {
@@ -241,20 +267,29 @@ export class ReceiverSession {
     }
     const target = this.target();
     const base = f.extent * EXTENT_SIZE;
-    let at = 0;
-    for (const r of f.ranges) {
-      const data = raw.subarray(at, at + r.length);
-      at += r.length;
-      // Zeros stay thin: a zeroed or trimmed block at the source reads as zeros there too.
-      if (isAllZero(data)) await target.writeZeroes(base + r.offset, r.length);
-      else await target.write(base + r.offset, data);
-    }
+    const write = (async () => {
+      let at = 0;
+      for (const r of f.ranges) {
+        const data = raw.subarray(at, at + r.length);
+        at += r.length;
+        // Zeros stay thin: a zeroed or trimmed block at the source reads as zeros there too.
+        if (isAllZero(data)) await target.writeZeroes(base + r.offset, r.length);
+        else await target.write(base + r.offset, data);
+      }
+    })();
+    // Writes overlap the next frames' checks (each is a round trip to the destination's replicas);
+    // a failed one poisons every later commit, so the cursor never passes it.
+    write.catch((err: unknown) => {
+      this.writeFailure ??= err instanceof Error ? err : new Error(String(err));
+    });
+    this.writing.push(write);
+    if (this.writing.length >= WRITES_IN_FLIGHT) await this.writing.shift();
     if (again) this.refused.delete(f.extent);
     else this.lastWritten = f.extent;
     this.bytesReceived += f.rawLength;
     this.stats.bytesReceived += f.rawLength;
     this.sinceCommit++;
-    if (!this.sock.hasPending || this.sinceCommit >= ACK_EVERY_EXTENTS) await this.commit(true);
+    if (this.sinceCommit >= COMMIT_EVERY_EXTENTS) await this.commit(true);
   }
 
   /** The highest extent below which everything received is written: just under the first refused one, if any. */
@@ -268,6 +303,8 @@ export class ReceiverSession {
     const through = this.durableCandidate;
     if (through <= this.lastDurable || !this.start) return;
     this.sinceCommit = 0;
+    await Promise.allSettled(this.writing.splice(0));
+    if (this.writeFailure) throw new EngineError("UNAVAILABLE", `writing to the destination volume failed: ${this.writeFailure.message}`);
     await this.target().flush();
     await this.persistCursor(through);
     this.lastDurable = through;

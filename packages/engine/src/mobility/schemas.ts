@@ -28,10 +28,20 @@ export const startReplicationRequestSchema = z.object({
   destination: nameSchema.optional(),
   replicas: z.number().int().min(1).max(3).optional(),
   wait: z.boolean().optional(),
+  /** Send this existing snapshot (a group snapshot's member) instead of taking one. */
+  snapshot: nameSchema.optional(),
 });
 export type StartReplicationRequest = z.infer<typeof startReplicationRequestSchema>;
 
 export const runSchema = runRecordSchema;
+
+/** A group replication: one group snapshot of `volumes` (cluster/group-snapshot.ts), each volume sent from it. */
+export const startGroupReplicationRequestSchema = z.object({
+  peer: peerNameSchema,
+  volumes: z.array(nameSchema).min(1, "volumes: give at least one"),
+  replicas: z.number().int().min(1).max(3).optional(),
+  wait: z.boolean().optional(),
+});
 export const replicationStatusSchema = runRecordSchema.extend({ history: z.array(historyEntrySchema), lagSeconds: z.number().nullable() });
 export type ReplicationStatusDto = z.infer<typeof replicationStatusSchema>;
 export const verifyResultSchema = z.object({ snapshot: z.string(), extents: z.number().int(), mismatched: z.array(z.number().int()) });
@@ -54,4 +64,6 @@ export const mobilityApi = {
   resume: spec("POST", "/v1/mobility/replications/:volume/resume", runSchema),
   stop: spec("POST", "/v1/mobility/replications/:volume/stop", runSchema),
   verify: spec("POST", "/v1/mobility/replications/:volume/verify", verifyResultSchema),
+  /** Takes group snapshot `:group` of the volumes, then replicates each volume from it. */
+  startGroup: spec("POST", "/v1/mobility/groups/:group/start", listSchema(runSchema), startGroupReplicationRequestSchema),
 } as const;

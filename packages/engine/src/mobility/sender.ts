@@ -13,11 +13,15 @@ import type { Logger } from "../logger";
 import type { Volume } from "../volume/volume";
 import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, sha256, type ExtentPlan } from "./extents";
 import type { TokenBucket } from "./limiter";
+import { COMMIT_EVERY_EXTENTS } from "./receiver";
 import { connectPeer, type PairClientTls } from "./link";
 import { decodeJson, doneOkSchema, encodeExtentHead, helloOkSchema, MessageType, readySchema, redirectSchema, refuseSchema, RefusedError, verifyResultSchema, WireError, type FrameSocket, type Hello } from "./wire";
 
-/** Unacknowledged extents in flight: deep enough to keep a fast link busy while the destination flushes, small enough that a crash resends little. */
-export const WINDOW = 6;
+/**
+ * Unacknowledged extents in flight: twice the destination's commit batch (receiver.ts), so the
+ * link stays busy while the destination flushes one batch and receives the next.
+ */
+export const WINDOW = 2 * COMMIT_EVERY_EXTENTS;
 const MAX_REDIRECTS = 3;
 
 export interface SendProgress {
@@ -174,10 +178,22 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     changes.notify();
   });
 
-  const sendOne = async (plan: ExtentPlan, again: boolean): Promise<void> => {
+  const prepare = async (plan: ExtentPlan): Promise<{ raw: Buffer; digest: Buffer; compression: number; body: Buffer }> => {
     const raw = await readExtent(device, plan);
     const digest = sha256(raw);
-    const { compression, body } = await compressForWire(raw);
+    return { raw, digest, ...(await compressForWire(raw)) };
+  };
+  // The next extent is read and hashed while the current one drains into the link.
+  let prefetched: { extent: number; ready: Promise<Awaited<ReturnType<typeof prepare>>> } | null = null;
+  const sendOne = async (plan: ExtentPlan, again: boolean, following?: ExtentPlan): Promise<void> => {
+    const mine = prefetched?.extent === plan.extent && !again ? prefetched.ready : prepare(plan);
+    prefetched = null;
+    const { raw, digest, compression, body } = await mine;
+    if (following) {
+      const ready = prepare(following);
+      ready.catch(() => undefined); // awaited when its turn comes
+      prefetched = { extent: following.extent, ready };
+    }
     let wireBody = body;
     if (corrupt === plan.extent) {
       // Test hook: the frame leaves with a flipped byte, as a fault between the read and the wire would.
@@ -210,7 +226,7 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     }
     if (next < todo.length && inflight.size < WINDOW) {
       const plan = todo[next++];
-      if (plan) await sendOne(plan, false);
+      if (plan) await sendOne(plan, false, todo[next]);
       continue;
     }
     if (next >= todo.length && inflight.size === 0) break;

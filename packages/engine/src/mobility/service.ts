@@ -315,7 +315,8 @@ export class Mobility {
     try {
       if (rec.spec.encrypted) dataKey = await unwrapDataKey(rec, this.host.kek, { keyRefusal: null }, log);
       const candidates = rec.snapshots
-        .filter((s) => s.name !== run.snapshot && s.name.startsWith(`mob-${peer.name}-`))
+        // Any snapshot may be the common base (a group snapshot sent earlier too): the destination holds only what it was sent.
+        .filter((s) => s.name !== run.snapshot)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .map((s) => s.name)
         .filter((name) => replica.listSnapshots().some((x) => x.name === name));

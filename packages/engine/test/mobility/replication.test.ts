@@ -178,6 +178,20 @@ describe("mobility: replicating volumes from east to west", () => {
     expect(metrics).toMatch(/stowage_mobility_failures_total\{peer="west",volume="huge"\} 1/);
   }, 60_000);
 
+  it("replicates a group of volumes on three targets from one group snapshot", async () => {
+    for (const [i, node] of ["e1", "e2", "e3"].entries()) {
+      await createVolume(c.east, node, { name: `g${i}`, size: 8 * MiB, replicas: 1, target: node });
+      await writeAt(c.east, `g${i}`, [{ offset: 0, data: randomish(2 * MiB, `g${i}`) }]);
+    }
+    const res = await cli(["mobility", "start-group", "cons", "--peer", "west", "--volume", "g0", "--volume", "g1", "--volume", "g2", "--wait", "--admin", c.east.admin("e2")]);
+    expect(res.err).toBe("");
+    expect(res.out.match(/@cons → west\/g\d: completed/g)).toHaveLength(3);
+    for (const v of ["g0", "g1", "g2"]) {
+      expect((await c.west.volume(v))?.snapshots.map((s) => s.name)).toEqual(["cons"]);
+      expect(await nbdHash(c.west, v, c.dir)).toBe(await nbdHash(c.east, v, c.dir));
+    }
+  }, 90_000);
+
   it("says clearly in one line what went wrong", async () => {
     const unknown = await cli(["mobility", "start", "db", "--peer", "nowhere", "--admin", c.east.admin("e1")]);
     expect(unknown.code).toBe(1);

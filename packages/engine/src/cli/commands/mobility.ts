@@ -21,6 +21,9 @@ Trust (run on the cluster that RECEIVES, then on the one that SENDS):
 
 Replication:
   mobility start VOLUME --peer NAME [--destination NAME] [--replicas N] [--wait]
+  mobility start-group GROUP --peer NAME --volume V [--volume V ...] [--replicas N] [--wait]
+      takes group snapshot GROUP of the volumes (one crash-consistent point) and replicates
+      each volume from it
   mobility resume VOLUME        runs again to the last peer, resuming an interrupted run
   mobility stop VOLUME
   mobility verify VOLUME        compares per-extent digests of the last replicated snapshot
@@ -170,6 +173,23 @@ async function onVolume(verb: "start" | "resume" | "stop" | "verify", args: stri
   return run.state === "failed" ? 1 : 0;
 }
 
+async function startGroup(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, { ...adminFlags, peer: { type: "string" }, volume: { type: "string", multiple: true }, replicas: { type: "string" }, wait: { type: "boolean" }, json: { type: "boolean" } });
+  if (positionals.length !== 1) throw new UsageError(`start-group takes GROUP, got ${positionals.length} argument(s)`);
+  const group = volumeName(positionals[0], "group");
+  const volumes = (values.volume ?? []).map((v) => volumeName(v));
+  if (values.peer === undefined || volumes.length === 0) throw new UsageError("start-group needs --peer NAME and at least one --volume VOLUME");
+  const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 3)) throw new UsageError(`--replicas must be 1, 2 or 3, got '${values.replicas ?? ""}'`);
+  const { items } = await (await client(values, ctx)).call(mobilityApi.startGroup, {
+    params: { group },
+    body: { peer: values.peer, volumes, ...(replicas === undefined ? {} : { replicas }), ...(values.wait ? { wait: true } : {}) },
+  });
+  if (values.json) ctx.stdout(`${JSON.stringify(items)}\n`);
+  else for (const run of items) ctx.stdout(`${run.volume}@${run.snapshot} → ${run.peer}/${run.destination}: ${run.state}, ${progressLine(run)}${run.error ? `: ${run.error}` : ""}\n`);
+  return items.some((r) => r.state === "failed") ? 1 : 0;
+}
+
 export const mobilityCommand: Command = {
   name: "mobility",
   summary: "replicate volumes to peer clusters: pair trust, peers, start/stop/resume, status",
@@ -196,6 +216,8 @@ export const mobilityCommand: Command = {
         return onVolume(sub, rest, ctx);
       case "status":
         return status(rest, ctx);
+      case "start-group":
+        return startGroup(rest, ctx);
       default:
         throw new UsageError(`unknown mobility command '${sub}'`);
     }
