@@ -146,6 +146,11 @@ describe("cronjob decision", () => {
     expect(plan.active).toEqual([]);
   });
 
+  it("reports a time zone other than UTC instead of running at the wrong hour", () => {
+    expect(planCronJob(cron({ timeZone: "Etc/UTC" }), [], T0 + 11 * 60_000).actions.filter((a) => a.type === "createJob")).toHaveLength(1);
+    expect(planCronJob(cron({ timeZone: "Europe/Paris" }), [], T0 + 11 * 60_000).actions).toEqual([expect.objectContaining({ type: "event", reason: "UnknownTimeZone" })]);
+  });
+
   it("reports an invalid schedule instead of running", () => {
     const plan = planCronJob(cron({ schedule: "61 * * * *" }), [], T0 + 60 * 60_000);
     expect(plan.actions).toEqual([{ type: "event", eventType: "Warning", reason: "InvalidSchedule", message: "invalid schedule: 61 * * * * : minute: 61 is out of range 0-59" }]);

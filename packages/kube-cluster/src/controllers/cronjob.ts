@@ -4,7 +4,8 @@
  * older than startingDeadlineSeconds; concurrencyPolicy Allow / Forbid (skip while one is active) /
  * Replace (delete the active ones first); suspend; status.active, lastScheduleTime and
  * lastSuccessfulTime; finished Jobs beyond successfulJobsHistoryLimit (3) / failedJobsHistoryLimit (1)
- * deleted oldest first. Time comes from the context's clock.
+ * deleted oldest first. Time comes from the context's clock; schedules are UTC (another timeZone is
+ * reported, not guessed).
  */
 import type { V1CronJob, V1Job, V1ObjectReference } from "@kubernetes/client-node";
 import { isAlreadyExists, isConflict, timeOf } from "../shared/client";
@@ -81,6 +82,12 @@ export function planCronJob(cj: V1CronJob, owned: readonly V1Job[], now: number)
   trim("Failed", cj.spec?.failedJobsHistoryLimit ?? 1);
 
   if (cj.spec?.suspend === true) return plan;
+  const timeZone = cj.spec?.timeZone;
+  if (timeZone !== undefined && timeZone !== "UTC" && timeZone !== "Etc/UTC") {
+    // Schedules are computed in UTC here; running at the wrong hour would be worse than not running.
+    actions.push({ type: "event", eventType: "Warning", reason: "UnknownTimeZone", message: `invalid timeZone: ${JSON.stringify(timeZone)}: only UTC is supported by this controller` });
+    return plan;
+  }
   let schedule;
   try {
     schedule = parseCronSchedule(cj.spec?.schedule ?? "");
