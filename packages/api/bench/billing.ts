@@ -243,9 +243,10 @@ async function monthClose(api: Api) {
       [o, new Date(month), clusters],
     );
     await api.pool.query(
-      `INSERT INTO billing_capacity_hour ("organizationId", "hour", "clusterId", "provisionedBytes", "replicatedBytes")
+      `INSERT INTO billing_capacity_hour ("organizationId", "hour", "clusterId", "provisionedBytes", "replicatedBytes", "provisionedByteMinutes", "replicatedByteMinutes")
        SELECT 'close-' || $1::int, $2::timestamptz + h * interval '1 hour', md5('close-' || $1::int || '-' || c)::uuid,
-              array_fill((c * 10 + 100)::int8 * 1073741824, ARRAY[60]), array_fill((c * 10 + 100)::int8 * 1073741824, ARRAY[60])
+              array_fill((c * 10 + 100)::int8 * 1073741824, ARRAY[60]), array_fill((c * 10 + 100)::int8 * 1073741824, ARRAY[60]),
+              60 * (c * 10 + 100)::int8 * 1073741824, 60 * (c * 10 + 100)::int8 * 1073741824
          FROM generate_series(1, $3::int) AS c, generate_series(0, $4::int - 1) AS h`,
       [o, new Date(month), clusters, CAPACITY_HOURS],
     );

@@ -228,7 +228,8 @@ describe("billing", () => {
         [clusterId],
       );
       const { rows: capacity } = await t.api.pool.query<{ row: string }>(
-        `SELECT "hour"::text || ' ' || "provisionedBytes"::text || ' ' || "replicatedBytes"::text AS row FROM billing_capacity_hour WHERE "clusterId" = $1 ORDER BY 1`,
+        `SELECT "hour"::text || ' ' || "provisionedBytes"::text || ' ' || "replicatedBytes"::text || ' ' || "provisionedByteMinutes" || ' ' || "replicatedByteMinutes" AS row
+           FROM billing_capacity_hour WHERE "clusterId" = $1 ORDER BY 1`,
         [clusterId],
       );
       return { nodes: nodes.map((r) => r.row), capacity: capacity.map((r) => r.row) };
@@ -237,6 +238,13 @@ describe("billing", () => {
     expect(ps.nodes).toHaveLength(3);
     expect(ps.capacity.length).toBeGreaterThanOrEqual(3);
     expect(await snapshot(q.clusterId)).toEqual(ps);
+    // The kept byte-minute sums (what month close adds) equal the arrays they sum, on every row.
+    const { rows: drift } = await t.api.pool.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM billing_capacity_hour
+        WHERE "provisionedByteMinutes" <> (SELECT COALESCE(sum(v), 0) FROM unnest("provisionedBytes") AS v)
+           OR "replicatedByteMinutes" <> (SELECT COALESCE(sum(v), 0) FROM unnest("replicatedBytes") AS v)`,
+    );
+    expect(drift[0]?.n).toBe("0");
     const usage = await callerFor(t.api, org.users.owner, org.id).billing.usage({ granularity: "hour", clusterId: q.clusterId, unit: "node_hour", from: "2027-04-10T09:00:00.000Z", to: "2027-04-10T13:00:00.000Z" });
     // 09:58–10:00 and the three hours after: every node counts once per hour however often it reported.
     expect(usage.points.map((x) => [x.at.slice(11, 13), x.quantity])).toEqual([

@@ -77,15 +77,14 @@ export function ledgerRepository(sql: Sql) {
     },
 
     /**
-     * Capacity of hours in [from, to) summed per cluster inside PostgreSQL: month close needs only
-     * the totals, and shipping 60 + 60 values per cluster-hour would dominate its time.
+     * Capacity of hours in [from, to) summed per cluster inside PostgreSQL from each row's kept
+     * byte-minute sums: month close needs only the totals, and shipping (or even summing) 60 + 60
+     * values per cluster-hour would dominate its time.
      */
     async capacityTotals(organizationId: string, from: Date, to: Date): Promise<CapacityTotals[]> {
       const { rows } = await sql.query<{ clusterId: string; provisioned: string; replicated: string }>({
         name: "bl_capacity_totals",
-        text: `SELECT "clusterId",
-                      sum((SELECT sum(v)::numeric FROM unnest("provisionedBytes") AS v))::text AS "provisioned",
-                      sum((SELECT sum(v)::numeric FROM unnest("replicatedBytes") AS v))::text AS "replicated"
+        text: `SELECT "clusterId", sum("provisionedByteMinutes")::text AS "provisioned", sum("replicatedByteMinutes")::text AS "replicated"
                  FROM billing_capacity_hour WHERE "organizationId" = $1 AND "hour" >= $2 AND "hour" < $3
                 GROUP BY "clusterId"`,
         values: [organizationId, from, to],
@@ -155,12 +154,15 @@ export function ledgerRepository(sql: Sql) {
     async mergeCapacity(organizationId: string, rows: readonly { clusterId: string; hour: Date; provisioned: readonly bigint[]; replicated: readonly bigint[] }[]): Promise<void> {
       if (rows.length === 0) return;
       await sql.query(
-        `INSERT INTO billing_capacity_hour AS c ("organizationId", "hour", "clusterId", "provisionedBytes", "replicatedBytes")
-         SELECT $1, r.hour, r.cluster, r.prov::int8[], r.repl::int8[]
+        `INSERT INTO billing_capacity_hour AS c ("organizationId", "hour", "clusterId", "provisionedBytes", "replicatedBytes", "provisionedByteMinutes", "replicatedByteMinutes")
+         SELECT $1, r.hour, r.cluster, r.prov::int8[], r.repl::int8[],
+                COALESCE((SELECT sum(v) FROM unnest(r.prov::int8[]) AS v), 0)::int8, COALESCE((SELECT sum(v) FROM unnest(r.repl::int8[]) AS v), 0)::int8
            FROM unnest($2::timestamptz[], $3::uuid[], $4::text[], $5::text[]) AS r(hour, cluster, prov, repl)
          ON CONFLICT ("organizationId", "hour", "clusterId") DO UPDATE SET
            "provisionedBytes" = ARRAY(SELECT GREATEST(a, b) FROM unnest(c."provisionedBytes", EXCLUDED."provisionedBytes") WITH ORDINALITY AS u(a, b, i) ORDER BY i),
-           "replicatedBytes" = ARRAY(SELECT GREATEST(a, b) FROM unnest(c."replicatedBytes", EXCLUDED."replicatedBytes") WITH ORDINALITY AS u(a, b, i) ORDER BY i)`,
+           "replicatedBytes" = ARRAY(SELECT GREATEST(a, b) FROM unnest(c."replicatedBytes", EXCLUDED."replicatedBytes") WITH ORDINALITY AS u(a, b, i) ORDER BY i),
+           "provisionedByteMinutes" = (SELECT sum(GREATEST(a, b)) FROM unnest(c."provisionedBytes", EXCLUDED."provisionedBytes") AS u(a, b))::int8,
+           "replicatedByteMinutes" = (SELECT sum(GREATEST(a, b)) FROM unnest(c."replicatedBytes", EXCLUDED."replicatedBytes") AS u(a, b))::int8`,
         [organizationId, rows.map((r) => r.hour), rows.map((r) => r.clusterId), rows.map((r) => int8Array(r.provisioned)), rows.map((r) => int8Array(r.replicated))],
       );
     },

@@ -19,6 +19,14 @@ import { ledgerRepository } from "./ledger-repository";
 /** Months before the current one that a close pass looks at (a closer down for longer catches up by this many). */
 export const CLOSE_LOOKBACK_MONTHS = 3;
 
+/**
+ * Organizations closed at once, at most: each close holds only its own counter row, so they do not
+ * wait on each other, and while one is rated in this process another's sums run in PostgreSQL.
+ * Each close holds a connection for its transaction and reads the ledger on up to three more, so
+ * a pool of N connections runs N / 4 closes at once (never all connections in transactions).
+ */
+const MAX_CLOSE_CONCURRENCY = 4;
+
 /** A month close can rate a large organization; it holds only its own counter row meanwhile. */
 const CLOSE_TRANSACTION_TIMEOUT_MS = 10 * 60_000;
 
@@ -71,14 +79,28 @@ export class MonthCloser {
         distinct: ["organizationId"],
       });
       const candidates = [...withUsage, ...recentlyBilled.map((r) => r.organizationId).filter((id) => !withUsage.has(id))];
-      for (const organizationId of candidates) {
-        const outcome = await this.closeMonth(organizationId, month, now, { skipEmpty: !withUsage.has(organizationId) });
-        if (outcome.kind === "closed") closed.push(outcome.invoice);
-        if (outcome.kind === "out_of_order") this.log.warn({ organizationId, month: monthKey(month), laterMonth: outcome.laterMonth }, "month not closed: a later month is finalized already");
-      }
+      let next = 0;
+      const monthClosed: ClosedInvoice[] = [];
+      await Promise.all(
+        Array.from({ length: Math.min(this.concurrency(), candidates.length) }, async () => {
+          for (let i = next++; i < candidates.length; i = next++) {
+            const organizationId = candidates[i];
+            if (organizationId === undefined) return;
+            const outcome = await this.closeMonth(organizationId, month, now, { skipEmpty: !withUsage.has(organizationId) });
+            if (outcome.kind === "closed") monthClosed.push(outcome.invoice);
+            if (outcome.kind === "out_of_order") this.log.warn({ organizationId, month: monthKey(month), laterMonth: outcome.laterMonth }, "month not closed: a later month is finalized already");
+          }
+        }),
+      );
+      // Every month of every organization before the next month: an organization's months stay in order.
+      closed.push(...monthClosed.sort((a, b) => (a.organizationId < b.organizationId ? -1 : a.organizationId > b.organizationId ? 1 : 0)));
     }
     if (closed.length > 0) this.log.info({ invoices: closed.length }, "months closed");
     return closed;
+  }
+
+  private concurrency(): number {
+    return Math.max(1, Math.min(MAX_CLOSE_CONCURRENCY, Math.floor((this.pool.options.max ?? 10) / 4)));
   }
 
   /** Finalizes one organization's month if it is due and not finalized yet (with `skipEmpty`, only when it has lines). */
