@@ -277,7 +277,21 @@ async function prepareFleet(api: Api, organizationSlug: string | null): Promise<
     const joined = existing ? await api.services.cluster.createJoinToken(scope, existing.id) : await api.services.cluster.create(scope, { name });
     tokens[name] = joined.joinToken;
   }
+  await backfillDemoBilling(api, scope.organizationId);
   return { organization: target.organizationSlug, tokens };
+}
+
+/**
+ * Previous months' usage and finalized invoices for the fleet's organization, so the billing
+ * portal has history to open; the current month meters the live fleet through telemetry.
+ * Idempotent (ledger merges are OR / MAX and closed months are skipped), so it runs on every start.
+ */
+async function backfillDemoBilling(api: Api, organizationId: string): Promise<void> {
+  const { backfillBillingDemo } = await import("@stowage/api");
+  const t = performance.now();
+  const result = await backfillBillingDemo({ prisma: api.prisma, pool: api.pool, billing: api.services.billing }, organizationId, 3, new Date());
+  const closed = result.invoices.length > 0 ? `, finalized ${result.invoices.map((i) => `${i.number} (${i.month})`).join(", ")}` : "";
+  log(`billing demo: usage of ${result.months.join(", ")} for ${result.clusters} cluster(s)${closed} in ${((performance.now() - t) / 1000).toFixed(1)}s`);
 }
 
 const fleetReadySchema = z.object({

@@ -1,14 +1,19 @@
 "use client";
 
-import { BellIcon, BookOpenIcon, GaugeIcon, KeyRoundIcon, type LucideIcon, ScrollTextIcon, ServerIcon, UsersIcon } from "lucide-react";
+import { roleAtLeast, type Role } from "@stowage/api/client";
+import { useQuery } from "@tanstack/react-query";
+import { BellIcon, BookOpenIcon, GaugeIcon, KeyRoundIcon, type LucideIcon, ReceiptIcon, ScrollTextIcon, ServerIcon, UsersIcon } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { cn } from "~/lib/utils";
+import { useTRPC } from "~/trpc/react";
 
 interface NavItem {
   href: string;
   label: string;
   icon: LucideIcon;
+  /** Shown only to this role and stronger ones (the page refuses the others anyway). */
+  minRole?: Role;
 }
 
 const SECTIONS: { label: string; items: NavItem[] }[] = [
@@ -23,6 +28,7 @@ const SECTIONS: { label: string; items: NavItem[] }[] = [
   {
     label: "Organization",
     items: [
+      { href: "/billing", label: "Billing", icon: ReceiptIcon, minRole: "billing" },
       { href: "/members", label: "Members", icon: UsersIcon },
       { href: "/api-keys", label: "API keys", icon: KeyRoundIcon },
       { href: "/audit-log", label: "Audit log", icon: ScrollTextIcon },
@@ -33,13 +39,17 @@ const SECTIONS: { label: string; items: NavItem[] }[] = [
 
 export function SidebarNav({ onNavigate }: { onNavigate?: () => void }) {
   const pathname = usePathname();
+  const trpc = useTRPC();
+  // Prefetched by the dashboard layout; until it is known, role-gated entries stay hidden.
+  const role = useQuery(trpc.organization.get.queryOptions({})).data?.role;
+  const visible = (item: NavItem) => item.minRole === undefined || (role !== undefined && roleAtLeast(role, item.minRole));
   return (
     <nav aria-label="Main" className="flex flex-col gap-5">
       {SECTIONS.map((section) => (
         <div key={section.label} className="grid gap-1">
           <p className="px-2 text-xs font-medium text-muted-foreground">{section.label}</p>
           <ul className="grid gap-0.5">
-            {section.items.map((item) => {
+            {section.items.filter(visible).map((item) => {
               const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
               return (
                 <li key={item.href}>

@@ -1,0 +1,16 @@
+import type { Metadata } from "next";
+import { InvoiceDetail } from "~/components/billing/invoice-detail";
+import { getServerTRPC, HydrateClient, prefetch } from "~/trpc/server";
+
+export const metadata: Metadata = { title: "Invoice" };
+
+export default async function InvoicePage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const trpc = await getServerTRPC();
+  prefetch(trpc.billing.invoice.queryOptions({ id }));
+  return (
+    <HydrateClient>
+      <InvoiceDetail id={id} />
+    </HydrateClient>
+  );
+}
