@@ -48,7 +48,16 @@ const ATTACH_WAIT_MS = 30_000;
 export interface ReceiverStats {
   bytesReceived: number;
   extentsRefused: number;
+  /**
+   * The session of each volume that received last, settled once it has committed what it got.
+   * A resumed run waits for its predecessor (a dropped link is seen here a moment after the
+   * sender reconnects), so it starts after everything that arrived, not from an older cursor.
+   */
+  sessions: Map<string, Promise<void>>;
 }
+
+/** How long a new session waits for its predecessor's commit (a half-open link may never close). */
+const PREDECESSOR_WAIT_MS = 5_000;
 
 export class ReceiverSession {
   private volume: VolumeRecord | null = null;
@@ -68,6 +77,12 @@ export class ReceiverSession {
   private writeFailure: Error | null = null;
   private bytesReceived = 0;
   private log: Logger;
+
+  private settle: () => void = () => undefined;
+  /** Settles once this session has ended and committed what it received. */
+  private readonly finished = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(
     private readonly host: MobilityHost,
@@ -111,6 +126,9 @@ export class ReceiverSession {
     } finally {
       // Whatever arrived whole is kept: the next run resumes after it.
       await this.commit(false).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "committing received extents at disconnect failed"));
+      this.settle();
+      const v = this.hello?.volume;
+      if (v !== undefined && this.stats.sessions.get(v) === this.finished) this.stats.sessions.delete(v);
       this.sock.socket.end();
     }
   }
@@ -169,6 +187,13 @@ export class ReceiverSession {
   private async onStart(s: Start): Promise<void> {
     const h = this.hello;
     if (!h) throw new EngineError("PROTOCOL", "START before HELLO");
+    const previous = this.stats.sessions.get(h.volume);
+    this.stats.sessions.set(h.volume, this.finished);
+    if (previous) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([previous, new Promise((resolve) => (timer = setTimeout(resolve, PREDECESSOR_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     this.start = s;
     const held = this.volume?.snapshots.map((x) => x.name) ?? [];
     if (s.base !== null && !held.includes(s.base)) throw new EngineError("INVALID", `base snapshot ${s.base} is not held by ${h.volume} here`);

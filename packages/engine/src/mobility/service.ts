@@ -87,7 +87,7 @@ export class Mobility {
   private readonly limiters = new PeerLimiters();
   private readonly runs = new Map<string, LocalRun>();
   readonly metrics = new MobilityMetrics();
-  readonly receiverStats: ReceiverStats = { bytesReceived: 0, extentsRefused: 0 };
+  readonly receiverStats: ReceiverStats = { bytesReceived: 0, extentsRefused: 0, sessions: new Map() };
   private readonly log: Logger;
   address = "";
 

@@ -20,7 +20,7 @@ describe("mobility: interrupted runs resume to an identical copy", () => {
     const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "24", "--admin", c.east.admin("e1")]);
     expect(bw.err).toBe("");
     await createVolume(c.east, "e1", { name: "big", size: 96 * MiB, replicas: 3, target: "e1" });
-    await writeAt(c.east, "big", [{ offset: 0, data: randomish(64 * MiB, "big-1") }]);
+    await writeAt(c.east, "big", [{ offset: 0, data: randomish(40 * MiB, "big-1") }]);
   }, 120_000);
 
   afterAll(async () => {
@@ -75,10 +75,10 @@ describe("mobility: interrupted runs resume to an identical copy", () => {
   }, 180_000);
 
   it("resumes after the destination's node is killed mid-stream", async () => {
-    await writeAt(c.east, "big", [{ offset: 32 * MiB, data: randomish(48 * MiB, "big-2") }]);
+    await writeAt(c.east, "big", [{ offset: 32 * MiB, data: randomish(32 * MiB, "big-2") }]);
     const started = await cli(["mobility", "start", "big", "--peer", "west", "--admin", c.east.admin("e2")]);
     expect(started.err).toBe("");
-    await durableThrough(9);
+    await durableThrough(10);
     const target = (await c.west.volume("big"))?.target?.nodeId ?? "w1";
     await c.west.kill(target);
     await waitRunState(c.east, "big", ["failed"]);
@@ -88,10 +88,10 @@ describe("mobility: interrupted runs resume to an identical copy", () => {
   }, 180_000);
 
   it("resumes after the link between the clusters is cut mid-stream", async () => {
-    await writeAt(c.east, "big", [{ offset: 8 * MiB, data: randomish(40 * MiB, "big-3") }]);
+    await writeAt(c.east, "big", [{ offset: 8 * MiB, data: randomish(28 * MiB, "big-3") }]);
     const started = await cli(["mobility", "start", "big", "--peer", "west", "--admin", c.east.admin("e2")]);
     expect(started.err).toBe("");
-    await durableThrough(4);
+    await durableThrough(3);
     c.relay.cut();
     const failed = await waitRunState(c.east, "big", ["failed"]);
     expect(failed.error).toMatch(/closed|reset|ECONN|socket/i);
