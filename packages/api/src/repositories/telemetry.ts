@@ -45,6 +45,11 @@ export interface BatchWrite {
   span: { from: Date; to: Date } | null;
   /** Also write the billing ledger (meter_telemetry_batch) when the batch is stored. */
   meter: boolean;
+  /**
+   * Pool samples whose node-hour this process has already metered (committed): left out of the
+   * node-hour merge, which would change nothing for them. Indexes into poolSamples.
+   */
+  skipNodeHours?: ReadonlySet<number>;
 }
 
 const INGEST_CALL = `ingest_telemetry_batch(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(", ")})`;
@@ -52,11 +57,13 @@ const INGEST_SQL = `SELECT ${INGEST_CALL} AS stored`;
 /**
  * Ingest and metering in one statement (one round trip, one implicit
  * transaction): the ledger is written only when ingest stored the batch, and
- * from the same bound parameters (org, cluster, times, node ids, pool values),
- * so nothing is sent twice. MATERIALIZED keeps ingest to a single evaluation.
+ * from the same bound parameters (org, cluster, times), so samples are not sent
+ * twice; $28 and $29 are the pool samples whose node-hours still need merging
+ * (all of them, less those this process metered already). MATERIALIZED keeps
+ * ingest to a single evaluation.
  */
 const INGEST_AND_METER_SQL = `WITH s AS MATERIALIZED (SELECT ${INGEST_CALL} AS stored)
-SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $14, $16) WHERE s.stored) AS metered FROM s`;
+SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29) WHERE s.stored) AS metered FROM s`;
 
 /** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
@@ -77,6 +84,8 @@ function texts(values: readonly string[]): string {
  * JSON.stringify of the samples did.
  */
 interface SampleColumns {
+  /** 1-based index of each distinct sample time in `times`. */
+  timeIndex: ReadonlyMap<string, number>;
   times: string;
   volumeIds: string;
   volumeValues: string;
@@ -115,7 +124,21 @@ function sampleColumns(vs: readonly VolumeSample[], ps: readonly PoolSample[]): 
     poolHealth.push(s.health);
     poolValues += `${i === 0 ? "" : ","}${indexOf(s.at)},${s.capacityBytes},${s.allocatedBytes}`;
   }
-  return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}` };
+  return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}`, timeIndex };
+}
+
+/** The pool samples to meter as node-hours: node ids and (time index, 0, 0) triplets, as meter_telemetry_batch reads them. */
+function meterColumns(ps: readonly PoolSample[], timeIndex: ReadonlyMap<string, number>, skip: ReadonlySet<number> | undefined): { nodeIds: string; values: string } {
+  const ids: string[] = [];
+  let values = "{";
+  for (let i = 0; i < ps.length; i++) {
+    const s = ps[i];
+    const t = s ? timeIndex.get(s.at) : undefined;
+    if (!s || t === undefined || skip?.has(i)) continue;
+    values += `${ids.length === 0 ? "" : ","}${t},0,0`;
+    ids.push(s.nodeId);
+  }
+  return { nodeIds: texts(ids), values: `${values}}` };
 }
 
 export function telemetryRepository(sql: Sql) {
@@ -125,6 +148,7 @@ export function telemetryRepository(sql: Sql) {
       const cols = sampleColumns(b.volumeSamples, b.poolSamples);
       const f = b.figures;
       const c = b.conditions;
+      const meter = b.meter ? meterColumns(b.poolSamples, cols.timeIndex, b.skipNodeHours) : null;
       const { rows } = await sql.query<{ stored: boolean }>({
         name: b.meter ? "tm_ingest_meter" : "tm_ingest",
         text: b.meter ? INGEST_AND_METER_SQL : INGEST_SQL,
@@ -156,6 +180,7 @@ export function telemetryRepository(sql: Sql) {
           texts(b.ioSubjects),
           b.span?.from ?? null,
           b.span?.to ?? null,
+          ...(meter ? [meter.nodeIds, meter.values] : []),
         ],
       });
       return rows[0]?.stored === true;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
+import { MeteredNodeHours } from "../billing/metered-node-hours";
 import type { ResolvedConfig } from "../config";
 import { inTransaction, type Pool, type Sql } from "../db";
 import type { ErrorDetail } from "../errors";
@@ -170,6 +171,8 @@ function isMissingPartition(err: unknown): boolean {
 }
 
 export class TelemetryService {
+  private readonly meteredNodeHours = new MeteredNodeHours();
+
   constructor(
     private readonly pool: Pool,
     private readonly config: ResolvedConfig,
@@ -229,6 +232,7 @@ export class TelemetryService {
       duplicate = await this.write(agent, batch, now, span, timeOf);
     }
     if (duplicate) callLog(this.log, "telemetry", scoped).debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
+    else if (this.config.billing.metering) this.meteredNodeHours.remember(agent.clusterId, batch.poolSamples, timeOf);
     return { accepted: true, duplicate, serverTime: now.toISOString() };
   }
 
@@ -286,6 +290,7 @@ export class TelemetryService {
       ioSubjects,
       span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
       meter: this.config.billing.metering,
+      skipNodeHours: this.config.billing.metering ? this.meteredNodeHours.known(agent.clusterId, batch.poolSamples, timeOf) : undefined,
     });
   }
 }
