@@ -19,6 +19,8 @@ const forbidden = {
   "kube-apiserver": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@prisma/*", "next", "next/*", "react", "react-dom"],
   // Controllers, scheduler, kubelets and CSI sidecars around it, talking to it and to CSI sockets over the wire only.
   "kube-cluster": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@prisma/*", "next", "next/*", "react", "react-dom"],
+  // Kubernetes client pieces (quantities, pooled connections) shared by the agent and the local cluster.
+  "kube-client": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@stowage/kube-cluster", "@prisma/*", "next", "next/*", "react", "react-dom"],
   // The CSI spec's protocol buffers and their loader, shared by the driver and the sidecars that call it.
   "csi-spec": ["@stowage/web", "@stowage/api", "@stowage/prisma", "@stowage/agent", "@stowage/agent-protocol", "@stowage/engine", "@stowage/vocabulary", "@stowage/testing", "@stowage/supervisor", "@prisma/*", "@kubernetes/*", "next", "next/*", "react", "react-dom"],
   // Child processes and ordered shutdown, for the launcher, the agent and the test suites alike.

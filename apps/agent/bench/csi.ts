@@ -21,7 +21,7 @@ import { pino } from "pino";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
 import { startEngineCluster } from "../test/support/engine-cluster";
-import { PooledKubeConfig } from "../src/kube/pooled-kube-config";
+import { PooledKubeConfig } from "@stowage/kube-client";
 
 const settings = scriptArgs(
   {

@@ -19,7 +19,7 @@ import {
   StorageV1Api,
 } from "@kubernetes/client-node";
 import { z } from "zod";
-import { PooledKubeConfig } from "./pooled-kube-config";
+import { PooledKubeConfig } from "@stowage/kube-client";
 
 export const kubeEnvSchema = z.object({
   /** Path of a kubeconfig; unset = in-cluster service account. */

@@ -35,7 +35,7 @@ import { EngineStorageTopologySource } from "../scheduling/engine-topology";
 import { SchedulerExtenderServer } from "../scheduling/extender-server";
 import { freePort } from "./processes";
 import { WorkloadWriters } from "./workload-writers";
-import { PooledKubeConfig } from "../kube/pooled-kube-config";
+import { PooledKubeConfig } from "@stowage/kube-client";
 
 const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../../deploy");
 /** What a cluster needs of Stowage's install to provision volumes: the driver, its classes, its snapshot class. */

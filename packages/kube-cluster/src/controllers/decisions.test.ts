@@ -5,7 +5,7 @@ import { planCollection } from "./garbage-collector";
 import { decideClaim, decideVolume, findVolume } from "./persistentvolume-binder";
 import { planReplicaSet } from "./replicaset";
 import { templateHash } from "../shared/names";
-import { parseQuantity } from "../shared/quantity";
+import { parseQuantity } from "@stowage/kube-client";
 import { filterNode, unschedulableMessage } from "../scheduler/filters";
 
 const pod = (name: string, opts: { ready?: boolean; node?: string } = {}): V1Pod => ({

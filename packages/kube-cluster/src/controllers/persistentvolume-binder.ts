@@ -10,7 +10,7 @@ import { isConflict, isNotFound } from "../shared/client";
 import type { Controller, ControllerContext } from "../shared/controller";
 import type { EventRecorder } from "../shared/events";
 import { isDeleting, isPodFinished, matchesSelector } from "../shared/objects";
-import { parseQuantity } from "../shared/quantity";
+import { parseQuantity } from "@stowage/kube-client";
 import { splitKey, WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
 import { nodeSelectorMatches } from "../scheduler/filters";

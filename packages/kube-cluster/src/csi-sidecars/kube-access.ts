@@ -9,9 +9,10 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   StorageV1Api,
 } from "@kubernetes/client-node";
+import { PooledKubeConfig } from "@stowage/kube-client";
 
 export interface KubeClients {
   config: KubeConfig;
@@ -23,7 +24,8 @@ export interface KubeClients {
 
 /** `kubeconfig` is the YAML itself (as KubeApiServer.kubeconfig(token) gives it) or the path of a file holding it. */
 export function kubeClients(kubeconfig: string): KubeClients {
-  const config = new KubeConfig();
+  // Pooled: client-node alone opens a new TLS connection for every call.
+  const config = new PooledKubeConfig();
   if (kubeconfig.includes("\n")) config.loadFromString(kubeconfig);
   else config.loadFromString(fs.readFileSync(kubeconfig, "utf8"));
   return {

@@ -3,14 +3,14 @@
  * claims handed to csi.stowage.io by the PV controller get a CSI volume and a PV pre-bound to them;
  * Released PVs it provisioned with reclaimPolicy Delete get DeleteVolume and are deleted.
  */
-import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
+import type { V1CSINode, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from "@kubernetes/client-node";
 import { createVolumeAnswer, CsiCallError, emptyAnswer } from "./csi-client";
 import { volumeCapability } from "./capability";
 import { createIdempotent, errorMessage, readOptional } from "./kube-access";
 import { driverParameters, sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
 import { nodeSegments, type Segments } from "./topology";
 import type { Informer } from "../shared/informer";
-import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
+import { bytesToQuantity, quantityToBytes } from "@stowage/kube-client";
 import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
 
@@ -36,6 +36,9 @@ export class Provisioner implements Sidecar {
   readonly synced: Promise<void>;
   private readonly claims: Informer<V1PersistentVolumeClaim>;
   private readonly volumes: Informer<V1PersistentVolume>;
+  // Listers, as the external-provisioner's: topology comes from caches, not from reads per claim.
+  private readonly csiNodes: Informer<V1CSINode>;
+  private readonly nodes: Informer<V1Node>;
   private readonly claimQueue: WorkQueue;
   private readonly volumeQueue: WorkQueue;
 
@@ -46,7 +49,9 @@ export class Provisioner implements Sidecar {
     this.volumes = sidecarInformer<V1PersistentVolume>(ctx, resources.persistentVolumes, (o, change) => {
       if (change !== "delete") this.volumeQueue.add(keyOf(o.metadata));
     });
-    this.synced = Promise.all([this.claims.start(), this.volumes.start()]).then(() => undefined);
+    this.csiNodes = sidecarInformer<V1CSINode>(ctx, resources.csiNodes, () => undefined);
+    this.nodes = sidecarInformer<V1Node>(ctx, resources.nodes, () => undefined);
+    this.synced = Promise.all([this.claims.start(), this.volumes.start(), this.csiNodes.start(), this.nodes.start()]).then(() => undefined);
   }
 
   private ours(claim: V1PersistentVolumeClaim): boolean {
@@ -106,7 +111,7 @@ export class Provisioner implements Sidecar {
     };
     const source = await this.contentSource(claim);
     if (source) request.volume_content_source = source;
-    const topology = await this.accessibility(selectedNode, pvName);
+    const topology = this.accessibility(selectedNode, pvName);
     if (topology) request.accessibility_requirements = topology;
     return request;
   }
@@ -141,19 +146,19 @@ export class Provisioner implements Sidecar {
    * volume's name, as the external-provisioner does, so immediately bound volumes spread over the
    * topology instead of all preferring its first segment.
    */
-  private async accessibility(selectedNode: string | undefined, pvName: string): Promise<CreateVolumeRequest["accessibility_requirements"]> {
-    const { kube, driverName } = this.ctx;
+  private accessibility(selectedNode: string | undefined, pvName: string): CreateVolumeRequest["accessibility_requirements"] {
+    const { driverName } = this.ctx;
+    const segmentsOf = (name: string) => nodeSegments(this.csiNodes.get(name), this.nodes.get(name), driverName);
     if (selectedNode) {
-      const segments = await nodeSegments(kube, driverName, selectedNode);
+      const segments = segmentsOf(selectedNode);
       if (!segments) throw new Error(`node ${selectedNode} has no ${driverName} driver registered in its CSINode`);
       return { requisite: [{ segments }], preferred: [{ segments }] };
     }
-    const csiNodes = await kube.storage.listCSINode();
     const all = new Map<string, Segments>();
-    for (const csiNode of csiNodes.items) {
+    for (const csiNode of this.csiNodes.list()) {
       const name = csiNode.metadata?.name;
-      if (!name || !csiNode.spec.drivers.some((d) => d.name === driverName)) continue;
-      const segments = await nodeSegments(kube, driverName, name);
+      if (!name) continue;
+      const segments = segmentsOf(name);
       if (segments && Object.keys(segments).length > 0) all.set(JSON.stringify(Object.entries(segments).sort()), segments);
     }
     if (all.size === 0) return undefined;
@@ -203,7 +208,7 @@ export class Provisioner implements Sidecar {
 
   async stop(): Promise<void> {
     await Promise.all([this.claimQueue.stop(), this.volumeQueue.stop()]);
-    await Promise.all([this.claims.stop(), this.volumes.stop()]);
+    await Promise.all([this.claims.stop(), this.volumes.stop(), this.csiNodes.stop(), this.nodes.stop()]);
   }
 }
 

@@ -11,7 +11,7 @@ import { pvCapability } from "./capability";
 import { apiStatus, errorMessage } from "./kube-access";
 import { sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
 import type { Informer } from "../shared/informer";
-import { bytesToQuantity, quantityToBytes } from "../shared/quantity";
+import { bytesToQuantity, quantityToBytes } from "@stowage/kube-client";
 import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
 import { resources } from "../shared/resources";
 

@@ -12,7 +12,7 @@ import { apiStatus, createIdempotent, errorMessage, isNotFound, readOptional } f
 import { driverParameters, sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
 import type { ResourceRef } from "../shared/client";
 import type { Informer } from "../shared/informer";
-import { bytesToQuantity } from "../shared/quantity";
+import { bytesToQuantity } from "@stowage/kube-client";
 import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
 
 const GROUP = "snapshot.storage.k8s.io";

@@ -11,7 +11,7 @@ import { pvCapability } from "../csi-sidecars/capability";
 import { emptyAnswer, nodeExpandAnswer, type CsiClient } from "../csi-sidecars/csi-client";
 import { apiStatus, readOptional, type KubeClients } from "../csi-sidecars/kube-access";
 import type { EventRecorder } from "../shared/events";
-import { quantityToBytes } from "../shared/quantity";
+import { quantityToBytes } from "@stowage/kube-client";
 import { deleteAttachment, ensureAttachment } from "./attach-detach";
 import { blockTargetPath, mountTargetPath, stagingPath } from "./paths";
 

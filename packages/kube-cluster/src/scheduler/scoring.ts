@@ -8,7 +8,7 @@
  */
 import type { V1Node, V1Pod, V1TopologySpreadConstraint } from "@kubernetes/client-node";
 import { controllerOf, isDeleting, isPodFinished, matchesSelector } from "../shared/objects";
-import { parseQuantity } from "../shared/quantity";
+import { parseQuantity } from "@stowage/kube-client";
 import { matchesPodAffinity } from "./filters";
 
 export const maxNodeScore = 100;

@@ -5,7 +5,8 @@
  */
 import https from "node:https";
 import http from "node:http";
-import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { PooledKubeConfig } from "@stowage/kube-client";
 
 /** A Status error answered by the API server (or a transport failure, code 0). */
 export class KubeApiError extends Error {
@@ -55,7 +56,7 @@ export class KubeClient {
 
   /** From a kubeconfig's YAML text (what KubeApiServer.kubeconfig(token) returns). */
   static fromKubeconfig(yaml: string): KubeClient {
-    const config = new KubeConfig();
+    const config = new PooledKubeConfig();
     config.loadFromString(yaml);
     return KubeClient.fromConfig(config);
   }

@@ -23,6 +23,7 @@ export const resources = {
   jobs: { group: "batch", version: "v1", resource: "jobs", namespaced: true },
   cronJobs: { group: "batch", version: "v1", resource: "cronjobs", namespaced: true },
   storageClasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses", namespaced: false },
+  csiNodes: { group: "storage.k8s.io", version: "v1", resource: "csinodes", namespaced: false },
   volumeAttachments: { group: "storage.k8s.io", version: "v1", resource: "volumeattachments", namespaced: false },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases", namespaced: true },
 } as const satisfies Record<string, ResourceRef>;

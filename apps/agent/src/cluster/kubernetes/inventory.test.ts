@@ -2,21 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { V1Pod } from "@kubernetes/client-node";
 import { kubernetesInventorySchema } from "@stowage/agent-protocol";
 import { kubernetesInventory, type KubernetesObjects } from "./inventory";
-import { quantityToBytes } from "./quantity";
-
-describe("quantityToBytes", () => {
-  it.each([
-    ["1024", 1024],
-    ["10Gi", 10 * 2 ** 30],
-    ["1.5Gi", 1.5 * 2 ** 30],
-    ["500M", 500e6],
-    ["1e9", 1e9],
-    ["2k", 2000],
-    ["1500m", 2],
-  ])("%s is %d bytes", (q, bytes) => expect(quantityToBytes(q)).toBe(bytes));
-
-  it.each(["", "ten", "10GB", "-1Gi", "1Yi"])("refuses %j", (q) => expect(() => quantityToBytes(q)).toThrow(/quantity|byte count/));
-});
 
 const t0 = new Date("2026-12-04T10:00:00Z");
 

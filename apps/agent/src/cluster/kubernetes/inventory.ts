@@ -16,7 +16,7 @@ import {
   type KubernetesPod,
   type KubernetesWorkload,
 } from "@stowage/agent-protocol";
-import { quantityToBytes } from "./quantity";
+import { quantityToBytes } from "@stowage/kube-client";
 
 export const STOWAGE_CSI_DRIVER = "csi.stowage.io";
 const DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class";

@@ -1,7 +1,8 @@
 /**
  * Kubernetes resource quantities ("5Gi", "500M", "1e3"): as numbers of base units for comparing
  * sizes, as whole bytes for storage (exact integers, so values past 2^53 are refused rather than
- * rounded), and bytes back in the canonical form the API server prints.
+ * rounded), and bytes back in the canonical form the API server prints. The API server keeps a
+ * quantity as the user wrote it, so a claim's size arrives in any of these forms.
  */
 const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const decimal: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
@@ -18,12 +19,12 @@ export function parseQuantity(value: string | number | undefined): number | unde
   return n * (binary[suffix] ?? decimal[suffix] ?? 1);
 }
 
-/** Whole bytes; fractional bytes round up, as the API server's Value() does. Throws on what is not a byte count. */
+/** Whole bytes; fractional bytes round up, as the API server's Value() does. Throws naming the value when it is not a byte count. */
 export function quantityToBytes(quantity: string): number {
   const value = parseQuantity(quantity);
   if (value === undefined) throw new Error(`quantity ${JSON.stringify(quantity)} is not a Kubernetes quantity`);
   const bytes = Math.ceil(value);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`quantity ${JSON.stringify(quantity)} is out of range`);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`quantity ${JSON.stringify(quantity)} is not a byte count (a whole number from 0 to 2^53)`);
   return bytes;
 }
 

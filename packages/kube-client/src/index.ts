@@ -1,0 +1,2 @@
+export { PooledKubeConfig } from "./pooled-kube-config";
+export { bytesToQuantity, parseQuantity, quantityToBytes } from "./quantity";
