@@ -175,6 +175,8 @@ export async function signInToSeededDashboard(
   await fx.signIn(page, owner, org);
   const volumeId = fleet.volumeIds.get("orders-db");
   if (!volumeId) throw new Error("the seeded fleet has no orders-db volume");
+  const now = new Date();
+  const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
   const pages: Array<[string, string | undefined]> = [
     ["/fleet", "Fleet overview"],
     ["/clusters", "Clusters"],
@@ -184,6 +186,12 @@ export async function signInToSeededDashboard(
     ["/members", undefined],
     ["/api-keys", undefined],
     ["/audit-log", undefined],
+    ["/billing", "Billing"],
+    ["/billing/invoices", "Invoices"],
+    [`/billing/invoices/draft-${month}`, undefined],
+    [`/billing/explain?month=${month}&cluster=${fleet.cluster.id}&unit=node_hour`, undefined],
+    [`/billing/showback?cluster=${fleet.cluster.id}&month=${month}`, "Showback"],
+    ["/billing/budgets", "Budgets"],
     ["/docs/api", undefined],
   ];
   return { fleet, pages };

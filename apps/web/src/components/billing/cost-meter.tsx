@@ -51,7 +51,9 @@ export function CostMeter({ period }: { period: CurrentPeriod }) {
           <p className="text-xs text-muted-foreground">
             {runRate === null
               ? "The month is over: the forecast is the month's total."
-              : `Run rate ${formatMinor(runRate, currency)} per hour (the last 24 complete hours with telemetry) × ${period.hoursInMonth - period.hoursElapsed} hours left`}
+              : runRate === "0"
+                ? "No cost in the last complete hours with telemetry yet: the forecast adds nothing to the month to date."
+                : `Run rate ${formatMinor(runRate, currency)} per hour (the last 24 complete hours with telemetry) × ${period.hoursInMonth - period.hoursElapsed} hours left`}
           </p>
         </CardContent>
       </Card>

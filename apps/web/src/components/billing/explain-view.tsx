@@ -52,22 +52,36 @@ function daysOf(hours: readonly Hour[], month: string): DayRow[] {
 
 const dayLabel = new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", weekday: "short", timeZone: "UTC" });
 
-/** One cell per hour of a day: billed (dark), partly covered (light), not billed (hatched). Decorative; the counts beside it say the same. */
-function HourStrip({ hours }: { hours: readonly Hour[] }) {
+/**
+ * One cell per hour of a day: billed (dark), partly reported (light: some nodes or minutes without
+ * telemetry), nothing reported (hatched). Decorative; the counts beside it say the same.
+ */
+function HourStrip({ hours, missingNodes }: { hours: readonly Hour[]; missingNodes: ReadonlyMap<number, number> }) {
   return (
     <div className="flex gap-px" aria-hidden>
       {hours.map((h) => (
         <span
           key={h.hour}
-          title={`${formatHourUtc(h.at)}: ${h.billed ? (h.coveredMinutes < 60 ? `${h.coveredMinutes} of 60 minutes reported` : "billed") : "no telemetry, not billed"}`}
+          title={`${formatHourUtc(h.at)}: ${hourText(h, missingNodes.get(h.hour) ?? 0)}`}
           className={cn(
             "h-4 w-2.5 rounded-[2px]",
-            !h.billed ? "bg-[repeating-linear-gradient(45deg,var(--color-muted),var(--color-muted)_2px,transparent_2px,transparent_4px)] ring-1 ring-border ring-inset" : h.coveredMinutes < 60 ? "bg-primary/40" : "bg-primary",
+            !h.billed
+              ? "bg-[repeating-linear-gradient(45deg,var(--color-border),var(--color-border)_2px,transparent_2px,transparent_4px)] ring-1 ring-border ring-inset"
+              : h.coveredMinutes < 60 || (missingNodes.get(h.hour) ?? 0) > 0
+                ? "bg-primary/35"
+                : "bg-primary",
           )}
         />
       ))}
     </div>
   );
+}
+
+function hourText(h: Hour, missingNodes: number): string {
+  if (!h.billed) return "no telemetry, not billed";
+  if (missingNodes > 0) return `${h.nodes} node(s) billed, ${missingNodes} without telemetry (not billed)`;
+  if (h.coveredMinutes < 60) return `${h.coveredMinutes} of 60 minutes reported; the rest not billed`;
+  return "billed";
 }
 
 export function ExplainView({ input }: { input: ExplainInput }) {
@@ -78,6 +92,10 @@ export function ExplainView({ input }: { input: ExplainInput }) {
   const billedHours = e.hours.filter((h) => h.billed).length;
   const excluded = e.nodes.reduce((n, node) => n + node.excludedHours.length, 0);
   const days = daysOf(e.hours, e.month);
+  // Node-hours: per hour, how many of the line's nodes did not report (so did not count).
+  const missingNodes = new Map<number, number>();
+  for (const n of e.nodes) for (const h of n.notBilledHours) missingNodes.set(h, (missingNodes.get(h) ?? 0) + 1);
+  const notBilledNodeHours = e.nodes.reduce((n, node) => n + node.notBilledHours.length, 0);
   return (
     <>
       <PageHeader
@@ -109,9 +127,11 @@ export function ExplainView({ input }: { input: ExplainInput }) {
         </Card>
         <Card className="gap-1 py-4">
           <CardContent className="px-4">
-            <p className="text-xs font-medium text-muted-foreground">Hours without telemetry</p>
-            <p className="text-2xl font-semibold tabular-nums">{e.hoursWithoutTelemetry.length}</p>
-            <p className="text-xs text-muted-foreground">Not billed</p>
+            <p className="text-xs font-medium text-muted-foreground">{isNodeHours ? "Node-hours without telemetry" : "Hours without telemetry"}</p>
+            <p className="text-2xl font-semibold tabular-nums">{isNodeHours ? notBilledNodeHours : e.hoursWithoutTelemetry.length}</p>
+            <p className="text-xs text-muted-foreground">
+              Not billed{isNodeHours ? ` · ${e.hoursWithoutTelemetry.length} hour(s) with no node reporting` : ""}
+            </p>
           </CardContent>
         </Card>
         <Card className="gap-1 py-4">
@@ -169,9 +189,14 @@ export function ExplainView({ input }: { input: ExplainInput }) {
             </span>
             {isNodeHours ? null : (
               <span className="ml-3 inline-flex items-center gap-1.5">
-                <span className="size-3 rounded-[2px] bg-primary/40" aria-hidden /> partly reported (missing minutes not billed)
+                <span className="size-3 rounded-[2px] bg-primary/35" aria-hidden /> partly reported (missing minutes not billed)
               </span>
             )}
+            {isNodeHours ? (
+              <span className="ml-3 inline-flex items-center gap-1.5">
+                <span className="size-3 rounded-[2px] bg-primary/35" aria-hidden /> some nodes without telemetry (their hours not billed)
+              </span>
+            ) : null}
             <span className="ml-3 inline-flex items-center gap-1.5">
               <span className="size-3 rounded-[2px] ring-1 ring-border ring-inset" aria-hidden /> no telemetry: not billed
             </span>
@@ -183,22 +208,23 @@ export function ExplainView({ input }: { input: ExplainInput }) {
               <TableRow>
                 <TableHead>Day (UTC)</TableHead>
                 <TableHead>Hours</TableHead>
-                <TableHead className="text-right">Billed</TableHead>
-                <TableHead className="text-right">Not billed</TableHead>
+                <TableHead className="text-right">Hours with telemetry</TableHead>
+                <TableHead className="text-right">{isNodeHours ? "Node-hours not billed" : "Hours not billed"}</TableHead>
                 <TableHead className="text-right">{unitName}</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
               {days.map((d) => {
-                const notBilled = d.hours.filter((h) => !h.billed).length;
+                const silentHours = d.hours.filter((h) => !h.billed).length;
+                const notBilled = isNodeHours ? d.hours.reduce((n, h) => n + (missingNodes.get(h.hour) ?? 0), 0) : silentHours;
                 const quantity = d.hours.reduce((sum, h) => sum + Number(h.quantity), 0);
                 return (
                   <TableRow key={d.day}>
                     <TableCell>{dayLabel.format(new Date(monthStartMs(e.month) + d.day * 24 * HOUR_MS))}</TableCell>
                     <TableCell>
-                      <HourStrip hours={d.hours} />
+                      <HourStrip hours={d.hours} missingNodes={missingNodes} />
                     </TableCell>
-                    <TableCell className="text-right tabular-nums">{d.hours.length - notBilled}</TableCell>
+                    <TableCell className="text-right tabular-nums">{d.hours.length - silentHours}</TableCell>
                     <TableCell className={cn("text-right tabular-nums", notBilled > 0 && "font-medium text-[oklch(0.48_0.12_70)]")}>{notBilled}</TableCell>
                     <TableCell className="text-right tabular-nums">{isNodeHours ? formatQuantity(String(quantity)) : formatQuantityPrecise(String(quantity))}</TableCell>
                   </TableRow>

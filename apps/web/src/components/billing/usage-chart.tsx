@@ -17,7 +17,10 @@ export interface UsageDay {
   values: Record<string, number>;
 }
 
-const numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+const largeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const smallFormat = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3 });
+/** Whole numbers from 100 up, three significant digits below: a fresh month's 0.022 GiB-hours stay readable. */
+const numberFormat = { format: (v: number) => (Math.abs(v) >= 100 ? largeFormat.format(v) : smallFormat.format(v)) };
 
 /**
  * Stacked daily bars of one billing unit, one colour per cluster. Axes are configured here once;

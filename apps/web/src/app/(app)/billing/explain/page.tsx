@@ -9,6 +9,7 @@ import { EmptyState } from "~/components/empty-state";
 import { PageHeader } from "~/components/page-header";
 import { Button } from "~/components/ui/button";
 import { getServerTRPC, HydrateClient, prefetch } from "~/trpc/server";
+import { billingAccess } from "../access";
 
 export const metadata: Metadata = { title: "Explain an invoice line" };
 
@@ -41,6 +42,7 @@ export default async function ExplainPage({ searchParams }: { searchParams: Prom
     );
   }
   const input = { month: parsed.data.month, clusterId: parsed.data.cluster, unit: parsed.data.unit, nodeClass: parsed.data.class ?? null };
+  if (!(await billingAccess()).allowed) return null;
   const trpc = await getServerTRPC();
   prefetch(trpc.billing.explainLine.queryOptions(input));
   return (

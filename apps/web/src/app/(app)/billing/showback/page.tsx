@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { z } from "zod";
 import { ShowbackView } from "~/components/billing/showback-view";
 import { getServerTRPC, HydrateClient, prefetch } from "~/trpc/server";
+import { billingAccess } from "../access";
 
 export const metadata: Metadata = { title: "Showback" };
 
@@ -17,6 +18,7 @@ const searchSchema = z.object({
 
 export default async function ShowbackPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const search = searchSchema.parse(await searchParams);
+  if (!(await billingAccess()).allowed) return null;
   const trpc = await getServerTRPC();
   prefetch(trpc.billing.currentPeriod.queryOptions({}));
   // The view always asks with an explicit month; without one in the URL it learns this month first.
