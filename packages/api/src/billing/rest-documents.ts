@@ -31,7 +31,8 @@ export async function serveInvoiceDocument(billing: BillingService, method: stri
   const format = match[2] === "csv" ? "csv" : "pdf";
   try {
     const doc = await billing.invoiceDocument(caller, id.data, format);
-    return new Response(method === "HEAD" ? null : doc.body, {
+    // slice(): a copy typed over a plain ArrayBuffer, which is what the DOM's BodyInit accepts (the web app's typecheck).
+    return new Response(method === "HEAD" ? null : doc.body.slice(), {
       status: 200,
       headers: {
         "content-type": doc.contentType,
