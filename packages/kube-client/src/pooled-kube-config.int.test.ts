@@ -55,6 +55,27 @@ it("makes ten calls over one connection, where a plain KubeConfig opens one per 
   expect(await connectionsDuring(() => tenLists(plain))).toBe(10);
 }, 60_000);
 
+it("pools the options it gives callers that make their own requests", async () => {
+  const pooled = new PooledKubeConfig();
+  pooled.loadFromString(server.kubeconfig(token));
+  const get = async (): Promise<number> => {
+    const options: https.RequestOptions = { method: "GET" };
+    await pooled.applyToHTTPSOptions(options);
+    return new Promise((resolve, reject) => {
+      const req = https.request(new URL("/api/v1/namespaces", server.url), options, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  };
+  const opened = await connectionsDuring(async () => {
+    for (let i = 0; i < 10; i++) expect(await get()).toBe(200);
+  });
+  expect(opened).toBe(1);
+}, 60_000);
+
 it("still sends each config's own credentials: a wrong token is refused over the pooled connection", async () => {
   const a = new PooledKubeConfig();
   a.loadFromString(server.kubeconfig(token));

@@ -4,7 +4,8 @@
  * handshake (and the API server a new connection); this keeps one keep-alive
  * agent per distinct TLS identity (CA, client certificate, server name) and
  * hands it to every request. Credentials in headers (tokens, exec plugins)
- * are still applied per request by client-node itself.
+ * are still applied per request by client-node itself. Watches keep their own
+ * connection each (client-node builds those through other options).
  */
 import https from "node:https";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
@@ -16,6 +17,12 @@ export class PooledKubeConfig extends KubeConfig {
     await super.applySecurityAuthentication(context);
     const fresh = context.getAgent();
     if (fresh instanceof https.Agent) context.setAgent(this.pooled(fresh));
+  }
+
+  /** The same for callers that build their own requests from the options (a raw https.request). */
+  override async applyToHTTPSOptions(opts: https.RequestOptions): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    if (opts.agent instanceof https.Agent) opts.agent = this.pooled(opts.agent);
   }
 
   private pooled(fresh: https.Agent): https.Agent {
