@@ -46,8 +46,22 @@ export function readyNodeStatus(p: NodePlacement, now: Date, ready: boolean): V1
   };
 }
 
-/** Creates or updates the Node with our labels and a Ready status. */
+/**
+ * Creates or updates the Node with our labels and a Ready status. The node lifecycle controller may
+ * write the same Node meanwhile (a node coming back after a stop carries its Unknown status): a
+ * conflict is re-read and tried again, as client-go's RetryOnConflict does, never overwritten.
+ */
 export async function registerNode(kube: KubeClients, p: NodePlacement): Promise<V1Node> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeNode(kube, p);
+    } catch (err) {
+      if (apiStatus(err) !== 409 || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function writeNode(kube: KubeClients, p: NodePlacement): Promise<V1Node> {
   const existing = await readOptional(() => kube.core.readNode({ name: p.nodeName }));
   let node: V1Node;
   if (existing) {
