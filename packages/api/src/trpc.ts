@@ -12,7 +12,7 @@ import type { Logger } from "./lib/logger";
 import type { RequestMeta } from "./lib/request";
 import type { Services } from "./services";
 import { apiKeyActorLabel } from "./services/api-key";
-import type { OrgScope } from "./services/scope";
+import type { OrgScope } from "./scope";
 
 /** Who is calling. Sessions arrive only through /api/trpc, API keys only through /api/v1. */
 export type Principal =

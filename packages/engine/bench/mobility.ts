@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import tls from "node:tls";
 import { pollUntil } from "@stowage/testing/poll";
 import { scriptArgs } from "../src/cli/args";
-import { cursorRecordSchema, mobilityKeys } from "../src/mobility/records";
+import { cursorRecordSchema, mobilityKeys } from "../src/cluster/mobility/records";
 import { loadNodeTls } from "../src/cluster/certs";
 import { cli, createVolume, MiB, randomish, runRecord, startClusters, waitRunState, writeAt } from "../test/mobility/fixture";
 

@@ -1,7 +1,7 @@
 import { agentErrorSchema, commandsResponseSchema, commandStatusResponseSchema, type Command } from "@stowage/agent-protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../actor";
-import type { OrgScope } from "../services/scope";
+import type { OrgScope } from "../scope";
 import { agentRequest, registerCluster, testClock, type TestCluster } from "../test-support/agent";
 import { createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "../test-support/fixtures";
 

@@ -39,7 +39,7 @@ import { AppError } from "../errors";
 import { callLog, type Logger } from "../lib/logger";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
-import { requireCluster, type OrgScope } from "../services/scope";
+import { requireCluster, type OrgScope } from "../scope";
 import { billingRepository } from "./billing-repository";
 import { defaultRateCardJson } from "./default-card";
 import type {

@@ -10,7 +10,7 @@ import { IDEMPOTENCY_KEY_PATTERN, IdempotencyStore, requestHash } from "./idempo
 import { buildOpenApiDocument, isIdempotentRoute, REST_BASE_PATH } from "./openapi";
 import { RateLimiter } from "./rate-limit";
 import type { PrismaClient } from "../db";
-import { serveInvoiceDocument } from "../billing/rest-documents";
+import { serveInvoiceDocument } from "./billing-documents";
 import { actorOf } from "../trpc";
 
 export const MAX_REST_BODY_BYTES = 64 * 1024;

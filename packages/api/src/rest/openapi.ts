@@ -1,6 +1,6 @@
 import { generateOpenApiDocument, type OpenAPIObject } from "trpc-to-openapi";
 import { z } from "zod";
-import { INVOICE_DOCUMENT_PATHS } from "../billing/rest-documents";
+import { INVOICE_DOCUMENT_PATHS } from "./billing-documents";
 import type { AppRouter } from "../root";
 
 export const REST_BASE_PATH = "/api/v1";

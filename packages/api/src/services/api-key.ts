@@ -9,7 +9,7 @@ import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { generateSecret, hashSecret } from "../lib/secrets";
 import { apiKeyRepository } from "../repositories/api-key";
 import { auditRepository } from "../repositories/audit";
-import type { OrgScope } from "./scope";
+import type { OrgScope } from "../scope";
 
 export const API_KEY_PREFIX = "stk_";
 /** lastUsedAt is a hint, not a log: writing it at most once a minute keeps hot keys from costing a write per call. */

@@ -2,7 +2,7 @@ import type { PrismaClient } from "../db";
 import { toAuditEventDto } from "../dto/audit";
 import { toPage } from "../lib/cursor";
 import { auditRepository, type AuditFilters } from "../repositories/audit";
-import type { OrgScope } from "./scope";
+import type { OrgScope } from "../scope";
 
 export class AuditService {
   constructor(private readonly prisma: PrismaClient) {}

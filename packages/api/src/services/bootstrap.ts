@@ -7,7 +7,7 @@ import type { Logger } from "../lib/logger";
 import { organizationRepository } from "../repositories/organization";
 import type { ApiKeyService } from "./api-key";
 import type { OrganizationService } from "./organization";
-import type { OrgScope } from "./scope";
+import type { OrgScope } from "../scope";
 
 export interface BootstrapOptions {
   adminEmail: string;

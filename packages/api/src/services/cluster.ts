@@ -10,7 +10,7 @@ import { generateSecret, hashSecret } from "../lib/secrets";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
 import { isUniqueViolation } from "../repositories/prisma-errors";
-import { requireCluster, type OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "../scope";
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

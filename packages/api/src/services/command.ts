@@ -14,7 +14,7 @@ import { clusterRepository } from "../repositories/cluster";
 import { commandQueue, commandRepository, type CommandFilters } from "../repositories/command";
 import type { CommandNotifier } from "../repositories/command-notifier";
 import { AgentProtocolError } from "./agent-errors";
-import { requireCluster, type OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "../scope";
 import type { AgentIdentity } from "./telemetry";
 
 /** Commands handed out per poll; the agent runs them one by one. */

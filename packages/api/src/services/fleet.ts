@@ -21,7 +21,7 @@ import { clusterRepository } from "../repositories/cluster";
 import { kubernetesRepository } from "../repositories/kubernetes";
 import { fleetRepository, overviewRepository, seriesRepository, type Resolution, type VolumeFilters } from "../repositories/fleet";
 import type { CommandService } from "./command";
-import { requireCluster, type OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "../scope";
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

@@ -61,5 +61,5 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
   };
 }
 
-export type { OrgScope } from "./scope";
+export type { OrgScope } from "../scope";
 export type { BootstrapOptions, BootstrapResult, DemoAdminResult } from "./bootstrap";

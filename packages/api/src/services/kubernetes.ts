@@ -9,7 +9,7 @@ import {
 } from "../dto/kubernetes";
 import { clusterRepository } from "../repositories/cluster";
 import { encodeClaimCursor, kubernetesRepository, type ClaimFilters } from "../repositories/kubernetes";
-import { requireCluster, type OrgScope } from "./scope";
+import { requireCluster, type OrgScope } from "../scope";
 
 /** Reads of the Kubernetes side of a cluster, as its agent last reported it (see TelemetryService for the writes). */
 export class KubernetesService {

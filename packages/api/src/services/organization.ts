@@ -9,7 +9,7 @@ import { AppError } from "../errors";
 import { callLog, type Logger } from "../lib/logger";
 import { auditRepository } from "../repositories/audit";
 import { organizationRepository } from "../repositories/organization";
-import type { OrgScope } from "./scope";
+import type { OrgScope } from "../scope";
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
-import { MeteredNodeHours } from "../billing/metered-node-hours";
+import { MeteredNodeHours } from "./metered-node-hours";
 import type { ResolvedConfig } from "../config";
 import { inTransaction, type Pool, type Sql } from "../db";
 import type { ErrorDetail } from "../errors";

@@ -20,9 +20,9 @@ import type https from "node:https";
 import type net from "node:net";
 import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/schemas";
 import { adminRequestListener, createAdminServer, createAdminTlsServer, type AdminRoute, type NodeAdminOperations } from "../admin/server";
-import type { MobilityHost } from "../mobility/host";
-import { mobilityRoutes } from "../mobility/admin-routes";
-import { Mobility } from "../mobility/service";
+import type { MobilityHost } from "./mobility/host";
+import { mobilityRoutes } from "./mobility/admin-routes";
+import { Mobility } from "./mobility/service";
 import { groupSnapshotDeps, takeGroupSnapshot } from "./group-snapshot";
 import { ClusterAdminClient } from "../admin/cluster-client";
 import { keys, nodeRecordSchema, volumeRecordSchema, type NodeLabels, type NodeRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
@@ -45,7 +45,7 @@ import { LocalReplicas } from "./local-replicas";
 import { NodeRegistration } from "./registration";
 import { deleteClusterSnapshot, takeClusterSnapshot } from "./snapshots";
 import { quiesceClusterVolume, type QuiescedVolume } from "./group-snapshot-quiesce";
-import type { NodeKek } from "./volume-keys";
+import type { NodeKek } from "../kms/volume-keys";
 import { VolumeCloner } from "./volume-clone";
 import { growAttached, recordExpansion } from "./volume-expansion";
 import { deleteClusterVolume } from "./volume-ops";
@@ -101,7 +101,7 @@ export interface ClusterNodeOptions {
    * published in the node record. Without it the node serves unencrypted volumes only.
    */
   kms?: NodeKek;
-  /** Mobility endpoint (cross-cluster replication, src/mobility); absent: not served. */
+  /** Mobility endpoint (cross-cluster replication, src/cluster/mobility); absent: not served. */
   mobility?: HostPort & { advertise?: string; corruptExtentOnce?: number };
   logger: Logger;
 }
@@ -109,7 +109,7 @@ export interface ClusterNodeOptions {
 export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations {
   readonly nodeId: string;
   readonly addresses: { replication: string; nbd?: string; admin?: string; adminTls?: string; mobility?: string } = { replication: "" };
-  /** Mobility: cross-cluster replication (src/mobility), when the node serves an endpoint. */
+  /** Mobility: cross-cluster replication (src/cluster/mobility), when the node serves an endpoint. */
   mobility: Mobility | undefined;
   readonly store: ConsensusStore;
   readonly nbd: NbdServer;
@@ -231,7 +231,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     });
     await this.controller.start();
     this.sync.startPeriodicPass(this.timings.syncIntervalMs);
-    // Mobility (src/mobility): after the first pass, so a resumed run finds its volumes open.
+    // Mobility (src/cluster/mobility): after the first pass, so a resumed run finds its volumes open.
     if (opts.mobility) {
       const m = new Mobility(this.mobilityHost(), {
         listen: { host: opts.mobility.host, port: opts.mobility.port },
@@ -245,7 +245,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
     this.log.info({ node: this.nodeId, ...this.addresses }, "cluster node serving");
   }
 
-  /** Mobility: what the mobility service needs of this node (src/mobility/host.ts). */
+  /** Mobility: what the mobility service needs of this node (src/cluster/mobility/host.ts). */
   private mobilityHost(): MobilityHost {
     return {
       nodeId: this.nodeId,

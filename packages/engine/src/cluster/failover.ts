@@ -22,7 +22,7 @@ import type { NbdServer } from "../nbd/server";
 import { EngineError } from "../errors";
 import type { Logger } from "../logger";
 import type { HostPort } from "../node/node";
-import { readOnlyDevice } from "../mobility/read-only-device";
+import { readOnlyDevice } from "./mobility/read-only-device";
 import { localLink, remoteLink, type ReplicaLink } from "../replication/links";
 import { EpochSupersededError, EtcdMembership } from "../replication/membership";
 import { NackReason } from "../replication/protocol";
@@ -32,7 +32,7 @@ import type { TargetStatus } from "./admin-operations";
 import type { NodeTls } from "./certs";
 import type { LocalReplicas } from "./local-replicas";
 import { finishPopulate } from "./volume-clone";
-import { unwrapDataKey, type NodeKek } from "./volume-keys";
+import { unwrapDataKey, type NodeKek } from "../kms/volume-keys";
 import type { Attached, VolumeState } from "./volume-state";
 
 export interface TargetAttacherOptions {

@@ -39,7 +39,7 @@ import type { Logger } from "../logger";
 import { copyDevice } from "../snapshot/clone";
 import type { LocalReplica } from "./local-replicas";
 import { snapshotView } from "./snapshots";
-import { unwrapDataKey, type NodeKek } from "./volume-keys";
+import { unwrapDataKey, type NodeKek } from "../kms/volume-keys";
 import { createClusterVolume, deleteClusterVolume } from "./volume-ops";
 
 export interface CloneRequest {

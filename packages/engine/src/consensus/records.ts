@@ -138,7 +138,7 @@ export const volumeRecordSchema = z.object({
   populate: volumePopulateSchema.optional(),
   /**
    * Mobility: set while the volume is the destination of a replication from a peer cluster
-   * (src/mobility). Its target serves it read-only; only the mobility receiver writes to it.
+   * (src/cluster/mobility). Its target serves it read-only; only the mobility receiver writes to it.
    */
   replicationDestination: z.object({ peer: z.string().min(1), sourceVolume: z.string().min(1) }).optional(),
 });

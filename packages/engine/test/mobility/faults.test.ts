@@ -5,7 +5,7 @@
  */
 import { pollUntil } from "@stowage/testing/poll";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cursorRecordSchema, mobilityKeys } from "../../src/mobility/records";
+import { cursorRecordSchema, mobilityKeys } from "../../src/cluster/mobility/records";
 import { cli, createVolume, MiB, nbdHash, randomish, runRecord, startClusters, waitRunState, writeAt, type Clusters } from "./fixture";
 
 const EXTENT = 4 * MiB;

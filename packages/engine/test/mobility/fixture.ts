@@ -15,7 +15,7 @@ import { z } from "zod";
 import { adminApi } from "../../src/admin/api";
 import { runCli } from "../../src/cli/run";
 import { LocalFileKms } from "../../src/kms/local-file";
-import { endpointRecordSchema, mobilityKeys, runRecordSchema, type RunRecord } from "../../src/mobility/records";
+import { endpointRecordSchema, mobilityKeys, runRecordSchema, type RunRecord } from "../../src/cluster/mobility/records";
 import { run } from "../interop/harness";
 import { locator, openVolume, TestCluster, type NodeSpec } from "../cluster/harness";
 

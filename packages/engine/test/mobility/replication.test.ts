@@ -7,10 +7,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectPeer } from "../../src/mobility/link";
-import { issuePairBundle } from "../../src/mobility/pair";
-import { endpointRecordSchema, mobilityKeys } from "../../src/mobility/records";
-import { MessageType } from "../../src/mobility/wire";
+import { connectPeer } from "../../src/cluster/mobility/link";
+import { issuePairBundle } from "../../src/cluster/mobility/pair";
+import { endpointRecordSchema, mobilityKeys } from "../../src/cluster/mobility/records";
+import { MessageType } from "../../src/cluster/mobility/wire";
 import { createClusterCa } from "../../src/replication/tls";
 import { RawNbdClient } from "../../src/nbd/testing/raw-client";
 import { locator } from "../cluster/harness";

@@ -1,7 +1,7 @@
 /** `stowage-engine serve --etcd ...`: a node in cluster mode (see src/cluster/cluster-node.ts). */
 import net from "node:net";
 import path from "node:path";
-import { DEFAULT_MOBILITY_PORT } from "../../mobility/service";
+import { DEFAULT_MOBILITY_PORT } from "../../cluster/mobility/service";
 import { DEFAULT_ADMIN, parse, parseHostPort, parseSize, requireLoopback, UsageError } from "../args";
 import { wantsHelp, type CliContext } from "../context";
 import { createLogger, type Level } from "../../logger";

@@ -1,10 +1,10 @@
-/** `stowage-engine mobility`: cross-cluster replication — pair trust, peers, runs, status (src/mobility). */
+/** `stowage-engine mobility`: cross-cluster replication — pair trust, peers, runs, status (src/cluster/mobility). */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { AdminClient } from "../../admin/client";
-import { formatBytes } from "../../mobility/format";
-import { issuePairBundle, pairBundleSchema, PEER_NAME_PATTERN } from "../../mobility/pair";
-import { mobilityApi, type ReplicationStatusDto } from "../../mobility/schemas";
+import { formatBytes } from "../../cluster/mobility/format";
+import { issuePairBundle, pairBundleSchema, PEER_NAME_PATTERN } from "../../cluster/mobility/pair";
+import { mobilityApi, type ReplicationStatusDto } from "../../cluster/mobility/schemas";
 import { adminArgs, adminFlags, adminFlagsUsage, parse, table, UsageError } from "../args";
 import { wantsHelp, type CliContext, type Command } from "../context";
 import { volumeName } from "./volume";

@@ -9,11 +9,11 @@
  * the volumes of a group snapshot, all under the same name (see
  * `startGroupReplication`).
  */
-import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
-import { unwrapDataKey } from "../cluster/volume-keys";
-import { EngineError, type EngineErrorCode } from "../errors";
-import type { Logger } from "../logger";
-import type { HostPort } from "../node/node";
+import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../../consensus/records";
+import { unwrapDataKey } from "../../kms/volume-keys";
+import { EngineError, type EngineErrorCode } from "../../errors";
+import type { Logger } from "../../logger";
+import type { HostPort } from "../../node/node";
 import type { MobilityHost } from "./host";
 import { PeerLimiters } from "./limiter";
 import { listenMobility, type MobilityServer } from "./link";

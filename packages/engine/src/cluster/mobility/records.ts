@@ -6,7 +6,7 @@
  * per frame (the cursor is written once per acknowledged batch).
  */
 import { z } from "zod";
-import type { ConsensusStore } from "../consensus/store";
+import type { ConsensusStore } from "../../consensus/store";
 
 export const MOBILITY_RECORD_VERSION = 1;
 

@@ -1,7 +1,7 @@
 /** Request and response shapes of the mobility admin routes (admin-routes.ts) and their client (client.ts). */
 import { z } from "zod";
-import type { AdminMethod, AdminRouteSpec } from "../admin/api";
-import { listSchema, nameSchema, okSchema } from "../admin/schemas";
+import type { AdminMethod, AdminRouteSpec } from "../../admin/api";
+import { listSchema, nameSchema, okSchema } from "../../admin/schemas";
 import { pairBundleSchema, PEER_NAME_PATTERN } from "./pair";
 import { historyEntrySchema, runRecordSchema } from "./records";
 

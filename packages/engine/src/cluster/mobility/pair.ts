@@ -25,9 +25,9 @@ import { createCipheriv, createDecipheriv, createPrivateKey, randomBytes, webcry
 import type { PeerCertificate } from "node:tls";
 import * as x509 from "@peculiar/x509";
 import { z } from "zod";
-import type { NodeKek } from "../cluster/volume-keys";
-import { EngineError } from "../errors";
-import type { PemPair } from "../replication/tls";
+import type { NodeKek } from "../../kms/volume-keys";
+import { EngineError } from "../../errors";
+import type { PemPair } from "../../replication/tls";
 import type { StoredKey } from "./records";
 
 export const PAIR_ORGANIZATION = "stowage-mobility-pair";

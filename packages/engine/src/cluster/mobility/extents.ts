@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
-import type { BlockDevice } from "../block-device";
-import { EXTENT_SIZE } from "../volume/geometry";
-import type { ByteRange } from "../volume/version-diff";
+import type { BlockDevice } from "../../block-device";
+import { EXTENT_SIZE } from "../../volume/geometry";
+import type { ByteRange } from "../../volume/version-diff";
 import { Compression, type ExtentRange } from "./wire";
 
 const deflateRaw = promisify(zlib.deflateRaw);

@@ -21,12 +21,12 @@
  * committed, so a killed sender loses nothing it already delivered.
  */
 import { timingSafeEqual } from "node:crypto";
-import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../consensus/records";
-import { createClusterVolume } from "../cluster/volume-ops";
-import { dataKeyCheck, verifyDataKeyCheck } from "../crypto/xts";
-import { EngineError } from "../errors";
-import type { Logger } from "../logger";
-import { EXTENT_SIZE } from "../volume/geometry";
+import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../../consensus/records";
+import { createClusterVolume } from "../volume-ops";
+import { dataKeyCheck, verifyDataKeyCheck } from "../../crypto/xts";
+import { EngineError } from "../../errors";
+import type { Logger } from "../../logger";
+import { EXTENT_SIZE } from "../../volume/geometry";
 import { decompressFromWire, extentDigests, extentsOf, isAllZero, sha256, zeroExtentDigest } from "./extents";
 import type { MobilityHost } from "./host";
 import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";

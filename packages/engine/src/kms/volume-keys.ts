@@ -5,7 +5,7 @@
  */
 import type { VolumeRecord } from "../consensus/records";
 import { verifyDataKeyCheck } from "../crypto/xts";
-import type { KmsProvider } from "../kms/provider";
+import type { KmsProvider } from "./provider";
 import type { Logger } from "../logger";
 
 /** This node's KEK: the provider that (un)wraps with it, and its fingerprint. */

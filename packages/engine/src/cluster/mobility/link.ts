@@ -6,8 +6,8 @@
  * checking the peer's node certificate against the peer's CA.
  */
 import tls from "node:tls";
-import type { NodeTls } from "../cluster/certs";
-import type { Logger } from "../logger";
+import type { NodeTls } from "../certs";
+import type { Logger } from "../../logger";
 import { pairPeerOf } from "./pair";
 import { FrameSocket, MessageType } from "./wire";
 

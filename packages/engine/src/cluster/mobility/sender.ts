@@ -7,10 +7,10 @@
  * acknowledged. A resumed run (same base and snapshot) starts after the
  * destination's durable cursor.
  */
-import type { BlockDevice } from "../block-device";
-import { EngineError } from "../errors";
-import type { Logger } from "../logger";
-import type { Volume } from "../volume/volume";
+import type { BlockDevice } from "../../block-device";
+import { EngineError } from "../../errors";
+import type { Logger } from "../../logger";
+import type { Volume } from "../../volume/volume";
 import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, sha256, type ExtentPlan } from "./extents";
 import type { TokenBucket } from "./limiter";
 import { COMMIT_EVERY_EXTENTS } from "./receiver";

@@ -1,8 +1,8 @@
-import type { Actor } from "../actor";
-import type { Role } from "../auth/roles";
-import { AppError } from "../errors";
-import type { RequestScoped } from "../lib/logger";
-import type { clusterRepository } from "../repositories/cluster";
+import type { Actor } from "./actor";
+import type { Role } from "./auth/roles";
+import { AppError } from "./errors";
+import type { RequestScoped } from "./lib/logger";
+import type { clusterRepository } from "./repositories/cluster";
 
 /**
  * The tenant a call acts in, the caller's role there, and who the caller is;

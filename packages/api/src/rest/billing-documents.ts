@@ -8,9 +8,9 @@ import type { Actor } from "../actor";
 import type { Role } from "../auth/roles";
 import { AppError } from "../errors";
 import type { Logger } from "../lib/logger";
-import { restError } from "../rest/errors";
+import { restError } from "./errors";
 import { invoiceId } from "../routers/billing/schemas";
-import type { BillingService } from "./service";
+import type { BillingService } from "../billing/service";
 
 const DOCUMENT_PATH = /^\/billing\/invoices\/([^/]+)\.(pdf|csv)$/;
 

@@ -5,8 +5,8 @@
 import net from "node:net";
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { LocalFileKms } from "../kms/local-file";
-import { createClusterCa, issueNodeCertificate } from "../replication/tls";
+import { LocalFileKms } from "../../kms/local-file";
+import { createClusterCa, issueNodeCertificate } from "../../replication/tls";
 import { compressForWire, decompressFromWire, isAllZero, planExtents, sha256 } from "./extents";
 import { TokenBucket } from "./limiter";
 import { MobilityMetrics } from "./metrics";

@@ -1,4 +1,4 @@
-import { BlockIoError, type BlockDevice } from "../block-device";
+import { BlockIoError, type BlockDevice } from "../../block-device";
 
 /**
  * A replication destination as its target serves it: readable (to check or

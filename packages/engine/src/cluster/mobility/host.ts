@@ -5,13 +5,13 @@
  * (the receiver writes through the target so every destination replica gets
  * the data), and snapshots through the volume's target wherever it is.
  */
-import type { Attached } from "../cluster/volume-state";
-import type { NodeTls } from "../cluster/certs";
-import type { NodeKek } from "../cluster/volume-keys";
-import type { SnapshotRecord } from "../consensus/records";
-import type { ConsensusStore } from "../consensus/store";
-import type { Logger } from "../logger";
-import type { Volume } from "../volume/volume";
+import type { Attached } from "../volume-state";
+import type { NodeTls } from "../certs";
+import type { NodeKek } from "../../kms/volume-keys";
+import type { SnapshotRecord } from "../../consensus/records";
+import type { ConsensusStore } from "../../consensus/store";
+import type { Logger } from "../../logger";
+import type { Volume } from "../../volume/volume";
 
 export interface MobilityHost {
   readonly nodeId: string;

@@ -18,12 +18,12 @@
  */
 import type http from "node:http";
 import { z } from "zod";
-import { routeMatcher, routePath } from "../admin/api";
-import { nameSchema } from "../admin/schemas";
-import { readAdminJson, TextBody, type AdminRoute } from "../admin/server";
-import { keys, nodeRecordSchema } from "../consensus/records";
-import type { ConsensusStore } from "../consensus/store";
-import { EngineError } from "../errors";
+import { routeMatcher, routePath } from "../../admin/api";
+import { nameSchema } from "../../admin/schemas";
+import { readAdminJson, TextBody, type AdminRoute } from "../../admin/server";
+import { keys, nodeRecordSchema } from "../../consensus/records";
+import type { ConsensusStore } from "../../consensus/store";
+import { EngineError } from "../../errors";
 import { mobilityKeys, runRecordSchema } from "./records";
 import { addPeerRequestSchema, mobilityApi, peerBandwidthRequestSchema, peerNameSchema, startGroupReplicationRequestSchema, startReplicationRequestSchema, type StartReplicationRequest } from "./schemas";
 import { ElsewhereError, type Mobility } from "./service";
