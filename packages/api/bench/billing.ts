@@ -25,6 +25,7 @@ import { applyMigrations, startEmbeddedPostgres } from "@stowage/prisma/runtime"
 import { systemActor } from "../src/actor";
 import { createApi, type Api } from "../src/api";
 import { createLogger } from "../src/lib/logger";
+import { postgresCpuSeconds } from "./process-cpu";
 
 const USAGE = `Usage: npm run bench:billing -- [--quick] [--json] [--clusters N] [--rounds N] [--close-clusters N] [--capacity-hours N]`;
 
@@ -69,38 +70,6 @@ const CONCURRENCY = 8;
 const INTERVAL_MS = 10_000;
 
 const say = (line: string) => (asJson ? process.stderr : process.stdout).write(`${line}\n`);
-
-/** CPU seconds (user + system) of a process from /proc, 0 if it is gone. */
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of the PostgreSQL postmaster and its children. */
-function postgresCpuSeconds(dataDir: string): number {
-  let postmaster: number;
-  try {
-    postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  } catch {
-    return 0;
-  }
-  let total = procCpuSeconds(postmaster);
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) total += procCpuSeconds(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
 
 function inventoryFor(): Inventory {
   const nodes = Array.from({ length: NODES }, (_, i) => ({

@@ -27,6 +27,7 @@ import { createApi } from "../src/api";
 import { createLogger } from "../src/lib/logger";
 import { appRouter } from "../src/root";
 import { createCallerFactory } from "../src/trpc";
+import { postgresCpuSeconds } from "./process-cpu";
 
 const USAGE = `Usage: npm run bench:ingest -- [--quick] [--json] [--inventory-every-batch]
                            [--clusters N] [--nodes N] [--volumes-per-node N] [--rounds N] [--concurrency N]`;
@@ -90,39 +91,6 @@ function pct(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
-/** CPU seconds (user + system) of a process from /proc, 0 if it is gone. */
-function procCpuSeconds(pid: number): number {
-  try {
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of the PostgreSQL postmaster and its children (backends, WAL writer, checkpointer, autovacuum). */
-function postgresCpuSeconds(dataDir: string): number {
-  let postmaster: number;
-  try {
-    postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  } catch {
-    return 0;
-  }
-  let total = procCpuSeconds(postmaster);
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster) total += procCpuSeconds(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
 }
 
 function inventoryFor(): Inventory {
