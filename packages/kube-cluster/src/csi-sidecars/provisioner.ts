@@ -111,7 +111,7 @@ export class Provisioner implements Sidecar {
     };
     const source = await this.contentSource(claim);
     if (source) request.volume_content_source = source;
-    const topology = this.accessibility(selectedNode, pvName);
+    const topology = this.accessibility(selectedNode);
     if (topology) request.accessibility_requirements = topology;
     return request;
   }
@@ -142,11 +142,11 @@ export class Provisioner implements Sidecar {
    * accessibility_requirements as the provisioner's Topology feature makes them: with a selected node,
    * its segments are requisite and preferred; otherwise every registered node's segments are
    * requisite (the driver may place the volume anywhere our nodes are), none when no node registered.
-   * The preferred list is then the sorted requisite rotated to start at a place picked by a hash of the
-   * volume's name, as the external-provisioner does, so immediately bound volumes spread over the
-   * topology instead of all preferring its first segment.
+   * Preferred is the sorted requisite. (The external-provisioner rotates it by a hash of the volume's
+   * name; that waits for the engine to place a 1-replica volume's replica on its target, see the
+   * CSI controller, or a pod would follow the replica away from the node serving it.)
    */
-  private accessibility(selectedNode: string | undefined, pvName: string): CreateVolumeRequest["accessibility_requirements"] {
+  private accessibility(selectedNode: string | undefined): CreateVolumeRequest["accessibility_requirements"] {
     const { driverName } = this.ctx;
     const segmentsOf = (name: string) => nodeSegments(this.csiNodes.get(name), this.nodes.get(name), driverName);
     if (selectedNode) {
@@ -163,8 +163,7 @@ export class Provisioner implements Sidecar {
     }
     if (all.size === 0) return undefined;
     const requisite = [...all.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, segments]) => ({ segments }));
-    const start = nameHash(pvName) % requisite.length;
-    return { requisite, preferred: [...requisite.slice(start), ...requisite.slice(0, start)] };
+    return { requisite, preferred: requisite };
   }
 
   private persistentVolume(claim: V1PersistentVolumeClaim, sc: V1StorageClass, pvName: string, volume: { capacity_bytes: string; volume_id: string; volume_context: Record<string, string>; accessible_topology: Array<{ segments: Segments }> }): V1PersistentVolume {
@@ -223,11 +222,4 @@ function volumeSnapshotStatus(obj: unknown): { readyToUse: boolean; contentName:
 function contentStatus(obj: unknown): { snapshotHandle: string | undefined } {
   const status = typeof obj === "object" && obj !== null && "status" in obj && typeof obj.status === "object" && obj.status !== null ? obj.status : {};
   return { snapshotHandle: "snapshotHandle" in status && typeof status.snapshotHandle === "string" ? status.snapshotHandle : undefined };
-}
-
-/** 32-bit FNV-1a: stable across processes, so a retried create prefers the same place. */
-function nameHash(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
 }

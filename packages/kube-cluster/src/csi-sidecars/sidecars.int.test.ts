@@ -66,10 +66,6 @@ describe("provisioner", () => {
     // Immediate binding: every registered node's segments are requisite.
     const requisite = (req.accessibility_requirements as { requisite: Array<{ segments: Record<string, string> }> }).requisite.map((t) => t.segments);
     expect(requisite).toEqual(expect.arrayContaining([{ "topology.stowage.io/node": "node-a", "topology.stowage.io/zone": "z1" }, { "topology.stowage.io/node": "node-b", "topology.stowage.io/zone": "z2" }]));
-    // Preferred: the same segments, rotated to a start picked by the volume's name.
-    const preferred = (req.accessibility_requirements as { preferred: Array<{ segments: Record<string, string> }> }).preferred.map((t) => t.segments);
-    const start = requisite.findIndex((t) => JSON.stringify(t) === JSON.stringify(preferred[0]));
-    expect(preferred).toEqual([...requisite.slice(start), ...requisite.slice(0, start)]);
 
     const pv = await pollUntil(() => readOptional(() => h.kube.core.readPersistentVolume({ name: `pvc-${uid}` })), { what: "the PV" });
     expect(pv.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"]).toBe("csi.stowage.io");
