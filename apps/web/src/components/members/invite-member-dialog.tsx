@@ -3,7 +3,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { UserPlusIcon } from "lucide-react";
 import { useState } from "react";
-import { ROLES, type Role } from "@stowage/api/client";
+import { roleAtLeast, ROLES, type Role } from "@stowage/api/client";
 import { RoleSelect, ROLE_HINTS } from "~/components/role-select";
 import { Button } from "~/components/ui/button";
 import { CopyField } from "~/components/ui/copy-button";
@@ -24,8 +24,9 @@ export function InviteMemberDialog({ myRole }: { myRole: Role }) {
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.organization.members.queryKey() }),
     }),
   );
-  // Nobody hands out more than they hold.
-  const grantable = ROLES.slice(0, ROLES.indexOf(myRole) + 1);
+  // Nobody hands out more than they hold. Roles are partly ordered (billing sits beside operator),
+  // so a role is grantable only by one at least as strong as it.
+  const grantable = ROLES.filter((r) => roleAtLeast(myRole, r));
   const sent = invite.data;
   return (
     <Dialog

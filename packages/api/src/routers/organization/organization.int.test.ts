@@ -28,7 +28,7 @@ describe("organization procedures", () => {
     const org = await callerFor(t.api, a.users.operator, a.id).organization.get({});
     expect(org).toMatchObject({ id: a.id, slug: a.slug, role: "operator" });
     const { items } = await callerFor(t.api, a.users.viewer, a.id).organization.members({});
-    expect(items.map((m) => m.role).sort()).toEqual(["admin", "operator", "owner", "viewer"]);
+    expect(items.map((m) => m.role).sort()).toEqual(["admin", "billing", "operator", "owner", "viewer"]);
     expect(items.find((m) => m.role === "owner")?.email).toBe(a.users.owner.email);
   });
 
