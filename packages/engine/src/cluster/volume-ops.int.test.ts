@@ -43,6 +43,27 @@ describe("volume operations and the controller on etcd", () => {
     await expect(createClusterVolume(store, { id: "gone", sizeBytes: GiB, replicas: 1, targetNodeId: "zz" })).rejects.toThrow(/not a live/);
   });
 
+  it("keeps one replica on the target's node when it has room (data locality), and places freely when it has none", async () => {
+    for (const target of ["b", "c", "d"]) {
+      const v = await createClusterVolume(store, { id: `local-${target}`, sizeBytes: GiB, replicas: 1, targetNodeId: target });
+      expect(v.replicas.map((r) => r.nodeId)).toEqual([target]);
+    }
+    const spread = await createClusterVolume(store, { id: "local-spread", sizeBytes: GiB, replicas: 3, targetNodeId: "d", requireDistinctZones: true });
+    expect(spread.replicas[0]?.nodeId).toBe("d");
+    expect(new Set(spread.replicas.map((r) => r.nodeId)).size).toBe(3);
+    // A target without room for another copy: the replica goes where there is room.
+    const setProvisioned = (bytes: (n: NodeRecord) => number) => store.update(keys.node("d"), nodeRecordSchema, (n) => ({ ...n, provisionedBytes: bytes(n) }));
+    await setProvisioned((n) => n.capacityBytes);
+    try {
+      const elsewhere = await createClusterVolume(store, { id: "local-elsewhere", sizeBytes: GiB, replicas: 1, targetNodeId: "d" });
+      expect(elsewhere.target?.nodeId).toBe("d");
+      expect(elsewhere.replicas[0]?.nodeId).not.toBe("d");
+    } finally {
+      await setProvisioned(() => 0);
+    }
+    for (const id of ["local-b", "local-c", "local-d", "local-spread", "local-elsewhere"]) await deleteClusterVolume(store, id);
+  });
+
   it("validates moves and scale changes", async () => {
     const v = await createClusterVolume(store, { id: "v2", sizeBytes: GiB, replicas: 2, targetNodeId: "a" });
     const [r0] = v.replicas;

@@ -126,25 +126,49 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
 }
 
 /** Nodes for the replicas: the first on `populate.nodeId` when pinned (it holds the source), the rest by placement. */
+/**
+ * Data locality: the target's own node holds one replica when it is healthy and has room, so the
+ * target reads and writes one copy without a network hop, and a workload scheduled next to its
+ * data (the scheduler extender prefers replica holders) is next to the node serving it too.
+ * Otherwise replicas are placed as if the target were anywhere.
+ */
+function localReplicaNode(nodes: NodeRecord[], req: CreateClusterVolume): NodeRecord | undefined {
+  const target = nodes.find((n) => n.id === req.targetNodeId);
+  if (!target?.healthy) return undefined;
+  return target.capacityBytes * target.overcommit - target.provisionedBytes >= req.sizeBytes ? target : undefined;
+}
+
 function place(nodes: NodeRecord[], req: CreateClusterVolume): string[] {
   const refuse = (reason: string, message: string): never => {
     throw new EngineError(reason === "not-enough-capacity" ? "NO_SPACE" : "INVALID", `cannot place ${req.replicas} replica(s): ${reason}: ${message}`);
   };
-  const pinned = req.populate ? nodes.find((n) => n.id === req.populate?.nodeId) : undefined;
-  if (req.populate && !pinned) return refuse("not-enough-nodes", `node ${req.populate.nodeId}, which holds the source, is not a live cluster member`);
-  if (pinned) {
-    const free = pinned.capacityBytes * pinned.overcommit - pinned.provisionedBytes;
-    if (free < req.sizeBytes) refuse("not-enough-capacity", `node ${pinned.id}, which holds the source, has ${Math.max(0, Math.floor(free))} bytes free, ${req.sizeBytes} needed`);
-    if (req.replicas === 1) return [pinned.id];
+  if (req.populate) {
+    const source = nodes.find((n) => n.id === req.populate?.nodeId);
+    if (!source) return refuse("not-enough-nodes", `node ${req.populate.nodeId}, which holds the source, is not a live cluster member`);
+    const free = source.capacityBytes * source.overcommit - source.provisionedBytes;
+    if (free < req.sizeBytes) refuse("not-enough-capacity", `node ${source.id}, which holds the source, has ${Math.max(0, Math.floor(free))} bytes free, ${req.sizeBytes} needed`);
+    const placed = placeAround(nodes, req, source);
+    return placed.ok ? placed.nodeIds : refuse(placed.reason, placed.message);
   }
+  // Locality is a preference: when the target's replica would make the rest unplaceable, place freely.
+  const local = localReplicaNode(nodes, req);
+  const near = local ? placeAround(nodes, req, local) : undefined;
+  if (near?.ok) return near.nodeIds;
+  const placed = placeAround(nodes, req, undefined);
+  return placed.ok ? placed.nodeIds : refuse(placed.reason, placed.message);
+}
+
+/** The replicas of `req`, the first on `first` when given. */
+function placeAround(nodes: NodeRecord[], req: CreateClusterVolume, first: NodeRecord | undefined): { ok: true; nodeIds: string[] } | { ok: false; reason: string; message: string } {
+  if (first && req.replicas === 1) return { ok: true, nodeIds: [first.id] };
   const placed = placeReplicas(nodes, {
-    count: pinned ? req.replicas - 1 : req.replicas,
+    count: first ? req.replicas - 1 : req.replicas,
     sizeBytes: req.sizeBytes,
-    ...(pinned ? { existing: [{ id: pinned.id, labels: pinned.labels }] } : {}),
+    ...(first ? { existing: [{ id: first.id, labels: first.labels }] } : {}),
     ...(req.requireDistinctZones ? { requireDistinctZones: true } : {}),
   });
-  if (!placed.ok) return refuse(placed.reason, placed.message);
-  return pinned ? [pinned.id, ...placed.nodeIds] : placed.nodeIds;
+  if (!placed.ok) return placed;
+  return { ok: true, nodeIds: first ? [first.id, ...placed.nodeIds] : placed.nodeIds };
 }
 
 export async function getClusterVolume(store: ConsensusStore, id: string): Promise<VolumeRecord> {
