@@ -127,12 +127,14 @@ export async function createClusterVolume(store: ConsensusStore, req: CreateClus
 
 /** Nodes for the replicas: the first on `populate.nodeId` when pinned (it holds the source), the rest by placement. */
 /**
- * Data locality: the target's own node holds one replica when it is healthy and has room, so the
- * target reads and writes one copy without a network hop, and a workload scheduled next to its
- * data (the scheduler extender prefers replica holders) is next to the node serving it too.
- * Otherwise replicas are placed as if the target were anywhere.
+ * Data locality for single-copy volumes: the target's own node holds the one replica when it is
+ * healthy and has room, so the target serves it without a network hop, and a workload scheduled
+ * next to its data (the scheduler extender prefers replica holders) is next to the node serving it
+ * too. Volumes with several copies are placed as before, target or not: a failover of such a
+ * target today expects to find its copies on other nodes.
  */
 function localReplicaNode(nodes: NodeRecord[], req: CreateClusterVolume): NodeRecord | undefined {
+  if (req.replicas !== 1) return undefined;
   const target = nodes.find((n) => n.id === req.targetNodeId);
   if (!target?.healthy) return undefined;
   return target.capacityBytes * target.overcommit - target.provisionedBytes >= req.sizeBytes ? target : undefined;
