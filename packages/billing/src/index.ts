@@ -17,6 +17,4 @@ export * from "./showback";
 export * from "./budgets";
 export * from "./explain";
 export * from "./render/render-input";
-export * from "./render/invoice-csv";
-export * from "./render/invoice-pdf";
 export * from "./json";

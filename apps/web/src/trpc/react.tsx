@@ -6,7 +6,12 @@ import { createTRPCClient, httpBatchLink, loggerLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState } from "react";
 import superjson from "superjson";
+import { z } from "zod";
 import { makeQueryClient } from "./query-client";
+
+// zod compiles object parsers with `new Function` once it has probed that eval works; the probe
+// alone is a CSP violation under our script-src (no unsafe-eval). Parse without compiling instead.
+z.config({ jitless: true });
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 

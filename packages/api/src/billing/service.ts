@@ -20,8 +20,6 @@ import {
   monthStart,
   nextMonthStart,
   parseMonthKey,
-  renderInvoiceCsv,
-  renderInvoicePdf,
   showbackCluster,
   sumR,
   taxOf,
@@ -30,6 +28,8 @@ import {
   type RateCard,
   type Rational,
 } from "@stowage/billing";
+// The renderers (pdf-lib) are server-only: kept out of the entry the dashboard's browser bundle imports.
+import { renderInvoiceCsv, renderInvoicePdf } from "@stowage/billing/render";
 import type { BillingBudget, BillingInvoice, BillingRateCard } from "@stowage/prisma";
 import { roleAtLeast } from "../auth/roles";
 import { alertRepository } from "../repositories/alert";

@@ -1,0 +1,3 @@
+export * from "./render-input";
+export * from "./invoice-csv";
+export * from "./invoice-pdf";
