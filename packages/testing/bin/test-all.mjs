@@ -21,6 +21,8 @@ process.env.DO_NOT_TRACK = "1";
 let passed = 0;
 let failed = 0;
 const failures = [];
+// Names of failed tests, repeated at the end: CI shows only the tail of the output.
+const failedTests = [];
 
 function run(label, cmd, args, opts = {}) {
   process.stdout.write(`\n=== ${label}\n`);
@@ -68,6 +70,16 @@ function vitest(label, dir, reportName, extraArgs) {
     passed += r.numPassedTests ?? 0;
     failed += r.numFailedTests ?? 0;
     if ((r.numFailedTests ?? 0) > 0) failures.push(label);
+    for (const file of r.testResults ?? []) {
+      for (const t of file.assertionResults ?? []) {
+        if (t.status !== "failed") continue;
+        const where = path.relative(root, file.name);
+        const why = String(t.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300);
+        failedTests.push(`${where} › ${t.fullName}\n    ${why}`);
+      }
+      if (file.status === "failed" && (file.assertionResults ?? []).length === 0)
+        failedTests.push(`${path.relative(root, file.name)} (did not load)\n    ${String(file.message ?? "").split("\n")[0].slice(0, 300)}`);
+    }
     // A suite that failed to load has no failed tests but is a failure.
     if (!ok && (r.numFailedTests ?? 0) === 0) check(`${label} (suite error)`, false);
   } else check(`${label} (no report)`, ok);
@@ -101,11 +113,23 @@ if (want("e2e")) {
       passed += (s.expected ?? 0) + (s.flaky ?? 0);
       failed += s.unexpected ?? 0;
       if ((s.unexpected ?? 0) > 0) failures.push(`playwright ${pkg.name}`);
+      const walk = (suite, file) => {
+        for (const spec of suite.specs ?? []) {
+          for (const t of spec.tests ?? []) {
+            if (t.status !== "unexpected") continue;
+            const err = t.results?.at(-1)?.error?.message ?? "";
+            failedTests.push(`${spec.file ?? file} › ${spec.title}\n    ${String(err).replace(/\u001b\[[0-9;]*m/g, "").split("\n")[0].slice(0, 300)}`);
+          }
+        }
+        for (const child of suite.suites ?? []) walk(child, suite.file ?? file);
+      };
+      for (const suite of JSON.parse(fs.readFileSync(report, "utf8")).suites ?? []) walk(suite, suite.file);
       if (!ok && (s.unexpected ?? 0) === 0) check(`playwright ${pkg.name} (run error)`, false);
     } else check(`playwright ${pkg.name} (no report)`, ok);
   }
 }
 
 if (failures.length) process.stdout.write(`\nfailed: ${failures.join(", ")}\n`);
+if (failedTests.length) process.stdout.write(`\nfailed tests:\n${failedTests.map((t) => `  ${t}`).join("\n")}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);

@@ -1,6 +1,6 @@
 /**
- * A local cluster's Kubernetes: the in-process API server on the cluster's
- * etcd, the controllers, scheduler, CSI sidecars and one kubelet per engine
+ * A local cluster's Kubernetes: the API server on the cluster's etcd (its own
+ * process, as in a real cluster), the controllers, scheduler, CSI sidecars and one kubelet per engine
  * node from @stowage/kube-cluster, and Stowage's own Kubernetes side — the CSI
  * driver (controller and a node plugin per engine node), the scheduler
  * extender and the storage health monitor — exactly as the agent's roles
@@ -14,7 +14,6 @@ import path from "node:path";
 import { VersionApi, type V1Pod } from "@kubernetes/client-node";
 import type { KubernetesInventory } from "@stowage/agent-protocol";
 import type { ClusterAdminClient } from "@stowage/engine";
-import { startKubeApiServer, type KubeApiServer } from "@stowage/kube-apiserver";
 import { startControllers, startCsiSidecars, startKubelet, startScheduler, type PodVolumeMount } from "@stowage/kube-cluster";
 import { ServiceGroup, type Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
@@ -33,7 +32,7 @@ import { isAlreadyExists } from "../kube/errors";
 import { EventRecorder } from "../kube/events";
 import { EngineStorageTopologySource } from "../scheduling/engine-topology";
 import { SchedulerExtenderServer } from "../scheduling/extender-server";
-import { freePort } from "./processes";
+import { freePort, KubeApiServerProcess } from "./processes";
 import { WorkloadWriters } from "./workload-writers";
 import { PooledKubeConfig } from "@stowage/kube-client";
 
@@ -93,7 +92,7 @@ export class LocalKubernetes implements Service {
   readonly name: string;
   private readonly group: ServiceGroup;
   private readonly writers: WorkloadWriters;
-  private api: KubeApiServer | null = null;
+  private api: KubeApiServerProcess | null = null;
   private clients: KubeClients | null = null;
   private inventorySource: KubernetesInventorySource | null = null;
   private readonly nodePlugins: NodeService[] = [];
@@ -130,13 +129,8 @@ export class LocalKubernetes implements Service {
     const token = adminToken(dir);
     const port = await apiPort(dir);
 
-    await this.group.start([
-      service("kube-apiserver", async () => {
-        this.api = await startKubeApiServer({ etcd: opts.etcd, prefix: "/kubernetes", port, tokens: [{ token, user: "stowage-local-admin", groups: ["system:masters"] }], certDir: path.join(dir, "pki") });
-        this.api.writeKubeconfig(this.kubeconfigPath, token);
-        return this.api;
-      }),
-    ]);
+    this.api = new KubeApiServerProcess({ cluster: opts.cluster, etcd: opts.etcd, prefix: "/kubernetes", port, dir, token, logFile: path.join(dir, "kube-apiserver.log"), log });
+    await this.group.start([this.api]);
     const kubeconfig = fs.readFileSync(this.kubeconfigPath, "utf8");
     const kc = new PooledKubeConfig();
     kc.loadFromString(kubeconfig);

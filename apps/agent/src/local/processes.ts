@@ -1,4 +1,4 @@
-/** The child processes of the node and local roles: etcd and engine nodes, as the supervisor's ChildServices. */
+/** The child processes of the node and local roles: etcd, engine nodes and a local cluster's Kubernetes API server, as the supervisor's ChildServices. */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -13,16 +13,21 @@ const execFileAsync = promisify(execFile);
 
 export { freePort };
 
-/** The engine's CLI, found through the workspace's node_modules. */
-export function engineCli(): string {
+/** A workspace package's executable, found through the node_modules above the agent. */
+function workspaceBin(pkg: string, bin: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, "node_modules", "@stowage", "engine", "bin", "stowage-engine.mjs");
+    const candidate = path.join(dir, "node_modules", "@stowage", pkg, "bin", bin);
     if (fs.existsSync(candidate)) return candidate;
     const up = path.dirname(dir);
-    if (up === dir) throw new Error("cannot find @stowage/engine (bin/stowage-engine.mjs) in any node_modules above the agent");
+    if (up === dir) throw new Error(`cannot find @stowage/${pkg} (bin/${bin}) in any node_modules above the agent`);
     dir = up;
   }
+}
+
+/** The engine's CLI. */
+export function engineCli(): string {
+  return workspaceBin("engine", "stowage-engine.mjs");
 }
 
 export function etcdBinary(): string {
@@ -157,5 +162,63 @@ export async function initClusterCerts(tlsDir: string, nodeIds: string[], name: 
     await execFileAsync(process.execPath, [engineCli(), "cluster", "init", "--dir", tlsDir, "--nodes", nodeIds.join(","), "--name", name, "--ip", "127.0.0.1"], { timeout: 120_000 });
   } catch (err) {
     throw new Error(`cluster init for ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export interface KubeApiServerSpec {
+  /** Names the service (`kube-apiserver:<cluster>`). */
+  cluster: string;
+  etcd: string;
+  /** Key prefix in etcd, so the API server can share the engine cluster's etcd. */
+  prefix: string;
+  port: number;
+  /** Its certificates, token file and written kubeconfig live here. */
+  dir: string;
+  /** The static bearer token of the cluster's admin (group system:masters). */
+  token: string;
+  logFile: string;
+  log: Logger;
+}
+
+/**
+ * A local cluster's Kubernetes API server (`stowage-kube-apiserver`) in its own process, as
+ * kube-apiserver runs in a real cluster: its request handling, watch fan-out and etcd traffic get
+ * their own event loop instead of competing with the controllers, kubelets and CSI driver.
+ */
+export class KubeApiServerProcess extends ChildService {
+  readonly kubeconfigPath: string;
+
+  constructor(spec: KubeApiServerSpec) {
+    const tokenFile = path.join(spec.dir, "tokens.csv");
+    const kubeconfigPath = path.join(spec.dir, "kubeconfig");
+    fs.mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+    // kube-apiserver's static token file format: token,user,uid,"groups".
+    fs.writeFileSync(tokenFile, `${spec.token},stowage-local-admin,stowage-local-admin,"system:masters"\n`, { mode: 0o600 });
+    super({
+      name: `kube-apiserver:${spec.cluster}`,
+      command: process.execPath,
+      args: [
+        workspaceBin("kube-apiserver", "stowage-kube-apiserver.mjs"),
+        "--etcd", spec.etcd,
+        "--prefix", spec.prefix,
+        "--listen", `127.0.0.1:${spec.port}`,
+        "--token-file", tokenFile,
+        "--cert-dir", path.join(spec.dir, "pki"),
+        "--kubeconfig-out", kubeconfigPath,
+      ],
+      output: { logFile: spec.logFile },
+      log: spec.log,
+      readyLine: (l) => l.includes('"event":"ready"'),
+      readyTimeoutMs: 60_000,
+      exitWithParent: true,
+    });
+    this.kubeconfigPath = kubeconfigPath;
+  }
+
+  /** The server's URL, once it is ready. */
+  get url(): string | null {
+    if (this.readyLine === null) return null;
+    const ready = JSON.parse(this.readyLine) as { url?: unknown };
+    return typeof ready.url === "string" ? ready.url : null;
   }
 }
