@@ -72,6 +72,12 @@ async function newBudget(f: Fixtures): Promise<string> {
   return (await f.t.api.services.billing.createBudget(scope, { name: `budget-${f.seq()}`, amountMinor: "10000", thresholds: [50, 100] })).id;
 }
 
+/** An active exclusion of a node in a new cluster of organization A. */
+async function newExclusion(f: Fixtures): Promise<string> {
+  const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
+  return (await f.t.api.services.billing.excludeNode(scope, { clusterId: await newCluster(f), nodeId: "node-1", from: new Date(Date.now() - 60_000).toISOString(), reason: "" })).id;
+}
+
 /** A finalized invoice of organization A: each call closes a later month (closes go in month order). */
 async function finalizedInvoice(f: Fixtures): Promise<string> {
   const month = Date.UTC(2001, f.seq(), 1);
@@ -181,6 +187,8 @@ const MATRIX: Record<string, MatrixRow> = {
     input: async (f) => ({ clusterId: await newCluster(f), nodeId: "node-1", from: new Date().toISOString() }),
     foreignInput: async (f) => ({ clusterId: await newCluster(f), nodeId: "node-1", from: new Date().toISOString() }),
   },
+  "billing.nodeExclusions.list": { minRole: "billing", input: async () => ({}), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },
+  "billing.nodeExclusions.end": { minRole: "billing", input: async (f) => ({ id: await newExclusion(f) }), foreignInput: async (f) => ({ id: await newExclusion(f) }) },
 };
 
 function procedureType(proc: unknown): string {

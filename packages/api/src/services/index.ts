@@ -1,4 +1,5 @@
 import type { Auth } from "../auth";
+import { NodeExclusionService } from "../billing/exclusion-service";
 import { BillingService } from "../billing/service";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
@@ -29,6 +30,8 @@ export interface Services {
   fleet: FleetService;
   kubernetes: KubernetesService;
   billing: BillingService;
+  /** Listing and ending node exclusions (billing.excludeNode makes them). */
+  billingExclusions: NodeExclusionService;
   /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
   close(): Promise<void>;
 }
@@ -54,6 +57,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     fleet: new FleetService(prisma, pool, command, config),
     kubernetes: new KubernetesService(prisma),
     billing,
+    billingExclusions: new NodeExclusionService(prisma, config),
     close: async () => {
       await maintenance.stop();
       await notifier.close();

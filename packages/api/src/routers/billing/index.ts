@@ -2,6 +2,7 @@ import type { TRPCRouterRecord } from "@trpc/server";
 import { createBudgetRoute } from "./create-budget";
 import { createRateCardRoute } from "./create-rate-card";
 import { deleteBudgetRoute } from "./delete-budget";
+import { endNodeExclusionRoute } from "./end-node-exclusion";
 import { excludeNodeRoute } from "./exclude-node";
 import { explainLineRoute } from "./explain-line";
 import { getCurrentPeriodRoute } from "./get-current-period";
@@ -11,6 +12,7 @@ import { getShowbackRoute } from "./get-showback";
 import { getUsageRoute } from "./get-usage";
 import { listBudgetsRoute } from "./list-budgets";
 import { listInvoicesRoute } from "./list-invoices";
+import { listNodeExclusionsRoute } from "./list-node-exclusions";
 import { listRateCardsRoute } from "./list-rate-cards";
 import { setInvoiceStatusRoute } from "./set-invoice-status";
 import { updateBudgetRoute } from "./update-budget";
@@ -29,4 +31,5 @@ export const billingRouter = {
   settings: { get: getSettingsRoute, update: updateSettingsRoute },
   setInvoiceStatus: setInvoiceStatusRoute,
   excludeNode: excludeNodeRoute,
+  nodeExclusions: { list: listNodeExclusionsRoute, end: endNodeExclusionRoute },
 } satisfies TRPCRouterRecord;
