@@ -17,6 +17,7 @@ import { performance } from "node:perf_hooks";
 import { type KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { parseCount, scriptArgs } from "@stowage/engine";
 import { pollUntil } from "@stowage/testing/poll";
+import { percentile } from "@stowage/testing/stats";
 import { pino } from "pino";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
@@ -48,12 +49,6 @@ const log = pino({ level: "warn" });
 const say = (msg: string) => {
   if (!settings.json) process.stderr.write(`${msg}\n`);
 };
-
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
 
 function figures(latencies: number[], elapsedMs: number) {
   return {

@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { registerResponseSchema, type Inventory, type TelemetryBatch } from "@stowage/agent-protocol";
 import { applyMigrations, startEmbeddedPostgres } from "@stowage/prisma/runtime";
+import { percentile } from "@stowage/testing/stats";
 import { systemActor } from "../src/actor";
 import { createApi } from "../src/api";
 import { createLogger } from "../src/lib/logger";
@@ -86,12 +87,6 @@ const say = (line: string) => {
   if (!asJson) process.stdout.write(`${line}\n`);
   else process.stderr.write(`${line}\n`);
 };
-
-function pct(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
 
 function inventoryFor(): Inventory {
   const nodes = Array.from({ length: NODES }, (_, i) => ({
@@ -303,8 +298,8 @@ async function main(): Promise<void> {
       samples,
       seconds: Number(seconds.toFixed(2)),
       samplesPerSecond: Math.round(samples / seconds),
-      ingestLatencyMs: { p50: Number(pct(latencies, 50).toFixed(1)), p99: Number(pct(latencies, 99).toFixed(1)) },
-      fleetOverviewMs: { calls: overview.length, p50: Number(pct(overview, 50).toFixed(1)), p95: Number(pct(overview, 95).toFixed(1)) },
+      ingestLatencyMs: { p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)) },
+      fleetOverviewMs: { calls: overview.length, p50: Number(percentile(overview, 50).toFixed(1)), p95: Number(percentile(overview, 95).toFixed(1)) },
       cpuMsPerBatch,
       loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
       realTimeLoadSamplesPerSecond: Math.round(samplesPerDay / 86_400),
