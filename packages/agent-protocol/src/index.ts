@@ -270,6 +270,38 @@ export const kubernetesClaimSchema = z.object({
 });
 export type KubernetesClaim = z.infer<typeof kubernetesClaimSchema>;
 
+/** The label an operator sets on a Node to give it a billing class (rate cards can price classes). */
+export const NODE_CLASS_LABEL = "stowage.io/node-class";
+/** The well-known label cloud providers set on a Node; its class when NODE_CLASS_LABEL is not set. */
+export const INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type";
+
+/**
+ * A Kubernetes node. Every node counts for billing in the hours it is Ready, storage-less nodes
+ * too (they run workloads on Stowage volumes); a storage node is counted once, whether its hour
+ * shows in its engine's pool samples, here, or both, because `storageNodeId` is the id those
+ * samples carry.
+ */
+export const kubernetesNodeSchema = z.object({
+  name: kubeName,
+  /**
+   * The node's class: the NODE_CLASS_LABEL label, else INSTANCE_TYPE_LABEL, else "". Both are
+   * label values, which Kubernetes limits to 63 characters.
+   */
+  nodeClass: z.string().max(63),
+  /** The Ready condition is True: the kubelet is reporting and the node takes pods. */
+  ready: z.boolean(),
+  /**
+   * The Stowage engine node running on it — the node id of its pool samples and inventory, as
+   * Stowage's node plugin registered it with the kubelet (CSINode, driver csi.stowage.io) — or
+   * null: no Stowage engine runs there (a storage-less node).
+   */
+  storageNodeId: id.nullable(),
+});
+export type KubernetesNode = z.infer<typeof kubernetesNodeSchema>;
+
+/** Kubernetes supports 5,000 nodes per cluster; twice that leaves room without leaving it unbounded. */
+export const MAX_KUBERNETES_NODES = 10_000;
+
 /** A full picture of the cluster's Kubernetes side; the control plane replaces what it holds with it when it is newer (observedAt). */
 export const kubernetesInventorySchema = z.object({
   /** The API server's gitVersion, e.g. "v1.32.5". */
@@ -279,6 +311,8 @@ export const kubernetesInventorySchema = z.object({
   namespaces: z.array(kubernetesNamespaceSchema).max(10_000),
   storageClasses: z.array(kubernetesStorageClassSchema).max(1_000),
   claims: z.array(kubernetesClaimSchema).max(100_000),
+  /** The cluster's nodes; omitted by older agents, whose batches meter node-hours from pool samples only. */
+  nodes: z.array(kubernetesNodeSchema).max(MAX_KUBERNETES_NODES).optional(),
 });
 export type KubernetesInventory = z.infer<typeof kubernetesInventorySchema>;
 

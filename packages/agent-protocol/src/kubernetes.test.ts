@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kubernetesInventorySchema, telemetryBatchSchema, type KubernetesInventory } from "./index";
+import { kubernetesInventorySchema, MAX_KUBERNETES_NODES, telemetryBatchSchema, type KubernetesInventory } from "./index";
 
 const at = "2026-12-04T09:00:00.000Z";
 
@@ -141,5 +141,37 @@ describe("kubernetes section of a telemetry batch", () => {
     const sc = k.storageClasses[0];
     if (!sc) throw new Error("fixture has a storage class");
     expect(firstIssue(kubernetesInventorySchema.safeParse({ ...k, storageClasses: [{ ...sc, parameters: params }] }))).toEqual(["storageClasses", 0, "parameters"]);
+  });
+});
+
+describe("nodes of the kubernetes section", () => {
+  const nodes = [
+    { name: "worker-1", nodeClass: "m5.large", ready: true, storageNodeId: "worker-1" },
+    { name: "gpu-1", nodeClass: "", ready: false, storageNodeId: null },
+  ];
+
+  it("are optional: an older agent's section without them is valid and has none", () => {
+    const r = kubernetesInventorySchema.safeParse(kubernetes());
+    expect(r.success).toBe(true);
+    expect(r.data?.nodes).toBeUndefined();
+  });
+
+  it("carry the class, readiness and the engine node on each (null for a storage-less node)", () => {
+    const r = telemetryBatchSchema.safeParse(batch({ kubernetes: { ...kubernetes(), nodes } }));
+    expect(r.success).toBe(true);
+    expect(r.data?.kubernetes?.nodes).toEqual(nodes);
+  });
+
+  it("name the field of a class longer than a label value and of a missing storage node id", () => {
+    const long = [{ ...nodes[0], nodeClass: "x".repeat(64) }];
+    expect(firstIssue(telemetryBatchSchema.safeParse(batch({ kubernetes: { ...kubernetes(), nodes: long } })))).toEqual(["kubernetes", "nodes", 0, "nodeClass"]);
+    const { storageNodeId: _storageNodeId, ...withoutId } = nodes[1] ?? {};
+    expect(firstIssue(kubernetesInventorySchema.safeParse({ ...kubernetes(), nodes: [withoutId] }))).toEqual(["nodes", 0, "storageNodeId"]);
+    expect(firstIssue(kubernetesInventorySchema.safeParse({ ...kubernetes(), nodes: [{ ...nodes[0], storageNodeId: "" }] }))).toEqual(["nodes", 0, "storageNodeId"]);
+  });
+
+  it("are bounded", () => {
+    const many = Array.from({ length: MAX_KUBERNETES_NODES + 1 }, (_, i) => ({ name: `n-${i}`, nodeClass: "", ready: true, storageNodeId: null }));
+    expect(firstIssue(kubernetesInventorySchema.safeParse({ ...kubernetes(), nodes: many }))).toEqual(["nodes"]);
   });
 });

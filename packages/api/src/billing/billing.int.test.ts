@@ -17,6 +17,7 @@ import { createLogger } from "../lib/logger";
 import { telemetryRepository } from "../repositories/telemetry";
 import { batch, inventory, poolSample, registerCluster, sendBatch, testClock, volumeSample, type TestCluster } from "../test-support/agent";
 import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "../test-support/fixtures";
+import { batchNodeHours } from "./batch-node-hours";
 import { backfillBillingDemo } from "./demo";
 import { ledgerRepository } from "./ledger-repository";
 
@@ -214,6 +215,7 @@ describe("billing", () => {
           ioSubjects: [],
           span: null,
           meter: true,
+          nodeHours: batchNodeHours({ poolSamples: failing.poolSamples, meterKubernetes: false }, Date.parse),
         });
         throw new Error("connection lost before commit");
       }),
@@ -362,6 +364,16 @@ describe("billing", () => {
     expect(explained.nodes.reduce((n, x) => n + x.billedHours.length, 0)).toBe(Number(explained.quantity));
     // The demo leaves about one hour in 200 without telemetry; those are shown, not billed.
     expect(explained.nodes.some((x) => x.notBilledHours.length > 0)).toBe(true);
+    // Node classes as agents report them, and a storage-less node billed for its working hours only.
+    expect(explained.nodes.map((x) => [x.nodeId, x.nodeClasses])).toEqual([
+      ["app-worker-1", ["c6i.xlarge"]],
+      ["node-a", ["m5.2xlarge"]],
+      ["node-b", ["m5.xlarge"]],
+      ["node-c", [""]],
+    ]);
+    const storageLess = explained.nodes.find((x) => x.nodeId === "app-worker-1");
+    expect(storageLess?.billedHours.every((h) => h % 24 >= 6 && h % 24 < 22)).toBe(true);
+    expect(storageLess?.billedHours.length).toBeGreaterThan(30 * 16 * 0.98);
     const showback = await caller.billing.showback({ clusterId: cluster.cluster.id, month: "2027-04" });
     const clusterTotal = april.lines.filter((l) => l.clusterId === cluster.cluster.id).reduce((n, l) => n + BigInt(l.amountMinor), 0n);
     expect(showback.totalMinor).toBe(clusterTotal.toString());

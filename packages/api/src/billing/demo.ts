@@ -25,8 +25,21 @@ function unit(key: string): number {
 }
 
 /**
+ * Node classes as agents report them from instance-type labels: the first node of a cluster a
+ * larger machine, every other one a standard one, the rest without a class. The demo card prices
+ * no class, so they show on explanations without changing any amount.
+ */
+function demoNodeClass(index: number): string {
+  return index === 0 ? "m5.2xlarge" : index % 2 === 1 ? "m5.xlarge" : "";
+}
+
+/** The first cluster's storage-less node: a Kubernetes node running workloads on Stowage volumes, autoscaled in for the working day. */
+const STORAGE_LESS_NODE = { nodeId: "app-worker-1", nodeClass: "c6i.xlarge", fromHour: 6, toHour: 22 };
+
+/**
  * Writes `months` months of usage before the month of `now` for every cluster of the
- * organization (its reported nodes, or three named ones when it has none yet) and closes them.
+ * organization (its reported nodes, or three named ones when it has none yet, with node classes on
+ * some; the first cluster also has a storage-less node) and closes them.
  * Call once the organization has clusters, e.g. from `npm start` after the local fleet registered:
  * `await backfillBillingDemo({ prisma: api.prisma, pool: api.pool, billing: api.services.billing }, organizationId, 3, new Date())`.
  */
@@ -45,7 +58,7 @@ export async function backfillBillingDemo(
     monthStarts.unshift(m);
   }
   if (clusters.length === 0) return { months: [], clusters: 0, invoices: [] };
-  for (const cluster of clusters) {
+  for (const [clusterIndex, cluster] of clusters.entries()) {
     const nodes = (await deps.prisma.node.findMany({ where: { clusterId: cluster.id }, select: { externalId: true }, orderBy: { externalId: "asc" } })).map((n) => n.externalId);
     const nodeIds = nodes.length > 0 ? nodes : ["node-a", "node-b", "node-c"];
     const namespaces = (await deps.prisma.kubernetesClaim.findMany({ where: { clusterId: cluster.id }, select: { namespace: true }, distinct: ["namespace"] })).map((c) => c.namespace);
@@ -64,8 +77,18 @@ export async function backfillBillingDemo(
           if (unit(`${cluster.id}:${nodeId}:${month}:${h}`) < 0.005) continue;
           present.push(h);
         }
-        nodeRows.push({ clusterId: cluster.id, nodeId, nodeClass: "", month: new Date(month), hours: present });
+        nodeRows.push({ clusterId: cluster.id, nodeId, nodeClass: demoNodeClass(i), month: new Date(month), hours: present });
       });
+      if (clusterIndex === 0) {
+        const { nodeId, nodeClass, fromHour, toHour } = STORAGE_LESS_NODE;
+        const present: number[] = [];
+        for (let h = 0; h < hours; h++) {
+          const hourOfDay = h % 24;
+          if (hourOfDay < fromHour || hourOfDay >= toHour || unit(`${cluster.id}:${nodeId}:${month}:${h}`) < 0.005) continue;
+          present.push(h);
+        }
+        nodeRows.push({ clusterId: cluster.id, nodeId, nodeClass, month: new Date(month), hours: present });
+      }
       await ledger.mergeNodeHours(organizationId, nodeRows);
       const capacity: { clusterId: string; hour: Date; provisioned: bigint[]; replicated: bigint[] }[] = [];
       const showback: { clusterId: string; hour: Date; namespace: string; bytes: bigint[] }[] = [];

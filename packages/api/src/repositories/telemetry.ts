@@ -46,10 +46,19 @@ export interface BatchWrite {
   /** Also write the billing ledger (meter_telemetry_batch) when the batch is stored. */
   meter: boolean;
   /**
-   * Pool samples whose node-hour this process has already metered (committed): left out of the
-   * node-hour merge, which would change nothing for them. Indexes into poolSamples.
+   * The node-hour bits to merge (billing/batch-node-hours: from pool samples and the Kubernetes
+   * section's nodes), less those this process has already metered and committed: those merges
+   * would change nothing.
    */
-  skipNodeHours?: ReadonlySet<number>;
+  nodeHours?: readonly MeterNodeHour[];
+}
+
+/** One node-hour bit: the ledger row (node, class, month) and the hour's index in the month. */
+export interface MeterNodeHour {
+  nodeId: string;
+  nodeClass: string;
+  monthStartMs: number;
+  hourIndex: number;
 }
 
 const INGEST_CALL = `ingest_telemetry_batch(${Array.from({ length: 27 }, (_, i) => `$${i + 1}`).join(", ")})`;
@@ -57,13 +66,13 @@ const INGEST_SQL = `SELECT ${INGEST_CALL} AS stored`;
 /**
  * Ingest and metering in one statement (one round trip, one implicit
  * transaction): the ledger is written only when ingest stored the batch, and
- * from the same bound parameters (org, cluster, times), so samples are not sent
- * twice; $28 and $29 are the pool samples whose node-hours still need merging
- * (all of them, less those this process metered already). MATERIALIZED keeps
- * ingest to a single evaluation.
+ * from the same bound parameters (org, cluster, sample times), so samples are
+ * not sent twice; $28..$31 are the node-hour bits to merge as parallel arrays
+ * (node, class, month, hour index). MATERIALIZED keeps ingest to a single
+ * evaluation.
  */
 const INGEST_AND_METER_SQL = `WITH s AS MATERIALIZED (SELECT ${INGEST_CALL} AS stored)
-SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29) WHERE s.stored) AS metered FROM s`;
+SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29, $30, $31) WHERE s.stored) AS metered FROM s`;
 
 /** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
@@ -84,8 +93,6 @@ function texts(values: readonly string[]): string {
  * JSON.stringify of the samples did.
  */
 interface SampleColumns {
-  /** 1-based index of each distinct sample time in `times`. */
-  timeIndex: ReadonlyMap<string, number>;
   times: string;
   volumeIds: string;
   volumeValues: string;
@@ -124,21 +131,18 @@ function sampleColumns(vs: readonly VolumeSample[], ps: readonly PoolSample[]): 
     poolHealth.push(s.health);
     poolValues += `${i === 0 ? "" : ","}${indexOf(s.at)},${s.capacityBytes},${s.allocatedBytes}`;
   }
-  return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}`, timeIndex };
+  return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}` };
 }
 
-/** The pool samples to meter as node-hours: node ids and (time index, 0, 0) triplets, as meter_telemetry_batch reads them. */
-function meterColumns(ps: readonly PoolSample[], timeIndex: ReadonlyMap<string, number>, skip: ReadonlySet<number> | undefined): { nodeIds: string; values: string } {
-  const ids: string[] = [];
-  let values = "{";
-  for (let i = 0; i < ps.length; i++) {
-    const s = ps[i];
-    const t = s ? timeIndex.get(s.at) : undefined;
-    if (!s || t === undefined || skip?.has(i)) continue;
-    values += `${ids.length === 0 ? "" : ","}${t},0,0`;
-    ids.push(s.nodeId);
+/** The node-hour bits as meter_telemetry_batch takes them: four parallel array literals. */
+function meterColumns(hours: readonly MeterNodeHour[]): { nodeIds: string; classes: string; months: string; hourIndexes: string } {
+  const months: string[] = [];
+  const indexes: number[] = [];
+  for (const h of hours) {
+    months.push(new Date(h.monthStartMs).toISOString());
+    indexes.push(h.hourIndex);
   }
-  return { nodeIds: texts(ids), values: `${values}}` };
+  return { nodeIds: texts(hours.map((h) => h.nodeId)), classes: texts(hours.map((h) => h.nodeClass)), months: texts(months), hourIndexes: `{${indexes.join(",")}}` };
 }
 
 export function telemetryRepository(sql: Sql) {
@@ -148,7 +152,7 @@ export function telemetryRepository(sql: Sql) {
       const cols = sampleColumns(b.volumeSamples, b.poolSamples);
       const f = b.figures;
       const c = b.conditions;
-      const meter = b.meter ? meterColumns(b.poolSamples, cols.timeIndex, b.skipNodeHours) : null;
+      const meter = b.meter ? meterColumns(b.nodeHours ?? []) : null;
       const { rows } = await sql.query<{ stored: boolean }>({
         name: b.meter ? "tm_ingest_meter" : "tm_ingest",
         text: b.meter ? INGEST_AND_METER_SQL : INGEST_SQL,
@@ -180,7 +184,7 @@ export function telemetryRepository(sql: Sql) {
           texts(b.ioSubjects),
           b.span?.from ?? null,
           b.span?.to ?? null,
-          ...(meter ? [meter.nodeIds, meter.values] : []),
+          ...(meter ? [meter.nodeIds, meter.classes, meter.months, meter.hourIndexes] : []),
         ],
       });
       return rows[0]?.stored === true;

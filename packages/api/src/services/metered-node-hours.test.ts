@@ -1,22 +1,35 @@
 import { describe, expect, it } from "vitest";
+import { batchNodeHours, type BatchNodeHour } from "../billing/batch-node-hours";
 import { MeteredNodeHours } from "./metered-node-hours";
 
 const sample = (nodeId: string, at: string) => ({ nodeId, at, capacityBytes: 1, allocatedBytes: 0, health: "healthy" as const });
+const hoursOf = (samples: ReturnType<typeof sample>[]): BatchNodeHour[] => batchNodeHours({ poolSamples: samples, meterKubernetes: false }, Date.parse);
+const ids = (hours: readonly BatchNodeHour[]) => hours.map((h) => `${h.nodeId}@${new Date(h.hourStartMs).toISOString().slice(11, 13)}`);
 
 describe("node-hours already metered", () => {
-  it("skips only samples of a remembered node in the remembered hour, and keeps only the newest hour", () => {
+  it("leaves out only a remembered node (and class) in the remembered hour, and keeps only the newest hour", () => {
     const m = new MeteredNodeHours();
-    const first = [sample("a", "2026-12-01T10:00:00.000Z"), sample("b", "2026-12-01T10:59:59.999Z")];
-    expect([...m.known("c1", first, Date.parse)]).toEqual([]);
-    m.remember("c1", first, Date.parse);
-    const next = [sample("a", "2026-12-01T10:30:00.000Z"), sample("c", "2026-12-01T10:30:00.000Z"), sample("a", "2026-12-01T11:00:00.000Z")];
+    const first = hoursOf([sample("a", "2026-12-01T10:00:00.000Z"), sample("b", "2026-12-01T10:59:59.999Z")]);
+    expect(ids(m.unmetered("c1", first))).toEqual(["a@10", "b@10"]);
+    m.remember("c1", first);
+    const next = hoursOf([sample("a", "2026-12-01T10:30:00.000Z"), sample("c", "2026-12-01T10:30:00.000Z"), sample("a", "2026-12-01T11:00:00.000Z")]);
     // a at 10:30 is known; c is a new node; a at exactly 11:00 is the next hour.
-    expect([...m.known("c1", next, Date.parse)]).toEqual([0]);
-    expect([...m.known("c2", next, Date.parse)]).toEqual([]);
-    m.remember("c1", next, Date.parse);
+    expect(ids(m.unmetered("c1", next))).toEqual(["c@10", "a@11"]);
+    expect(ids(m.unmetered("c2", next))).toEqual(["a@10", "c@10", "a@11"]);
+    m.remember("c1", next);
     // The newest hour (11) replaced hour 10; a late batch of hour 10 changes nothing remembered.
-    expect([...m.known("c1", [sample("a", "2026-12-01T11:10:00.000Z"), sample("b", "2026-12-01T10:10:00.000Z")], Date.parse)]).toEqual([0]);
-    m.remember("c1", [sample("b", "2026-12-01T10:10:00.000Z")], Date.parse);
-    expect([...m.known("c1", [sample("b", "2026-12-01T10:20:00.000Z")], Date.parse)]).toEqual([]);
+    expect(ids(m.unmetered("c1", hoursOf([sample("a", "2026-12-01T11:10:00.000Z"), sample("b", "2026-12-01T10:10:00.000Z")])))).toEqual(["b@10"]);
+    m.remember("c1", hoursOf([sample("b", "2026-12-01T10:10:00.000Z")]));
+    expect(ids(m.unmetered("c1", hoursOf([sample("b", "2026-12-01T10:20:00.000Z")])))).toEqual(["b@10"]);
+  });
+
+  it("tells a node's hour under another class apart: a class learned later is merged once", () => {
+    const m = new MeteredNodeHours();
+    const plain = hoursOf([sample("a", "2026-12-01T10:00:00.000Z")]);
+    m.remember("c1", plain);
+    const classed: BatchNodeHour[] = plain.map((h) => ({ ...h, nodeClass: "gold" }));
+    expect(m.unmetered("c1", classed)).toEqual(classed);
+    m.remember("c1", classed);
+    expect(m.unmetered("c1", classed)).toEqual([]);
   });
 });

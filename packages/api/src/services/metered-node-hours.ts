@@ -1,41 +1,39 @@
 /**
  * The node-hours this process has metered and seen committed, for each cluster's latest hour.
  * Agents report every ~10 s, so all but the first batch of an hour would merge node-hour bits that
- * are already set; leaving those samples out of the merge skips a row lock per node per batch and
- * changes nothing in the ledger (an OR with bits already set). What is remembered is only ever
- * committed, so forgetting (a restart, another instance) costs a merge, never a missed hour.
+ * are already set; leaving those out of the merge skips a row lock per node per batch and changes
+ * nothing in the ledger (an OR with bits already set). What is remembered is only ever committed,
+ * so forgetting (a restart, another instance) costs a merge, never a missed hour.
  */
-import type { PoolSample } from "@stowage/agent-protocol";
+import type { BatchNodeHour } from "../billing/batch-node-hours";
 
-const HOUR_MS = 3_600_000;
+/** JSON of the parts: no separator an id or class could contain. */
+function keyOf(h: BatchNodeHour): string {
+  return JSON.stringify([h.nodeId, h.nodeClass]);
+}
 
 export class MeteredNodeHours {
-  private readonly byCluster = new Map<string, { hour: number; nodes: Set<string> }>();
+  private readonly byCluster = new Map<string, { hourStartMs: number; nodes: Set<string> }>();
 
-  /** Indexes of the samples whose node-hour is already metered. */
-  known(clusterId: string, samples: readonly PoolSample[], timeOf: (iso: string) => number): Set<number> {
-    const skip = new Set<number>();
+  /** The node-hours of a batch that still need merging: all but those known metered. */
+  unmetered(clusterId: string, hours: readonly BatchNodeHour[]): BatchNodeHour[] {
     const entry = this.byCluster.get(clusterId);
-    if (!entry) return skip;
-    for (let i = 0; i < samples.length; i++) {
-      const s = samples[i];
-      if (s && Math.floor(timeOf(s.at) / HOUR_MS) === entry.hour && entry.nodes.has(s.nodeId)) skip.add(i);
-    }
-    return skip;
+    if (!entry) return [...hours];
+    return hours.filter((h) => h.hourStartMs !== entry.hourStartMs || !entry.nodes.has(keyOf(h)));
   }
 
-  /** Records the batch's node-hours once its metering committed; only the cluster's newest hour is kept. */
-  remember(clusterId: string, samples: readonly PoolSample[], timeOf: (iso: string) => number): void {
+  /** Records a batch's node-hours once its metering committed; only the cluster's newest hour is kept. */
+  remember(clusterId: string, hours: readonly BatchNodeHour[]): void {
     let newest = -Infinity;
-    for (const s of samples) newest = Math.max(newest, Math.floor(timeOf(s.at) / HOUR_MS));
+    for (const h of hours) newest = Math.max(newest, h.hourStartMs);
     if (!Number.isFinite(newest)) return;
     let entry = this.byCluster.get(clusterId);
-    if (!entry || entry.hour < newest) {
-      entry = { hour: newest, nodes: new Set() };
+    if (!entry || entry.hourStartMs < newest) {
+      entry = { hourStartMs: newest, nodes: new Set() };
       this.byCluster.set(clusterId, entry);
-    } else if (entry.hour > newest) {
+    } else if (entry.hourStartMs > newest) {
       return;
     }
-    for (const s of samples) if (Math.floor(timeOf(s.at) / HOUR_MS) === entry.hour) entry.nodes.add(s.nodeId);
+    for (const h of hours) if (h.hourStartMs === entry.hourStartMs) entry.nodes.add(keyOf(h));
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
+import { batchNodeHours, type BatchNodeHour } from "../billing/batch-node-hours";
 import { MeteredNodeHours } from "./metered-node-hours";
 import type { ResolvedConfig } from "../config";
 import { inTransaction, type Pool, type Sql } from "../db";
@@ -76,6 +77,8 @@ function duplicateKubernetesKeys(k: KubernetesInventory): ErrorDetail[] {
   const named = first(k.claims, (c) => JSON.stringify([c.namespace, c.name]));
   const claim = named ? k.claims[named.index] : undefined;
   if (named && claim) out.push({ path: `kubernetes.claims.${named.index}.name`, message: `duplicate claim "${claim.name}" in namespace "${claim.namespace}"` });
+  const node = first(k.nodes ?? [], (n) => n.name);
+  if (node) out.push({ path: `kubernetes.nodes.${node.index}.name`, message: `duplicate name "${node.key}"` });
   return out;
 }
 
@@ -209,6 +212,20 @@ export class TelemetryService {
     return { min, max };
   }
 
+  /**
+   * Whether the Kubernetes section's nodes are metered in the hour of its observedAt. A picture
+   * from ahead of our clock would bill hours that have not happened: refused, like samples. One
+   * older than raw retention is still applied as before (the newest picture wins) but not
+   * metered, as samples that old are not.
+   */
+  private checkKubernetesTime(kubernetes: KubernetesInventory, now: number, timeOf: (iso: string) => number): boolean {
+    const t = timeOf(kubernetes.observedAt);
+    if (t > now + this.config.telemetry.maxFutureSkewMs) {
+      throw invalid([{ path: "kubernetes.observedAt", message: `${kubernetes.observedAt} is more than ${this.config.telemetry.maxFutureSkewMs / 1000} s ahead of the server clock (${new Date(now).toISOString()}); correct the clock by the skew heartbeats report` }]);
+    }
+    return t >= now - this.config.telemetry.rawRetentionDays * DAY_MS;
+  }
+
   async ingest(agent: AgentIdentity, batch: TelemetryBatch, scoped?: RequestScoped): Promise<TelemetryResponse> {
     const now = this.config.now();
     const timeOf = timeParser();
@@ -217,22 +234,26 @@ export class TelemetryService {
       const dups = duplicateIds(batch.inventory);
       if (dups.length > 0) throw invalid(dups);
     }
+    let meterKubernetes = false;
     if (batch.kubernetes) {
       const dups = duplicateKubernetesKeys(batch.kubernetes);
       if (dups.length > 0) throw invalid(dups);
+      meterKubernetes = this.checkKubernetesTime(batch.kubernetes, now.getTime(), timeOf);
     }
+    const metering = this.config.billing.metering;
+    const nodeHours = metering ? batchNodeHours({ poolSamples: batch.poolSamples, kubernetes: batch.kubernetes, meterKubernetes }, timeOf) : [];
     let duplicate: boolean;
     try {
-      duplicate = await this.write(agent, batch, now, span, timeOf);
+      duplicate = await this.write(agent, batch, now, span, timeOf, nodeHours);
     } catch (err) {
       if (!isMissingPartition(err)) throw err;
       // The maintenance job creates partitions ahead of time; this covers a
       // fresh database or a job that has not run yet.
       await this.ensurePartitionsFor(now, span);
-      duplicate = await this.write(agent, batch, now, span, timeOf);
+      duplicate = await this.write(agent, batch, now, span, timeOf, nodeHours);
     }
     if (duplicate) callLog(this.log, "telemetry", scoped).debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
-    else if (this.config.billing.metering) this.meteredNodeHours.remember(agent.clusterId, batch.poolSamples, timeOf);
+    else if (metering) this.meteredNodeHours.remember(agent.clusterId, nodeHours);
     return { accepted: true, duplicate, serverTime: now.toISOString() };
   }
 
@@ -251,11 +272,11 @@ export class TelemetryService {
    * of two calls instead, the second only when the first stored the batch, so
    * batches without one cost what they always did.
    */
-  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number): Promise<boolean> {
+  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
     const kubernetes = batch.kubernetes;
-    if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf));
+    if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf, nodeHours));
     return inTransaction(this.pool, async (client) => {
-      const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf);
+      const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf, nodeHours);
       if (stored) {
         await kubernetesWriteRepository(client).apply({
           organizationId: agent.organizationId,
@@ -269,8 +290,8 @@ export class TelemetryService {
     });
   }
 
-  /** Stores the batch through ingest_telemetry_batch; false when it had been stored before. */
-  private ingestBatch(sql: Sql, agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number): Promise<boolean> {
+  /** Stores the batch through ingest_telemetry_batch (and meters its node-hours not known metered); false when it had been stored before. */
+  private ingestBatch(sql: Sql, agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
     const { conditions, ioSubjects } = batchConditions(batch.inventory, batch.volumeSamples);
     return telemetryRepository(sql).ingest({
       organizationId: agent.organizationId,
@@ -290,7 +311,7 @@ export class TelemetryService {
       ioSubjects,
       span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
       meter: this.config.billing.metering,
-      skipNodeHours: this.config.billing.metering ? this.meteredNodeHours.known(agent.clusterId, batch.poolSamples, timeOf) : undefined,
+      nodeHours: this.config.billing.metering ? this.meteredNodeHours.unmetered(agent.clusterId, nodeHours) : [],
     });
   }
 }

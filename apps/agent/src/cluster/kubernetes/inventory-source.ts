@@ -1,13 +1,14 @@
 /**
  * The cluster's Kubernetes side for the telemetry batch, read from informer
- * caches (namespaces, classes, claims, volumes, pods, ReplicaSets) kept
+ * caches (namespaces, classes, claims, volumes, pods, ReplicaSets, nodes and
+ * CSINodes — the cluster role may list and watch each) kept
  * current by one list and a watch each — not six lists of the whole cluster
  * every telemetry round, which on a large cluster would be most of the API
  * server's load from us. Until every cache holds a complete list it reports
  * nothing rather than a partial picture the control plane would take as
  * "these claims are gone".
  */
-import type { V1Namespace, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1StorageClass, VersionApi } from "@kubernetes/client-node";
+import type { V1CSINode, V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1StorageClass, VersionApi } from "@kubernetes/client-node";
 import type { KubernetesInventory } from "@stowage/agent-protocol";
 import type { Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
@@ -37,6 +38,8 @@ export class KubernetesInventorySource implements Service {
   private readonly volumes: Informer<V1PersistentVolume>;
   private readonly pods: Informer<V1Pod>;
   private readonly replicaSets: Informer<V1ReplicaSet>;
+  private readonly nodes: Informer<V1Node>;
+  private readonly csiNodes: Informer<V1CSINode>;
   private version: { value: string; at: number } | null = null;
   private readonly now: () => number;
 
@@ -49,6 +52,10 @@ export class KubernetesInventorySource implements Service {
     this.volumes = this.informer<V1PersistentVolume>("persistentvolumes", "/api/v1/persistentvolumes", "V1PersistentVolume", () => core.listPersistentVolume());
     this.pods = this.informer<V1Pod>("pods", "/api/v1/pods", "V1Pod", () => core.listPodForAllNamespaces());
     this.replicaSets = this.informer<V1ReplicaSet>("replicasets", "/apis/apps/v1/replicasets", "V1ReplicaSet", () => apps.listReplicaSetForAllNamespaces());
+    // Nodes change status every few seconds (heartbeats in conditions): the watch carries that,
+    // and collect() reads the cache, so it costs the API server no more than the other watches.
+    this.nodes = this.informer<V1Node>("nodes", "/api/v1/nodes", "V1Node", () => core.listNode());
+    this.csiNodes = this.informer<V1CSINode>("csinodes", "/apis/storage.k8s.io/v1/csinodes", "V1CSINode", () => storage.listCSINode());
   }
 
   private informer<T extends KubeObject>(name: string, path: string, model: string, list: () => Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>): Informer<T> {
@@ -63,7 +70,7 @@ export class KubernetesInventorySource implements Service {
   }
 
   private get all(): ReadonlyArray<Pick<Informer<KubeObject>, "start" | "stop" | "hasSynced" | "waitForSync">> {
-    return [this.namespaces, this.storageClasses, this.claims, this.volumes, this.pods, this.replicaSets];
+    return [this.namespaces, this.storageClasses, this.claims, this.volumes, this.pods, this.replicaSets, this.nodes, this.csiNodes];
   }
 
   start(): Promise<void> {
@@ -108,6 +115,8 @@ export class KubernetesInventorySource implements Service {
       volumes: this.volumes.list(),
       pods: this.pods.list(),
       replicaSets: this.replicaSets.list(),
+      nodes: this.nodes.list(),
+      csiNodes: this.csiNodes.list(),
     });
   }
 }

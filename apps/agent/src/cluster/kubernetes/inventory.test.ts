@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { kubernetesInventorySchema } from "@stowage/agent-protocol";
 import { kubernetesInventory, type KubernetesObjects } from "./inventory";
 
@@ -45,7 +45,23 @@ function objects(): KubernetesObjects {
     ],
     pods: [pod("db-0", "data-db-0", { kind: "StatefulSet", name: "db" }, true), pod("web-7d9f-abcde", "uploads", { kind: "ReplicaSet", name: "web-7d9f" }, false, "n2")],
     replicaSets: [{ metadata: { name: "web-7d9f", namespace: "shop", ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d", controller: true }] } }],
+    nodes: [
+      node("n1", { "stowage.io/node-class": "gold", "node.kubernetes.io/instance-type": "m5.large" }, "True"),
+      node("n2", { "node.kubernetes.io/instance-type": "c6i.xlarge" }, "False"),
+      node("n3", { "stowage.io/node-class": "" }, "Unknown"),
+      node("n4", {}, null),
+    ],
+    csiNodes: [
+      // n1's engine registered under another id than the node's name; n2 runs another driver only.
+      { metadata: { name: "n1" }, spec: { drivers: [{ name: "csi.stowage.io", nodeID: "engine-n1", topologyKeys: [] }] } },
+      { metadata: { name: "n2" }, spec: { drivers: [{ name: "ebs.csi.aws.com", nodeID: "i-0abc" }] } },
+      { metadata: { name: "n3" }, spec: { drivers: [{ name: "csi.stowage.io", nodeID: "n3" }] } },
+    ],
   };
+}
+
+function node(name: string, labels: Record<string, string>, ready: "True" | "False" | "Unknown" | null): V1Node {
+  return { metadata: { name, labels }, status: { conditions: ready === null ? [] : [{ type: "MemoryPressure", status: "False" }, { type: "Ready", status: ready }] } };
 }
 
 describe("kubernetesInventory", () => {
@@ -83,5 +99,14 @@ describe("kubernetesInventory", () => {
 
   it("gives no volume id to a claim bound to another driver's volume", () => {
     expect(inv.claims.find((c) => c.name === "nfs")?.volumeId).toBeNull();
+  });
+
+  it("reports every node with its class, readiness and the engine node its CSINode names (null: storage-less)", () => {
+    expect(inv.nodes).toEqual([
+      { name: "n1", nodeClass: "gold", ready: true, storageNodeId: "engine-n1" },
+      { name: "n2", nodeClass: "c6i.xlarge", ready: false, storageNodeId: null },
+      { name: "n3", nodeClass: "", ready: false, storageNodeId: "n3" },
+      { name: "n4", nodeClass: "", ready: false, storageNodeId: null },
+    ]);
   });
 });

@@ -7,12 +7,15 @@
  * Stowage volume; other claims are listed too, so a team sees what is not on
  * Stowage yet.
  */
-import type { V1Namespace, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1StorageClass } from "@kubernetes/client-node";
+import type { V1CSINode, V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1ReplicaSet, V1StorageClass } from "@kubernetes/client-node";
 import {
+  INSTANCE_TYPE_LABEL,
   KUBERNETES_CLAIM_PHASES,
   KUBERNETES_POD_PHASES,
+  NODE_CLASS_LABEL,
   type KubernetesClaim,
   type KubernetesInventory,
+  type KubernetesNode,
   type KubernetesPod,
   type KubernetesWorkload,
 } from "@stowage/agent-protocol";
@@ -31,6 +34,9 @@ export interface KubernetesObjects {
   pods: readonly V1Pod[];
   /** To follow a pod's ReplicaSet up to its Deployment. */
   replicaSets: readonly V1ReplicaSet[];
+  nodes: readonly V1Node[];
+  /** Where Stowage's node plugin registered, with the engine node id it answered (NodeGetInfo). */
+  csiNodes: readonly V1CSINode[];
 }
 
 function oneOf<T extends string>(values: readonly T[], value: string | undefined, fallback: T): T {
@@ -69,6 +75,32 @@ function podView(pod: V1Pod): KubernetesPod {
     phase: oneOf(KUBERNETES_POD_PHASES, pod.status?.phase, "Unknown"),
     ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
   };
+}
+
+/**
+ * The nodes with their billing class, readiness and engine node. The engine node id comes from
+ * the CSINode the kubelet wrote from our node plugin's NodeGetInfo, which answers the engine's own
+ * node id: the id pool samples carry, whatever the engine was configured with (the DaemonSet sets
+ * it to spec.nodeName, the local fleet names its kubelets after the engines, but an operator may
+ * set STOWAGE_NODE_ID otherwise), so a storage node is one machine in the ledger, not two.
+ */
+export function kubernetesNodes(nodes: readonly V1Node[], csiNodes: readonly V1CSINode[]): KubernetesNode[] {
+  const engineIds = new Map<string, string>();
+  for (const csi of csiNodes) {
+    const nodeId = csi.spec.drivers.find((d) => d.name === STOWAGE_CSI_DRIVER)?.nodeID;
+    if (csi.metadata?.name !== undefined && nodeId) engineIds.set(csi.metadata.name, nodeId);
+  }
+  return nodes.map((node) => {
+    const name = node.metadata?.name ?? "";
+    const labels = node.metadata?.labels ?? {};
+    return {
+      name,
+      // An empty label is as good as none: fall through to the next source.
+      nodeClass: labels[NODE_CLASS_LABEL] || labels[INSTANCE_TYPE_LABEL] || "",
+      ready: node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+      storageNodeId: engineIds.get(name) ?? null,
+    };
+  });
 }
 
 export function kubernetesInventory(objects: KubernetesObjects): KubernetesInventory {
@@ -131,5 +163,6 @@ export function kubernetesInventory(objects: KubernetesObjects): KubernetesInven
       isDefault: sc.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === "true",
     })),
     claims,
+    nodes: kubernetesNodes(objects.nodes, objects.csiNodes),
   };
 }
