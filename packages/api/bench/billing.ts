@@ -10,7 +10,11 @@
  *    closeDueMonths at the end of the grace period. Reports the time, invoices and rows read and
  *    written per cluster.
  *
- *   npm run bench:billing [-- --quick] [-- --json] [-- --clusters N --close-clusters N --capacity-hours H --rounds R]
+ *   npm run bench:billing [-- --quick] [-- --json] [-- --kubernetes] [-- --clusters N --close-clusters N --capacity-hours H --rounds R]
+ *
+ * `--kubernetes`: every batch also carries a Kubernetes section listing the cluster's nodes (its
+ * storage nodes and 5 storage-less ones), as agents in Kubernetes send it, so node-hours are
+ * metered from both sources. Both modes apply the section; only metering differs.
  *
  * `--json` prints one JSON document as the last line.
  */
@@ -20,14 +24,14 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { registerResponseSchema, type Inventory, type TelemetryBatch } from "@stowage/agent-protocol";
+import { registerResponseSchema, type Inventory, type KubernetesInventory, type TelemetryBatch } from "@stowage/agent-protocol";
 import { applyMigrations, startEmbeddedPostgres } from "@stowage/prisma/runtime";
 import { systemActor } from "../src/actor";
 import { createApi, type Api } from "../src/api";
 import { createLogger } from "../src/lib/logger";
 import { postgresCpuSeconds } from "./process-cpu";
 
-const USAGE = `Usage: npm run bench:billing -- [--quick] [--json] [--clusters N] [--rounds N] [--close-clusters N] [--capacity-hours N]`;
+const USAGE = `Usage: npm run bench:billing -- [--quick] [--json] [--kubernetes] [--clusters N] [--rounds N] [--close-clusters N] [--capacity-hours N]`;
 
 function usageError(message: string): never {
   process.stderr.write(`bench:billing: ${message}\n${USAGE}\n`);
@@ -45,7 +49,7 @@ const args = (() => {
       args: process.argv.slice(2),
       strict: true,
       allowPositionals: false,
-      options: { quick: { type: "boolean" }, json: { type: "boolean" }, clusters: count, rounds: count, "close-clusters": count, "capacity-hours": count },
+      options: { quick: { type: "boolean" }, json: { type: "boolean" }, kubernetes: { type: "boolean" }, clusters: count, rounds: count, "close-clusters": count, "capacity-hours": count },
     }).values;
   } catch (err) {
     return usageError((err instanceof Error ? err.message : String(err)).replace(/\. To specify a positional argument.*$/s, ""));
@@ -59,6 +63,8 @@ const num = (name: "clusters" | "rounds" | "close-clusters" | "capacity-hours", 
 };
 const quick = args.quick === true;
 const asJson = args.json === true;
+const KUBERNETES = args.kubernetes === true;
+const STORAGE_LESS_NODES = 5;
 const CLUSTERS = num("clusters", quick ? 40 : 200);
 const ROUNDS = num("rounds", quick ? 12 : 24);
 const CLOSE_CLUSTERS = num("close-clusters", quick ? 1000 : 10_000);
@@ -84,6 +90,13 @@ function inventoryFor(): Inventory {
   return { nodes, volumes, replicas: [], snapshots: [] };
 }
 
+/** The Kubernetes section of a batch with --kubernetes: no claims, the cluster's nodes. */
+function kubernetesFor(iso: string): KubernetesInventory {
+  const storage = Array.from({ length: NODES }, (_, i) => ({ name: `node-${i}`, nodeClass: i % 2 === 0 ? "m5.xlarge" : "", ready: true, storageNodeId: `node-${i}` }));
+  const storageLess = Array.from({ length: STORAGE_LESS_NODES }, (_, i) => ({ name: `app-${i}`, nodeClass: "c6i.large", ready: true, storageNodeId: null }));
+  return { version: "v1.32.5", observedAt: iso, namespaces: [], storageClasses: [], claims: [], nodes: [...storage, ...storageLess] };
+}
+
 function batchFor(seq: number, at: number, inventory: Inventory | null): Buffer {
   const iso = new Date(at).toISOString();
   const b: TelemetryBatch = {
@@ -106,6 +119,7 @@ function batchFor(seq: number, at: number, inventory: Inventory | null): Buffer 
       ioErrors: 0,
     })),
     poolSamples: Array.from({ length: NODES }, (_, i) => ({ nodeId: `node-${i}`, at: iso, capacityBytes: 4e12, allocatedBytes: 1e12, health: "healthy" as const })),
+    ...(KUBERNETES ? { kubernetes: kubernetesFor(iso) } : {}),
   };
   return gzipSync(JSON.stringify(b), { level: 6 });
 }
@@ -274,7 +288,7 @@ async function main(): Promise<void> {
     const user = await ctx.internalAdapter.createUser({ email: `bench-${Date.now()}@example.test`, name: "bench" });
     const org = await metered.prisma.$transaction((tx) => metered.services.organization.createWithOwner(tx, { name: "bench", slug: `bench-${Date.now()}`, ownerUserId: user.id }, systemActor("bench")));
 
-    say(`metering: ${CLUSTERS} clusters x ${NODES} nodes x ${VOLUMES} volumes, ${ROUNDS} rounds alternating metered / unmetered${quick ? "  [--quick]" : ""}`);
+    say(`metering: ${CLUSTERS} clusters x ${NODES} nodes x ${VOLUMES} volumes, ${ROUNDS} rounds alternating metered / unmetered${KUBERNETES ? `, Kubernetes sections with ${NODES + STORAGE_LESS_NODES} nodes` : ""}${quick ? "  [--quick]" : ""}`);
     const overhead = await meteringOverhead(metered, plain, dataDir, org.id);
     say(`ingest with metering:    ${overhead.metered.samplesPerSecond} samples/s, CPU/batch ${overhead.metered.cpuMsPerBatch.node} ms node + ${overhead.metered.cpuMsPerBatch.postgres} ms PostgreSQL`);
     say(`ingest without metering: ${overhead.unmetered.samplesPerSecond} samples/s, CPU/batch ${overhead.unmetered.cpuMsPerBatch.node} ms node + ${overhead.unmetered.cpuMsPerBatch.postgres} ms PostgreSQL`);
@@ -284,7 +298,7 @@ async function main(): Promise<void> {
     const close = await monthClose(metered);
     say(`generated the ledger in ${close.generateSeconds} s; closed ${close.invoices} invoices (${close.invoiceLines} lines) in ${close.seconds} s (goal < 60 s)`);
     say(`per cluster: ${close.rowsReadPerCluster} rows read, ${close.rowsWrittenPerCluster} rows written`);
-    const result = { quick, metering: { fleet: { clusters: CLUSTERS, nodesPerCluster: NODES, volumesPerCluster: VOLUMES, rounds: ROUNDS }, ...overhead, goalPercent: 5 }, monthClose: close, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))), totalSeconds: Math.round((Date.now() - started) / 1000) };
+    const result = { quick, metering: { fleet: { clusters: CLUSTERS, nodesPerCluster: NODES, volumesPerCluster: VOLUMES, rounds: ROUNDS, kubernetesNodesPerCluster: KUBERNETES ? NODES + STORAGE_LESS_NODES : 0 }, ...overhead, goalPercent: 5 }, monthClose: close, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))), totalSeconds: Math.round((Date.now() - started) / 1000) };
     if (asJson) jsonLine = `${JSON.stringify(result)}\n`;
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);
