@@ -275,6 +275,8 @@ export class TelemetryService {
   private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
     const kubernetes = batch.kubernetes;
     if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf, nodeHours));
+    // The nodes are metered (nodeHours), not stored: PostgreSQL need not parse them on every apply.
+    const { nodes: _metered, ...section } = kubernetes;
     return inTransaction(this.pool, async (client) => {
       const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf, nodeHours);
       if (stored) {
@@ -283,7 +285,7 @@ export class TelemetryService {
           clusterId: agent.clusterId,
           observedAt: new Date(kubernetes.observedAt),
           version: kubernetes.version,
-          json: JSON.stringify(kubernetes),
+          json: JSON.stringify(section),
         });
       }
       return !stored;
