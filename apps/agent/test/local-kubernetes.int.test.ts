@@ -89,6 +89,19 @@ describe("a local cluster's Kubernetes on a real engine cluster", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
+  it("reports each kubelet's node with the engine node its node plugin registered: the id the engine's pool samples carry", async () => {
+    const engineIds = (await admin().nodes()).map((n) => n.id).sort();
+    const reported = await pollUntil(
+      async () => {
+        const nodes = (await kube.inventory())?.nodes ?? [];
+        return nodes.length === engineIds.length && nodes.every((n) => n.ready && n.storageNodeId !== null) ? nodes : undefined;
+      },
+      { timeoutMs: 30_000, what: "every node Ready with its engine node" },
+    );
+    expect(reported.map((n) => n.storageNodeId).sort()).toEqual(engineIds);
+    expect(reported.every((n) => n.storageNodeId === n.name)).toBe(true);
+  });
+
   it("provisions a claim on stowage-replicated with three replicas in three zones, and runs a pod on it that writes through the mount", async () => {
     await core.createNamespacedPersistentVolumeClaim({
       namespace: NS,
