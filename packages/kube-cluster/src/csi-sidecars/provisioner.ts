@@ -8,7 +8,7 @@ import { createVolumeAnswer, CsiCallError, emptyAnswer } from "./csi-client";
 import { volumeCapability } from "./capability";
 import { createIdempotent, errorMessage, readOptional } from "./kube-access";
 import { driverParameters, sidecarInformer, sidecarQueue, type Sidecar, type SidecarContext } from "./sidecar";
-import { nodeSegments, type Segments } from "./topology";
+import { nodeSegments, rotatedPreferred, type Segments } from "./topology";
 import type { Informer } from "../shared/informer";
 import { bytesToQuantity, quantityToBytes } from "@stowage/kube-client";
 import { keyOf, splitKey, type Outcome, type WorkQueue } from "../shared/queue";
@@ -39,6 +39,7 @@ export class Provisioner implements Sidecar {
   // Listers, as the external-provisioner's: topology comes from caches, not from reads per claim.
   private readonly csiNodes: Informer<V1CSINode>;
   private readonly nodes: Informer<V1Node>;
+  private readonly classes: Informer<V1StorageClass>;
   private readonly claimQueue: WorkQueue;
   private readonly volumeQueue: WorkQueue;
 
@@ -51,7 +52,8 @@ export class Provisioner implements Sidecar {
     });
     this.csiNodes = sidecarInformer<V1CSINode>(ctx, resources.csiNodes, () => undefined);
     this.nodes = sidecarInformer<V1Node>(ctx, resources.nodes, () => undefined);
-    this.synced = Promise.all([this.claims.start(), this.volumes.start(), this.csiNodes.start(), this.nodes.start()]).then(() => undefined);
+    this.classes = sidecarInformer<V1StorageClass>(ctx, resources.storageClasses, () => undefined);
+    this.synced = Promise.all([this.claims.start(), this.volumes.start(), this.csiNodes.start(), this.nodes.start(), this.classes.start()]).then(() => undefined);
   }
 
   private ours(claim: V1PersistentVolumeClaim): boolean {
@@ -69,7 +71,8 @@ export class Provisioner implements Sidecar {
     const pvName = `pvc-${claim.metadata.uid}`;
     // The PV is the record that provisioning finished: a claim whose PV exists waits for the binder.
     if (this.volumes.get(pvName) ?? (await readOptional(() => this.ctx.kube.core.readPersistentVolume({ name: pvName })))) return "done";
-    const sc = await this.ctx.kube.storage.readStorageClass({ name: className });
+    // A class created a moment before its claim may not be cached yet: read it then, as a lister miss would be retried.
+    const sc = this.classes.get(className) ?? (await this.ctx.kube.storage.readStorageClass({ name: className }));
     if (sc.provisioner !== this.ctx.driverName) return "done";
     const selectedNode = claim.metadata.annotations?.[SELECTED_NODE_ANNOTATION];
     // WaitForFirstConsumer: the scheduler names the node; until then there is nothing to do.
@@ -111,7 +114,7 @@ export class Provisioner implements Sidecar {
     };
     const source = await this.contentSource(claim);
     if (source) request.volume_content_source = source;
-    const topology = this.accessibility(selectedNode);
+    const topology = this.accessibility(selectedNode, pvName);
     if (topology) request.accessibility_requirements = topology;
     return request;
   }
@@ -142,11 +145,10 @@ export class Provisioner implements Sidecar {
    * accessibility_requirements as the provisioner's Topology feature makes them: with a selected node,
    * its segments are requisite and preferred; otherwise every registered node's segments are
    * requisite (the driver may place the volume anywhere our nodes are), none when no node registered.
-   * Preferred is the sorted requisite. (The external-provisioner rotates it by a hash of the volume's
-   * name; that waits for the engine to place a 1-replica volume's replica on its target, see the
-   * CSI controller, or a pod would follow the replica away from the node serving it.)
+   * Preferred is the requisite rotated by the volume's name (rotatedPreferred), so immediately bound
+   * volumes spread their targets over the nodes.
    */
-  private accessibility(selectedNode: string | undefined): CreateVolumeRequest["accessibility_requirements"] {
+  private accessibility(selectedNode: string | undefined, pvName: string): CreateVolumeRequest["accessibility_requirements"] {
     const { driverName } = this.ctx;
     const segmentsOf = (name: string) => nodeSegments(this.csiNodes.get(name), this.nodes.get(name), driverName);
     if (selectedNode) {
@@ -163,7 +165,7 @@ export class Provisioner implements Sidecar {
     }
     if (all.size === 0) return undefined;
     const requisite = [...all.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, segments]) => ({ segments }));
-    return { requisite, preferred: requisite };
+    return { requisite, preferred: rotatedPreferred(requisite, pvName) };
   }
 
   private persistentVolume(claim: V1PersistentVolumeClaim, sc: V1StorageClass, pvName: string, volume: { capacity_bytes: string; volume_id: string; volume_context: Record<string, string>; accessible_topology: Array<{ segments: Segments }> }): V1PersistentVolume {

@@ -9,6 +9,7 @@ import { pollUntil } from "@stowage/testing/poll";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCsiSidecars, type CsiSidecars } from "./index";
 import { readOptional } from "./kube-access";
+import { rotatedPreferred } from "./topology";
 import { startApiHarness, type ApiHarness } from "./testing/api-harness";
 import { FakeCsiError, startFakeCsiServer, type FakeCsiServer } from "./testing/fake-csi-server";
 
@@ -66,6 +67,9 @@ describe("provisioner", () => {
     // Immediate binding: every registered node's segments are requisite.
     const requisite = (req.accessibility_requirements as { requisite: Array<{ segments: Record<string, string> }> }).requisite.map((t) => t.segments);
     expect(requisite).toEqual(expect.arrayContaining([{ "topology.stowage.io/node": "node-a", "topology.stowage.io/zone": "z1" }, { "topology.stowage.io/node": "node-b", "topology.stowage.io/zone": "z2" }]));
+    // Preferred is the requisite rotated by the volume's name.
+    const preferred = (req.accessibility_requirements as { preferred: Array<{ segments: Record<string, string> }> }).preferred.map((t) => t.segments);
+    expect(preferred).toEqual(rotatedPreferred(requisite, `pvc-${uid}`));
 
     const pv = await pollUntil(() => readOptional(() => h.kube.core.readPersistentVolume({ name: `pvc-${uid}` })), { what: "the PV" });
     expect(pv.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"]).toBe("csi.stowage.io");
