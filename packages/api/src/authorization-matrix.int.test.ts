@@ -7,6 +7,7 @@
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "./actor";
+import { rateCardSchema } from "@stowage/billing";
 import { API_KEY_ROLES } from "@stowage/vocabulary";
 import { ROLES, roleAtLeast, type Role } from "./auth/roles";
 import { appRouter } from "./root";
@@ -70,6 +71,26 @@ async function newCommand(f: Fixtures): Promise<string> {
 async function newBudget(f: Fixtures): Promise<string> {
   const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
   return (await f.t.api.services.billing.createBudget(scope, { name: `budget-${f.seq()}`, amountMinor: "10000", thresholds: [50, 100] })).id;
+}
+
+/** A two-year card of organization A in a century of its own, and a valid new end for it. */
+async function newRateCardEnd(f: Fixtures): Promise<{ id: string; effectiveTo: string }> {
+  const scope = { organizationId: f.a.id, role: "owner" as const, actor: systemActor("matrix") };
+  const year = 3000 + 2 * f.seq();
+  const card = await f.t.api.services.billing.createRateCard(
+    scope,
+    rateCardSchema.parse({
+      currency: "USD",
+      effectiveFrom: `${year}-01-01T00:00:00.000Z`,
+      effectiveTo: `${year + 2}-01-01T00:00:00.000Z`,
+      nodeHour: { default: [{ upTo: null, unitPriceMinor: "5" }] },
+      provisionedGibMonth: [{ upTo: null, unitPriceMinor: "8" }],
+      replicatedGibMonth: [{ upTo: null, unitPriceMinor: "4" }],
+      freeNodes: 0,
+      taxRateBasisPoints: 0,
+    }),
+  );
+  return { id: card.id, effectiveTo: `${year + 1}-01` };
 }
 
 /** An active exclusion of a node in a new cluster of organization A. */
@@ -179,6 +200,7 @@ const MATRIX: Record<string, MatrixRow> = {
       };
     },
   },
+  "billing.rateCards.setEnd": { minRole: "billing", input: async (f) => newRateCardEnd(f), foreignInput: async (f) => newRateCardEnd(f) },
   "billing.settings.get": { minRole: "billing", input: async () => ({}) },
   "billing.settings.update": { minRole: "billing", input: async () => ({ gracePeriodMinutes: 360 }) },
   "billing.setInvoiceStatus": { minRole: "billing", input: async (f) => ({ id: await finalizedInvoice(f), status: "paid" }), foreignInput: async (f) => ({ id: await finalizedInvoice(f), status: "void" }) },

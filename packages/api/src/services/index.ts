@@ -1,5 +1,6 @@
 import type { Auth } from "../auth";
 import { NodeExclusionService } from "../billing/exclusion-service";
+import { RateCardService } from "../billing/rate-card-service";
 import { BillingService } from "../billing/service";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
@@ -32,6 +33,8 @@ export interface Services {
   billing: BillingService;
   /** Listing and ending node exclusions (billing.excludeNode makes them). */
   billingExclusions: NodeExclusionService;
+  /** Ending stored rate cards (billing.createRateCard makes them). */
+  billingRateCards: RateCardService;
   /** Releases what services hold beyond the pool (the LISTEN connection, timers). */
   close(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     kubernetes: new KubernetesService(prisma),
     billing,
     billingExclusions: new NodeExclusionService(prisma, config),
+    billingRateCards: new RateCardService(prisma, config),
     close: async () => {
       await maintenance.stop();
       await notifier.close();

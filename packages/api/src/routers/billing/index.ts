@@ -15,6 +15,7 @@ import { listInvoicesRoute } from "./list-invoices";
 import { listNodeExclusionsRoute } from "./list-node-exclusions";
 import { listRateCardsRoute } from "./list-rate-cards";
 import { setInvoiceStatusRoute } from "./set-invoice-status";
+import { setRateCardEndRoute } from "./set-rate-card-end";
 import { updateBudgetRoute } from "./update-budget";
 import { updateSettingsRoute } from "./update-settings";
 
@@ -27,7 +28,7 @@ export const billingRouter = {
   explainLine: explainLineRoute,
   showback: getShowbackRoute,
   budgets: { list: listBudgetsRoute, create: createBudgetRoute, update: updateBudgetRoute, delete: deleteBudgetRoute },
-  rateCards: { list: listRateCardsRoute, create: createRateCardRoute },
+  rateCards: { list: listRateCardsRoute, create: createRateCardRoute, setEnd: setRateCardEndRoute },
   settings: { get: getSettingsRoute, update: updateSettingsRoute },
   setInvoiceStatus: setInvoiceStatusRoute,
   excludeNode: excludeNodeRoute,
