@@ -209,7 +209,7 @@ export class Provisioner implements Sidecar {
 
   async stop(): Promise<void> {
     await Promise.all([this.claimQueue.stop(), this.volumeQueue.stop()]);
-    await Promise.all([this.claims.stop(), this.volumes.stop(), this.csiNodes.stop(), this.nodes.stop()]);
+    await Promise.all([this.claims.stop(), this.volumes.stop(), this.csiNodes.stop(), this.nodes.stop(), this.classes.stop()]);
   }
 }
 
