@@ -334,7 +334,8 @@ describe("billing", () => {
     expect(await t.api.services.billing.evaluateBudgets(clock.now())).toBe(0);
     const alerts = await t.api.prisma.alert.findMany({ where: { organizationId: a.id, kind: { in: ["budget_actual", "budget_forecast"] } } });
     expect(alerts.map((x) => `${x.kind}:${x.subject.split(":")[3]}`).sort()).toEqual(["budget_actual:50", "budget_forecast:100", "budget_forecast:50", "budget_forecast:80"]);
-    expect(alerts.every((x) => x.clusterId === c.clusterId && x.state === "open")).toBe(true);
+    // Organization-level: a budget spans clusters, so its alerts belong to none of them.
+    expect(alerts.every((x) => x.clusterId === null && x.state === "open")).toBe(true);
     // Next month the old month's alerts resolve; the crossings of the new month start over.
     clock.set(new Date("2027-02-01T00:30:00.000Z"));
     await t.api.services.billing.evaluateBudgets(clock.now());

@@ -32,7 +32,7 @@ import {
 import { renderInvoiceCsv, renderInvoicePdf } from "@stowage/billing/render";
 import type { BillingBudget, BillingInvoice, BillingRateCard } from "@stowage/prisma";
 import { roleAtLeast } from "../auth/roles";
-import { alertRepository } from "../repositories/alert";
+import { alertRepository, ORGANIZATION_ALERT_KINDS } from "../repositories/alert";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
 import { AppError } from "../errors";
@@ -117,17 +117,20 @@ export class BillingService {
   }
 
   /**
-   * Judges every budget on this month's actual total and forecast at `now` and raises one alert
-   * per (budget, threshold, basis, month) crossed — the crossing row and its alert are written in
-   * one transaction, so a crash cannot leave a crossing without its alert. Budget alerts of
-   * earlier months are resolved. Runs on maintenance ticks, independent of ingest.
+   * Judges every budget on this month's actual total and forecast at `now` and raises one
+   * organization-level alert per (budget, threshold, basis, month) crossed: a budget spans all of
+   * an organization's clusters, so its alert belongs to none of them and outlives any. The
+   * crossing row and its alert are written in one transaction, so a crash cannot leave a crossing
+   * without its alert; two evaluations at once raise one alert, because the crossing's key lets
+   * one insert through and alert_one_open_organization would refuse a second open alert anyway.
+   * Budget alerts of earlier months are resolved. Runs on maintenance ticks, independent of ingest.
    */
   async evaluateBudgets(now: Date): Promise<number> {
     const nowMs = now.getTime();
     const month = new Date(monthStart(nowMs));
     const key = monthKey(nowMs);
     await this.prisma.alert.updateMany({
-      where: { kind: { in: ["budget_actual", "budget_forecast"] }, state: "open", NOT: { subject: { endsWith: `:${key}` } } },
+      where: { kind: { in: [...ORGANIZATION_ALERT_KINDS] }, state: "open", NOT: { subject: { endsWith: `:${key}` } } },
       data: { state: "resolved", resolvedAt: now, updatedAt: now },
     });
     const budgets = await billingRepository(this.prisma).allBudgets();
@@ -137,34 +140,27 @@ export class BillingService {
     for (const [organizationId, list] of byOrg) {
       const org = await this.org(organizationId);
       const period = await this.currentPeriodOf(org, nowMs);
-      // The alert table is per cluster: a budget alert goes to the cluster costing the most on its basis.
-      const top = (field: "monthToDateMinor" | "forecastMinor") => [...period.clusters].sort((a, b) => (BigInt(b[field]) > BigInt(a[field]) ? 1 : BigInt(b[field]) < BigInt(a[field]) ? -1 : 0))[0];
       for (const budget of list) {
         const dto = this.budgetDto(budget, period);
         for (const [basis, thresholds] of [["actual", dto.crossedActual], ["forecast", dto.crossedForecast]] as const) {
-          const cluster = top(basis === "actual" ? "monthToDateMinor" : "forecastMinor");
-          if (!cluster) continue;
           for (const threshold of thresholds) {
             const opened = await this.prisma.$transaction(async (tx) => {
               const repo = billingRepository(tx);
               if (!(await repo.recordCrossing(budget.id, month, threshold, basis))) return false;
               const spend = basis === "actual" ? dto.actualMinor : dto.forecastMinor;
-              const subject = `budget:${budget.id}:${basis}:${threshold}:${key}`;
               const what = basis === "actual" ? "has reached" : "is forecast to reach";
-              await alertRepository(tx).open(
+              const alert = await alertRepository(tx).openForOrganization(
                 organizationId,
-                cluster.clusterId,
                 {
                   kind: basis === "actual" ? "budget_actual" : "budget_forecast",
-                  subject,
+                  subject: `budget:${budget.id}:${basis}:${threshold}:${key}`,
                   severity: threshold >= 100 ? "critical" : "warning",
-                  message: `Budget ${budget.name} ${what} ${threshold} % in ${key} (${spend} of ${budget.amountMinor.toString()} ${period.currency} minor units; most from cluster ${cluster.clusterName})`,
+                  message: `Budget ${budget.name} ${what} ${threshold} % in ${key} (${spend} of ${budget.amountMinor.toString()} ${period.currency} minor units)`,
                 },
                 now,
               );
-              const alert = await tx.alert.findFirst({ where: { organizationId, clusterId: cluster.clusterId, subject, state: "open" }, select: { id: true } });
-              if (alert) await repo.setCrossingAlert(budget.id, month, threshold, basis, alert.id);
-              return true;
+              await repo.setCrossingAlert(budget.id, month, threshold, basis, alert.id);
+              return alert.opened;
             });
             if (opened) raised++;
           }

@@ -210,7 +210,8 @@ export type FleetOverviewDto = z.infer<typeof fleetOverviewSchema>;
 export const alertSchema = z
   .object({
     id: z.uuid(),
-    clusterId: z.uuid(),
+    scope: z.enum(["cluster", "organization"]).meta({ description: "organization: about the whole organization (a budget's), with no cluster" }),
+    clusterId: z.uuid().nullable().meta({ description: "null for an organization-level alert" }),
     kind: alertKindSchema,
     subject: z.string().meta({ description: '"cluster", or the agent\'s node / replica / volume id' }),
     severity: alertSeveritySchema,
@@ -226,6 +227,7 @@ export type AlertDto = z.infer<typeof alertSchema>;
 export function toAlertDto(a: Alert): AlertDto {
   return {
     id: a.id,
+    scope: a.clusterId === null ? "organization" : "cluster",
     clusterId: a.clusterId,
     kind: a.kind,
     subject: a.subject,

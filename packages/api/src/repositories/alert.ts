@@ -10,10 +10,16 @@ export interface FailingCondition {
   message: string;
 }
 
+/** The kinds an organization-level alert may have (the CHECK alert_cluster_scope in SQL). */
+export const ORGANIZATION_ALERT_KINDS = ["budget_actual", "budget_forecast"] as const satisfies readonly AlertKind[];
+export type OrganizationAlertKind = (typeof ORGANIZATION_ALERT_KINDS)[number];
+
 export interface AlertFilters {
   state?: AlertState | undefined;
   clusterId?: string | undefined;
   kind?: AlertKind | undefined;
+  /** Kinds the caller may not see (budget alerts carry spend, which only billing readers may). */
+  hiddenKinds?: readonly AlertKind[] | undefined;
 }
 
 /**
@@ -55,13 +61,31 @@ export function alertRepository(db: Db) {
         ...(filters.state ? { state: filters.state } : {}),
         ...(filters.clusterId ? { clusterId: filters.clusterId } : {}),
         ...(filters.kind ? { kind: filters.kind } : {}),
-        ...(after ? { AND: [after] } : {}),
+        AND: [...(filters.hiddenKinds && filters.hiddenKinds.length > 0 ? [{ kind: { notIn: [...filters.hiddenKinds] } }] : []), ...(after ? [after] : [])],
       };
       return db.alert.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: page.limit + 1 });
     },
 
     async resolve(organizationId: string, clusterId: string, kind: AlertKind, subject: string, at: Date): Promise<void> {
       await db.alert.updateMany({ where: { organizationId, clusterId, kind, subject, state: "open" }, data: { state: "resolved", resolvedAt: at, updatedAt: at } });
+    },
+
+    /**
+     * Opens an organization-level alert (no cluster: a budget's) unless one is open for the same
+     * (kind, subject); returns the open alert's id and whether this call opened it. ON CONFLICT on
+     * alert_one_open_organization rather than catching a unique violation, because budget
+     * evaluation calls this inside a transaction, which a failed insert would abort.
+     */
+    async openForOrganization(organizationId: string, c: FailingCondition & { kind: OrganizationAlertKind }, at: Date): Promise<{ id: string; opened: boolean }> {
+      const inserted = await db.$queryRaw<{ id: string }[]>`
+        INSERT INTO alert ("organizationId", "clusterId", "kind", "subject", "severity", "message", "createdAt", "updatedAt")
+        VALUES (${organizationId}, NULL, ${c.kind}::"AlertKind", ${c.subject}, ${c.severity}::"AlertSeverity", ${c.message}, ${at}, ${at})
+        ON CONFLICT ("organizationId", "kind", "subject") WHERE "state" = 'open' AND "clusterId" IS NULL DO NOTHING
+        RETURNING "id"::text AS id`;
+      const row = inserted[0];
+      if (row) return { id: row.id, opened: true };
+      const existing = await db.alert.findFirstOrThrow({ where: { organizationId, clusterId: null, kind: c.kind, subject: c.subject, state: "open" }, select: { id: true } });
+      return { id: existing.id, opened: false };
     },
 
     async open(organizationId: string, clusterId: string, c: FailingCondition, at: Date): Promise<boolean> {

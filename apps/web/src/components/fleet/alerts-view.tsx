@@ -114,7 +114,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
               <TableRow>
                 <TableHead>Severity</TableHead>
                 <TableHead>Kind</TableHead>
-                <TableHead>Cluster</TableHead>
+                <TableHead>Scope</TableHead>
                 <TableHead>Message</TableHead>
                 <TableHead>Opened</TableHead>
                 <TableHead>Resolved</TableHead>
@@ -128,9 +128,16 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
                   </TableCell>
                   <TableCell>{ALERT_KIND_LABELS[a.kind]}</TableCell>
                   <TableCell>
-                    <Link href={`/clusters/${a.clusterId}`} className="hover:underline">
-                      {clusterName.get(a.clusterId) ?? "Cluster"}
-                    </Link>
+                    {a.clusterId === null ? (
+                      // Organization-level (a budget's): it spans every cluster, so it points at the budgets.
+                      <Link href="/billing/budgets" className="hover:underline">
+                        Organization
+                      </Link>
+                    ) : (
+                      <Link href={`/clusters/${a.clusterId}`} className="hover:underline">
+                        {clusterName.get(a.clusterId) ?? "Cluster"}
+                      </Link>
+                    )}
                   </TableCell>
                   <TableCell className="max-w-96 whitespace-normal">{a.message}</TableCell>
                   <TableCell className="text-muted-foreground">
