@@ -5,11 +5,12 @@
  * test), and N groups (default 20) taken under them through one node's admin API.
  *
  * Prints one JSON document with the `--group` section (the replication bench includes it):
- * the I/O pause of each group (the longest hold of its volumes, measured by their targets),
- * p50 and max over the groups, against the 50 ms goal; the per-volume holds; the request's
- * latency; and where a hold goes on the target (flush and replica snapshots, the record's
- * compare-and-swap in etcd), from the nodes' logs. The machine's load average is recorded
- * beside them, as the figures are wall-clock times.
+ * the I/O pause of each group — from the first volume's hold to the last one's resume, on the
+ * targets' clocks (one machine here, so exact) — p50, p95 and max over the groups, against the
+ * 50 ms goal; each volume's own hold; the request's latency; and, from the nodes' logs, the
+ * part of a hold spent on the flush and replica copies, and the volume record's
+ * compare-and-swap in etcd, which now follows the resume. The machine's load average is
+ * recorded beside them, as the figures are wall-clock times.
  */
 import os from "node:os";
 import { AdminClient } from "../src/admin/client";
@@ -43,8 +44,8 @@ function percentile(values: number[], p: number): number {
   return Math.round(v * 10) / 10;
 }
 
-function stats(values: number[]): { p50: number; max: number } {
-  return { p50: percentile(values, 50), max: percentile(values, 100) };
+function stats(values: number[]): { p50: number; p95: number; max: number } {
+  return { p50: percentile(values, 50), p95: percentile(values, 95), max: percentile(values, 100) };
 }
 
 /** `snapshotMs` and `recordMs` of the nodes' "group snapshot member taken" lines for the bench's groups. */
@@ -97,9 +98,10 @@ try {
     const started = performance.now();
     const g = await groups.create({ name: `bench-${i}`, volumes: VOLUMES });
     requestMs.push(performance.now() - started);
-    groupPause.push(g.pause.maxMs);
+    if (g.pause.spanMs === undefined) throw new Error(`group ${g.name}: a target did not say when it resumed`);
+    groupPause.push(g.pause.spanMs);
     for (const v of g.volumes) volumePause.push(v.pauseMs);
-    log(`group ${i}: pause max ${g.pause.maxMs} ms, p50 ${g.pause.p50Ms} ms (volumes ${g.volumes.map((v) => `${v.volume} ${v.pauseMs}`).join(", ")})`);
+    log(`group ${i}: pause ${g.pause.spanMs} ms from the first hold to the last resume (volumes ${g.volumes.map((v) => `${v.volume} ${v.pauseMs}`).join(", ")})`);
     // The writers go on between groups, as they would between scheduled ones.
     await Promise.all(writers.map((w) => w.waitSteps(3)));
   }
@@ -114,13 +116,14 @@ try {
       volumes: VOLUMES.length,
       targets: targets.length,
       writers: writers.length,
-      /** The longest hold of each group's volumes: what a writer across them waits at most. */
+      /** Per group, from the first volume's hold to the last one's resume: what a writer across them can wait at most. */
       pauseMs: pause,
       goalMs: GOAL_MS,
       meetsGoal: pause.max < GOAL_MS,
+      meetsGoalAtP50: pause.p50 < GOAL_MS,
       volumePauseMs: stats(volumePause),
       requestMs: stats(requestMs),
-      /** On the target, inside the hold: flush + replica snapshots + record, and the record alone. */
+      /** On the target: flush + replica copies (inside the hold), and the volume record's compare-and-swap (after the resume). */
       snapshotMs: stats(parts.snapshotMs),
       recordMs: stats(parts.recordMs),
       writerSteps: steps,

@@ -49,16 +49,24 @@ export const groupSnapshotSchema = z.object({
   name: z.string(),
   createdAt: z.string(),
   volumes: z.array(groupSnapshotVolumeSchema),
-  /** Over the group's volumes: the longest hold and the median one (ms). */
-  pause: z.object({ maxMs: z.number().nonnegative(), p50Ms: z.number().nonnegative() }),
+  /**
+   * Over the group's volumes: the longest hold and the median one (ms), and the span from the
+   * first volume's hold to the last one's resume (ms; the targets' clocks).
+   */
+  pause: z.object({ maxMs: z.number().nonnegative(), p50Ms: z.number().nonnegative(), spanMs: z.number().nonnegative().optional() }),
 });
 export type GroupSnapshotDto = z.infer<typeof groupSnapshotSchema>;
 
 /** What a coordinator asks of a volume's target: hold writes for at most `holdMs`. */
 export const quiesceRequestSchema = z.object({ holdMs: z.number().int().positive().max(MAX_GROUP_DEADLINE_MS) }).strict();
 export const groupVolumeSnapshotRequestSchema = z.object({ name: nameSchema }).strict();
-/** The volume's snapshot, taken while it was held; it resumed right after (`pauseMs`: how long it was held). */
-export const groupVolumeSnapshotResponseSchema = z.object({ snapshot: clusterSnapshotSchema, pauseMs: z.number().nonnegative() });
+/**
+ * The volume's snapshot, taken while it was held; it resumed right after (`pauseMs`: how long it
+ * was held), before the snapshot was recorded. `resumedAt`: when its writes went through again,
+ * in ms since the epoch on the target's clock (the group's span is measured from these; a
+ * target of an older version does not say).
+ */
+export const groupVolumeSnapshotResponseSchema = z.object({ snapshot: clusterSnapshotSchema, pauseMs: z.number().nonnegative(), resumedAt: z.number().positive().optional() });
 /** `pauseMs` null: the volume was not held (its quiesce had not started, or had already ended). */
 export const resumeResponseSchema = z.object({ pauseMs: z.number().nonnegative().nullable() });
 

@@ -56,21 +56,22 @@ export class GroupQuiesceSessions {
    * Takes the held volume's snapshot, then lets its writes through at once, whether it was
    * taken or not: the volume held still from its quiesce until now, so its snapshot is its
    * state at every moment of the hold, including the one when the whole group was held.
+   * `resumedAt` (ms since the epoch): when writes went through again.
    */
-  async snapshot(session: string, volumeId: string, name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number }> {
+  async snapshot(session: string, volumeId: string, name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number; resumedAt: number }> {
     const key = holdKey(session, volumeId);
     const hold = this.holds.get(key);
     if (hold?.state !== "held") {
       throw new EngineError("BUSY", `volume ${volumeId} is not held for group attempt ${session} (${hold === undefined ? "never quiesced" : hold.state === "ended" ? "its deadline passed or it was resumed" : "still draining"})`);
     }
-    let snapshot: SnapshotRecord;
-    let pauseMs: number;
+    let taken: { snapshot: SnapshotRecord; pauseMs: number; resumedAt: number };
     try {
-      snapshot = await hold.volume.snapshot(name);
+      taken = await hold.volume.snapshot(name);
     } finally {
-      pauseMs = await this.release(key, hold);
+      // Resumed already (at once after the copies, before the record); this ends the hold here.
+      await this.release(key, hold);
     }
-    return { snapshot, pauseMs };
+    return taken;
   }
 
   /** Lets the volume's writes through; how long they were held (ms), or null if they were not. */

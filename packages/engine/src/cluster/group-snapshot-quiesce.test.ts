@@ -50,8 +50,8 @@ async function quiescedVolume(target: VolumeTarget): Promise<QuiescedVolume> {
   const held = await target.quiesce();
   return {
     snapshot: async (name) => {
-      const replicaIds = await held.snapshot(name, () => Promise.resolve());
-      return { name, createdAt: new Date().toISOString(), replicaIds };
+      const { holders, pauseMs, resumedAt } = await held.snapshotThenResume(name, () => Promise.resolve());
+      return { snapshot: { name, createdAt: new Date().toISOString(), replicaIds: holders }, pauseMs, resumedAt };
     },
     resume: () => held.resume(),
   };
@@ -93,6 +93,50 @@ describe("VolumeTarget.quiesce", () => {
     expect((await replicas[2]?.content(BS, BS))?.every((b) => b === 2)).toBe(true);
     await expect(held.snapshot("late", () => Promise.resolve())).rejects.toThrow(/resumed/);
     expect(target.snapshots()).toEqual(["g1"]);
+  });
+
+  it("lets writes through once the copies are taken, before the record is written, and holds other snapshots until it is", async () => {
+    const { replicas, target } = gatedTarget();
+    const held = await target.quiesce();
+    let written = false;
+    const writing = target.write(0, Buffer.alloc(BS, 8)).then(() => (written = true));
+    let recorded: () => void = () => undefined;
+    const recording = new Promise<void>((resolve) => (recorded = resolve));
+    let recordStarted = false;
+    const taking = held.snapshotThenResume("g1", async () => {
+      recordStarted = true;
+      await recording;
+    });
+    // The held write completes while the record is still pending: the record is not in the pause.
+    await pollUntil(() => written, { what: "the held write to go through while the record is pending", intervalMs: 5 });
+    expect(recordStarted).toBe(true);
+    for (const r of replicas) expect(r.snapshots.get("g1")?.subarray(0, BS).every((b) => b === 0)).toBe(true);
+    let single = false;
+    const singleTaken = target.snapshot("single", () => Promise.resolve()).then(() => (single = true));
+    await target.write(BS, Buffer.alloc(BS, 9));
+    expect(single).toBe(false);
+    recorded();
+    const { holders, pauseMs, resumedAt } = await taking;
+    expect(holders.sort()).toEqual(["r0", "r1", "r2"]);
+    expect(pauseMs).toBeGreaterThan(0);
+    expect(resumedAt).toBeGreaterThan(performance.timeOrigin);
+    expect(resumedAt).toBeLessThanOrEqual(performance.timeOrigin + performance.now());
+    expect(await held.resume()).toBe(pauseMs);
+    await singleTaken;
+    await writing;
+    expect(target.snapshots()).toEqual(["g1", "single"]);
+    // The single snapshot, taken after the group's, has both writes.
+    for (const r of replicas) expect(r.snapshots.get("single")?.subarray(0, 2 * BS).every((b, i) => b === (i < BS ? 8 : 9))).toBe(true);
+  });
+
+  it("drops the copies when the record fails after writes resumed", async () => {
+    const { replicas, target } = gatedTarget();
+    const held = await target.quiesce();
+    await expect(held.snapshotThenResume("g2", () => Promise.reject(new Error("consensus store unavailable")))).rejects.toThrow(/consensus store unavailable/);
+    for (const r of replicas) expect(r.snapshots.has("g2")).toBe(false);
+    expect(target.snapshots()).toEqual([]);
+    await target.write(0, Buffer.alloc(BS, 3));
+    await expect(held.snapshotThenResume("g3", () => Promise.resolve())).rejects.toThrow(/resumed/);
   });
 
   it("keeps a single snapshot of the volume waiting until the group resumes", async () => {

@@ -1,8 +1,11 @@
 /**
  * The target's side of a group snapshot, for one volume this node serves:
- * hold its writes (VolumeTarget.quiesce), take its snapshot at that point and
- * record it in the volume record at the target's epoch, as a single snapshot
- * is (snapshots.ts), then let writes through again.
+ * hold its writes (VolumeTarget.quiesce), take its snapshot at that point, let
+ * writes through again, then record it in the volume record at the target's
+ * epoch, as a single snapshot is (snapshots.ts). The record comes after the
+ * resume because it is an etcd round trip: inside the hold it was most of the
+ * pause. A target that dies between the two leaves unrecorded copies, which
+ * the next target drops (VolumeTarget.reconcileSnapshots).
  */
 import type { SnapshotRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
@@ -15,8 +18,12 @@ import type { Attached } from "./volume-state";
 
 /** A volume of a group held still on its target. */
 export interface QuiescedVolume {
-  /** Takes and records snapshot `name` at the held point. */
-  snapshot(name: string): Promise<SnapshotRecord>;
+  /**
+   * Takes snapshot `name` at the held point, lets writes through, then records it (the record is
+   * not part of the pause); how long writes were held (ms) and when they were let through (ms
+   * since the epoch).
+   */
+  snapshot(name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number; resumedAt: number }>;
   /** Lets writes through (after a snapshot under way); resolves to how long they were held (ms). */
   resume(): Promise<number>;
 }
@@ -35,11 +42,14 @@ export async function quiesceClusterVolume(store: ConsensusStore, log: Logger, v
       if (a.target.snapshots().includes(name)) throw new EngineError("EXISTS", `volume ${volumeId} already has a snapshot ${name}`);
       if (a.target.snapshots().length >= MAX_CLUSTER_SNAPSHOTS) throw new EngineError("INVALID", `volume ${volumeId} has ${MAX_CLUSTER_SNAPSHOTS} snapshots, the most a replicated volume keeps`);
       let entry: SnapshotRecord | undefined;
-      // Where the pause goes: the flush and replica snapshots, then the record's compare-and-swap.
+      // Where the time goes: the flush and replica copies (inside the hold), then the record's
+      // compare-and-swap (after it).
       const started = performance.now();
       let recordMs = 0;
+      let hold: { pauseMs: number; resumedAt: number };
       try {
-        await held.snapshot(name, async (holders) => {
+        hold = await held.snapshotThenResume(name, async (holders) => {
+          // The entry's time is the snapshot's point: writes were held until a moment ago.
           entry = { name, createdAt: new Date().toISOString(), replicaIds: holders, sizeBytes: a.target.size };
           const recording = performance.now();
           await recordSnapshot(store, volumeId, a.epoch, entry);
@@ -49,9 +59,9 @@ export async function quiesceClusterVolume(store: ConsensusStore, log: Logger, v
         throw groupVolumeError(volumeId, a, "snapshot", err);
       }
       if (!entry) throw new Error("snapshot taken without a record entry");
-      const snapshotMs = Math.round((performance.now() - started) * 10) / 10;
-      log.info({ volume: volumeId, snapshot: name, epoch: a.epoch, replicas: entry.replicaIds, snapshotMs, recordMs: Math.round(recordMs * 10) / 10 }, "group snapshot member taken");
-      return entry;
+      const snapshotMs = Math.round((performance.now() - started - recordMs) * 10) / 10;
+      log.info({ volume: volumeId, snapshot: name, epoch: a.epoch, replicas: entry.replicaIds, pauseMs: Math.round(hold.pauseMs * 10) / 10, snapshotMs, recordMs: Math.round(recordMs * 10) / 10 }, "group snapshot member taken");
+      return { snapshot: entry, pauseMs: hold.pauseMs, resumedAt: hold.resumedAt };
     },
     resume: () => held.resume(),
   };

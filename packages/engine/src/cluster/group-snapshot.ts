@@ -11,10 +11,20 @@
  * resumes every volume and fails the group, and each target resumes by itself
  * (group-snapshot-participant.ts). A failed group leaves no group record and
  * removes the snapshots it took.
+ *
+ * Nothing slow happens while writes are held: each target resumes its volume
+ * as soon as its copies are taken and records the snapshot in the volume
+ * record after, and the coordinator writes the group record once every volume
+ * runs again. So a coordinator can die with every volume's snapshot taken and
+ * no group: it wrote an attempt record (`group-snapshot-attempts/<name>`)
+ * before holding anything, which the group record replaces in one
+ * transaction. Listing shows group records only, so only complete groups; the
+ * next attempt of that name removes what the dead one left (or says which
+ * volumes it could not clean, and why) before it starts.
  */
 import { randomUUID } from "node:crypto";
 import { AdminClient } from "../admin/client";
-import { groupSnapshotKeys, groupSnapshotRecordSchema, keys, RECORD_VERSION, nodeRecordSchema, volumeRecordSchema, type GroupSnapshotRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
+import { groupSnapshotAttemptSchema, groupSnapshotKeys, groupSnapshotRecordSchema, keys, RECORD_VERSION, nodeRecordSchema, volumeRecordSchema, type GroupSnapshotAttempt, type GroupSnapshotRecord, type SnapshotRecord, type VolumeRecord } from "../consensus/records";
 import type { ConsensusStore } from "../consensus/store";
 import { EngineError } from "../errors";
 import type { Logger } from "../logger";
@@ -27,8 +37,12 @@ export interface GroupParticipants {
   prepare?(volumes: VolumeRecord[], session: string): Promise<void>;
   /** Holds the volume's writes for at most `holdMs`; resolves once none is in flight. */
   quiesce(volume: VolumeRecord, session: string, holdMs: number): Promise<void>;
-  /** Takes and records the held volume's snapshot `name`, then resumes it; how long it was held (ms). */
-  snapshot(volume: VolumeRecord, session: string, name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number }>;
+  /**
+   * Takes the held volume's snapshot `name`, resumes it, then records the snapshot; how long it
+   * was held (ms) and when it resumed (ms since the epoch, the target's clock; absent from an
+   * older target).
+   */
+  snapshot(volume: VolumeRecord, session: string, name: string): Promise<{ snapshot: SnapshotRecord; pauseMs: number; resumedAt?: number | undefined }>;
   /** Lets its writes through (a failed group); how long they were held (ms), or null if they were not. */
   resume(volume: VolumeRecord, session: string): Promise<number | null>;
   /** The attempt is over: forget what `prepare` found. */
@@ -50,6 +64,11 @@ const CLEANUP_INTERVAL_MS = 500;
 const DEFAULT_CLEANUP_RETRY_MS = 120_000;
 /** The claim on a group's name outlives a dead coordinator this long (s); a live one keeps it alive. */
 const CLAIM_TTL_S = 10;
+/**
+ * An abandoned attempt's snapshots are those of its name created since it started; this much
+ * earlier counts too, for the skew between the coordinator's clock and the targets'.
+ */
+const ATTEMPT_CLOCK_SKEW_MS = 5_000;
 /** A resume is a lock release on the target: anything slower than this is a target in trouble. */
 const RESUME_TIMEOUT_MS = 5_000;
 /** The deadline bounds the snapshots; this only stops a request to a target that never answers from lingering. */
@@ -87,24 +106,55 @@ export async function takeGroupSnapshot(deps: GroupSnapshotDeps, request: Create
     const session = randomUUID();
     if (!(await claim.create(groupSnapshotKeys.claim(name), { session }))) throw new EngineError("BUSY", `group snapshot ${name} is being taken by another request`);
     if (await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema)) throw new EngineError("EXISTS", `group snapshot ${name} already exists`);
+    await clearAbandonedAttempt(deps, name);
     const volumes = await Promise.all(ids.map((id) => memberVolume(store, id, name)));
-    return await attempt(deps, name, volumes, deadlineMs, session);
+    // After the checks above: every snapshot of this name on these volumes from now on is ours.
+    const intent: GroupSnapshotAttempt = { v: RECORD_VERSION, name, session, volumes: ids, startedAt: new Date().toISOString() };
+    const intentRevision = await store.create(groupSnapshotKeys.attempt(name), intent);
+    if (intentRevision === null) throw new EngineError("BUSY", `group snapshot ${name} is being taken by another request`);
+    return await attempt(deps, name, volumes, deadlineMs, session, intentRevision);
   } finally {
     await claim.revoke();
   }
 }
 
+/**
+ * Removes what an earlier attempt of `name` left when its coordinator died (its attempt record
+ * is still there; we hold the name's claim, so it is not running): each of its volumes' snapshots
+ * of that name taken since it started. Refuses, naming the volumes and why, when one cannot be
+ * removed now (its target down); the attempt record stays for the next try.
+ */
+async function clearAbandonedAttempt(deps: GroupSnapshotDeps, name: string): Promise<void> {
+  const found = await deps.store.get(groupSnapshotKeys.attempt(name), groupSnapshotAttemptSchema);
+  if (!found) return;
+  const abandoned = found.value;
+  const since = Date.parse(abandoned.startedAt) - ATTEMPT_CLOCK_SKEW_MS;
+  const left = await removeOnce(deps, name, new Map(abandoned.volumes.map((v) => [v, (entry: SnapshotRecord) => Date.parse(entry.createdAt) >= since] as const)));
+  if (left.size > 0) {
+    const reasons = [...left].map(([volume, why]) => `${volume} (${why})`).join("; ");
+    throw new EngineError("BUSY", `group snapshot ${name}: an earlier attempt started at ${abandoned.startedAt} did not finish, and its snapshots of ${reasons} cannot be removed now; try again once those volumes are served`);
+  }
+  await deps.store.compareAndDelete(groupSnapshotKeys.attempt(name), found.revision);
+  deps.log?.info({ group: name, volumes: abandoned.volumes, startedAt: abandoned.startedAt }, "group snapshot: removed what an abandoned attempt left");
+}
+
 /** What became of a volume's snapshot in a failed attempt, for its cleanup. */
 type Outcome = { taken: SnapshotRecord } | "refused-exists" | "unknown";
 
-async function attempt(deps: GroupSnapshotDeps, name: string, volumes: VolumeRecord[], deadlineMs: number, session: string): Promise<GroupSnapshotRecord> {
+async function attempt(deps: GroupSnapshotDeps, name: string, volumes: VolumeRecord[], deadlineMs: number, session: string, intentRevision: string): Promise<GroupSnapshotRecord> {
   const { store, participants } = deps;
   const ids = volumes.map((v) => v.id);
-  await participants.prepare?.(volumes, session);
+  try {
+    await participants.prepare?.(volumes, session);
+  } catch (err) {
+    // Nothing was held or taken: the attempt is over before it began.
+    await store.compareAndDelete(groupSnapshotKeys.attempt(name), intentRevision).catch(() => undefined);
+    throw err;
+  }
   const started = performance.now();
   const deadline = new Deadline(deadlineMs);
   const outcomes = new Map<string, Outcome>();
-  const taken = new Map<string, { snapshot: SnapshotRecord; pauseMs: number }>();
+  const taken = new Map<string, { snapshot: SnapshotRecord; pauseMs: number; resumedAt?: number | undefined }>();
   try {
     const quiesced = new Set<string>();
     await deadline.race(
@@ -140,7 +190,7 @@ async function attempt(deps: GroupSnapshotDeps, name: string, volumes: VolumeRec
     deadline.clear();
     await resumeAll(participants, volumes, session);
     participants.finish?.(session);
-    await removeSnapshots(deps, name, outcomes);
+    await removeSnapshots(deps, name, outcomes, intentRevision);
     deps.log?.warn({ group: name, volumes: ids, ms: Math.round(performance.now() - started), err: err instanceof Error ? err.message : String(err) }, "group snapshot failed");
     throw err instanceof EngineError ? new EngineError(err.code, `group snapshot ${name}: ${err.message}`, { cause: err }) : err;
   }
@@ -157,14 +207,23 @@ async function attempt(deps: GroupSnapshotDeps, name: string, volumes: VolumeRec
       const s = t.snapshot;
       return { volume: v.id, snapshot: s.name, createdAt: s.createdAt, replicaIds: s.replicaIds, ...(s.sizeBytes === undefined ? {} : { sizeBytes: s.sizeBytes }), pauseMs: round(t.pauseMs) };
     }),
-    pause: summarise([...taken.values()].map((t) => t.pauseMs)),
+    pause: { ...summarise([...taken.values()].map((t) => t.pauseMs)), ...span([...taken.values()]) },
   };
-  // Under the claim nobody else creates this name; a store failure here leaves no group either.
+  // Every volume runs again: the group record replaces our attempt record, only if that is still
+  // ours (a coordinator cut off past its claim finds the next attempt has cleared it).
+  let created: string | null;
   try {
-    await store.create(groupSnapshotKeys.group(name), record);
+    created = await store.createConsuming(groupSnapshotKeys.group(name), record, { key: groupSnapshotKeys.attempt(name), revision: intentRevision });
   } catch (err) {
-    await removeSnapshots(deps, name, outcomes);
+    // The transaction may have landed before its answer was lost: then the group is taken.
+    const landed = (await store.get(groupSnapshotKeys.group(name), groupSnapshotRecordSchema).catch(() => null))?.value;
+    if (landed?.createdAt === record.createdAt) return landed;
+    await removeSnapshots(deps, name, outcomes, intentRevision);
     throw err;
+  }
+  if (created === null) {
+    await removeSnapshots(deps, name, outcomes, null);
+    throw new EngineError("BUSY", `group snapshot ${name}: another attempt of that name took over while this one recorded it (this coordinator lost its claim); its snapshots were removed`);
   }
   deps.log?.info({ group: name, volumes: ids, pauseMaxMs: record.pause.maxMs, pauseP50Ms: record.pause.p50Ms }, "group snapshot taken");
   return record;
@@ -275,39 +334,56 @@ async function resumeAll(participants: GroupParticipants, volumes: VolumeRecord[
  * Removes a failed group's snapshots: each one taken (if its volume's record
  * still lists that very entry), and each one asked for whose answer was lost
  * (if the record lists one of that name). One whose target is down now is
- * retried in the background until the volume is served again.
+ * retried in the background until the volume is served again. Once all are
+ * gone, the attempt record (at `intentRevision`) goes too; while any is left,
+ * it stays, so the next attempt of that name removes them first.
  */
-async function removeSnapshots(deps: GroupSnapshotDeps, name: string, outcomes: Map<string, Outcome>): Promise<void> {
-  const ours = new Map([...outcomes].flatMap(([volume, o]) => (o === "refused-exists" ? [] : [[volume, o === "unknown" ? null : o.taken.createdAt] as const])));
+async function removeSnapshots(deps: GroupSnapshotDeps, name: string, outcomes: Map<string, Outcome>, intentRevision: string | null): Promise<void> {
+  const ours = new Map(
+    [...outcomes].flatMap(([volume, o]) => {
+      if (o === "refused-exists") return [];
+      const createdAt = o === "unknown" ? null : o.taken.createdAt;
+      return [[volume, (entry: SnapshotRecord) => createdAt === null || entry.createdAt === createdAt] as const];
+    }),
+  );
+  const dropIntent = async (): Promise<void> => {
+    if (intentRevision !== null) await deps.store.compareAndDelete(groupSnapshotKeys.attempt(name), intentRevision).catch(() => undefined);
+  };
   const left = await removeOnce(deps, name, ours);
-  if (left.size === 0) return;
+  if (left.size === 0) return dropIntent();
   deps.log?.warn({ group: name, volumes: [...left.keys()] }, "group snapshot cleanup deferred until the volumes are served again");
   const until = Date.now() + (deps.cleanupRetryMs ?? DEFAULT_CLEANUP_RETRY_MS);
   void (async () => {
-    let pending = left;
+    let pending = new Map([...left.keys()].flatMap((v) => {
+      const match = ours.get(v);
+      return match ? [[v, match] as const] : [];
+    }));
     while (pending.size > 0 && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, CLEANUP_INTERVAL_MS).unref());
-      pending = await removeOnce(deps, name, pending);
+      const still = await removeOnce(deps, name, pending);
+      pending = new Map([...pending].filter(([v]) => still.has(v)));
     }
-    if (pending.size > 0) deps.log?.error({ group: name, volumes: [...pending.keys()] }, "group snapshot cleanup gave up; delete these snapshots by hand");
+    if (pending.size > 0) deps.log?.error({ group: name, volumes: [...pending.keys()] }, "group snapshot cleanup gave up; the next attempt of this name removes them, or delete these snapshots by hand");
+    else await dropIntent();
   })();
 }
 
 /**
- * One pass over `volume → createdAt of our entry (null: unknown)`: what is
- * still recorded as ours and could not be deleted now.
+ * One pass over `volume → which entry of that name is ours`: the volumes
+ * whose snapshot is still recorded as ours and could not be deleted now, with
+ * why.
  */
-async function removeOnce(deps: GroupSnapshotDeps, name: string, ours: Map<string, string | null>): Promise<Map<string, string | null>> {
-  const left = new Map<string, string | null>();
+async function removeOnce(deps: Pick<GroupSnapshotDeps, "store" | "deleteSnapshot">, name: string, ours: Map<string, (entry: SnapshotRecord) => boolean>): Promise<Map<string, string>> {
+  const left = new Map<string, string>();
   await Promise.all(
-    [...ours].map(async ([id, createdAt]) => {
+    [...ours].map(async ([id, isOurs]) => {
       try {
         const v = (await deps.store.get(keys.volume(id), volumeRecordSchema))?.value;
         const entry = v?.snapshots.find((s) => s.name === name);
-        if (!entry || (createdAt !== null && entry.createdAt !== createdAt)) return;
+        if (!entry || !isOurs(entry)) return;
         await deps.deleteSnapshot(id, name).catch(ignoreNotFound);
-      } catch {
-        left.set(id, createdAt);
+      } catch (err) {
+        left.set(id, err instanceof Error ? err.message : String(err));
       }
     }),
   );
@@ -317,6 +393,18 @@ async function removeOnce(deps: GroupSnapshotDeps, name: string, ours: Map<strin
 function ignoreNotFound(err: unknown): void {
   if (err instanceof EngineError && err.code === "NOT_FOUND") return;
   throw err;
+}
+
+/**
+ * From the first volume's hold to the last one's resume (ms, 0.1 ms precision), on the targets'
+ * clocks: each hold began `pauseMs` before its `resumedAt`. Absent when a target did not say.
+ */
+function span(holds: Array<{ pauseMs: number; resumedAt?: number | undefined }>): { spanMs?: number } {
+  const ends = holds.map((h) => h.resumedAt);
+  if (holds.length === 0 || ends.some((e) => e === undefined)) return {};
+  const first = Math.min(...holds.map((h) => (h.resumedAt ?? 0) - h.pauseMs));
+  const last = Math.max(...holds.map((h) => h.resumedAt ?? 0));
+  return { spanMs: round(Math.max(0, last - first)) };
 }
 
 /** Max and nearest-rank median of the volumes' pauses (ms, 0.1 ms precision). */

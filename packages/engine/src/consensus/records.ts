@@ -180,14 +180,33 @@ export const groupSnapshotRecordSchema = z.object({
       }),
     )
     .min(1),
-  /** Over the group's volumes. */
-  pause: z.object({ maxMs: z.number().nonnegative(), p50Ms: z.number().nonnegative() }),
+  /**
+   * Over the group's volumes. `spanMs`: from the first volume's hold to the last one's resume
+   * (the targets' clocks; absent when a target did not say when it resumed).
+   */
+  pause: z.object({ maxMs: z.number().nonnegative(), p50Ms: z.number().nonnegative(), spanMs: z.number().nonnegative().optional() }),
 });
 export type GroupSnapshotRecord = z.infer<typeof groupSnapshotRecordSchema>;
+
+/**
+ * A group snapshot being taken, written before its volumes are held and replaced by the group
+ * record in one transaction: one left behind is an attempt whose coordinator died, whose
+ * volumes' snapshots the next attempt of that name removes.
+ */
+export const groupSnapshotAttemptSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  name: z.string().min(1),
+  session: z.string().min(1),
+  volumes: z.array(z.string().min(1)).min(1),
+  startedAt: z.string().datetime(),
+});
+export type GroupSnapshotAttempt = z.infer<typeof groupSnapshotAttemptSchema>;
 
 export const groupSnapshotKeys = {
   group: (name: string) => `group-snapshots/${name}`,
   prefix: "group-snapshots/",
   /** Held (with a lease) by the one request taking a group of that name now. */
   claim: (name: string) => `group-snapshot-claims/${name}`,
+  /** The attempt under way (or abandoned) of that name (groupSnapshotAttemptSchema). */
+  attempt: (name: string) => `group-snapshot-attempts/${name}`,
 } as const;

@@ -82,6 +82,22 @@ export class ConsensusStore {
     return res.succeeded ? res.header.revision : null;
   }
 
+  /**
+   * Creates `key` only if it does not exist and `consumed` is still at `revision`, deleting
+   * `consumed` in the same transaction (a record that fulfils an intent). Returns the new
+   * revision, or null if either condition failed.
+   */
+  async createConsuming(key: string, value: unknown, consumed: { key: string; revision: string }): Promise<string | null> {
+    const res = await this.wrap(() =>
+      this.ns
+        .if(key, "Create", "==", 0)
+        .and(consumed.key, "Mod", "==", consumed.revision)
+        .then(this.ns.put(key).value(JSON.stringify(value)), this.ns.delete().key(consumed.key))
+        .commit(),
+    );
+    return res.succeeded ? res.header.revision : null;
+  }
+
   async delete(key: string): Promise<void> {
     await this.wrap(() => this.ns.delete().key(key).exec());
   }

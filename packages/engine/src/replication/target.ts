@@ -105,6 +105,15 @@ export interface QuiescedTarget {
   /** Takes snapshot `name` at the quiesced point, as `VolumeTarget.snapshot` does. At most one at a time. */
   snapshot(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]>;
   /**
+   * Takes the copies of snapshot `name` at the quiesced point, lets writes through at once, and
+   * only then runs `record`: the consensus store write, the slowest step, is no longer part of
+   * the pause. Snapshot and growth operations still wait until `record` is done, and a failed
+   * `record` drops the copies as `snapshot` does. Resolves to the holders, how long writes were
+   * held (ms; `resume` afterwards answers the same figure) and when they were let through (ms
+   * since the epoch, to the microsecond: a group's span is measured across its targets).
+   */
+  snapshotThenResume(name: string, record: (holders: string[]) => Promise<void>): Promise<{ holders: string[]; pauseMs: number; resumedAt: number }>;
+  /**
    * Lets writes through again, once a snapshot under way has finished. Resolves to how long
    * writes were held (ms, from the moment the lock was asked for); again, to the same figure.
    */
@@ -286,6 +295,13 @@ export class VolumeTarget implements BlockDevice {
 
   /** The body of `snapshot`, run with the exclusive lock over the whole volume held (by it, or by `quiesce`). */
   private async snapshotUnderLock(name: string, record: (holders: string[]) => Promise<void>): Promise<string[]> {
+    const holders = await this.takeSnapshotCopies(name);
+    await this.recordSnapshotCopies(name, holders, record);
+    return holders;
+  }
+
+  /** The copies of snapshot `name` on every in-sync replica; run with the exclusive lock over the whole volume held. */
+  private async takeSnapshotCopies(name: string): Promise<string[]> {
     this.checkFenced();
     if (this.snapshotHolders.has(name)) throw new SnapshotExistsError(this.opts.volumeId, name);
     await this.flush();
@@ -296,6 +312,15 @@ export class VolumeTarget implements BlockDevice {
       await l.snapshot(name);
     });
     if (holders.length === 0) throw new BlockIoError("EIO", `volume ${this.opts.volumeId}: no in-sync replica took snapshot ${name}`);
+    return holders;
+  }
+
+  /**
+   * Records copies already taken (`record`, the consensus store entry); only once that succeeds
+   * is the snapshot known here. Needs no lock over the volume (the copies are fixed), only the
+   * control chain, so no other snapshot or growth interleaves.
+   */
+  private async recordSnapshotCopies(name: string, holders: string[], record: (holders: string[]) => Promise<void>): Promise<void> {
     try {
       await record(holders);
     } catch (err) {
@@ -306,7 +331,6 @@ export class VolumeTarget implements BlockDevice {
       throw this.maybeFence(err);
     }
     this.snapshotHolders.set(name, new Set(holders));
-    return holders;
   }
 
   /**
@@ -395,6 +419,13 @@ export class VolumeTarget implements BlockDevice {
         let snapshotting: Promise<unknown> = Promise.resolve();
         let resuming = false;
         let pauseMs = 0;
+        let resumedAt = 0;
+        const release = (): void => {
+          const now = performance.now();
+          pauseMs = now - asked;
+          resumedAt = performance.timeOrigin + now;
+          this.lock.release(all);
+        };
         resolve({
           snapshot: (name, record) => {
             if (resuming) return Promise.reject(new Error(`volume ${this.opts.volumeId} was resumed before snapshot ${name}`));
@@ -402,12 +433,34 @@ export class VolumeTarget implements BlockDevice {
             snapshotting = run.catch(() => undefined);
             return run;
           },
+          snapshotThenResume: (name, record) => {
+            if (resuming) return Promise.reject(new Error(`volume ${this.opts.volumeId} was resumed before snapshot ${name}`));
+            resuming = true;
+            const run = snapshotting.then(async () => {
+              let holders: string[];
+              try {
+                holders = await this.takeSnapshotCopies(name);
+              } finally {
+                // The copies are fixed (or not taken): writes go on while the record is written.
+                release();
+              }
+              try {
+                await this.recordSnapshotCopies(name, holders, record);
+              } finally {
+                resumed();
+              }
+              return { holders, pauseMs, resumedAt };
+            });
+            // A failed copy resumes too (`release` ran); `held` must settle for the control chain.
+            run.catch(() => resumed());
+            snapshotting = run.catch(() => undefined);
+            return run;
+          },
           resume: async () => {
             if (!resuming) {
               resuming = true;
               await snapshotting;
-              pauseMs = performance.now() - asked;
-              this.lock.release(all);
+              release();
               resumed();
             }
             await held;

@@ -5,13 +5,17 @@
  * back, form one consistent cut; the pause is measured and reported; the
  * request is validated naming the field; the CLI drives it; a target that
  * answers past the deadline and a target node killed mid-group fail the group
- * with nothing recorded or left behind, while the writers go on.
+ * with nothing recorded or left behind, while the writers go on; a
+ * coordinator that dies after every volume resumed but before the group is
+ * recorded leaves no listed group, and a retry of the name cleans up and
+ * succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "@stowage/testing/poll";
 import { AdminClient } from "../../src/admin/client";
 import { runCli } from "../../src/cli/run";
-import { groupSnapshotKeys, groupSnapshotRecordSchema, type GroupSnapshotRecord } from "../../src/consensus/records";
+import { groupSnapshotAttemptSchema, groupSnapshotKeys, groupSnapshotRecordSchema, type GroupSnapshotRecord } from "../../src/consensus/records";
+import { ConsensusStore, type LeaseHandle } from "../../src/consensus/store";
 import { groupSnapshotApi, type GroupSnapshotDto } from "../../src/cluster/group-snapshot-api";
 import { GroupSnapshotClient } from "../../src/cluster/group-snapshot-client";
 import { adminParticipants, takeGroupSnapshot, type GroupParticipants, type GroupSnapshotDeps } from "../../src/cluster/group-snapshot";
@@ -135,6 +139,9 @@ describe("group snapshots across volumes on three targets", () => {
         expect(v.pauseMs).toBeLessThan(2_000);
       }
       expect(group.pause.maxMs).toBe(Math.max(...group.volumes.map((v) => v.pauseMs)));
+      // From the first hold to the last resume: at least the longest hold, at most the request.
+      expect(group.pause.spanMs).toBeGreaterThanOrEqual(group.pause.maxMs - 0.1);
+      expect(group.pause.spanMs).toBeLessThan(2_000);
       expect(group.pause.p50Ms).toBeLessThanOrEqual(group.pause.maxMs);
       pauses.push(group.pause.maxMs);
       // Recorded in etcd as answered, and each volume's record lists its snapshot.
@@ -225,6 +232,82 @@ describe("group snapshots across volumes on three targets", () => {
     // The late request finds gc's hold ended and takes nothing.
     await expect(late).rejects.toMatchObject({ code: "BUSY", message: expect.stringMatching(/gc is not held/) as unknown });
     expect(await volumesListing("late")).toEqual([]);
+  });
+
+  it("lists only complete groups after a coordinator dies between the resume and the group record, and a retry of the name succeeds", async () => {
+    // A coordinator in this process on a store connection of its own, which freezes at the group
+    // record (every volume snapshotted and running again) and then dies: its lease ends, as it
+    // would once keep-alives stop, taking its claim on the name with it.
+    let frozen: () => void = () => undefined;
+    const reachedRecord = new Promise<void>((resolve) => (frozen = resolve));
+    class DiesAtGroupRecord extends ConsensusStore {
+      private readonly leases: LeaseHandle[] = [];
+      override async grantLease(ttlSeconds: number): ReturnType<ConsensusStore["grantLease"]> {
+        const lease = await super.grantLease(ttlSeconds);
+        this.leases.push(lease);
+        return lease;
+      }
+      override createConsuming(): Promise<string | null> {
+        frozen();
+        return new Promise<never>(() => undefined);
+      }
+      async die(): Promise<void> {
+        for (const lease of this.leases) await lease.revoke();
+        this.close();
+      }
+    }
+    const dying = new DiesAtGroupRecord([cluster.etcd.endpoint]);
+    const before = writers.map((w) => w.completed);
+    void takeGroupSnapshot({ ...coordinator((real) => real), store: dying }, { name: "orphan", volumes: [...VOLUMES] });
+    await reachedRecord;
+    await dying.die();
+
+    // Every volume has its snapshot and runs again; the group is not listed, its attempt is.
+    expect(await volumesListing("orphan")).toEqual([...VOLUMES]);
+    const orphaned = await Promise.all(VOLUMES.map(async (v) => (await cluster.volume(v))?.snapshots.find((s) => s.name === "orphan")?.createdAt));
+    expect((await groups.list()).map((g) => g.name)).not.toContain("orphan");
+    await expect(groups.get("orphan")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect((await cluster.store.get(groupSnapshotKeys.attempt("orphan"), groupSnapshotAttemptSchema))?.value.volumes).toEqual([...VOLUMES]);
+    await Promise.all(writers.map((w) => w.waitSteps(2)));
+    expect(writers.every((w, i) => w.completed > (before[i] ?? 0))).toBe(true);
+
+    // A retry that cannot remove one of them (gc's target unreachable, as this coordinator sees
+    // it) says which and why, removes the others, and leaves the attempt for the next retry.
+    const cutOff = coordinator((real) => real);
+    const refused = takeGroupSnapshot(
+      { ...cutOff, deleteSnapshot: (volume, name) => (volume === "gc" ? Promise.reject(new EngineError("NO_TARGET", "volume gc: its target node n3 is unreachable")) : cutOff.deleteSnapshot(volume, name)) },
+      { name: "orphan", volumes: [...VOLUMES] },
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: "BUSY",
+      message: expect.stringMatching(/^group snapshot orphan: an earlier attempt started at \S+ did not finish, and its snapshots of gc \(volume gc: its target node n3 is unreachable\) cannot be removed now; try again once those volumes are served$/) as unknown,
+    });
+    expect(await volumesListing("orphan")).toEqual(["gc"]);
+    expect(await cluster.store.get(groupSnapshotKeys.attempt("orphan"), groupSnapshotAttemptSchema)).not.toBeNull();
+
+    // The retry through a node removes what is left and takes the group anew (a moment of BUSY
+    // while the dead claim's end reaches every etcd member is tolerated).
+    const retried = await pollUntil(
+      async () => {
+        try {
+          return await groups.create({ name: "orphan", volumes: [...VOLUMES] });
+        } catch (err) {
+          if (err instanceof EngineError && err.code === "BUSY" && /being taken by another request/.test(err.message)) return undefined;
+          throw err;
+        }
+      },
+      { what: "the retry of the dead coordinator's group", timeoutMs: 20_000, intervalMs: 250 },
+    );
+    expect(retried.volumes.map((v) => v.volume)).toEqual([...VOLUMES]);
+    for (const [i, m] of retried.volumes.entries()) {
+      expect(m.createdAt).not.toBe(orphaned[i]);
+      expect((await cluster.volume(m.volume))?.snapshots.filter((s) => s.name === "orphan").map((s) => s.createdAt)).toEqual([m.createdAt]);
+    }
+    expect((await groups.list()).map((g) => g.name)).toContain("orphan");
+    expect(await cluster.store.get(groupSnapshotKeys.attempt("orphan"), groupSnapshotAttemptSchema)).toBeNull();
+    await expectConsistent(retried);
+    await groups.delete("orphan");
+    expect(await volumesListing("orphan")).toEqual([]);
   });
 
   it("fails when a target node is killed mid-group, removes what it took, and the writers go on", async () => {
