@@ -29,8 +29,8 @@ test("onboarding has no serious accessibility violations", async ({ page, create
 });
 
 test("every signed-in page has no serious accessibility violations", async ({ page, createUser, createOrg, seedFleet, createApiKey, signIn }) => {
-  // Fifteen pages, each rendered and analysed: several seconds apiece on a shared two-core machine.
-  test.setTimeout(360_000);
+  // Nineteen pages, each rendered and analysed: up to fifteen seconds apiece on a shared two-core machine.
+  test.setTimeout(480_000);
   const { pages } = await signInToSeededDashboard({ createUser, createOrg, seedFleet, createApiKey, signIn }, page, "Ada Owner");
   for (const [path, heading] of pages) {
     await test.step(path, async () => {

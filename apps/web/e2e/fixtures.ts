@@ -192,6 +192,10 @@ export async function signInToSeededDashboard(
     [`/billing/explain?month=${month}&cluster=${fleet.cluster.id}&unit=node_hour`, undefined],
     [`/billing/showback?cluster=${fleet.cluster.id}&month=${month}`, "Showback"],
     ["/billing/budgets", "Budgets"],
+    ["/billing/rates", "Rate cards"],
+    ["/billing/rates/new", "Schedule a rate card"],
+    ["/billing/exclusions", "Node exclusions"],
+    ["/billing/settings", "Billing settings"],
     ["/docs/api", undefined],
   ];
   return { fleet, pages };

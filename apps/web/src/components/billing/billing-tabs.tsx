@@ -9,6 +9,9 @@ const TABS = [
   { href: "/billing/invoices", label: "Invoices", exact: false },
   { href: "/billing/showback", label: "Showback", exact: false },
   { href: "/billing/budgets", label: "Budgets", exact: false },
+  { href: "/billing/rates", label: "Rates", exact: false },
+  { href: "/billing/exclusions", label: "Exclusions", exact: false },
+  { href: "/billing/settings", label: "Settings", exact: false },
 ] as const;
 
 /** The billing section's pages; "explain" belongs to invoices, so it marks that tab. */

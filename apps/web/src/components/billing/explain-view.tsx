@@ -10,7 +10,9 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "~/com
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "~/components/ui/table";
 import { cn } from "~/lib/utils";
 import { useTRPC } from "~/trpc/react";
+import { Badge } from "~/components/ui/badge";
 import { BillingTabs } from "./billing-tabs";
+import { ExcludeNodeDialog } from "./exclude-node-dialog";
 import { formatHourUtc, formatMonth, formatQuantity, formatQuantityPrecise, monthStartMs } from "./format";
 import { hourRuns } from "./hour-ranges";
 
@@ -84,9 +86,23 @@ function hourText(h: Hour, missingNodes: number): string {
   return "billed";
 }
 
+type Exclusion = RouterOutputs["billing"]["nodeExclusions"]["list"]["items"][number];
+
+function NodeExclusionCell({ clusterId, nodeId, exclusion }: { clusterId: string; nodeId: string; exclusion: Exclusion | null }) {
+  if (!exclusion) return <ExcludeNodeDialog clusterId={clusterId} nodeId={nodeId} />;
+  return (
+    <Link href="/billing/exclusions" title={`Excluded from ${formatHourUtc(exclusion.from)}`} aria-label={`${exclusion.state === "active" ? "Excluded" : "Scheduled"}: the exclusion of ${nodeId}`} className="rounded-md outline-none focus-visible:ring-2 focus-visible:ring-ring">
+      <Badge variant={exclusion.state === "active" ? "warning" : "secondary"}>{exclusion.state === "active" ? "Excluded" : "Scheduled"}</Badge>
+    </Link>
+  );
+}
+
 export function ExplainView({ input }: { input: ExplainInput }) {
   const trpc = useTRPC();
   const { data: e } = useSuspenseQuery(trpc.billing.explainLine.queryOptions(input));
+  const { data: exclusions } = useSuspenseQuery(trpc.billing.nodeExclusions.list.queryOptions({ clusterId: input.clusterId }));
+  // A node with an exclusion in force or scheduled links to it instead of offering another.
+  const excludedNow = new Map(exclusions.items.filter((x) => x.state !== "ended").map((x) => [x.nodeId, x]));
   const unitName = UNIT_LABELS[e.unit];
   const isNodeHours = e.unit === "node_hour";
   const billedHours = e.hours.filter((h) => h.billed).length;
@@ -153,12 +169,15 @@ export function ExplainView({ input }: { input: ExplainInput }) {
                 <TableHead className="text-right">Excluded</TableHead>
                 <TableHead className="text-right">Not billed</TableHead>
                 <TableHead>Hours without telemetry from this node</TableHead>
+                <TableHead>
+                  <span className="sr-only">Billing</span>
+                </TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
               {e.nodes.length === 0 ? (
                 <TableRow>
-                  <TableCell colSpan={6} className="py-8 text-center text-muted-foreground">
+                  <TableCell colSpan={7} className="py-8 text-center text-muted-foreground">
                     No node reported in this month.
                   </TableCell>
                 </TableRow>
@@ -170,8 +189,11 @@ export function ExplainView({ input }: { input: ExplainInput }) {
                     <TableCell className="text-right tabular-nums">{n.billedHours.length}</TableCell>
                     <TableCell className="text-right tabular-nums">{n.excludedHours.length > 0 ? <span title="Excluded by an admin">{n.excludedHours.length} excluded</span> : "0"}</TableCell>
                     <TableCell className="text-right tabular-nums">{n.notBilledHours.length}</TableCell>
-                    <TableCell className="max-w-md text-xs whitespace-normal">
+                    <TableCell className="max-w-xs text-xs whitespace-normal">
                       <RunList month={e.month} hours={n.notBilledHours} empty="Reported every hour" />
+                    </TableCell>
+                    <TableCell className="text-right">
+                      <NodeExclusionCell clusterId={e.clusterId} nodeId={n.nodeId} exclusion={excludedNow.get(n.nodeId) ?? null} />
                     </TableCell>
                   </TableRow>
                 ))

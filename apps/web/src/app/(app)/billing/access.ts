@@ -12,3 +12,9 @@ export const billingAccess = cache(async (): Promise<{ role: Role; allowed: bool
   const organization = await getQueryClient().fetchQuery(trpc.organization.get.queryOptions({}));
   return { role: organization.role, allowed: roleAtLeast(organization.role, "billing") };
 });
+
+/**
+ * One clock reading per request: pages that depend on the month (which card is in force, which
+ * months can be scheduled) render from it on the server, and the client hydrates the same text.
+ */
+export const requestNow = cache((): number => Date.now());

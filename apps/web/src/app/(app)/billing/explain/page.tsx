@@ -45,6 +45,7 @@ export default async function ExplainPage({ searchParams }: { searchParams: Prom
   if (!(await billingAccess()).allowed) return null;
   const trpc = await getServerTRPC();
   prefetch(trpc.billing.explainLine.queryOptions(input));
+  prefetch(trpc.billing.nodeExclusions.list.queryOptions({ clusterId: input.clusterId }));
   return (
     <HydrateClient>
       <ExplainView input={input} />
