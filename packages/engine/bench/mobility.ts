@@ -8,9 +8,17 @@
  *  - resume cost: bytes sent again after the sending node is killed mid-stream
  *    (goal < 1 extent per volume).
  * The data is incompressible (SHA-256 output), so compression flatters nothing.
+ * East reaches west's nodes directly, as clusters on one host would; `--relay`
+ * sends the run through the tests' TCP relay instead (a process of the
+ * bench's own copying every byte, on the same two cores). Beside the wall-clock
+ * rates it reports the CPU time the sending and receiving node processes spent
+ * on the full run, and the TLS pair's own, per GiB: on a shared machine the
+ * rates follow the load, the CPU per GiB much less.
  * `--json` prints one JSON document on the last line.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import tls from "node:tls";
 import { pollUntil } from "@stowage/testing/poll";
 import { scriptArgs } from "../src/cli/args";
@@ -19,7 +27,7 @@ import { loadNodeTls } from "../src/cluster/certs";
 import { cli, createVolume, MiB, randomish, runRecord, startClusters, waitRunState, writeAt } from "../test/mobility/fixture";
 
 const { values } = scriptArgs(
-  { name: "bench:mobility", usage: "Usage: npm run bench:mobility -- [--quick] [--json]", options: { quick: { type: "boolean" }, json: { type: "boolean" } } },
+  { name: "bench:mobility", usage: "Usage: npm run bench:mobility -- [--quick] [--relay] [--json]", options: { quick: { type: "boolean" }, relay: { type: "boolean" }, json: { type: "boolean" } } },
   (parsed) => parsed,
 );
 const quick = values.quick === true;
@@ -29,8 +37,18 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-/** MB/s of `bytes` through a TLS 1.3 socket pair in this process (4 MiB writes, as the sender frames them). */
-async function plainTlsMBps(bytes: number, material: { caPem: string; certPem: string; keyPem: string }): Promise<number> {
+const GiB = 1024 * MiB;
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  // pid (comm) state ppid ... utime stime: fields 14 and 15, in clock ticks (100 per second here).
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** MB/s of `bytes` through a TLS 1.3 socket pair in this process (4 MiB writes, as the sender frames them), and the CPU ms it took. */
+async function plainTlsMBps(bytes: number, material: { caPem: string; certPem: string; keyPem: string }): Promise<{ mbPerSec: number; cpuMs: number }> {
   const server = tls.createServer({ ca: material.caPem, cert: material.certPem, key: material.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3" });
   let received = 0;
   const done = new Promise<void>((resolve) => {
@@ -50,31 +68,40 @@ async function plainTlsMBps(bytes: number, material: { caPem: string; certPem: s
   const client = tls.connect({ host: "127.0.0.1", port: addr.port, ca: material.caPem, cert: material.certPem, key: material.keyPem, minVersion: "TLSv1.3", checkServerIdentity: () => undefined });
   await new Promise<void>((resolve) => client.once("secureConnect", resolve));
   const chunk = randomBytes(EXTENT);
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let sent = 0; sent < bytes; sent += chunk.length) {
     if (!client.write(chunk)) await new Promise((resolve) => client.once("drain", resolve));
   }
   await done;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   client.destroy();
   server.close();
-  return bytes / 1e6 / seconds;
+  return { mbPerSec: bytes / 1e6 / seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-const c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }] });
+const c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }], direct: values.relay !== true });
 try {
   log(`writing ${SIZE / MiB} MiB into east/vol`);
   await createVolume(c.east, "e1", { name: "vol", size: SIZE, replicas: 2, target: "e1" });
   for (let at = 0; at < SIZE; at += 64 * MiB) await writeAt(c.east, "vol", [{ offset: at, data: randomish(Math.min(64 * MiB, SIZE - at), `bench-${at}`) }]);
 
   log("full replication");
+  // The sender is e1 (it holds the snapshot); the receiver is w1, the first endpoint.
+  const sender = c.east.nodes.get("e1")?.proc?.pid;
+  const receiver = c.west.nodes.get("w1")?.proc?.pid;
+  const cpuBefore = { sender: cpuMsOf(sender), receiver: cpuMsOf(receiver) };
   const full = await cli(["mobility", "start", "vol", "--peer", "west", "--replicas", "1", "--wait", "--admin", c.east.admin("e1")]);
   if (full.code !== 0) throw new Error(full.err);
   const fullRun = await runRecord(c.east, "vol");
   if (!fullRun?.lastCompleted) throw new Error("full run did not complete");
   const fullSeconds = (Date.parse(fullRun.lastCompleted.completedAt) - Date.parse(fullRun.startedAt)) / 1000;
   const fullMBps = fullRun.bytesSent / 1e6 / fullSeconds;
-  const tlsMBps = await plainTlsMBps(SIZE, await loadNodeTls(c.east.tlsDir, "e1"));
+  const perGiB = (ms: number): number => Math.round((ms / 1000 / (SIZE / GiB)) * 100) / 100;
+  const cpu = { senderSecondsPerGiB: perGiB(cpuMsOf(sender) - cpuBefore.sender), receiverSecondsPerGiB: perGiB(cpuMsOf(receiver) - cpuBefore.receiver) };
+  const plain = await plainTlsMBps(SIZE, await loadNodeTls(c.east.tlsDir, "e1"));
+  const tlsMBps = plain.mbPerSec;
   log(`full: ${fullMBps.toFixed(1)} MB/s; plain TLS pair: ${tlsMBps.toFixed(1)} MB/s`);
 
   log("incremental");
@@ -104,7 +131,17 @@ try {
 
   const result = {
     sizeBytes: SIZE,
-    full: { seconds: fullSeconds, mbPerSec: fullMBps, plainTlsMbPerSec: tlsMBps, ratio: fullMBps / tlsMBps, goal: 0.7 },
+    full: {
+      seconds: fullSeconds,
+      mbPerSec: fullMBps,
+      plainTlsMbPerSec: tlsMBps,
+      ratio: fullMBps / tlsMBps,
+      goal: 0.7,
+      path: values.relay === true ? "relay" : "direct",
+      /** CPU seconds per GiB: the sending and receiving node processes, and the TLS pair (both ends, one process). */
+      cpu: { ...cpu, plainTlsSecondsPerGiB: perGiB(plain.cpuMs) },
+      loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+    },
     incremental: { changedBytes: changed, wireBytes: incRun?.wireBytes ?? 0, ratio: wireRatio, goal: 1.1 },
     resume: { bytesResent: resumed.bytesResent, extents: resumed.bytesResent / EXTENT, goal: "< 1 extent per volume", volumes: 1 },
   };

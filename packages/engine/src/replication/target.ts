@@ -207,8 +207,12 @@ export class VolumeTarget implements BlockDevice {
   async write(offset: number, data: Buffer, opts?: { fua?: boolean; crc?: number }): Promise<void> {
     this.check(offset, data.length);
     const fua = opts?.fua ?? false;
-    // One CRC for every replica: the payload CRC on the wire, and the block checksum a replica stores.
-    const crc = opts?.crc ?? payloadCrc(data);
+    // One CRC for every replica: the payload CRC on the wire, and the block checksum a replica
+    // stores. Computed here only when several replicas share it: a single one computes what it
+    // needs itself (a remote link its payload CRC, a local replica its per-block checksums, which
+    // for a multi-block write are not this CRC at all), so a single-copy volume's 4 MiB writes
+    // are not checksummed twice.
+    const crc = opts?.crc ?? (this.slots.size > 1 ? payloadCrc(data) : undefined);
     await this.mutate(offset, data.length, (l) => l.write(offset, data, fua, crc));
   }
 

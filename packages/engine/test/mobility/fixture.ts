@@ -111,7 +111,12 @@ async function endpointOf(c: TestCluster, node: string): Promise<{ host: string;
   return { host: rec.address.slice(0, i), port: Number(rec.address.slice(i + 1)) };
 }
 
-export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?: string }): Promise<Clusters> {
+/**
+ * `direct`: east reaches west's nodes straight, not through the relay (the benchmark: the relay
+ * is a process of the test's own, piping every byte through this one, which a real link between
+ * clusters is not; it would compete with the engines for the machine's cores).
+ */
+export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?: string; direct?: boolean }): Promise<Clusters> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "stowage-mobility-"));
   const eastKek = path.join(dir, "east-kek");
   const westKek = path.join(dir, "west-kek");
@@ -132,9 +137,10 @@ export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?
   const relay = new LinkRelay(relayTo);
   await relay.start();
   const w2 = await endpointOf(west, "w2");
+  const first = opts.direct === true ? await endpointOf(west, "w1") : null;
   const bundle = path.join(dir, "east.bundle.json");
   // West lets east in; east installs west as a peer. The relay is west's first endpoint.
-  const issued = await cli(["mobility", "pair", "issue", "--tls-dir", west.tlsDir, "--cluster", "west", "--peer", "east", "--endpoint", relay.address, "--endpoint", `${w2.host}:${w2.port}`, "--out", bundle]);
+  const issued = await cli(["mobility", "pair", "issue", "--tls-dir", west.tlsDir, "--cluster", "west", "--peer", "east", "--endpoint", first ? `${first.host}:${first.port}` : relay.address, "--endpoint", `${w2.host}:${w2.port}`, "--out", bundle]);
   if (issued.code !== 0) throw new Error(`pair issue: ${issued.err}`);
   const added = await cli(["mobility", "peer", "add", "--bundle", bundle, "--admin", east.admin(opts.eastNodes[0]?.id ?? "e1")]);
   if (added.code !== 0) throw new Error(`peer add: ${added.err}`);

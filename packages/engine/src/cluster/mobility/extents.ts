@@ -43,9 +43,9 @@ export function planExtents(ranges: readonly ByteRange[]): ExtentPlan[] {
   return out;
 }
 
-/** The stored bytes of a plan's ranges, concatenated. */
-export async function readExtent(device: BlockDevice, plan: ExtentPlan): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(plan.bytes);
+/** The stored bytes of a plan's ranges, concatenated (into the start of `into`, when given: a pooled buffer). */
+export async function readExtent(device: BlockDevice, plan: ExtentPlan, into?: Buffer): Promise<Buffer> {
+  const out = into ? into.subarray(0, plan.bytes) : Buffer.allocUnsafe(plan.bytes);
   let at = 0;
   for (const r of plan.ranges) {
     await device.read(plan.extent * EXTENT_SIZE + r.offset, out.subarray(at, at + r.length));

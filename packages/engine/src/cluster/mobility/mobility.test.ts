@@ -5,13 +5,16 @@
 import net from "node:net";
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { pollUntil } from "@stowage/testing/poll";
 import { LocalFileKms } from "../../kms/local-file";
 import { createClusterCa, issueNodeCertificate } from "../../replication/tls";
 import { compressForWire, decompressFromWire, isAllZero, planExtents, sha256 } from "./extents";
 import { TokenBucket } from "./limiter";
 import { MobilityMetrics } from "./metrics";
 import { checkBundle, issuePairBundle, openPairKey, pairPeerOf, sealPairKey } from "./pair";
-import { decodeExtent, decodeJson, encodeExtentHead, FrameSocket, helloSchema, MessageType, WireError } from "./wire";
+import { BufferPool } from "./buffers";
+import { StageTimes } from "./stages";
+import { decodeExtent, decodeJson, encodeExtentHead, FrameSocket, framePool, helloSchema, MAX_PAYLOAD, MessageType, WireError } from "./wire";
 import os from "node:os";
 import path from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -55,7 +58,7 @@ describe("EXTENT frames", () => {
   });
 
   it("names the field of a malformed control message", () => {
-    const frame = { type: MessageType.Hello, payload: Buffer.from(JSON.stringify({ volume: "v", sourceVolume: "v", sizeBytes: -1, encrypted: false, snapshot: "s", candidates: [] })) };
+    const frame = { payload: Buffer.from(JSON.stringify({ volume: "v", sourceVolume: "v", sizeBytes: -1, encrypted: false, snapshot: "s", candidates: [] })) };
     expect(() => decodeJson(frame, helloSchema, "HELLO")).toThrow(/HELLO: sizeBytes: /);
   });
 
@@ -79,6 +82,74 @@ describe("EXTENT frames", () => {
     await expect(peer.next()).rejects.toThrow(WireError);
     client.destroy();
     server.close();
+  });
+});
+
+describe("frame buffers", () => {
+  it("assembles an extent frame cut into pieces of any size into a pooled buffer, and reuses it once released", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const bound = server.address();
+    if (bound === null || typeof bound === "string") throw new Error("no address");
+    const accepted = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
+    const client = net.connect(bound.port, "127.0.0.1");
+    const peer = new FrameSocket(await accepted);
+    const body = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < body.length; i += 32) sha256(Buffer.from(`b${i}`)).copy(body, i);
+    const head = encodeExtentHead(7, 0, body.length, sha256(body), [{ offset: 0, length: body.length }]);
+    const sender = new FrameSocket(client);
+    let written = 0;
+    // Two frames: the second one arrives in 1-byte, 13-byte and 64 KiB pieces across its header.
+    sender.sendThen(MessageType.Extent, [head, body], () => written++);
+    await sender.drained();
+    const first = await peer.next();
+    expect(first?.type).toBe(MessageType.Extent);
+    const frame = decodeExtent(first?.payload ?? Buffer.alloc(0), 4 * MiB);
+    expect(frame.extent).toBe(7);
+    expect(frame.body.equals(body)).toBe(true);
+    expect(first?.payload.buffer.byteLength).toBe(MAX_PAYLOAD);
+    await pollUntil(() => written === 1, { what: "the write callback", intervalMs: 5 });
+    const idleBefore = framePool.idle;
+    first?.release();
+    first?.release();
+    expect(framePool.idle).toBe(idleBefore + 1);
+    const whole = Buffer.concat([Buffer.from([0x53, 0x4d, 0x4f, 0x42, 1, MessageType.Extent, 0, 0, 0, 0, 0, 0]), head, body]);
+    whole.writeUInt32BE(head.length + body.length, 8);
+    const pieces = [whole.subarray(0, 1), whole.subarray(1, 14), ...Array.from({ length: Math.ceil((whole.length - 14) / 65_536) }, (_, i) => whole.subarray(14 + i * 65_536, Math.min(whole.length, 14 + (i + 1) * 65_536)))];
+    for (const piece of pieces) client.write(piece);
+    const second = await peer.next();
+    // The released buffer was taken again, not a fresh one.
+    expect(framePool.idle).toBe(idleBefore);
+    expect(second?.payload.equals(Buffer.concat([head, body]))).toBe(true);
+    second?.release();
+    client.destroy();
+    server.close();
+  });
+
+  it("keeps at most its number of idle buffers and never one twice", () => {
+    const pool = new BufferPool(16, 2);
+    const [a, b, c] = [pool.take(), pool.take(), pool.take()];
+    pool.give(a);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c);
+    expect(pool.idle).toBe(2);
+    pool.give(Buffer.alloc(8));
+    expect(pool.idle).toBe(2);
+    // Last given, first taken: the warmest buffer goes out again.
+    expect(pool.take()).toBe(b);
+    expect(pool.take()).toBe(a);
+    expect(pool.take()).not.toBe(c);
+  });
+
+  it("sums the time of each stage", async () => {
+    const stages = new StageTimes();
+    const since = performance.now() - 5;
+    stages.add("read", since);
+    await stages.time("flush", new Promise((resolve) => setTimeout(resolve, 20)));
+    const summary = stages.summary();
+    expect(summary.read).toBeGreaterThanOrEqual(5);
+    expect(summary.flush).toBeGreaterThanOrEqual(15);
   });
 });
 

@@ -32,6 +32,7 @@ import type { MobilityHost } from "./host";
 import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";
 import { decodeExtent, decodeJson, doneSchema, helloSchema, MessageType, startSchema, verifySchema, type Frame, type FrameSocket, type Hello, type Start } from "./wire";
 import { formatBytes } from "./format";
+import { StageTimes } from "./stages";
 
 /**
  * A commit (flush the target, persist the cursor, ACK) every this many extents, or once the
@@ -64,6 +65,11 @@ export class ReceiverSession {
   private hello: Hello | null = null;
   private start: Start | null = null;
   private lastDurable = -1;
+  /** The highest extent a commit was started for (it may still be under way). */
+  private lastScheduled = -1;
+  /** The commits under way, in order; the first failure stops the session. */
+  private committing: Promise<void> = Promise.resolve();
+  private commitFailure: Error | null = null;
   private lastWritten = -1;
   /**
    * Extents refused for their checksum and not yet received again. Later extents are still
@@ -77,6 +83,7 @@ export class ReceiverSession {
   private writeFailure: Error | null = null;
   private bytesReceived = 0;
   private log: Logger;
+  private stages = new StageTimes();
 
   private settle: () => void = () => undefined;
   /** Settles once this session has ended and committed what it received. */
@@ -106,7 +113,7 @@ export class ReceiverSession {
             await this.onStart(decodeJson(f, startSchema, "START"));
             break;
           case MessageType.Extent:
-            await this.onExtent(f.payload);
+            await this.onExtent(f);
             break;
           case MessageType.Done:
             await this.onDone(decodeJson(f, doneSchema, "DONE"));
@@ -135,7 +142,7 @@ export class ReceiverSession {
 
   /** The next frame; while uncommitted extents wait and none arrives for COMMIT_IDLE_MS, commits them. */
   private async nextCommittingWhenIdle(): Promise<Frame | null> {
-    const next = this.sock.next();
+    const next = this.stages.time("wait-frame", this.sock.next());
     if (this.sinceCommit === 0 && this.refused.size === 0) return next;
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<"idle">((resolve) => {
@@ -144,7 +151,7 @@ export class ReceiverSession {
     const first = await Promise.race([next, idle]);
     clearTimeout(timer);
     if (first !== "idle") return first;
-    await this.commit(true);
+    this.commitInBackground(true);
     return next;
   }
 
@@ -207,6 +214,7 @@ export class ReceiverSession {
       await this.target().trim(0, this.target().size);
     }
     this.lastDurable = resumed?.lastExtent ?? -1;
+    this.lastScheduled = this.lastDurable;
     this.lastWritten = this.lastDurable;
     this.bytesReceived = resumed?.bytesReceived ?? 0;
     if (!resumed) await this.persistCursor();
@@ -274,14 +282,21 @@ export class ReceiverSession {
     return a.target;
   }
 
-  private async onExtent(payload: Buffer): Promise<void> {
+  private async onExtent(frame: Frame): Promise<void> {
     if (!this.start) throw new EngineError("PROTOCOL", "EXTENT before START");
-    const f = decodeExtent(payload, EXTENT_SIZE);
+    this.throwIfCommitFailed();
+    const f = decodeExtent(frame.payload, EXTENT_SIZE);
     const again = this.refused.has(f.extent);
     if (f.extent <= this.lastWritten && !again) throw new EngineError("PROTOCOL", `EXTENT ${f.extent} out of order (after ${this.lastWritten})`);
-    const raw = await decompressFromWire(f.compression, f.body, f.rawLength).catch(() => null);
+    const raw = await this.stages.time("inflate", decompressFromWire(f.compression, f.body, f.rawLength).catch(() => null));
+    const since = performance.now();
     const digest = raw && raw.length === f.rawLength ? sha256(raw) : null;
-    if (!raw || !digest || !timingSafeEqual(digest, f.digest)) {
+    this.stages.add("digest", since);
+    const intact = raw !== null && digest !== null && timingSafeEqual(digest, f.digest);
+    // The frame's (pooled) buffer is read until the last of its ranges is written; inflated bytes are their own.
+    if (raw !== f.body) frame.release();
+    if (!intact) {
+      frame.release();
       this.stats.extentsRefused++;
       this.refused.add(f.extent);
       this.log.warn({ volume: this.hello?.volume, extent: f.extent }, "extent refused: checksum mismatch");
@@ -304,17 +319,18 @@ export class ReceiverSession {
     })();
     // Writes overlap the next frames' checks (each is a round trip to the destination's replicas);
     // a failed one poisons every later commit, so the cursor never passes it.
-    write.catch((err: unknown) => {
+    write.then(frame.release, (err: unknown) => {
+      // Not given back: a write that failed part-way may still be read by a replica's request.
       this.writeFailure ??= err instanceof Error ? err : new Error(String(err));
     });
     this.writing.push(write);
-    if (this.writing.length >= WRITES_IN_FLIGHT) await this.writing.shift();
+    if (this.writing.length >= WRITES_IN_FLIGHT) await this.stages.time("write-slot", this.writing.shift() ?? Promise.resolve());
     if (again) this.refused.delete(f.extent);
     else this.lastWritten = f.extent;
     this.bytesReceived += f.rawLength;
     this.stats.bytesReceived += f.rawLength;
     this.sinceCommit++;
-    if (this.sinceCommit >= COMMIT_EVERY_EXTENTS) await this.commit(true);
+    if (this.sinceCommit >= COMMIT_EVERY_EXTENTS) this.commitInBackground(true);
   }
 
   /** The highest extent below which everything received is written: just under the first refused one, if any. */
@@ -323,15 +339,46 @@ export class ReceiverSession {
     return Math.min(...this.refused) - 1;
   }
 
-  /** Flush, then the cursor, then (if asked) the ACK carrying it. */
-  private async commit(ack: boolean): Promise<void> {
+  /**
+   * Commits what is written so far behind the commit under way, without waiting for it: frames
+   * keep arriving, being checked and written while the destination flushes and the cursor goes
+   * to etcd (an fdatasync and a consensus write: tens of milliseconds that would otherwise stall
+   * the link once per batch). Commits run one at a time, in order, so ACKs only ever grow.
+   */
+  private commitInBackground(ack: boolean): void {
     const through = this.durableCandidate;
-    if (through <= this.lastDurable || !this.start) return;
+    if (through <= this.lastScheduled || !this.start) return;
+    this.lastScheduled = through;
     this.sinceCommit = 0;
-    await Promise.allSettled(this.writing.splice(0));
+    const writes = this.writing.splice(0);
+    const bytes = this.bytesReceived;
+    this.committing = this.committing.then(async () => {
+      if (this.commitFailure) return;
+      try {
+        await this.commitThrough(through, bytes, writes, ack);
+      } catch (err) {
+        this.commitFailure = err instanceof Error ? err : new Error(String(err));
+      }
+    });
+  }
+
+  /** Commits everything written so far and waits for it (and for every commit before it). */
+  private async commit(ack: boolean): Promise<void> {
+    this.commitInBackground(ack);
+    await this.committing;
+    this.throwIfCommitFailed();
+  }
+
+  private throwIfCommitFailed(): void {
+    if (this.commitFailure) throw this.commitFailure;
+  }
+
+  /** The writes of extents up to `through` finished, then flush, then the cursor, then (if asked) the ACK carrying it. */
+  private async commitThrough(through: number, bytes: number, writes: Array<Promise<void>>, ack: boolean): Promise<void> {
+    await this.stages.time("commit-writes", Promise.allSettled(writes));
     if (this.writeFailure) throw new EngineError("UNAVAILABLE", `writing to the destination volume failed: ${this.writeFailure.message}`);
-    await this.target().flush();
-    await this.persistCursor(through);
+    await this.stages.time("flush", this.target().flush());
+    await this.stages.time("cursor", this.persistCursor(through, bytes));
     this.lastDurable = through;
     if (ack && !this.sock.socket.destroyed) {
       const b = Buffer.allocUnsafe(4);
@@ -340,11 +387,11 @@ export class ReceiverSession {
     }
   }
 
-  private async persistCursor(through = this.lastDurable): Promise<void> {
+  private async persistCursor(through = this.lastDurable, bytesReceived = this.bytesReceived): Promise<void> {
     const s = this.start;
     const v = this.hello?.volume;
     if (!s || !v) return;
-    const cursor: CursorRecord = { v: 1, runId: s.runId, lastExtent: through, bytesReceived: this.bytesReceived };
+    const cursor: CursorRecord = { v: 1, runId: s.runId, lastExtent: through, bytesReceived };
     await putRecord(this.host.store, mobilityKeys.cursor(v), cursor);
   }
 
@@ -361,7 +408,7 @@ export class ReceiverSession {
     }
     await this.host.store.delete(mobilityKeys.cursor(h.volume));
     this.start = null;
-    this.log.info({ volume: h.volume, snapshot: d.snapshot, sourceTakenAt: d.createdAt, bytes: this.bytesReceived }, "mobility run completed");
+    this.log.info({ volume: h.volume, snapshot: d.snapshot, sourceTakenAt: d.createdAt, bytes: this.bytesReceived, stagesMs: this.stages.summary() }, "mobility run completed");
     this.sock.sendJson(MessageType.DoneOk, { snapshot: d.snapshot });
   }
 

@@ -15,7 +15,8 @@ import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, sha
 import type { TokenBucket } from "./limiter";
 import { COMMIT_EVERY_EXTENTS } from "./receiver";
 import { connectPeer, type PairClientTls } from "./link";
-import { decodeJson, doneOkSchema, encodeExtentHead, helloOkSchema, MessageType, readySchema, redirectSchema, refuseSchema, RefusedError, verifyResultSchema, WireError, type FrameSocket, type Hello } from "./wire";
+import { StageTimes } from "./stages";
+import { decodeJson, doneOkSchema, encodeExtentHead, framePool, helloOkSchema, MessageType, readySchema, redirectSchema, refuseSchema, RefusedError, verifyResultSchema, WireError, type FrameSocket, type Hello } from "./wire";
 
 /**
  * Unacknowledged extents in flight: twice the destination's commit batch (receiver.ts), so the
@@ -132,18 +133,22 @@ export async function sendVolume(req: SendRequest): Promise<SendResult> {
     };
     req.onProgress(progress);
     log.info({ run: runId, base, bytes, extents: plans.length, resumeAfter: ready.lastExtent }, "mobility run streaming");
-    await stream(req, sock, device, plans.filter((p) => p.extent > ready.lastExtent), progress);
+    const stages = new StageTimes();
+    const streamStarted = performance.now();
+    await stream(req, sock, device, plans.filter((p) => p.extent > ready.lastExtent), progress, stages);
+    stages.add("stream", streamStarted);
     sock.sendJson(MessageType.Done, { snapshot, createdAt: req.snapshotCreatedAt });
     decodeJson(await sock.expect(MessageType.DoneOk, "DONE_OK"), doneOkSchema, "DONE_OK");
     progress.wireBytes = sock.bytesOut;
     req.onProgress(progress);
+    log.info({ run: runId, stagesMs: stages.summary() }, "mobility run stages");
     return { progress };
   } finally {
     sock.close();
   }
 }
 
-async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, todo: ExtentPlan[], progress: SendProgress): Promise<void> {
+async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, todo: ExtentPlan[], progress: SendProgress, stages: StageTimes): Promise<void> {
   const byExtent = new Map(todo.map((p) => [p.extent, p]));
   const inflight = new Set<number>();
   const resend: number[] = [];
@@ -178,17 +183,27 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     changes.notify();
   });
 
-  const prepare = async (plan: ExtentPlan): Promise<{ raw: Buffer; digest: Buffer; compression: number; body: Buffer }> => {
-    const raw = await readExtent(device, plan);
+  /** Read, digest and (when it pays) deflate one extent; `done` gives its buffer back once the link no longer needs it. */
+  const prepare = async (plan: ExtentPlan): Promise<{ rawLength: number; digest: Buffer; compression: number; body: Buffer; done: () => void }> => {
+    const pooled = framePool.take();
+    const raw = await stages.time("read", readExtent(device, plan, pooled));
+    let since = performance.now();
     const digest = sha256(raw);
-    return { raw, digest, ...(await compressForWire(raw)) };
+    stages.add("digest", since);
+    since = performance.now();
+    const wire = await compressForWire(raw);
+    stages.add("deflate", since);
+    const done = (): void => framePool.give(pooled);
+    // A deflated body is its own buffer: the read one is free at once.
+    if (wire.body !== raw) done();
+    return { rawLength: raw.length, digest, ...wire, done: wire.body === raw ? done : () => undefined };
   };
   // The next extent is read and hashed while the current one drains into the link.
   let prefetched: { extent: number; ready: Promise<Awaited<ReturnType<typeof prepare>>> } | null = null;
   const sendOne = async (plan: ExtentPlan, again: boolean, following?: ExtentPlan): Promise<void> => {
     const mine = prefetched?.extent === plan.extent && !again ? prefetched.ready : prepare(plan);
     prefetched = null;
-    const { raw, digest, compression, body } = await mine;
+    const { rawLength, digest, compression, body, done } = await stages.time("prepare-wait", mine);
     if (following) {
       const ready = prepare(following);
       ready.catch(() => undefined); // awaited when its turn comes
@@ -201,16 +216,20 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
       wireBody = Buffer.from(body);
       wireBody[0] = (wireBody[0] ?? 0) ^ 0xff;
     }
-    const head = encodeExtentHead(plan.extent, compression, raw.length, digest, plan.ranges);
-    await req.limiter.take(head.length + wireBody.length + 12);
+    const head = encodeExtentHead(plan.extent, compression, rawLength, digest, plan.ranges);
+    await stages.time("limiter", req.limiter.take(head.length + wireBody.length + 12));
     if (failures.length > 0) return;
     inflight.add(plan.extent);
-    sock.send(MessageType.Extent, head, wireBody);
+    let since = performance.now();
+    sock.sendThen(MessageType.Extent, [head, wireBody], done);
+    stages.add("tls-write", since);
     if (again) progress.bytesResent += plan.bytes;
     else progress.bytesSent += plan.bytes;
     progress.wireBytes = sock.bytesOut - startWire;
     req.onProgress(progress);
+    since = performance.now();
     await sock.drained();
+    stages.add("drain", since);
   };
 
   for (;;) {
@@ -230,9 +249,9 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
       continue;
     }
     if (next >= todo.length && inflight.size === 0) break;
-    await changes.wait();
+    await stages.time("window", changes.wait());
   }
-  await reader;
+  await stages.time("last-acks", reader);
   const failed = failures.at(0);
   if (failed) throw failed;
 }

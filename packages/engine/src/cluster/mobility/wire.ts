@@ -20,12 +20,22 @@
  */
 import type { Socket } from "node:net";
 import { z } from "zod";
+import { BufferPool } from "./buffers";
 
 export const WIRE_MAGIC = 0x534d4f42;
 export const WIRE_VERSION = 1;
 export const HEADER_BYTES = 12;
 /** Bounds a payload a peer can make us buffer: one 4 MiB extent plus its range table, compressed or not. */
 export const MAX_PAYLOAD = 4 * 1024 * 1024 + 64 * 1024;
+/**
+ * The process's pool of whole-payload buffers (buffers.ts), shared by every stream this node
+ * sends or receives: the sender reads extents into them, FrameSocket assembles large frames into
+ * them. Eight idle ones (33 MiB) cover a sender's prefetch and a receiver's writes in flight for
+ * a few parallel streams.
+ */
+export const framePool = new BufferPool(MAX_PAYLOAD, 8);
+/** Payloads from this size up are assembled in a pooled buffer; control frames get their own. */
+const POOLED_FROM = 64 * 1024;
 
 export const MessageType = {
   Hello: 1,
@@ -84,7 +94,14 @@ export const verifyResultSchema = z.object({ extents: z.number().int().nonnegati
 export interface Frame {
   type: number;
   payload: Buffer;
+  /**
+   * Gives a pooled payload back (framePool) once nothing reads it any more; a no-op for one
+   * that is not pooled. A frame never released is garbage-collected like any buffer.
+   */
+  release: () => void;
 }
+
+const noRelease = (): void => undefined;
 
 export class WireError extends Error {
   constructor(message: string) {
@@ -104,7 +121,7 @@ export function encodeHeader(type: MessageTypeValue, length: number): Buffer {
 }
 
 /** One JSON control message, parsed with `schema`; a malformed one is a protocol error naming the field. */
-export function decodeJson<S extends z.ZodType>(frame: Frame, schema: S, what: string): z.infer<S> {
+export function decodeJson<S extends z.ZodType>(frame: Pick<Frame, "payload">, schema: S, what: string): z.infer<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(frame.payload.toString("utf8"));
@@ -179,8 +196,11 @@ export function decodeExtent(payload: Buffer, extentSize: number): ExtentFrame {
  * resolves with the next whole frame, or null once the peer closed cleanly.
  */
 export class FrameSocket {
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
+  /** The header being read (a chunk may end inside one). */
+  private readonly head = Buffer.allocUnsafe(HEADER_BYTES);
+  private headFilled = 0;
+  /** The payload being read, into its own buffer as chunks arrive (copied once, never re-joined). */
+  private partial: { type: number; length: number; buf: Buffer; filled: number; pooled: boolean } | null = null;
   private readonly frames: Frame[] = [];
   private waiter: { resolve: (f: Frame | null) => void; reject: (e: Error) => void } | null = null;
   private ended = false;
@@ -196,11 +216,21 @@ export class FrameSocket {
   }
 
   send(type: MessageTypeValue, ...parts: Buffer[]): boolean {
+    return this.sendThen(type, parts, noRelease);
+  }
+
+  /**
+   * As `send`; `written` runs once the socket is done with the parts (they may be reused then),
+   * and not at all if it fails first.
+   */
+  sendThen(type: MessageTypeValue, parts: readonly Buffer[], written: () => void): boolean {
     const length = parts.reduce((n, p) => n + p.length, 0);
     this.socket.cork();
     this.socket.write(encodeHeader(type, length));
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
+    parts.forEach((p, i) => {
+      ok = i === parts.length - 1 ? this.socket.write(p, (err) => (err ? undefined : written())) : this.socket.write(p);
+    });
     this.socket.uncork();
     this.bytesOut += HEADER_BYTES + length;
     return ok;
@@ -260,42 +290,51 @@ export class FrameSocket {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffered.push(chunk);
-    this.bufferedBytes += chunk.length;
-    while (this.bufferedBytes >= HEADER_BYTES) {
-      const head = this.peek(HEADER_BYTES);
-      if (head.readUInt32BE(0) !== WIRE_MAGIC || head.readUInt8(4) !== WIRE_VERSION) {
+    let at = 0;
+    while (at < chunk.length) {
+      const p = this.partial;
+      if (p) {
+        const n = Math.min(chunk.length - at, p.length - p.filled);
+        chunk.copy(p.buf, p.filled, at, at + n);
+        p.filled += n;
+        at += n;
+        if (p.filled === p.length) this.completePayload(p);
+        continue;
+      }
+      const n = Math.min(HEADER_BYTES - this.headFilled, chunk.length - at);
+      chunk.copy(this.head, this.headFilled, at, at + n);
+      this.headFilled += n;
+      at += n;
+      if (this.headFilled < HEADER_BYTES) return;
+      this.headFilled = 0;
+      if (this.head.readUInt32BE(0) !== WIRE_MAGIC || this.head.readUInt8(4) !== WIRE_VERSION) {
         this.finish(new WireError("bad frame header (not a mobility peer, or another protocol version)"));
         this.socket.destroy();
         return;
       }
-      const length = head.readUInt32BE(8);
+      const length = this.head.readUInt32BE(8);
       if (length > MAX_PAYLOAD) {
         this.finish(new WireError(`frame of ${length} bytes exceeds ${MAX_PAYLOAD}`));
         this.socket.destroy();
         return;
       }
-      if (this.bufferedBytes < HEADER_BYTES + length) return;
-      const all = this.take(HEADER_BYTES + length);
-      this.deliver({ type: all.readUInt8(5), payload: all.subarray(HEADER_BYTES) });
+      const pooled = length >= POOLED_FROM;
+      const next = { type: this.head.readUInt8(5), length, buf: pooled ? framePool.take() : Buffer.allocUnsafe(length), filled: 0, pooled };
+      if (length === 0) this.completePayload(next);
+      else this.partial = next;
     }
   }
 
-  private peek(n: number): Buffer {
-    const first = this.buffered[0];
-    if (first && first.length >= n) return first;
-    const joined = Buffer.concat(this.buffered);
-    this.buffered = [joined];
-    return joined;
-  }
-
-  private take(n: number): Buffer {
-    const joined = this.peek(n);
-    const out = joined.subarray(0, n);
-    const rest = joined.subarray(n);
-    this.buffered = rest.length > 0 ? [rest] : [];
-    this.bufferedBytes -= n;
-    return out;
+  private completePayload(p: { type: number; length: number; buf: Buffer; pooled: boolean }): void {
+    this.partial = null;
+    let given = false;
+    // Once only: a second give after someone else took the buffer again would hand it out twice.
+    const release = (): void => {
+      if (given) return;
+      given = true;
+      framePool.give(p.buf);
+    };
+    this.deliver({ type: p.type, payload: p.buf.subarray(0, p.length), release: p.pooled ? release : noRelease });
   }
 
   private deliver(f: Frame): void {
