@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandSchema, heartbeatRequestSchema, registerRequestSchema, volumeInventorySchema } from "./index";
+import { commandSchema, heartbeatRequestSchema, registerRequestSchema, volumeInventorySchema, volumeSampleSchema } from "./index";
 
 describe("agent protocol v1", () => {
   it("accepts a well-formed register request", () => {
@@ -21,6 +21,17 @@ describe("agent protocol v1", () => {
     });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(["protocolVersion"]);
+  });
+
+  it("takes a volume sample with its size and copies, or without both (an older agent), but not one of them alone", () => {
+    const sample = { volumeId: "v1", at: "2026-12-01T10:00:00.000Z", readIops: 0, writeIops: 0, readBytesPerSec: 0, writeBytesPerSec: 0, latencyP50Us: 0, latencyP99Us: 0, usedBytes: 0, ioErrors: 0 };
+    expect(volumeSampleSchema.parse(sample)).toEqual(sample);
+    expect(volumeSampleSchema.parse({ ...sample, sizeBytes: 2 ** 34, replicas: 2 })).toMatchObject({ sizeBytes: 2 ** 34, replicas: 2 });
+    const noReplicas = volumeSampleSchema.safeParse({ ...sample, sizeBytes: 2 ** 34 });
+    expect(noReplicas.error?.issues.map((i) => i.path)).toEqual([["replicas"]]);
+    const noSize = volumeSampleSchema.safeParse({ ...sample, replicas: 2 });
+    expect(noSize.error?.issues.map((i) => i.path)).toEqual([["sizeBytes"]]);
+    expect(volumeSampleSchema.safeParse({ ...sample, sizeBytes: 2 ** 34, replicas: 4 }).error?.issues[0]?.path).toEqual(["replicas"]);
   });
 
   it("rejects a heartbeat without a parseable timestamp", () => {

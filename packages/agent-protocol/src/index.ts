@@ -180,6 +180,19 @@ export const volumeSampleSchema = z.object({
   latencyP99Us: z.number().nonnegative(),
   usedBytes: bytes,
   ioErrors: z.number().int().nonnegative(),
+  /**
+   * The volume's provisioned size and wanted copies when sampled, so capacity is billed as it was
+   * at `at` even when the batch arrives late (agents buffer on disk while disconnected). Both or
+   * neither: samples from older agents carry neither, and are billed at the sizes the control
+   * plane holds when the batch arrives.
+   */
+  sizeBytes: bytes.optional(),
+  replicas: z.number().int().min(1).max(3).optional(),
+}).superRefine((s, ctx) => {
+  if ((s.sizeBytes === undefined) !== (s.replicas === undefined)) {
+    const path = s.sizeBytes === undefined ? "sizeBytes" : "replicas";
+    ctx.addIssue({ code: "custom", path: [path], message: `${path} is required with ${path === "sizeBytes" ? "replicas" : "sizeBytes"}` });
+  }
 });
 export type VolumeSample = z.infer<typeof volumeSampleSchema>;
 

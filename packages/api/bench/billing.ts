@@ -117,6 +117,9 @@ function batchFor(seq: number, at: number, inventory: Inventory | null): Buffer 
       latencyP99Us: 900,
       usedBytes: 10 * 2 ** 30,
       ioErrors: 0,
+      // As current agents send them: capacity is metered from the samples' own sizes.
+      sizeBytes: 100 * 2 ** 30,
+      replicas: 2,
     })),
     poolSamples: Array.from({ length: NODES }, (_, i) => ({ nodeId: `node-${i}`, at: iso, capacityBytes: 4e12, allocatedBytes: 1e12, health: "healthy" as const })),
     ...(KUBERNETES ? { kubernetes: kubernetesFor(iso) } : {}),

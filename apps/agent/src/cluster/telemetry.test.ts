@@ -1,7 +1,7 @@
 import { inventorySchema, volumeSampleSchema } from "@stowage/agent-protocol";
 import { describe, expect, it } from "vitest";
 import type { EngineNode, EngineVolume, IoSnapshot } from "./engine-admin";
-import { replicaState, toInventory, toPoolSamples, toVolumeSamples, volumeState } from "./telemetry";
+import { replicaState, toInventory, toPoolSamples, toVolumeSamples, volumeShapes, volumeState } from "./telemetry";
 
 const node = (id: string, zone?: string): EngineNode => ({ id, address: `127.0.0.1:1${id.length}`, ...(zone ? { zone } : {}), capacityBytes: 1000, provisionedBytes: 300, admin: "127.0.0.1:9", controller: false });
 
@@ -123,5 +123,17 @@ describe("toVolumeSamples", () => {
     expect(volumeSampleSchema.parse(s)).toEqual(s);
     expect(s).toMatchObject({ volumeId: "v1", at: at.toISOString(), writeIops: 100, writeBytesPerSec: 409600, readIops: 0, usedBytes: 8192, ioErrors: 0 });
     expect(s?.latencyP50Us).toBe(Math.round(2 ** (41 / 4)));
+    expect(s).not.toHaveProperty("sizeBytes");
+  });
+
+  it("carries each volume's size and copies of the same round, clamped like the inventory's", () => {
+    const at = new Date("2026-01-01T00:00:10Z");
+    const prev = new Map([["v1", snap(0, 100, 40)]]);
+    const cur = new Map([["v1", snap(2000, 300, 40)]]);
+    const engineVolume = (replicasWanted: number) => volume([], replicasWanted, { sizeBytes: 10 * 2 ** 30 });
+    const [s] = toVolumeSamples(prev, cur, at, new Map(), volumeShapes([engineVolume(2)]));
+    expect(s).toMatchObject({ volumeId: "v1", sizeBytes: 10 * 2 ** 30, replicas: 2 });
+    expect(volumeSampleSchema.parse(s)).toEqual(s);
+    expect(volumeShapes([engineVolume(5)]).get("v1")).toEqual({ sizeBytes: 10 * 2 ** 30, replicas: 3 });
   });
 });

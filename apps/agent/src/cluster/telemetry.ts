@@ -99,12 +99,31 @@ export function toPoolSamples(live: NodeView[], at: Date): PoolSample[] {
   });
 }
 
+/** A volume's provisioned size and wanted copies as the engine reports them in a collection round. */
+export interface VolumeShape {
+  sizeBytes: number;
+  replicas: number;
+}
+
+/** The shapes of the round's volumes, as their samples carry them (copies clamped as the inventory's are). */
+export function volumeShapes(volumes: readonly EngineVolume[]): Map<string, VolumeShape> {
+  return new Map(volumes.map((v) => [v.id, { sizeBytes: Math.max(0, Math.round(v.sizeBytes)), replicas: clampReplicas(v.replicasWanted) }]));
+}
+
 /**
  * Per-volume samples from two I/O snapshots of the same counters. A volume
  * seen for the first time (or whose counters went backwards: its target
- * restarted) has no sample until the next collection.
+ * restarted) has no sample until the next collection. Each sample carries the
+ * volume's size and copies of the same round, so capacity is billed as it was
+ * then however late the batch is delivered.
  */
-export function toVolumeSamples(prev: ReadonlyMap<string, IoSnapshot>, cur: ReadonlyMap<string, IoSnapshot>, at: Date, usedBytes: ReadonlyMap<string, number>): VolumeSample[] {
+export function toVolumeSamples(
+  prev: ReadonlyMap<string, IoSnapshot>,
+  cur: ReadonlyMap<string, IoSnapshot>,
+  at: Date,
+  usedBytes: ReadonlyMap<string, number>,
+  shapes: ReadonlyMap<string, VolumeShape> = new Map(),
+): VolumeSample[] {
   const out: VolumeSample[] = [];
   for (const [volumeId, snap] of cur) {
     const before = prev.get(volumeId);
@@ -121,6 +140,7 @@ export function toVolumeSamples(prev: ReadonlyMap<string, IoSnapshot>, cur: Read
       latencyP99Us: r.latencyP99Us,
       usedBytes: Math.max(0, Math.round(usedBytes.get(volumeId) ?? 0)),
       ioErrors: Math.max(0, Math.round(snap.errors - before.errors)),
+      ...shapes.get(volumeId),
     });
   }
   return out;
@@ -176,7 +196,7 @@ export class EngineTelemetrySource implements TelemetrySource {
       }),
     );
     const used = new Map(volumes.map((v) => [v.id, v.usedBytes]));
-    const samples = toVolumeSamples(this.prevIo, cur, at, used);
+    const samples = toVolumeSamples(this.prevIo, cur, at, used, volumeShapes(volumes));
     this.prevIo = cur;
     return { volumes: samples, pools: toPoolSamples(live, at) };
   }

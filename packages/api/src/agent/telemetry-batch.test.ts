@@ -73,6 +73,11 @@ function outcome(r: ReturnType<typeof telemetryBatchSchema.safeParse>) {
 const cases: [string, (b: Record<string, unknown> & TelemetryBatch) => unknown][] = [
   ["a valid batch", (b) => b],
   ["unknown keys, which are dropped", (b) => ({ ...b, extra: 1, volumeSamples: b.volumeSamples.map((s) => ({ ...s, note: "x" })) })],
+  ["samples with their size and copies", (b) => ({ ...b, volumeSamples: b.volumeSamples.map((s) => ({ ...s, sizeBytes: 2 ** 34, replicas: 2 })) })],
+  ["a size without copies", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], sizeBytes: 2 ** 34 }] })],
+  ["copies without a size", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], replicas: 2 }] })],
+  ["four copies in a sample", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], sizeBytes: 2 ** 34, replicas: 4 }] })],
+  ["a fractional sampled size", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], sizeBytes: 1.5, replicas: 1 }] })],
   ["a negative rate", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], readIops: -1 }] })],
   ["a fractional byte count", (b) => ({ ...b, volumeSamples: [{ ...b.volumeSamples[0], usedBytes: 1.5 }] })],
   ["an unsafe integer", (b) => ({ ...b, poolSamples: [{ ...b.poolSamples[0], capacityBytes: 2 ** 60 }] })],

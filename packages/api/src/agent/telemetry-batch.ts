@@ -69,6 +69,12 @@ class TimeCheck {
   }
 }
 
+/** A sample's size and copies: both absent (an older agent) or both present and in range. */
+function sampleShapeValid(sizeBytes: unknown, replicas: unknown): boolean {
+  if (sizeBytes === undefined && replicas === undefined) return true;
+  return isCount(sizeBytes) && isCount(replicas) && replicas >= 1 && replicas <= 3;
+}
+
 function volumeSamplesValid(list: unknown, times: TimeCheck): list is VolumeSample[] {
   if (!Array.isArray(list) || list.length > MAX_VOLUME_SAMPLES) return false;
   for (const s of list as unknown[]) {
@@ -83,7 +89,8 @@ function volumeSamplesValid(list: unknown, times: TimeCheck): list is VolumeSamp
       !isNonNegative(s.latencyP50Us) ||
       !isNonNegative(s.latencyP99Us) ||
       !isCount(s.usedBytes) ||
-      !isCount(s.ioErrors)
+      !isCount(s.ioErrors) ||
+      !sampleShapeValid(s.sizeBytes, s.replicas)
     ) {
       return false;
     }
@@ -159,6 +166,8 @@ function volumeSample(s: VolumeSample): VolumeSample {
     latencyP99Us: s.latencyP99Us,
     usedBytes: s.usedBytes,
     ioErrors: s.ioErrors,
+    // Optional: present in the result only when sent, as zod returns it.
+    ...(s.sizeBytes === undefined ? {} : { sizeBytes: s.sizeBytes, replicas: s.replicas }),
   };
 }
 

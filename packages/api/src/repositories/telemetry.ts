@@ -66,13 +66,15 @@ const INGEST_SQL = `SELECT ${INGEST_CALL} AS stored`;
 /**
  * Ingest and metering in one statement (one round trip, one implicit
  * transaction): the ledger is written only when ingest stored the batch, and
- * from the same bound parameters (org, cluster, sample times), so samples are
- * not sent twice; $28..$31 are the node-hour bits to merge as parallel arrays
- * (node, class, month, hour index). MATERIALIZED keeps ingest to a single
- * evaluation.
+ * from the same bound parameters (org, cluster, sample times, volume ids and
+ * numbers), so samples are not sent twice; $28..$31 are the node-hour bits to
+ * merge as parallel arrays (node, class, month, hour index), $32 and $33 the
+ * volume samples' sizes and copies parallel to the volume ids (empty when no
+ * sample carries them: an older agent, metered from the volume table).
+ * MATERIALIZED keeps ingest to a single evaluation.
  */
 const INGEST_AND_METER_SQL = `WITH s AS MATERIALIZED (SELECT ${INGEST_CALL} AS stored)
-SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29, $30, $31) WHERE s.stored) AS metered FROM s`;
+SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29, $30, $31, $12, $13, $32, $33) WHERE s.stored) AS metered FROM s`;
 
 /** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
@@ -134,6 +136,24 @@ function sampleColumns(vs: readonly VolumeSample[], ps: readonly PoolSample[]): 
   return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}` };
 }
 
+/**
+ * The volume samples' sizes and copies as meter_telemetry_batch takes them: two array literals
+ * parallel to the samples (NULL where one has none), or two empty ones when none has any.
+ */
+function sampleShapes(vs: readonly VolumeSample[]): { sizes: string; replicas: string } {
+  if (!vs.some((s) => s.sizeBytes !== undefined)) return { sizes: "{}", replicas: "{}" };
+  let sizes = "{";
+  let replicas = "{";
+  for (let i = 0; i < vs.length; i++) {
+    const s = vs[i];
+    if (!s) continue;
+    const sep = i === 0 ? "" : ",";
+    sizes += `${sep}${s.sizeBytes ?? "NULL"}`;
+    replicas += `${sep}${s.replicas ?? "NULL"}`;
+  }
+  return { sizes: `${sizes}}`, replicas: `${replicas}}` };
+}
+
 /** The node-hour bits as meter_telemetry_batch takes them: four parallel array literals. */
 function meterColumns(hours: readonly MeterNodeHour[]): { nodeIds: string; classes: string; months: string; hourIndexes: string } {
   const months: string[] = [];
@@ -152,7 +172,7 @@ export function telemetryRepository(sql: Sql) {
       const cols = sampleColumns(b.volumeSamples, b.poolSamples);
       const f = b.figures;
       const c = b.conditions;
-      const meter = b.meter ? meterColumns(b.nodeHours ?? []) : null;
+      const meter = b.meter ? { ...meterColumns(b.nodeHours ?? []), ...sampleShapes(b.volumeSamples) } : null;
       const { rows } = await sql.query<{ stored: boolean }>({
         name: b.meter ? "tm_ingest_meter" : "tm_ingest",
         text: b.meter ? INGEST_AND_METER_SQL : INGEST_SQL,
@@ -184,7 +204,7 @@ export function telemetryRepository(sql: Sql) {
           texts(b.ioSubjects),
           b.span?.from ?? null,
           b.span?.to ?? null,
-          ...(meter ? [meter.nodeIds, meter.classes, meter.months, meter.hourIndexes] : []),
+          ...(meter ? [meter.nodeIds, meter.classes, meter.months, meter.hourIndexes, meter.sizes, meter.replicas] : []),
         ],
       });
       return rows[0]?.stored === true;
