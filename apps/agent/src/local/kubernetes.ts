@@ -41,12 +41,20 @@ const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../../deploy");
 const STORAGE_MANIFESTS = ["base/namespace.yaml", "base/csi/csidriver.yaml", "base/csi/storageclasses.yaml", "base/csi/volumesnapshotclass.yaml"];
 export const DEMO_APPLICATION = "examples/shop/shop.yaml";
 
+/**
+ * The machine type local nodes report, as a cloud's kubelet labels its Nodes: billing takes a
+ * node's class from it, so live usage of the demo has a class as real clusters' does. The demo
+ * rate card prices no class, so it changes what the meter shows, not the amounts.
+ */
+export const LOCAL_INSTANCE_TYPE = "local.standard";
+
 export interface LocalKubernetesOptions {
   cluster: string;
   /** Its state: API server certificates, token, kubeconfig, CSI sockets, kubelet dirs. */
   dir: string;
   etcd: string;
-  nodes: { id: string; zone?: string | undefined; rack?: string | undefined }[];
+  /** instanceType: the Node's node.kubernetes.io/instance-type (default LOCAL_INSTANCE_TYPE). */
+  nodes: { id: string; zone?: string | undefined; rack?: string | undefined; instanceType?: string | undefined }[];
   engine: ClusterAdminClient;
   /** Apply the demo application (namespace `shop`) on first start. */
   demoApplication: boolean;
@@ -180,6 +188,7 @@ export class LocalKubernetes implements Service {
             rootDir: path.join(dir, "kubelet", n.id),
             ...(n.zone === undefined ? {} : { zone: n.zone }),
             ...(n.rack === undefined ? {} : { rack: n.rack }),
+            instanceType: n.instanceType ?? LOCAL_INSTANCE_TYPE,
             log: sidecarLog,
             onPodRunning: (pod: V1Pod, mounts: PodVolumeMount[]) => this.writers.start(pod, mounts),
             onPodStopping: (pod: V1Pod) => this.writers.stop(pod),

@@ -57,7 +57,7 @@ beforeAll(async () => {
   sidecars = startCsiSidecars({ kubeconfig: h.kubeconfig, csiSocket: csi.socketPath, retryDelayMs: 50, maxRetryDelayMs: 400 });
   await sidecars.synced;
   kubelet = await startKubelet({
-    kubeconfig: h.kubeconfig, nodeName: "node-a", csiSocket: csi.socketPath, rootDir: rootDir(), zone: "z1", rack: "r1",
+    kubeconfig: h.kubeconfig, nodeName: "node-a", csiSocket: csi.socketPath, rootDir: rootDir(), zone: "z1", rack: "r1", instanceType: "local.standard",
     leaseRenewIntervalMs: 200, retryDelayMs: 50, maxRetryDelayMs: 400,
     onPodRunning: (pod, mounts) => { running.push({ pod: pod.metadata?.name ?? "", mounts }); },
     onPodStopping: (pod) => { stopping.push(pod.metadata?.name ?? ""); },
@@ -76,6 +76,7 @@ describe("kubelet registration", () => {
     const node = await h.kube.core.readNode({ name: "node-a" });
     expect(node.metadata?.labels).toMatchObject({
       "kubernetes.io/hostname": "node-a", "topology.kubernetes.io/zone": "z1", "topology.stowage.io/zone": "z1", "topology.stowage.io/rack": "r1", "topology.stowage.io/node": "engine-a",
+      "node.kubernetes.io/instance-type": "local.standard",
     });
     expect(node.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
     expect(node.status?.allocatable?.pods).toBe("110");

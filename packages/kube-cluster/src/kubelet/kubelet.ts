@@ -28,6 +28,14 @@ export const kubeletOptionsSchema = z.object({
   driverName: z.string().min(1).default("csi.stowage.io"),
   zone: z.string().min(1).optional(),
   rack: z.string().min(1).optional(),
+  /**
+   * The node's `node.kubernetes.io/instance-type` label, as a cloud's kubelet sets it (the machine
+   * type): billing takes a node's class from it when there is no stowage.io/node-class label.
+   */
+  instanceType: z
+    .string()
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "instanceType must be a label value (1-63 letters, digits, '-', '_', '.', starting and ending alphanumeric)")
+    .optional(),
   /** The node's (and, with no pod network, every pod's) IP. */
   hostIP: z.string().default("127.0.0.1"),
   leaseDurationSeconds: z.number().int().positive().default(40),
@@ -70,7 +78,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const log = asLog(options.log);
   const events = new EventRecorder(client, "kubelet", (err) => log("warn", "event not recorded", { node: o.nodeName, error: errorMessage(err) }), o.nodeName);
 
-  const node = await registerNode(kube, { nodeName: o.nodeName, zone: o.zone, rack: o.rack, hostIP: o.hostIP });
+  const node = await registerNode(kube, { nodeName: o.nodeName, zone: o.zone, rack: o.rack, instanceType: o.instanceType, hostIP: o.hostIP });
   await ensureNamespace(kube, NODE_LEASE_NAMESPACE);
   await renewLease(kube, o.nodeName, node.metadata?.uid, o.leaseDurationSeconds);
   const plugin = await registerCsiPlugin(kube, csi, o.driverName, node);

@@ -15,6 +15,8 @@ export interface NodePlacement {
   nodeName: string;
   zone?: string | undefined;
   rack?: string | undefined;
+  /** The machine type, as node.kubernetes.io/instance-type. */
+  instanceType?: string | undefined;
   hostIP: string;
 }
 
@@ -25,6 +27,7 @@ function nodeLabels(p: NodePlacement): Record<string, string> {
     "kubernetes.io/arch": process.arch === "x64" ? "amd64" : process.arch,
     ...(p.zone ? { "topology.kubernetes.io/zone": p.zone, "topology.stowage.io/zone": p.zone } : {}),
     ...(p.rack ? { "topology.stowage.io/rack": p.rack } : {}),
+    ...(p.instanceType ? { "node.kubernetes.io/instance-type": p.instanceType } : {}),
   };
 }
 
