@@ -1,3 +1,5 @@
+import type { FrameTransform } from "../cluster/mobility/sender";
+
 /** What a command gets to talk to the outside world; tests substitute their own. */
 export interface CliContext {
   stdout: (text: string) => void;
@@ -5,6 +7,12 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); only `serve` waits for it. */
   waitForStop: () => Promise<string>;
+  /**
+   * Fault injection for tests that run `serve` in-process (test/mobility/corrupting-node.ts):
+   * the mobility sender's frame transform. The CLI's own entry point never sets it, so no flag
+   * or environment variable can reach it.
+   */
+  mobilityFrameTransform?: FrameTransform;
 }
 
 export interface Command {

@@ -22,6 +22,7 @@ import { ADMIN_API_VERSION, type StatusDto, type VolumeDto } from "../admin/sche
 import { adminRequestListener, createAdminServer, createAdminTlsServer, type AdminRoute, type NodeAdminOperations } from "../admin/server";
 import type { MobilityHost } from "./mobility/host";
 import { mobilityRoutes } from "./mobility/admin-routes";
+import type { FrameTransform } from "./mobility/sender";
 import { Mobility } from "./mobility/service";
 import { groupSnapshotDeps, takeGroupSnapshot } from "./group-snapshot";
 import { ClusterAdminClient } from "../admin/cluster-client";
@@ -102,7 +103,7 @@ export interface ClusterNodeOptions {
    */
   kms?: NodeKek;
   /** Mobility endpoint (cross-cluster replication, src/cluster/mobility); absent: not served. */
-  mobility?: HostPort & { advertise?: string; corruptExtentOnce?: number };
+  mobility?: HostPort & { advertise?: string; frameTransform?: FrameTransform };
   logger: Logger;
 }
 
@@ -236,7 +237,7 @@ export class ClusterNode implements NodeAdminOperations, ClusterAdminOperations 
       const m = new Mobility(this.mobilityHost(), {
         listen: { host: opts.mobility.host, port: opts.mobility.port },
         ...(opts.mobility.advertise === undefined ? {} : { advertise: opts.mobility.advertise }),
-        ...(opts.mobility.corruptExtentOnce === undefined ? {} : { corruptExtentOnce: opts.mobility.corruptExtentOnce }),
+        ...(opts.mobility.frameTransform === undefined ? {} : { frameTransform: opts.mobility.frameTransform }),
       });
       this.mobility = m;
       await m.open();

@@ -17,13 +17,15 @@ import { locator } from "../cluster/harness";
 import { cli, createVolume, filesUnder, MiB, nbdHash, randomish, runRecord, startClusters, writeAt, type Clusters } from "./fixture";
 
 const EXTENT = 4 * MiB;
+/** This package's directory: the node that corrupts frames is started from its files. */
+const ENGINE = path.resolve(import.meta.dirname, "../..");
 const MARKER = "STOWAGE-MOBILITY-PLAINTEXT-MARKER";
 
 describe("mobility: replicating volumes from east to west", () => {
   let c: Clusters;
 
   beforeAll(async () => {
-    c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }, { id: "e3", wrap: ["env", "STOWAGE_MOBILITY_CORRUPT_EXTENT=2"] }], westCapacity: "1G" });
+    c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }, { id: "e3", wrap: [process.execPath, path.join(ENGINE, "bin/tsx-run.mjs"), path.join(ENGINE, "test/mobility/corrupting-node.ts"), "2"] }], westCapacity: "1G" });
   }, 90_000);
 
   afterAll(async () => {
@@ -95,7 +97,7 @@ describe("mobility: replicating volumes from east to west", () => {
   }, 60_000);
 
   it("refuses a frame whose checksum fails and recovers by sending that extent again", async () => {
-    // e3 corrupts the first frame of extent 2 of every run it sends (STOWAGE_MOBILITY_CORRUPT_EXTENT).
+    // e3 corrupts the first frame of extent 2 of every run it sends (corrupting-node.ts).
     await createVolume(c.east, "e3", { name: "cx", size: 32 * MiB, replicas: 3, target: "e3" });
     await writeAt(c.east, "cx", [{ offset: 0, data: randomish(5 * EXTENT, "cx") }]);
     const res = await cli(["mobility", "start", "cx", "--peer", "west", "--wait", "--admin", c.east.admin("e3")]);

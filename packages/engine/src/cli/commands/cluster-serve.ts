@@ -143,7 +143,6 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
   // Mobility: HOST alone takes the default port.
   const mobilityFlag = values.mobility;
   const mobility = mobilityFlag === undefined ? undefined : parseHostPort(/:\d+$/.test(mobilityFlag) ? mobilityFlag : `${mobilityFlag}:${DEFAULT_MOBILITY_PORT}`, "--mobility");
-  const corrupt = process.env.STOWAGE_MOBILITY_CORRUPT_EXTENT;
   const node = await ClusterNode.start({
     nodeId,
     labels: { ...(values.zone === undefined ? {} : { zone: values.zone }), ...(values.rack === undefined ? {} : { rack: values.rack }) },
@@ -165,8 +164,7 @@ export async function serveCluster(args: string[], ctx: CliContext): Promise<num
           mobility: {
             ...mobility,
             ...(values["mobility-advertise"] === undefined ? {} : { advertise: formatHostPort(parseHostPort(values["mobility-advertise"], "--mobility-advertise")) }),
-            // Test hook (fault injection): corrupt one extent's first frame in flight, once per run.
-            ...(corrupt === undefined ? {} : { corruptExtentOnce: Number(corrupt) }),
+            ...(ctx.mobilityFrameTransform === undefined ? {} : { frameTransform: ctx.mobilityFrameTransform }),
           },
         }
       : {}),

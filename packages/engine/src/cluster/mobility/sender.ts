@@ -47,10 +47,19 @@ export interface SendRequest {
   limiter: TokenBucket;
   signal: AbortSignal;
   onProgress: (p: SendProgress) => void;
-  /** Test hook: flip a byte of this extent's first frame after its digest was taken. */
-  corruptExtentOnce?: number;
+  /** Fault-injection seam (see FrameTransform); never set from configuration. */
+  frameTransform?: FrameTransform;
   logger: Logger;
 }
+
+/**
+ * Fault injection for tests, reachable only through the in-process API (MobilityOptions,
+ * ClusterNode's options, the CLI context): sees each EXTENT frame's body as it leaves, after its
+ * digest was taken — `attempt` 0 for its first send in this run, 1 for the first resend — and
+ * returns what goes on the wire instead. It must not change `body` in place (the extent's read
+ * buffer, reused).
+ */
+export type FrameTransform = (frame: { extent: number; attempt: number; body: Buffer }) => Buffer;
 
 class Changes {
   private waiters: Array<() => void> = [];
@@ -155,7 +164,8 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
   const changes = new Changes();
   // Set by the reader; an array so the checks below are not narrowed away across the awaits.
   const failures: Error[] = [];
-  let corrupt = req.corruptExtentOnce;
+  /** Sends of each extent so far in this run (what the frame transform is told). */
+  const sends = new Map<number, number>();
   const startWire = sock.bytesOut;
   let next = 0;
 
@@ -209,13 +219,9 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
       ready.catch(() => undefined); // awaited when its turn comes
       prefetched = { extent: following.extent, ready };
     }
-    let wireBody = body;
-    if (corrupt === plan.extent) {
-      // Test hook: the frame leaves with a flipped byte, as a fault between the read and the wire would.
-      corrupt = undefined;
-      wireBody = Buffer.from(body);
-      wireBody[0] = (wireBody[0] ?? 0) ^ 0xff;
-    }
+    const attempt = sends.get(plan.extent) ?? 0;
+    sends.set(plan.extent, attempt + 1);
+    const wireBody = req.frameTransform ? req.frameTransform({ extent: plan.extent, attempt, body }) : body;
     const head = encodeExtentHead(plan.extent, compression, rawLength, digest, plan.ranges);
     await stages.time("limiter", req.limiter.take(head.length + wireBody.length + 12));
     if (failures.length > 0) return;

@@ -31,7 +31,7 @@ import {
   type PeerRecord,
   type RunRecord,
 } from "./records";
-import { sendVolume, verifyVolume, type SendProgress } from "./sender";
+import { sendVolume, verifyVolume, type FrameTransform, type SendProgress } from "./sender";
 import { RefusedError, type FrameSocket } from "./wire";
 
 export const DEFAULT_MOBILITY_PORT = 9811;
@@ -78,8 +78,8 @@ export interface MobilityOptions {
   listen: HostPort;
   /** host:port peers dial (default: the listener's). */
   advertise?: string;
-  /** Test hook: corrupt the first frame of this extent once per run (STOWAGE_MOBILITY_CORRUPT_EXTENT). */
-  corruptExtentOnce?: number;
+  /** Fault-injection seam for tests (sender.ts); no flag or environment variable sets it. */
+  frameTransform?: FrameTransform;
 }
 
 export class Mobility {
@@ -347,7 +347,7 @@ export class Mobility {
           last = p;
           publish(p);
         },
-        ...(this.opts.corruptExtentOnce === undefined ? {} : { corruptExtentOnce: this.opts.corruptExtentOnce }),
+        ...(this.opts.frameTransform === undefined ? {} : { frameTransform: this.opts.frameTransform }),
         logger: log,
       });
       publish(result.progress, true);
