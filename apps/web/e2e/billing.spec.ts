@@ -123,8 +123,9 @@ test("the owner opens a finalized invoice, downloads its PDF and CSV, explains a
   await expect(page.getByRole("heading", { name: /^Explain: Node-hours.*, east$/, level: 1 })).toBeVisible();
   await expect(page.getByTestId("explain-quantity")).toHaveText(lineQuantity);
   const nodes = page.getByRole("table", { name: "Nodes" });
-  await expect(nodes.getByRole("row")).toHaveCount(4);
-  for (const node of ["node-a", "node-b", "node-c"]) await expect(nodes.getByRole("row").filter({ hasText: node })).toBeVisible();
+  // The backfill's three named nodes and the first cluster's storage-less node, billed for the hours it ran.
+  await expect(nodes.getByRole("row")).toHaveCount(5);
+  for (const node of ["node-a", "node-b", "node-c", "app-worker-1"]) await expect(nodes.getByRole("row").filter({ hasText: node })).toBeVisible();
   // Every hour of the month is either billed or shown as not billed, node by node.
   const rows = await nodes.locator("tbody tr").all();
   let billed = 0;
