@@ -137,7 +137,9 @@ export class PersistentVolumeBinder implements Controller {
     this.pods = ctx.informers.for<V1Pod>(resources.pods);
     this.nodes = ctx.informers.for<V1Node>(resources.nodes);
     this.recorder = ctx.recorder("persistentvolume-controller");
-    this.queue = new WorkQueue((key) => this.sync(key), (key, err) => ctx.log("warn", "persistentvolume sync failed", { key, err: String(err) }));
+    // Several workers: a sync waits on API writes (a bind is four), and claims are independent (a PV
+    // is claimed with its resourceVersion, so two claims racing for one get a conflict, not both).
+    this.queue = new WorkQueue((key) => this.sync(key), (key, err) => ctx.log("warn", "persistentvolume sync failed", { key, err: String(err) }), { workers: 8 });
   }
 
   async start(): Promise<void> {

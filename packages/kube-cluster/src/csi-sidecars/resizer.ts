@@ -44,8 +44,21 @@ export class Resizer implements Sidecar {
     const sc = className ? await this.ctx.kube.storage.readStorageClass({ name: className }) : undefined;
     if (sc?.allowVolumeExpansion !== true) return "done";
     const ref = { kind: "PersistentVolumeClaim", apiVersion: "v1", metadata: pvc.metadata };
+    // Marked in progress against the claim this decision was made on (its resourceVersion), as
+    // upstream's MarkPVCResizeInProgress does: a reconcile working from a stale cache gets a conflict
+    // here, and the watch event that made the cache current queues the claim again, so a resize
+    // already done (or handed to the kubelet) is never expanded a second time.
+    try {
+      await this.ctx.kube.core.replaceNamespacedPersistentVolumeClaimStatus({
+        namespace: namespace ?? "default",
+        name,
+        body: { ...pvc, status: { ...pvc.status, conditions: withCondition(pvc.status.conditions, { type: "Resizing", status: "True", lastTransitionTime: new Date() }) } },
+      });
+    } catch (err) {
+      if (apiStatus(err) === 409) return "done";
+      throw err;
+    }
     await this.ctx.events.record(ref, "Normal", "Resizing", `External resizer is resizing volume ${pv.metadata?.name ?? ""}`);
-    await this.writeStatus(key, (s) => ({ ...s, conditions: withCondition(s.conditions, { type: "Resizing", status: "True", lastTransitionTime: new Date() }) }));
     let answer: { capacity_bytes: string; node_expansion_required: boolean };
     try {
       answer = await this.ctx.csi.call("Controller", "ControllerExpandVolume", {

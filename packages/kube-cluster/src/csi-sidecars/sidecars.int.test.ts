@@ -228,17 +228,27 @@ describe("resizer", () => {
   });
 
   it("sets the claim's capacity itself when no node expansion is needed, and ignores a smaller request", async () => {
-    csi.handle("ControllerExpandVolume", (r) => ({ capacity_bytes: String(3 * 2 ** 30), node_expansion_required: false, volume_id: r.volume_id }));
-    const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
-    // Finish the previous resize as the kubelet would, so the claim is idle again.
-    pvc.status = { ...pvc.status, capacity: { storage: "2Gi" }, conditions: [] };
-    await h.kube.core.replaceNamespacedPersistentVolumeClaimStatus({ namespace: "default", name: "data", body: pvc });
+    // As a driver answers: the size asked for (a resize repeated from a stale cache asks for an older size).
+    const asked = (r: Record<string, unknown>) => ({ capacity_bytes: (r.capacity_range as { required_bytes: string }).required_bytes, node_expansion_required: false, volume_id: r.volume_id });
+    csi.handle("ControllerExpandVolume", asked);
+    // Finish the previous resize as the kubelet would, so the claim is idle again: a read-modify-write
+    // that re-reads on a conflict, since the resizer may still be writing the claim's status.
+    await pollUntil(async () => {
+      const pvc = await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" });
+      pvc.status = { ...pvc.status, capacity: { storage: "2Gi" }, conditions: [] };
+      try {
+        await h.kube.core.replaceNamespacedPersistentVolumeClaimStatus({ namespace: "default", name: "data", body: pvc });
+        return true;
+      } catch (err) {
+        if (err instanceof Error && err.message.includes("HTTP-Code: 409")) return undefined;
+        throw err;
+      }
+    }, { what: "the claim's status replaced" });
     await grow("data", "3Gi");
     await pollUntil(async () => (await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" })).status?.capacity?.storage === "3Gi", { what: "capacity 3Gi" });
     const before = csi.callsOf("ControllerExpandVolume").length;
     await grow("data", "1Gi");
     // A later resize shows the queue went past the shrink; the driver never saw a request for 1Gi.
-    csi.handle("ControllerExpandVolume", (r) => ({ capacity_bytes: String(4 * 2 ** 30), node_expansion_required: false, volume_id: r.volume_id }));
     await grow("data", "4Gi");
     await pollUntil(async () => (await h.kube.core.readNamespacedPersistentVolumeClaim({ namespace: "default", name: "data" })).status?.capacity?.storage === "4Gi", { what: "capacity 4Gi" });
     const after = csi.callsOf("ControllerExpandVolume").slice(before).map((r) => (r.capacity_range as { required_bytes: string }).required_bytes);

@@ -6,7 +6,18 @@ import { resources } from "./resources";
 
 export type EventType = "Normal" | "Warning";
 
+/** client-go's broadcaster queue length: events beyond it are dropped, never waited for. */
+const MAX_QUEUED_EVENTS = 1000;
+
+/**
+ * Events are sent as client-go's broadcaster sends them: queued and written one after another in
+ * the background, so a reconcile never waits for its events (three event writes per claim were on
+ * the provisioning path) and their order is kept.
+ */
 export class EventRecorder {
+  private readonly queue: CoreV1Event[] = [];
+  private sending: Promise<void> | null = null;
+
   constructor(
     private readonly client: KubeClient,
     private readonly component: string,
@@ -15,8 +26,11 @@ export class EventRecorder {
     private readonly host?: string,
   ) {}
 
-  /** Best effort: an event that cannot be written never fails the reconcile that raised it. */
-  async record(regarding: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
+  /**
+   * Best effort: queues the event and returns; one that cannot be written (or finds the queue full)
+   * is reported to onError and never fails the reconcile that raised it.
+   */
+  record(regarding: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
     const meta = regarding.metadata ?? {};
     const namespace = meta.namespace ?? "default";
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -35,11 +49,29 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    try {
-      await this.client.create<CoreV1Event>(resources.events, namespace, adaptEvent(event));
-    } catch (err) {
-      this.onError(err);
+    if (this.queue.length >= MAX_QUEUED_EVENTS) {
+      this.onError(new Error(`event queue full (${MAX_QUEUED_EVENTS}): dropped ${reason} for ${namespace}/${meta.name ?? ""}`));
+      return Promise.resolve();
     }
+    this.queue.push(adaptEvent(event));
+    this.sending ??= this.drain();
+    return Promise.resolve();
+  }
+
+  /** Resolves once every queued event has been written or given up on. */
+  async flushed(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+      try {
+        await this.client.create<CoreV1Event>(resources.events, next.metadata?.namespace, next);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.sending = null;
   }
 }
 
