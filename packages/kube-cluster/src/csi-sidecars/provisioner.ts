@@ -69,8 +69,10 @@ export class Provisioner implements Sidecar {
     const className = claim.spec?.storageClassName;
     if (!className) return "done";
     const pvName = `pvc-${claim.metadata.uid}`;
-    // The PV is the record that provisioning finished: a claim whose PV exists waits for the binder.
-    if (this.volumes.get(pvName) ?? (await readOptional(() => this.ctx.kube.core.readPersistentVolume({ name: pvName })))) return "done";
+    // The PV is the record that provisioning finished: a claim whose PV is cached waits for the binder.
+    // Only the cache is asked, as upstream's provisioner does: a PV created a moment ago and not yet
+    // cached costs a repeated CreateVolume (idempotent by name) and a PV create that finds it exists.
+    if (this.volumes.get(pvName)) return "done";
     // A class created a moment before its claim may not be cached yet: read it then, as a lister miss would be retried.
     const sc = this.classes.get(className) ?? (await this.ctx.kube.storage.readStorageClass({ name: className }));
     if (sc.provisioner !== this.ctx.driverName) return "done";
