@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 const root = path.resolve(import.meta.dirname, "..", "..", "..");
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-test-"));
@@ -118,7 +119,7 @@ if (want("e2e")) {
           for (const t of spec.tests ?? []) {
             if (t.status !== "unexpected") continue;
             const err = t.results?.at(-1)?.error?.message ?? "";
-            failedTests.push(`${spec.file ?? file} › ${spec.title}\n    ${String(err).replace(/\u001b\[[0-9;]*m/g, "").split("\n")[0].slice(0, 300)}`);
+            failedTests.push(`${spec.file ?? file} › ${spec.title}\n    ${stripVTControlCharacters(String(err)).split("\n")[0].slice(0, 300)}`);
           }
         }
         for (const child of suite.suites ?? []) walk(child, suite.file ?? file);
