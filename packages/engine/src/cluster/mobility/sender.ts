@@ -168,11 +168,17 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
   const sends = new Map<number, number>();
   const startWire = sock.bytesOut;
   let next = 0;
+  /**
+   * Extents taken from `todo` or `resend` but not yet in flight (still being read or waiting for
+   * the bandwidth limiter). The reader must not stop while there are any: their ACKs are still to
+   * come, and with nothing reading them the run would wait for them forever.
+   */
+  let sending = 0;
 
   // The one reader of the link while streaming: ACKs retire extents, NACKs queue them again.
   const reader = (async () => {
     for (;;) {
-      if (inflight.size === 0 && resend.length === 0 && next >= todo.length) return;
+      if (inflight.size === 0 && resend.length === 0 && sending === 0 && next >= todo.length) return;
       const f = await sock.next();
       if (!f) throw new WireError("the peer closed the link mid-stream");
       if (f.type === MessageType.Ack) {
@@ -246,12 +252,22 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     if (again !== undefined) {
       const plan = byExtent.get(again);
       if (!plan) throw new WireError(`the peer refused extent ${again}, which this run never sent`);
-      await sendOne(plan, true);
+      sending++;
+      try {
+        await sendOne(plan, true);
+      } finally {
+        sending--;
+      }
       continue;
     }
     if (next < todo.length && inflight.size < WINDOW) {
       const plan = todo[next++];
-      if (plan) await sendOne(plan, false, todo[next]);
+      sending++;
+      try {
+        if (plan) await sendOne(plan, false, todo[next]);
+      } finally {
+        sending--;
+      }
       continue;
     }
     if (next >= todo.length && inflight.size === 0) break;
