@@ -341,9 +341,9 @@ export class ReceiverSession {
 
   /**
    * Queues a commit of what is written so far behind the one under way; commits run one at a
-   * time, in order, so ACKs only ever grow. Every caller waits for it (`commit`) for now: letting
-   * frames run on past a commit in flight left a resumed run waiting for an ACK that never came
-   * (test/mobility/faults.test.ts), a race not yet found.
+   * time, in order, so ACKs only ever grow. Every caller waits for it (`commit`) for now. Letting
+   * frames run on past a commit in flight was tried; the hang it seemed to cause was the sender's
+   * ACK reader stopping early, since fixed, so overlapping commits can be measured again.
    */
   private commitInBackground(ack: boolean): void {
     const through = this.durableCandidate;
