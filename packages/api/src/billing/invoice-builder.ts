@@ -8,6 +8,8 @@ import {
   forecastMonth,
   isCurrencyCode,
   monthKey,
+  monthUsageFromJson,
+  monthUsageToJson,
   nextMonthStart,
   previousMonthStart,
   rateAdjustment,
@@ -26,7 +28,7 @@ import type { Db } from "../db";
 import { billingRepository, type SettingsRow } from "./billing-repository";
 import { defaultRateCard } from "./default-card";
 import type { LedgerRepository } from "./ledger-repository";
-import { billedUsageJsonSchema, loadMonthLedger, monthUsageFromJson, monthUsageFromTotals, monthUsageToJson, type BilledUsageJson } from "./usage";
+import { billedUsageJsonSchema, loadMonthLedger, monthUsageFromTotals, type BilledUsageJson } from "./usage";
 
 /**
  * How many finalized months before an invoice's month are checked for late usage. Ingest refuses

@@ -8,10 +8,9 @@ import {
   addR,
   countNodeHours,
   gibHoursOfByteMinutes,
+  monthUsageJsonSchema,
   nextMonthStart,
-  parseRational,
   rational,
-  rationalToString,
   ZERO,
   type ClusterUsage,
   type LedgerRows,
@@ -68,48 +67,12 @@ export async function monthUsageFromTotals(ledger: LedgerRepository, organizatio
   return { monthStartMs, clusters: ids.map((id) => clusters.get(id) ?? emptyUsage(id)) };
 }
 
-// ---- JSON form of MonthUsage (rationals as "num/den"), stored with finalized invoices.
-
-const rationalText = z.string().regex(/^-?\d+(\/\d+)?$/);
-const clusterUsageJson = z.object({
-  clusterId: z.string(),
-  nodeHoursByClass: z.record(z.string(), rationalText),
-  provisionedGibHours: rationalText,
-  replicatedGibHours: rationalText,
-  protectedGibHours: rationalText,
-});
-export const billedUsageJsonSchema = z.record(z.string(), z.object({ monthStartMs: z.number().int(), clusters: z.array(clusterUsageJson) }));
+/**
+ * What a finalized invoice stores as billed usage: @stowage/billing's JSON form of MonthUsage
+ * (rationals as "num/den") for each month it bills, keyed by month.
+ */
+export const billedUsageJsonSchema = z.record(z.string(), monthUsageJsonSchema);
 export type BilledUsageJson = z.infer<typeof billedUsageJsonSchema>;
-
-function r(text: string): Rational {
-  return parseRational(text) ?? ZERO;
-}
-
-export function monthUsageToJson(u: MonthUsage): BilledUsageJson[string] {
-  return {
-    monthStartMs: u.monthStartMs,
-    clusters: u.clusters.map((c) => ({
-      clusterId: c.clusterId,
-      nodeHoursByClass: Object.fromEntries(Object.entries(c.nodeHoursByClass).map(([k, v]) => [k, rationalToString(v)])),
-      provisionedGibHours: rationalToString(c.provisionedGibHours),
-      replicatedGibHours: rationalToString(c.replicatedGibHours),
-      protectedGibHours: rationalToString(c.protectedGibHours),
-    })),
-  };
-}
-
-export function monthUsageFromJson(j: BilledUsageJson[string]): MonthUsage {
-  return {
-    monthStartMs: j.monthStartMs,
-    clusters: j.clusters.map((c) => ({
-      clusterId: c.clusterId,
-      nodeHoursByClass: Object.fromEntries(Object.entries(c.nodeHoursByClass).map(([k, v]) => [k, r(v)])),
-      provisionedGibHours: r(c.provisionedGibHours),
-      replicatedGibHours: r(c.replicatedGibHours),
-      protectedGibHours: r(c.protectedGibHours),
-    })),
-  };
-}
 
 /** Usage of one cluster as exact totals: node-hours over all classes, GiB-hours. */
 export function clusterTotals(u: ClusterUsage | undefined): { nodeHours: Rational; provisioned: Rational; replicated: Rational } {
