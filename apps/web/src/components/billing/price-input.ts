@@ -1,7 +1,7 @@
 // What the rate-card and settings forms type, to what the API takes — by string arithmetic, so
 // "0.045" dollars is exactly "4.5" cents. Negative values are passed on as negative: the API
 // refuses them and names the field, which is the message the person should see.
-import { type CurrencyCode, minorUnitDigits } from "@stowage/billing";
+import { type CurrencyCode, minorUnitDigits, monthKey, nextMonthStart } from "@stowage/billing";
 
 /** Moves the decimal point of an unsigned decimal `digits` places right: ("0.045", 2) → "4.5". */
 function shiftRight(whole: string, fraction: string, digits: number): string {
@@ -57,12 +57,8 @@ export function utcInputToIso(value: string): string | null {
 
 /** The first `count` UTC month starts after the month of `nowMs`, as "YYYY-MM". */
 export function nextMonths(nowMs: number, count: number): string[] {
-  const now = new Date(nowMs);
   const out: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1));
-    out.push(`${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`);
-  }
+  for (let start = nextMonthStart(nowMs); out.length < count; start = nextMonthStart(start)) out.push(monthKey(start));
   return out;
 }
 

@@ -1,7 +1,7 @@
 "use client";
 
 import type { RouterOutputs } from "@stowage/api/client";
-import { type CurrencyCode, type RateCard, monthKey, rateCardSchema } from "@stowage/billing";
+import { type CurrencyCode, type RateCard, monthKey, monthStart, previousMonthStart, rateCardSchema } from "@stowage/billing";
 import { useSuspenseQuery } from "@tanstack/react-query";
 import { CalendarPlusIcon, TagIcon } from "lucide-react";
 import Link from "next/link";
@@ -47,8 +47,7 @@ function stateOf(card: Pick<RateCard, "effectiveFrom" | "effectiveTo">, thisMont
 function rangeTitle(card: Pick<RateCard, "effectiveFrom" | "effectiveTo">): string {
   const from = formatMonth(monthKey(card.effectiveFrom));
   if (card.effectiveTo === null) return `From ${from}`;
-  const lastMonth = new Date(card.effectiveTo);
-  const last = formatMonth(monthKey(Date.UTC(lastMonth.getUTCFullYear(), lastMonth.getUTCMonth() - 1, 1)));
+  const last = formatMonth(monthKey(previousMonthStart(card.effectiveTo)));
   return last === from ? from : `${from} – ${last}`;
 }
 
@@ -78,7 +77,7 @@ function RateCardCard({ shown, taxRateBasisPoints, nowMs }: { shown: ShownCard; 
               {currency} · prices apply to whole UTC months{shown.createdAt ? ` · added ${new Date(shown.createdAt).toISOString().slice(0, 10)}` : ""}
             </CardDescription>
           </div>
-            <div className="flex items-center gap-2">
+          <div className="flex items-center gap-2">
             <Badge variant={badge.variant}>{badge.label}</Badge>
             {shown.id !== null && shown.state !== "past" ? <RateCardEndDialog id={shown.id} title={shown.title} effectiveFrom={monthKey(shown.card.effectiveFrom)} effectiveTo={shown.effectiveTo} nowMs={nowMs} /> : null}
           </div>
@@ -108,8 +107,7 @@ export function RateCardsView({ nowMs }: { nowMs: number }) {
   const trpc = useTRPC();
   const { data } = useSuspenseQuery(trpc.billing.rateCards.list.queryOptions({}));
   const { data: settings } = useSuspenseQuery(trpc.billing.settings.get.queryOptions({}));
-  const now = new Date(nowMs);
-  const thisMonthMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const thisMonthMs = monthStart(nowMs);
   const stored: ShownCard[] = [];
   for (const s of data.items) {
     const card = parsed(s);
