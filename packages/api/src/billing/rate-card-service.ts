@@ -4,6 +4,7 @@
  * the current month's live draft and every month before it keep the card they were priced with.
  */
 import { checkNoOverlap, isCurrencyCode, isoUtc, monthKey, monthStart, parseMonthKey, rateCardSchema } from "@stowage/billing";
+import type { BillingRateCard } from "@stowage/prisma";
 import type { ResolvedConfig } from "../config";
 import type { PrismaClient } from "../db";
 import { AppError } from "../errors";
@@ -19,6 +20,18 @@ function invalid(path: string, message: string): AppError {
 
 function jsonRecord(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
+}
+
+/** A stored card as the procedures return it (listing, creating and ending a card). */
+export function rateCardDto(c: Pick<BillingRateCard, "id" | "effectiveFrom" | "effectiveTo" | "currency" | "createdAt"> & { card: unknown }): RateCardDto {
+  return {
+    id: c.id,
+    effectiveFrom: monthKey(c.effectiveFrom.getTime()),
+    effectiveTo: c.effectiveTo ? monthKey(c.effectiveTo.getTime()) : null,
+    currency: isCurrencyCode(c.currency) ? c.currency : "USD",
+    card: jsonRecord(c.card),
+    createdAt: isoUtc(c.createdAt.getTime()),
+  };
 }
 
 export class RateCardService {
@@ -61,13 +74,6 @@ export class RateCardService {
       });
       return { ...card, effectiveTo: to === null ? null : new Date(to), card: json };
     });
-    return {
-      id: row.id,
-      effectiveFrom: monthKey(row.effectiveFrom.getTime()),
-      effectiveTo: row.effectiveTo ? monthKey(row.effectiveTo.getTime()) : null,
-      currency: isCurrencyCode(row.currency) ? row.currency : "USD",
-      card: row.card,
-      createdAt: isoUtc(row.createdAt.getTime()),
-    };
+    return rateCardDto(row);
   }
 }

@@ -30,7 +30,7 @@ import {
 } from "@stowage/billing";
 // The renderers (pdf-lib) are server-only: kept out of the entry the dashboard's browser bundle imports.
 import { renderInvoiceCsv, renderInvoicePdf } from "@stowage/billing/render";
-import type { BillingBudget, BillingInvoice, BillingRateCard } from "@stowage/prisma";
+import type { BillingBudget, BillingInvoice } from "@stowage/prisma";
 import { roleAtLeast } from "../auth/roles";
 import { alertRepository, ORGANIZATION_ALERT_KINDS } from "../repositories/alert";
 import type { ResolvedConfig } from "../config";
@@ -58,6 +58,7 @@ import { buildInvoice, cardFor, loadOrgBilling, type BuiltInvoice, type OrgBilli
 import { draftId, invoiceDetailDto, invoiceSummaryDto } from "./invoice-view";
 import { ledgerRepository } from "./ledger-repository";
 import { MonthCloser, type ClosedInvoice } from "./month-close";
+import { rateCardDto } from "./rate-card-service";
 import { clusterTotals, loadMonthLedger } from "./usage";
 
 const HOUR = 3_600_000;
@@ -88,10 +89,6 @@ function rateCardJson(card: RateCard) {
     effectiveTo: card.effectiveTo === null ? null : isoUtc(card.effectiveTo),
     ...(minimumCommitmentMinor !== undefined ? { minimumCommitmentMinor: minimumCommitmentMinor.toString() } : {}),
   };
-}
-
-function jsonRecord(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
 }
 
 export class BillingService {
@@ -519,20 +516,9 @@ export class BillingService {
 
   // ------------------------------------------------------ rate cards, settings ----
 
-  private rateCardDto(c: BillingRateCard): RateCardDto {
-    return {
-      id: c.id,
-      effectiveFrom: monthKey(c.effectiveFrom.getTime()),
-      effectiveTo: c.effectiveTo ? monthKey(c.effectiveTo.getTime()) : null,
-      currency: isCurrencyCode(c.currency) ? c.currency : "USD",
-      card: jsonRecord(c.card),
-      createdAt: isoUtc(c.createdAt.getTime()),
-    };
-  }
-
   async listRateCards(scope: OrgScope): Promise<{ items: RateCardDto[]; defaultCard: Record<string, unknown> }> {
     const [cards, org] = await Promise.all([billingRepository(this.prisma).rateCards(scope.organizationId), this.org(scope.organizationId)]);
-    return { items: cards.map((c) => this.rateCardDto(c)), defaultCard: defaultRateCardJson(org.currency) };
+    return { items: cards.map(rateCardDto), defaultCard: defaultRateCardJson(org.currency) };
   }
 
   /**
@@ -565,7 +551,7 @@ export class BillingService {
       });
       return row;
     });
-    return this.rateCardDto(created);
+    return rateCardDto(created);
   }
 
   async getSettings(scope: OrgScope): Promise<SettingsDto> {
