@@ -126,3 +126,6 @@ export function isReportedName(value: string): boolean {
 }
 
 export const reportedNameSchema = z.string().regex(REPORTED_NAME, "use 1-253 printable characters");
+
+/** The name Stowage's CSI driver registers under (CSIDriver, StorageClass provisioner, PV spec.csi.driver). */
+export const STOWAGE_CSI_DRIVER = "csi.stowage.io";

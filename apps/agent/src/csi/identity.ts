@@ -3,8 +3,8 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { unary } from "./rpc";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
-export const CSI_DRIVER_NAME = "csi.stowage.io";
 
 export interface IdentityOptions {
   vendorVersion: string;
@@ -30,7 +30,7 @@ export const VOLUME_EXPANSION = "OFFLINE";
 export function identityService(opts: IdentityOptions): UntypedServiceImplementation {
   const log = opts.log;
   return {
-    GetPluginInfo: unary(log, "GetPluginInfo", empty, () => Promise.resolve({ name: CSI_DRIVER_NAME, vendor_version: opts.vendorVersion, manifest: {} })),
+    GetPluginInfo: unary(log, "GetPluginInfo", empty, () => Promise.resolve({ name: STOWAGE_CSI_DRIVER, vendor_version: opts.vendorVersion, manifest: {} })),
     GetPluginCapabilities: unary(log, "GetPluginCapabilities", empty, () =>
       Promise.resolve({
         capabilities: [

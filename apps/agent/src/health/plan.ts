@@ -11,7 +11,7 @@
  * A pod left on a broken node is an outage of one workload; pods evicted on a
  * wrong reading are an outage of many.
  */
-import { STOWAGE_CSI_DRIVER } from "../scheduling/extender-api";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 import type { EngineHealthView, PodEvent, PodOnNode, PodRef, VolumeAttachmentInfo } from "./port";
 
 export const STORAGE_NODE_DOWN_REASON = "StorageNodeDown";

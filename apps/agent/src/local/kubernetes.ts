@@ -22,7 +22,6 @@ import { parseAllDocuments } from "yaml";
 import { kubeClaimResolver } from "../cluster/kubernetes/claims";
 import { kubeHealthPort } from "../cluster/kubernetes/health-port";
 import { KubernetesInventorySource } from "../cluster/kubernetes/inventory-source";
-import { CSI_DRIVER_NAME } from "../csi/identity";
 import { NodeService } from "../csi/node";
 import { controllerCsiServer, nodePluginServer } from "../csi/roles";
 import { StorageHealthMonitor } from "../health/monitor";
@@ -35,6 +34,7 @@ import { SchedulerExtenderServer } from "../scheduling/extender-server";
 import { freePort, KubeApiServerProcess } from "./processes";
 import { WorkloadWriters } from "./workload-writers";
 import { PooledKubeConfig } from "@stowage/kube-client";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
 const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../../deploy");
 /** What a cluster needs of Stowage's install to provision volumes: the driver, its classes, its snapshot class. */
@@ -175,7 +175,7 @@ export class LocalKubernetes implements Service {
         startScheduler({ kubeconfig, log: kubeLog, extenders: [{ urlPrefix: extenderUrl, filterVerb: "filter", prioritizeVerb: "prioritize", weight: 5, ignorable: true, nodeCacheCapable: false }] }),
       ),
       service("csi-sidecars", async () => {
-        const sidecars = startCsiSidecars({ kubeconfig, csiSocket: controllerSocket, driverName: CSI_DRIVER_NAME, log: sidecarLog });
+        const sidecars = startCsiSidecars({ kubeconfig, csiSocket: controllerSocket, driverName: STOWAGE_CSI_DRIVER, log: sidecarLog });
         await sidecars.synced;
         return sidecars;
       }),

@@ -14,7 +14,6 @@ import { z } from "zod";
 export const MAX_EXTENDER_PRIORITY = 10;
 
 /** The CSI driver whose volumes the extender and the health monitor care about. */
-export const STOWAGE_CSI_DRIVER = "csi.stowage.io";
 
 /** A pod with this annotation set to "false" is passed through untouched. */
 export const EXTENDER_OPT_OUT_ANNOTATION = "stowage.io/scheduler-extender";

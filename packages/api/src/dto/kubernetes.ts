@@ -8,6 +8,7 @@ import {
 import { z } from "zod";
 import type { KubernetesClaim, KubernetesNamespace, KubernetesStorageClass } from "@stowage/prisma";
 import { iso, isoDate } from "./common";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
 /**
  * The Kubernetes side of a cluster as its agent last reported it. Namespace
@@ -54,7 +55,6 @@ export const kubernetesStorageClassSchema = z
 export type KubernetesStorageClassDto = z.infer<typeof kubernetesStorageClassSchema>;
 
 /** The CSI driver name of Stowage's provisioner. */
-export const STOWAGE_CSI_DRIVER = "csi.stowage.io";
 
 const parametersSchema = z.record(z.string(), z.string());
 

@@ -6,7 +6,7 @@
 import type { CoreV1Api } from "@kubernetes/client-node";
 import type { ClaimVolumeResolver } from "../../scheduling/topology";
 import { isNotFound } from "../../kube/errors";
-import { STOWAGE_CSI_DRIVER } from "./inventory";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
 export function kubeClaimResolver(core: Pick<CoreV1Api, "readNamespacedPersistentVolumeClaim" | "readPersistentVolume">): ClaimVolumeResolver {
   return async (namespace, claimName) => {

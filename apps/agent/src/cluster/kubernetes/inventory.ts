@@ -20,8 +20,8 @@ import {
   type KubernetesWorkload,
 } from "@stowage/agent-protocol";
 import { quantityToBytes } from "@stowage/kube-client";
+import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
-export const STOWAGE_CSI_DRIVER = "csi.stowage.io";
 const DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class";
 
 export interface KubernetesObjects {
