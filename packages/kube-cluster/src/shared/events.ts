@@ -58,11 +58,6 @@ export class EventRecorder {
     return Promise.resolve();
   }
 
-  /** Resolves once every queued event has been written or given up on. */
-  async flushed(): Promise<void> {
-    while (this.sending) await this.sending;
-  }
-
   private async drain(): Promise<void> {
     for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
       try {
