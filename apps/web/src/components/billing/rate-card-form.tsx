@@ -28,7 +28,9 @@ interface ClassDraft {
 /** How many future month starts the form offers. */
 const MONTHS_AHEAD = 24;
 
-function draftsOf(tiers: Tiers, currency: CurrencyCode): TierDraft[] {
+/** A card's tiers as editable rows; one blank row when there is no card to start from. */
+function draftsOf(tiers: Tiers | undefined, currency: CurrencyCode): TierDraft[] {
+  if (!tiers) return [{ key: tierKey(), upTo: "", price: "" }];
   return tiers.map((t) => ({ key: tierKey(), upTo: t.upTo === null ? "" : String(t.upTo), price: minorPriceToMajor(t.unitPriceMinor, currency) }));
 }
 
@@ -75,10 +77,10 @@ export function RateCardForm({ nowMs }: { nowMs: number }) {
   const [effectiveFrom, setEffectiveFrom] = useState(months[0] ?? "");
   const [effectiveTo, setEffectiveTo] = useState("");
   const [freeNodes, setFreeNodes] = useState(String(template?.freeNodes ?? 0));
-  const [nodeTiers, setNodeTiers] = useState<TierDraft[]>(() => (template ? draftsOf(template.nodeHour.default, currency) : [{ key: tierKey(), upTo: "", price: "" }]));
+  const [nodeTiers, setNodeTiers] = useState(() => draftsOf(template?.nodeHour.default, currency));
   const [classes, setClasses] = useState<ClassDraft[]>(() => Object.entries(template?.nodeHour.byClass ?? {}).map(([name, tiers]) => ({ key: tierKey(), name, tiers: draftsOf(tiers, currency) })));
-  const [provisioned, setProvisioned] = useState<TierDraft[]>(() => (template ? draftsOf(template.provisionedGibMonth, currency) : [{ key: tierKey(), upTo: "", price: "" }]));
-  const [replicated, setReplicated] = useState<TierDraft[]>(() => (template ? draftsOf(template.replicatedGibMonth, currency) : [{ key: tierKey(), upTo: "", price: "" }]));
+  const [provisioned, setProvisioned] = useState(() => draftsOf(template?.provisionedGibMonth, currency));
+  const [replicated, setReplicated] = useState(() => draftsOf(template?.replicatedGibMonth, currency));
   const [commitment, setCommitment] = useState(template?.minimumCommitmentMinor ? minorPriceToMajor(template.minimumCommitmentMinor.toString(), currency) : "");
   const [localErrors, setLocalErrors] = useState<Errors>({});
 
