@@ -18,6 +18,7 @@ import { scriptArgs, UsageError } from "../src/cli/args";
 import { GroupSnapshotClient } from "../src/cluster/group-snapshot-client";
 import { locator, TestCluster } from "../test/cluster/harness";
 import { SequenceWriter } from "../test/cluster/sequence-writer";
+import { percentile as nearestRank } from "@stowage/testing/stats";
 
 const usage = `Usage: npm run bench:group-snapshot -- [--group] [--groups N] [--json]
 
@@ -38,10 +39,9 @@ const VOLUMES = ["bench-a", "bench-b", "bench-c"];
 const MiB = 1024 * 1024;
 const GOAL_MS = 50;
 
+/** The nearest-rank percentile, to a tenth of a millisecond. */
 function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const v = sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-  return Math.round(v * 10) / 10;
+  return Math.round(nearestRank(values, p) * 10) / 10;
 }
 
 function stats(values: number[]): { p50: number; p95: number; max: number } {
