@@ -43,9 +43,8 @@ export function SettingsView() {
   const [localErrors, setLocalErrors] = useState<Errors>({});
   const update = useMutation(
     trpc.billing.settings.update.mutationOptions({
-      onSuccess: async (saved) => {
-        queryClient.setQueryData(trpc.billing.settings.get.queryKey({}), saved);
-        // Drafts, the meter and budgets are priced with these settings.
+      onSuccess: async () => {
+        // Drafts, the meter and budgets are priced with these settings; this refetches the settings too.
         await queryClient.invalidateQueries({ queryKey: trpc.billing.pathKey() });
         toast("Billing settings saved");
       },
