@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { auditRepository } from "../repositories/audit";
 import { clusterRepository } from "../repositories/cluster";
 import { requireCluster, type OrgScope } from "../scope";
-import { nodeExclusionSchema } from "./dto";
+import { nodeExclusionSchema, type NodeExclusionDto } from "./dto";
 import { exclusionRepository } from "./exclusion-repository";
 
 export const nodeExclusionStateSchema = z.enum(["scheduled", "active", "ended"]).meta({ description: "scheduled: starts later; active: keeping hours off the bill now; ended" });
@@ -48,19 +48,13 @@ function stateAt(row: Pick<ExclusionRow, "fromAt" | "toAt">, nowMs: number): Nod
   return "active";
 }
 
+/** An exclusion as excluding a node returns it. */
+export function nodeExclusionDto(row: Omit<ExclusionRow, "createdByLabel">): NodeExclusionDto {
+  return { id: row.id, clusterId: row.clusterId, nodeId: row.nodeId, from: isoUtc(row.fromAt.getTime()), to: row.toAt ? isoUtc(row.toAt.getTime()) : null, reason: row.reason, createdAt: isoUtc(row.createdAt.getTime()) };
+}
+
 function itemDto(row: ExclusionRow, clusterName: string | null, nowMs: number): NodeExclusionItemDto {
-  return {
-    id: row.id,
-    clusterId: row.clusterId,
-    clusterName,
-    nodeId: row.nodeId,
-    from: isoUtc(row.fromAt.getTime()),
-    to: row.toAt ? isoUtc(row.toAt.getTime()) : null,
-    reason: row.reason,
-    createdBy: row.createdByLabel,
-    createdAt: isoUtc(row.createdAt.getTime()),
-    state: stateAt(row, nowMs),
-  };
+  return { ...nodeExclusionDto(row), clusterName, createdBy: row.createdByLabel, state: stateAt(row, nowMs) };
 }
 
 export class NodeExclusionService {

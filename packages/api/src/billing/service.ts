@@ -54,6 +54,7 @@ import type {
   ShowbackDto,
   UsageDto,
 } from "./dto";
+import { nodeExclusionDto } from "./exclusion-service";
 import { buildInvoice, cardFor, loadOrgBilling, type BuiltInvoice, type OrgBilling } from "./invoice-builder";
 import { draftId, invoiceDetailDto, invoiceSummaryDto } from "./invoice-view";
 import { ledgerRepository } from "./ledger-repository";
@@ -603,6 +604,6 @@ export class BillingService {
       });
       return created;
     });
-    return { id: row.id, clusterId: row.clusterId, nodeId: row.nodeId, from: isoUtc(row.fromAt.getTime()), to: row.toAt ? isoUtc(row.toAt.getTime()) : null, reason: row.reason, createdAt: isoUtc(row.createdAt.getTime()) };
+    return nodeExclusionDto(row);
   }
 }
