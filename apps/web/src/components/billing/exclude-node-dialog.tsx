@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useId, useState } from "react";
 import { Button } from "~/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "~/components/ui/dialog";
 import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
@@ -43,7 +43,8 @@ export function ExcludeNodeDialog({ clusterId, nodeId }: { clusterId: string; no
       },
     }),
   );
-  const id = `exclude-${nodeId.replace(/[^a-zA-Z0-9]+/g, "-")}`;
+  // One dialog per node row: ids from useId stay unique where node names differ only in punctuation.
+  const id = useId();
   return (
     <Dialog
       open={open}
