@@ -182,6 +182,11 @@ export class TelemetryService {
     private readonly log: Logger,
   ) {}
 
+  /** The refusal of a time stamped further ahead of our clock than the allowed skew, naming its field. */
+  private aheadOfClock(path: string, at: string, now: number): AgentProtocolError {
+    return invalid([{ path, message: `${at} is more than ${this.config.telemetry.maxFutureSkewMs / 1000} s ahead of the server clock (${new Date(now).toISOString()}); correct the clock by the skew heartbeats report` }]);
+  }
+
   /**
    * Refuses samples stamped too far ahead of our clock or older than raw
    * retention, naming the first offending field. Checked before anything is
@@ -198,7 +203,7 @@ export class TelemetryService {
         if (!s) continue;
         const t = timeOf(s.at);
         if (t > maxAt) {
-          throw invalid([{ path: `${path}.${i}.at`, message: `${s.at} is more than ${this.config.telemetry.maxFutureSkewMs / 1000} s ahead of the server clock (${new Date(now).toISOString()}); correct the clock by the skew heartbeats report` }]);
+          throw this.aheadOfClock(`${path}.${i}.at`, s.at, now);
         }
         if (t < minAt) {
           throw invalid([{ path: `${path}.${i}.at`, message: `${s.at} is older than the ${this.config.telemetry.rawRetentionDays}-day retention of raw samples` }]);
@@ -221,7 +226,7 @@ export class TelemetryService {
   private checkKubernetesTime(kubernetes: KubernetesInventory, now: number, timeOf: (iso: string) => number): boolean {
     const t = timeOf(kubernetes.observedAt);
     if (t > now + this.config.telemetry.maxFutureSkewMs) {
-      throw invalid([{ path: "kubernetes.observedAt", message: `${kubernetes.observedAt} is more than ${this.config.telemetry.maxFutureSkewMs / 1000} s ahead of the server clock (${new Date(now).toISOString()}); correct the clock by the skew heartbeats report` }]);
+      throw this.aheadOfClock("kubernetes.observedAt", kubernetes.observedAt, now);
     }
     return t >= now - this.config.telemetry.rawRetentionDays * DAY_MS;
   }
