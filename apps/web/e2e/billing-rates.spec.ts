@@ -1,6 +1,5 @@
-import path from "node:path";
 import { rateCardSchema } from "@stowage/billing";
-import type { Page } from "@playwright/test";
+import { shot } from "./billing-shots";
 import { expect, openPage, test, type TestOrg } from "./fixtures";
 
 // Rate cards, billing settings and node exclusions in the portal, against the real server: what
@@ -9,14 +8,6 @@ import { expect, openPage, test, type TestOrg } from "./fixtures";
 
 const HOUR = 3_600_000;
 const monthLabel = new Intl.DateTimeFormat("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
-
-/** Saves a full-page screenshot when STOWAGE_SHOTS_DIR is set (visual review, see screenshots.spec.ts). */
-async function shot(page: Page, name: string): Promise<void> {
-  const dir = process.env.STOWAGE_SHOTS_DIR;
-  if (!dir) return;
-  await expect(page.locator(".animate-pulse")).toHaveCount(0);
-  await page.screenshot({ path: path.join(dir, `billing-${name}.png`), fullPage: true });
-}
 
 function monthAfter(months: number): { key: string; label: string; iso: string } {
   const now = new Date();

@@ -1,9 +1,8 @@
 import fs from "node:fs";
-import path from "node:path";
 import { backfillBillingDemo } from "@stowage/api";
 import { rateCardSchema } from "@stowage/billing";
-import type { Page } from "@playwright/test";
 import { PDFDocument } from "pdf-lib";
+import { shot } from "./billing-shots";
 import { expect, test, type TestOrg, type TestUser, unique } from "./fixtures";
 import { type LocalFleet, startLocalFleet } from "./local-fleet";
 
@@ -18,14 +17,6 @@ const SEED_ACTOR = { type: "system" as const, id: "e2e", label: "e2e seed", ip: 
 let fleet: LocalFleet | null = null;
 let owner: TestUser;
 let org: TestOrg;
-
-/** Saves a full-page screenshot when STOWAGE_SHOTS_DIR is set (visual review, see screenshots.spec.ts). */
-async function shot(page: Page, name: string): Promise<void> {
-  const dir = process.env.STOWAGE_SHOTS_DIR;
-  if (!dir) return;
-  await expect(page.locator(".animate-pulse")).toHaveCount(0);
-  await page.screenshot({ path: path.join(dir, `billing-${name}.png`), fullPage: true });
-}
 
 function currentMonth(): string {
   const now = new Date();
