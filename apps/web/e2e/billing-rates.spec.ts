@@ -149,7 +149,7 @@ test("an owner sets the tax rate and grace period; a currency change after a rat
 
   await page.getByLabel("Tax rate (%)").fill("7.25");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByText("Billing settings saved")).toBeVisible();
+  await expect(page.getByText("Billing settings saved", { exact: true })).toBeVisible();
   expect(await api.services.billing.getSettings(scope)).toEqual({ currency: "USD", taxRateBasisPoints: 725, gracePeriodMinutes: 720 });
   await openPage(page, "/billing/settings", "Billing settings");
   await expect(page.getByLabel("Tax rate (%)")).toHaveValue("7.25");
