@@ -143,7 +143,14 @@ export async function checkpoint(core: VolumeCore): Promise<void> {
   if (core.pendingFree.length > 0) releasePendingFree(core);
 }
 
-/** Caller has reserved capacity. Synchronous, so two racing writers can't both allocate. */
+/**
+ * Caller has reserved capacity. Synchronous, so two racing writers can't both allocate.
+ *
+ * The new slot's page is queued for the next flush at once, whatever the
+ * caller then does: a slot may be retired to cold only once a page of it is
+ * durable (a cold slot without one reads as lost), and a write that fails
+ * after allocating would otherwise leave it clean, pageless and retirable.
+ */
 export function allocSlot(core: VolumeCore, version: Version, extent: number): Slot {
   if (core.pendingFree.length > 0) releasePendingFree(core);
   const id = core.map.free.pop() ?? core.map.nextSlot;
@@ -151,6 +158,7 @@ export function allocSlot(core: VolumeCore, version: Version, extent: number): S
   const slot = core.map.slots.get(id);
   if (!slot) throw new EngineError("CORRUPT", "slot allocation failed");
   slot.dirtyEpoch = core.epoch;
+  core.dirtyMeta.add(slot);
   return slot;
 }
 

@@ -118,6 +118,17 @@ async function loadSlotPages(core: VolumeCore): Promise<void> {
       // flush wrote one), so this is damage: fail its reads, don't guess.
       slot.bad = true;
       core.recovery.lostExtents++;
+    } else {
+      // Hot with no page: its alloc record reached the log but no flush
+      // wrote its page before the crash (a flush that captured its pages
+      // before the allocation and committed the log after it, or another
+      // extent's hot record syncing the log). Nothing of it was ever
+      // flushed, so it rightly reads as its parent or zeros; but recovery
+      // is about to retire every hot slot to cold, and a cold slot without
+      // a page would read as lost from the next open on. Write its (empty)
+      // page with recovery's flush first.
+      slot.dirtyEpoch = core.epoch;
+      core.dirtyMeta.add(slot);
     }
   }
 }
