@@ -4,6 +4,7 @@
  */
 import type { BillingInvoiceStatus, Prisma } from "@stowage/prisma";
 import type { Db } from "../db";
+import { ORGANIZATION_ALERT_KINDS } from "../repositories/alert";
 
 export interface SettingsRow {
   currency: string;
@@ -153,6 +154,28 @@ export function billingRepository(db: Db) {
     async recordCrossing(budgetId: string, month: Date, threshold: number, basis: "actual" | "forecast"): Promise<boolean> {
       const n = await db.$executeRaw`INSERT INTO billing_budget_crossing ("budgetId", "month", "threshold", "basis") VALUES (${budgetId}::uuid, ${month}, ${threshold}, ${basis}) ON CONFLICT DO NOTHING`;
       return n === 1;
+    },
+
+    /** Open budget alerts of every organization, whatever their month (the tick judges each). */
+    openBudgetAlerts(): Promise<{ id: string; organizationId: string; subject: string }[]> {
+      return db.alert.findMany({
+        where: { clusterId: null, kind: { in: [...ORGANIZATION_ALERT_KINDS] }, state: "open" },
+        select: { id: true, organizationId: true, subject: true },
+        orderBy: { id: "asc" },
+      });
+    },
+
+    /**
+     * Resolves budget alerts whose condition is gone and forgets this month's crossings behind
+     * them: the crossing row is what keeps a threshold from alerting twice, so without it a
+     * crossing that happens again later in the month raises a new alert. Earlier months'
+     * crossings stay as the record of what was raised then.
+     */
+    async resolveBudgetAlerts(ids: readonly string[], month: Date, at: Date): Promise<number> {
+      if (ids.length === 0) return 0;
+      const r = await db.alert.updateMany({ where: { id: { in: [...ids] }, state: "open" }, data: { state: "resolved", resolvedAt: at, updatedAt: at } });
+      await db.billingBudgetCrossing.deleteMany({ where: { alertId: { in: [...ids] }, month } });
+      return r.count;
     },
 
     async setCrossingAlert(budgetId: string, month: Date, threshold: number, basis: "actual" | "forecast", alertId: string): Promise<void> {

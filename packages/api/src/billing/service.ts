@@ -32,7 +32,7 @@ import {
 import { renderInvoiceCsv, renderInvoicePdf } from "@stowage/billing/render";
 import type { BillingBudget, BillingInvoice } from "@stowage/prisma";
 import { roleAtLeast } from "../auth/roles";
-import { alertRepository, ORGANIZATION_ALERT_KINDS } from "../repositories/alert";
+import { alertRepository } from "../repositories/alert";
 import type { ResolvedConfig } from "../config";
 import type { Pool, PrismaClient } from "../db";
 import { AppError } from "../errors";
@@ -69,6 +69,11 @@ const MAX_DAILY_RANGE = 400 * DAY;
 
 function invalid(path: string, message: string): AppError {
   return new AppError("VALIDATION_FAILED", `Invalid ${path}: ${message}`, [{ path, message }]);
+}
+
+/** An alert's subject names its crossing: the open alert of a crossing that still holds is found by it. */
+function budgetAlertSubject(budgetId: string, basis: "actual" | "forecast", threshold: number, month: string): string {
+  return `budget:${budgetId}:${basis}:${threshold}:${month}`;
 }
 
 function q(r: Rational): string {
@@ -115,54 +120,77 @@ export class BillingService {
   }
 
   /**
-   * Judges every budget on this month's actual total and forecast at `now` and raises one
-   * organization-level alert per (budget, threshold, basis, month) crossed: a budget spans all of
-   * an organization's clusters, so its alert belongs to none of them and outlives any. The
-   * crossing row and its alert are written in one transaction, so a crash cannot leave a crossing
-   * without its alert; two evaluations at once raise one alert, because the crossing's key lets
-   * one insert through and alert_one_open_organization would refuse a second open alert anyway.
-   * Budget alerts of earlier months are resolved. Runs on maintenance ticks, independent of ingest.
+   * Judges every budget on this month's actual total and forecast at `now`: raises one
+   * organization-level alert per (budget, threshold, basis, month) crossed, and resolves every
+   * open budget alert whose crossing no longer holds — its budget was deleted, its amount or
+   * thresholds changed, the forecast fell, or its month is over. A budget spans all of an
+   * organization's clusters, so its alert belongs to none of them and outlives any. The crossing
+   * row and its alert are written in one transaction, so a crash cannot leave a crossing without
+   * its alert; two evaluations at once raise one alert, because the crossing's key lets one
+   * insert through and alert_one_open_organization would refuse a second open alert anyway.
+   * Resolving deletes the month's crossing row with the alert, so a threshold crossed again later
+   * in the month alerts again (a new alert row; the resolved one stays as history).
+   * Runs on maintenance ticks, independent of ingest; returns the number of alerts raised.
    */
   async evaluateBudgets(now: Date): Promise<number> {
     const nowMs = now.getTime();
     const month = new Date(monthStart(nowMs));
-    const key = monthKey(nowMs);
-    await this.prisma.alert.updateMany({
-      where: { kind: { in: [...ORGANIZATION_ALERT_KINDS] }, state: "open", NOT: { subject: { endsWith: `:${key}` } } },
-      data: { state: "resolved", resolvedAt: now, updatedAt: now },
-    });
-    const budgets = await billingRepository(this.prisma).allBudgets();
-    const byOrg = new Map<string, BillingBudget[]>();
-    for (const b of budgets) byOrg.set(b.organizationId, [...(byOrg.get(b.organizationId) ?? []), b]);
+    const repo = billingRepository(this.prisma);
+    // Open alerts are read before anything is raised, so this tick never resolves its own.
+    const [budgets, openAlerts] = await Promise.all([repo.allBudgets(), repo.openBudgetAlerts()]);
+    const byOrg = new Map<string, { budgets: BillingBudget[]; open: { id: string; subject: string }[] }>();
+    const entry = (organizationId: string) => {
+      const e = byOrg.get(organizationId) ?? { budgets: [], open: [] };
+      byOrg.set(organizationId, e);
+      return e;
+    };
+    for (const b of budgets) entry(b.organizationId).budgets.push(b);
+    for (const a of openAlerts) entry(a.organizationId).open.push(a);
     let raised = 0;
-    for (const [organizationId, list] of byOrg) {
-      const org = await this.org(organizationId);
-      const period = await this.currentPeriodOf(org, nowMs);
-      for (const budget of list) {
-        const dto = this.budgetDto(budget, period);
-        for (const [basis, thresholds] of [["actual", dto.crossedActual], ["forecast", dto.crossedForecast]] as const) {
-          for (const threshold of thresholds) {
-            const opened = await this.prisma.$transaction(async (tx) => {
-              const repo = billingRepository(tx);
-              if (!(await repo.recordCrossing(budget.id, month, threshold, basis))) return false;
-              const spend = basis === "actual" ? dto.actualMinor : dto.forecastMinor;
-              const what = basis === "actual" ? "has reached" : "is forecast to reach";
-              const alert = await alertRepository(tx).openForOrganization(
-                organizationId,
-                {
-                  kind: basis === "actual" ? "budget_actual" : "budget_forecast",
-                  subject: `budget:${budget.id}:${basis}:${threshold}:${key}`,
-                  severity: threshold >= 100 ? "critical" : "warning",
-                  message: `Budget ${budget.name} ${what} ${threshold} % in ${key} (${spend} of ${budget.amountMinor.toString()} ${period.currency} minor units)`,
-                },
-                now,
-              );
-              await repo.setCrossingAlert(budget.id, month, threshold, basis, alert.id);
-              return alert.opened;
-            });
-            if (opened) raised++;
-          }
-        }
+    for (const [organizationId, { budgets: list, open }] of byOrg) {
+      const holding = new Set<string>();
+      if (list.length > 0) {
+        const period = await this.currentPeriodOf(await this.org(organizationId), nowMs);
+        for (const budget of list) raised += await this.raiseBudgetCrossings(organizationId, budget, period, now, holding);
+      }
+      const gone = open.filter((a) => !holding.has(a.subject)).map((a) => a.id);
+      if (gone.length > 0) {
+        const resolved = await this.prisma.$transaction((tx) => billingRepository(tx).resolveBudgetAlerts(gone, month, now));
+        this.log.info({ organizationId, resolved }, "budget alerts resolved");
+      }
+    }
+    return raised;
+  }
+
+  /** Raises the alerts of one budget's crossings not yet raised this month; adds every crossing that holds to `holding`. */
+  private async raiseBudgetCrossings(organizationId: string, budget: BillingBudget, period: CurrentPeriodDto, now: Date, holding: Set<string>): Promise<number> {
+    const month = new Date(monthStart(now.getTime()));
+    const key = monthKey(now.getTime());
+    const dto = this.budgetDto(budget, period);
+    let raised = 0;
+    for (const [basis, thresholds] of [["actual", dto.crossedActual], ["forecast", dto.crossedForecast]] as const) {
+      for (const threshold of thresholds) {
+        const subject = budgetAlertSubject(budget.id, basis, threshold, key);
+        holding.add(subject);
+        const opened = await this.prisma.$transaction(async (tx) => {
+          const repo = billingRepository(tx);
+          if (!(await repo.recordCrossing(budget.id, month, threshold, basis))) return false;
+          const spend = basis === "actual" ? dto.actualMinor : dto.forecastMinor;
+          const what = basis === "actual" ? "has reached" : "is forecast to reach";
+          const alert = await alertRepository(tx).openForOrganization(
+            organizationId,
+            {
+              kind: basis === "actual" ? "budget_actual" : "budget_forecast",
+              subject,
+              severity: threshold >= 100 ? "critical" : "warning",
+              message: `Budget ${budget.name} ${what} ${threshold} % in ${key} (${spend} of ${budget.amountMinor.toString()} ${period.currency} minor units)`,
+            },
+            now,
+          );
+          await repo.setCrossingAlert(budget.id, month, threshold, basis, alert.id);
+          return alert.opened;
+        });
+        if (opened) raised++;
       }
     }
     return raised;
