@@ -84,7 +84,10 @@ describe("billing", () => {
   };
 
   it("closes November at its real boundary (end + 6 h grace) as INV-000001, then December as INV-000002 with November's late usage as adjustment lines, leaving INV-000001 unchanged", async () => {
+    // A rate card starts in a future month: November's is made in October.
+    clock.set(new Date("2026-10-31T12:00:00.000Z"));
     await owner().billing.rateCards.create(card("2026-11-01T00:00:00.000Z"));
+    clock.set(new Date("2026-11-30T22:10:00.000Z"));
     const inv = inventory({ nodes: 2, volumes: 2 });
     // Nov 30, 21:xx and 22:xx: both nodes report; two 1 GiB volumes with two replicas each.
     for (const at of ["2026-11-30T21:30:00.000Z", "2026-11-30T22:05:00.000Z"]) {
@@ -282,6 +285,29 @@ describe("billing", () => {
     expect(JSON.stringify(threshold.details)).toContain("thresholds");
     expect((await caller.billing.rateCards.list({})).items).toHaveLength(cardsBefore);
     expect((await caller.billing.budgets.list({})).items).toHaveLength(budgetsBefore);
+  });
+
+  it("refuses a rate card starting in the current or an earlier month, naming effectiveFrom and storing nothing; next month's is accepted up to the last millisecond of this one; REST has no route that creates cards", async () => {
+    const d = await createOrgWithRoles(t.api, "delta");
+    const caller = callerFor(t.api, d.users.owner, d.id);
+    clock.set(new Date("2027-04-30T23:59:59.999Z"));
+    const reason = "must be the start of a future month (2027-05 or later): a card cannot re-price the current month or an earlier one";
+    expect(await codeOf(caller.billing.rateCards.create(card("2027-04-01T00:00:00.000Z")))).toEqual({ code: "BAD_REQUEST", details: [{ path: "effectiveFrom", message: reason }] });
+    expect(await codeOf(caller.billing.rateCards.create({ ...card("2026-12-01T00:00:00.000Z"), effectiveTo: "2027-02-01T00:00:00.000Z" }))).toEqual({ code: "BAD_REQUEST", details: [{ path: "effectiveFrom", message: reason }] });
+    expect(await caller.billing.rateCards.list({})).toMatchObject({ items: [] });
+    expect(await t.api.prisma.auditLog.count({ where: { organizationId: d.id, action: { startsWith: "billing.rate_card" } } })).toBe(0);
+
+    const key = await createApiKey(t.api, d.id, "owner");
+    const rest = await t.api.handlers.rest(
+      new Request(`${BASE_URL}/api/v1/billing/rate-cards`, { method: "POST", headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" }, body: JSON.stringify(card("2027-04-01T00:00:00.000Z")) }),
+    );
+    expect(rest.status).toBe(404);
+
+    const accepted = await caller.billing.rateCards.create(card("2027-05-01T00:00:00.000Z"));
+    expect([accepted.effectiveFrom, accepted.effectiveTo]).toEqual(["2027-05", null]);
+    clock.set(new Date("2027-05-01T00:00:00.000Z"));
+    expect((await codeOf(caller.billing.rateCards.create(card("2027-05-01T00:00:00.000Z")))).details).toEqual([{ path: "effectiveFrom", message: "must be the start of a future month (2027-06 or later): a card cannot re-price the current month or an earlier one" }]);
+    clock.set(new Date("2027-04-10T13:00:00.000Z"));
   });
 
   it("serves invoice PDF and CSV over REST to an API key with a billing role, refusing a viewer key and another organization's key", async () => {

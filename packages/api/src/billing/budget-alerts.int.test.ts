@@ -49,6 +49,8 @@ describe("budget alerts", () => {
 
   it("crossing 50 % raises exactly one organization-level alert per basis, though two ticks evaluate at once; deleting a cluster leaves it open", async () => {
     const owner = callerFor(t.api, a.users.owner, a.id);
+    // A rate card starts in a future month: made in February for March.
+    clock.set(new Date("2027-02-28T12:00:00.000Z"));
     await owner.billing.rateCards.create({
       currency: "USD",
       effectiveFrom: "2027-03-01T00:00:00.000Z",
@@ -58,6 +60,7 @@ describe("budget alerts", () => {
       freeNodes: 0,
       taxRateBasisPoints: 0,
     });
+    clock.set(new Date("2027-03-15T12:00:00.000Z"));
     // 60 node-hours on each cluster at 1000.00: 120 000.00 of a 200 000.00 budget (60 %), the
     // cost split evenly, so no cluster is "the" budget's.
     const month = new Date(Date.UTC(2027, 2, 1));

@@ -80,8 +80,10 @@ describe("node-hours of every node", () => {
     c = await registerCluster(t.api, org.id);
     replayed = await registerCluster(t.api, org.id);
     legacy = await registerCluster(t.api, org.id);
-    clock.set(new Date(`${DAY}T16:00:00.000Z`));
+    // A rate card starts in a future month: made in January for February.
+    clock.set(new Date("2027-01-31T12:00:00.000Z"));
     await callerFor(t.api, org.users.owner, org.id).billing.rateCards.create(card);
+    clock.set(new Date(`${DAY}T16:00:00.000Z`));
   });
   afterAll(async () => {
     await t.close();

@@ -3,9 +3,10 @@
  * room for the next card; the current month and earlier never change card; the end may not
  * overlap another card; refusals name the field and store nothing; audited.
  */
-import { type RateCardInput } from "@stowage/billing";
+import { rateCardSchema, type RateCardInput } from "@stowage/billing";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemActor } from "../actor";
 import { testClock } from "../test-support/agent";
 import { callerFor, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "../test-support/fixtures";
 
@@ -50,6 +51,7 @@ describe("ending a rate card", () => {
   });
 
   const owner = (org: TestOrg) => callerFor(t.api, org.users.owner, org.id);
+  const ownerScope = (org: TestOrg) => ({ organizationId: org.id, role: "owner" as const, actor: systemActor("tests") });
   const ranges = async (org: TestOrg) => (await owner(org).billing.rateCards.list({})).items.map((c) => [c.effectiveFrom, c.effectiveTo, c.card.effectiveTo]);
 
   it("ends an open-ended card at a later month so the next card can start there; the stored card and its JSON agree, and the change is audited", async () => {
@@ -67,8 +69,9 @@ describe("ending a rate card", () => {
   });
 
   it("refuses, naming the field and storing nothing: an end in the current month, one not after the card's start, one overlapping the next card, a card that already ended; another organization's card is not found", async () => {
-    const inForce = await owner(b).billing.rateCards.create(card("2026-11-01T00:00:00.000Z", "2027-02-01T00:00:00.000Z"));
-    const past = await owner(b).billing.rateCards.create(card("2026-06-01T00:00:00.000Z", "2026-09-01T00:00:00.000Z"));
+    // Cards that started before this month: only an import (seeding, history) may store those.
+    const inForce = await t.api.services.billing.importRateCard(ownerScope(b), rateCardSchema.parse(card("2026-11-01T00:00:00.000Z", "2027-02-01T00:00:00.000Z")));
+    const past = await t.api.services.billing.importRateCard(ownerScope(b), rateCardSchema.parse(card("2026-06-01T00:00:00.000Z", "2026-09-01T00:00:00.000Z")));
     await owner(b).billing.rateCards.create(card("2027-02-01T00:00:00.000Z"));
     const before = await ranges(b);
 

@@ -551,12 +551,33 @@ export class BillingService {
   }
 
   /**
-   * Stores a card after the schema checks (prices, tiers, currency code, month starts): its
-   * currency must be the organization's, and its months must not overlap another card's. The
-   * overlap check and the insert run under the organization's settings-row lock, so two
-   * overlapping cards created at once cannot both pass.
+   * Stores a card after the schema checks (prices, tiers, currency code, month starts): it must
+   * start in a future month by the server clock — the current month is a live draft, and a card
+   * starting in it (or earlier) would re-price usage already shown as month to date — its currency
+   * must be the organization's, and its months must not overlap another card's.
    */
   async createRateCard(scope: OrgScope, card: RateCard): Promise<RateCardDto> {
+    const firstAllowed = nextMonthStart(monthStart(this.now()));
+    if (card.effectiveFrom < firstAllowed) {
+      throw invalid("effectiveFrom", `must be the start of a future month (${monthKey(firstAllowed)} or later): a card cannot re-price the current month or an earlier one`);
+    }
+    return this.storeRateCard(scope, card, "billing.rate_card.create");
+  }
+
+  /**
+   * Stores a card that may start in any month, with the same currency and overlap checks: for
+   * seeding and history imports (demo data, test fixtures) that set up months already metered.
+   * No procedure calls it, so neither the dashboard nor REST can re-price a month through it.
+   */
+  importRateCard(scope: OrgScope, card: RateCard): Promise<RateCardDto> {
+    return this.storeRateCard(scope, card, "billing.rate_card.import");
+  }
+
+  /**
+   * The overlap check and the insert run under the organization's settings-row lock, so two
+   * overlapping cards created at once cannot both pass.
+   */
+  private async storeRateCard(scope: OrgScope, card: RateCard, action: "billing.rate_card.create" | "billing.rate_card.import"): Promise<RateCardDto> {
     const created = await this.prisma.$transaction(async (tx) => {
       const repo = billingRepository(tx);
       const settings = await repo.lockSettings(scope.organizationId);
@@ -573,7 +594,7 @@ export class BillingService {
         createdByLabel: scope.actor.label,
       });
       await auditRepository(tx).insert(scope.organizationId, scope.actor, {
-        action: "billing.rate_card.create",
+        action,
         targetType: "rate_card",
         targetId: row.id,
         metadata: { effectiveFrom: monthKey(card.effectiveFrom), effectiveTo: card.effectiveTo === null ? null : monthKey(card.effectiveTo), currency: card.currency },
