@@ -147,6 +147,7 @@ const MATRIX: Record<string, MatrixRow> = {
     foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }),
   },
   "cluster.listStorageClasses": { minRole: "viewer", input: async (f) => ({ clusterId: await k8sClusterOfA(f) }), foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }) },
+  "cluster.listKubernetesNodes": { minRole: "viewer", input: async (f) => ({ clusterId: await k8sClusterOfA(f) }), foreignInput: async (f) => ({ clusterId: await k8sClusterOfA(f) }) },
   "audit.list": { minRole: "admin", input: async () => ({}) },
   "fleet.overview": { minRole: "viewer", input: async () => ({}) },
   "fleet.metrics": { minRole: "viewer", input: async () => ({}), foreignInput: async (f) => ({ clusterId: await newCluster(f) }) },

@@ -1,4 +1,4 @@
-import type { PoolSample, VolumeSample } from "@stowage/agent-protocol";
+import type { KubernetesNode, PoolSample, VolumeSample } from "@stowage/agent-protocol";
 import type { AlertSeverity } from "@stowage/vocabulary";
 import type { Sql } from "../db";
 import type { IoFigures } from "./fleet";
@@ -165,6 +165,22 @@ function meterColumns(hours: readonly MeterNodeHour[]): { nodeIds: string; class
   return { nodeIds: texts(hours.map((h) => h.nodeId)), classes: texts(hours.map((h) => h.nodeClass)), months: texts(months), hourIndexes: `{${indexes.join(",")}}` };
 }
 
+/**
+ * A Kubernetes section's node list replaces the cluster's stored nodes in one statement: listed
+ * nodes are upserted, unlisted ones deleted. Called only for a section ingest_kubernetes_inventory
+ * applied, i.e. strictly newer than any before (a late, older section must not bring back a node
+ * a newer one dropped, and per-row times cannot tell that for a deleted row); that function's
+ * advisory lock on the cluster, held to commit, keeps two batches of a cluster from interleaving.
+ */
+const KUBERNETES_NODES_SQL = `WITH dropped AS (
+  DELETE FROM kubernetes_node WHERE "clusterId" = $2 AND "name" <> ALL ($3::text[])
+)
+INSERT INTO kubernetes_node AS k ("organizationId", "clusterId", "name", "nodeClass", "ready", "storageNodeId", "lastSeenAt")
+SELECT $1, $2, n.name, n.class, n.ready, n.storage, $7
+  FROM unnest($3::text[], $4::text[], $5::bool[], $6::text[]) AS n(name, class, ready, storage)
+ON CONFLICT ("clusterId", "name") DO UPDATE SET
+  "nodeClass" = EXCLUDED."nodeClass", "ready" = EXCLUDED."ready", "storageNodeId" = EXCLUDED."storageNodeId", "lastSeenAt" = EXCLUDED."lastSeenAt"`;
+
 export function telemetryRepository(sql: Sql) {
   return {
     /** Stores the batch; false when it had been stored before (a retry), which changes nothing. */
@@ -208,6 +224,15 @@ export function telemetryRepository(sql: Sql) {
         ],
       });
       return rows[0]?.stored === true;
+    },
+
+    /** Stores the nodes of the newest Kubernetes section, the one just applied, as the cluster's current ones (KUBERNETES_NODES_SQL). */
+    async storeKubernetesNodes(w: { organizationId: string; clusterId: string; observedAt: Date; nodes: readonly KubernetesNode[] }): Promise<void> {
+      await sql.query({
+        name: "k8s_nodes",
+        text: KUBERNETES_NODES_SQL,
+        values: [w.organizationId, w.clusterId, w.nodes.map((n) => n.name), w.nodes.map((n) => n.nodeClass), w.nodes.map((n) => n.ready), w.nodes.map((n) => n.storageNodeId), w.observedAt],
+      });
     },
   };
 }

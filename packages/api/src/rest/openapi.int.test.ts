@@ -43,6 +43,7 @@ describe("GET /api/v1/openapi.json", () => {
       "/billing/invoices/{id}.pdf",
       "/billing/usage",
       "/clusters",
+      "/clusters/{clusterId}/kubernetes-nodes",
       "/clusters/{clusterId}/namespaces",
       "/clusters/{clusterId}/persistent-volume-claims",
       "/clusters/{clusterId}/storage-classes",

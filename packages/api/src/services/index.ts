@@ -1,5 +1,6 @@
 import type { Auth } from "../auth";
 import { NodeExclusionService } from "../billing/exclusion-service";
+import { KubernetesNodeService } from "../billing/kubernetes-nodes";
 import { RateCardService } from "../billing/rate-card-service";
 import { BillingService } from "../billing/service";
 import type { ResolvedConfig } from "../config";
@@ -30,6 +31,8 @@ export interface Services {
   maintenance: MaintenanceService;
   fleet: FleetService;
   kubernetes: KubernetesService;
+  /** A cluster's reported Kubernetes nodes, with their billed node-hours for billing readers. */
+  kubernetesNodes: KubernetesNodeService;
   billing: BillingService;
   /** Listing and ending node exclusions (billing.excludeNode makes them). */
   billingExclusions: NodeExclusionService;
@@ -59,6 +62,7 @@ export function createServices(deps: { prisma: PrismaClient; pool: Pool; auth: A
     maintenance,
     fleet: new FleetService(prisma, pool, command, config),
     kubernetes: new KubernetesService(prisma),
+    kubernetesNodes: new KubernetesNodeService(prisma, pool, config.now),
     billing,
     billingExclusions: new NodeExclusionService(prisma, config),
     billingRateCards: new RateCardService(prisma, config),

@@ -280,18 +280,22 @@ export class TelemetryService {
   private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
     const kubernetes = batch.kubernetes;
     if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf, nodeHours));
-    // The nodes are metered (nodeHours), not stored: PostgreSQL need not parse them on every apply.
-    const { nodes: _metered, ...section } = kubernetes;
+    // The nodes are metered (nodeHours) and stored in their own table, not in the section's JSON:
+    // ingest_kubernetes_inventory need not parse them on every apply.
+    const { nodes, ...section } = kubernetes;
     return inTransaction(this.pool, async (client) => {
       const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf, nodeHours);
       if (stored) {
-        await kubernetesWriteRepository(client).apply({
+        const applied = await kubernetesWriteRepository(client).apply({
           organizationId: agent.organizationId,
           clusterId: agent.clusterId,
           observedAt: new Date(kubernetes.observedAt),
           version: kubernetes.version,
           json: JSON.stringify(section),
         });
+        // Only the newest section's list is the cluster's nodes; an older agent's section has none,
+        // and the stored nodes stay as they were.
+        if (applied && nodes) await telemetryRepository(client).storeKubernetesNodes({ organizationId: agent.organizationId, clusterId: agent.clusterId, observedAt: new Date(kubernetes.observedAt), nodes });
       }
       return !stored;
     });

@@ -5,6 +5,7 @@ import { deleteClusterRoute } from "./delete-cluster";
 import { getClusterRoute } from "./get-cluster";
 import { listClaimsRoute } from "./list-claims";
 import { listClustersRoute } from "./list-clusters";
+import { listKubernetesNodesRoute } from "./list-kubernetes-nodes";
 import { listNamespacesRoute } from "./list-namespaces";
 import { listStorageClassesRoute } from "./list-storage-classes";
 import { renameClusterRoute } from "./rename-cluster";
@@ -19,4 +20,5 @@ export const clusterRouter = {
   listNamespaces: listNamespacesRoute,
   listClaims: listClaimsRoute,
   listStorageClasses: listStorageClassesRoute,
+  listKubernetesNodes: listKubernetesNodesRoute,
 } satisfies TRPCRouterRecord;
