@@ -62,6 +62,21 @@ export interface ReplicaClientOptions {
 }
 
 /**
+ * One secure context per credentials object: building one parses the key and certificates, and a
+ * node opens a link per replica of every volume it serves with the same credentials.
+ */
+const secureContexts = new WeakMap<ReplicaClientOptions["tls"], tls.SecureContext>();
+
+function secureContextOf(credentials: ReplicaClientOptions["tls"]): tls.SecureContext {
+  let context = secureContexts.get(credentials);
+  if (!context) {
+    context = tls.createSecureContext({ ca: credentials.caPem, cert: credentials.certPem, key: credentials.keyPem, minVersion: "TLSv1.3" });
+    secureContexts.set(credentials, context);
+  }
+  return context;
+}
+
+/**
  * The target's connection to one replica: pipelined requests matched by seq,
  * bounded by the credits the replica granted. Any failure fails every
  * outstanding request and the client for good; the target reconnects with a
@@ -151,11 +166,8 @@ export class ReplicaClient {
     const socket = tls.connect({
       host: opts.host,
       port: opts.port,
-      ca: opts.tls.caPem,
-      cert: opts.tls.certPem,
-      key: opts.tls.keyPem,
+      secureContext: secureContextOf(opts.tls),
       servername: opts.expectNodeId,
-      minVersion: "TLSv1.3",
     });
     this.socket = socket;
     socket.setNoDelay(true);

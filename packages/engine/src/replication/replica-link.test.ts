@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MemoryBlockDevice } from "../nbd/testing/memory-device";
 import { EpochGuard } from "./epoch-guard";
 import { FencedError, ReplicaClient, ReplicaUnavailableError } from "./replica-client";
@@ -70,6 +71,22 @@ describe("replica link over mutual TLS", () => {
     // And the epoch survives a restart of the replica process.
     expect((await EpochGuard.open(path.join(dir, "epoch"))).current).toBe(6n);
     next.close();
+  });
+
+  it("builds the TLS context of a node's credentials once, however many links it opens", async () => {
+    const credentials = { ...targetCert, caPem: ca.certPem };
+    const built = vi.spyOn(tls, "createSecureContext");
+    try {
+      const links = [];
+      for (let i = 0; i < 3; i++) {
+        links.push(await ReplicaClient.connect({ host: "127.0.0.1", port, expectNodeId: "node-r", tls: credentials, hello: { volumeId: "vol-1", replicaId: "rep-1", targetNodeId: "node-t", sizeBytes: SIZE }, epoch: 6n }));
+      }
+      // The client side built one context; the server's contexts are its own.
+      expect(built.mock.calls.filter(([o]) => o?.cert === credentials.certPem)).toHaveLength(1);
+      for (const l of links) l.close();
+    } finally {
+      built.mockRestore();
+    }
   });
 
   it("refuses a hello with an epoch older than the persisted one", async () => {
