@@ -152,8 +152,10 @@ export class PersistentVolumeBinder implements Controller {
       this.queue.add(`volume:${pv.metadata?.name ?? ""}`);
       const ref = pv.spec?.claimRef;
       if (ref?.name !== undefined) this.queue.add(`claim:${ref.namespace ?? ""}/${ref.name}`);
-      // A new volume may fit any waiting claim.
-      for (const c of this.claims.list()) if (!c.spec?.volumeName) this.queue.add(`claim:${c.metadata?.namespace ?? ""}/${c.metadata?.name ?? ""}`);
+      // A volume free for anyone (no claimRef) may fit any waiting claim; one with a claimRef binds only
+      // to that claim, queued above. Queuing every waiting claim on each provisioned volume's writes
+      // made a burst of N claims cost N² syncs.
+      if (ref === undefined) for (const c of this.claims.list()) if (!c.spec?.volumeName) this.queue.add(`claim:${c.metadata?.namespace ?? ""}/${c.metadata?.name ?? ""}`);
     });
     this.classes.onChange(() => {
       for (const c of this.claims.list()) if (!c.spec?.volumeName) this.queue.add(`claim:${c.metadata?.namespace ?? ""}/${c.metadata?.name ?? ""}`);

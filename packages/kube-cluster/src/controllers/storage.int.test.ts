@@ -64,6 +64,31 @@ describe("persistentvolume binder", () => {
     expect(released.spec?.claimRef?.name).toBe("data");
   });
 
+  it("binds a waiting claim to a static PV made after it, and leaves a PV made for another claim alone", async () => {
+    const ns = "storage-late";
+    const client = cluster.client;
+    await createNamespace(client, ns);
+    await client.create(resources.storageClasses, undefined, { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: "arrives-later" }, provisioner: "kubernetes.io/no-provisioner" });
+    await client.create(resources.persistentVolumeClaims, ns, claim("first", "arrives-later"));
+    await client.create(resources.persistentVolumeClaims, ns, claim("second", "arrives-later"));
+    await waitFor("first told it has no match", async () => (await client.list<CoreV1Event>(resources.events, ns)).items.some((e) => e.involvedObject.name === "first" && e.reason === "FailedBinding"));
+    // Pre-bound to `second`: only that claim may take it, however well it fits `first`.
+    const preBound = volume("pv-for-second", "arrives-later", "1Gi", "Retain");
+    await client.create(resources.persistentVolumes, undefined, { ...preBound, spec: { ...preBound.spec, claimRef: { namespace: ns, name: "second" } } });
+    const second = await waitFor("second Bound", async () => {
+      const c = await client.get<V1PersistentVolumeClaim>(resources.persistentVolumeClaims, ns, "second");
+      return c.status?.phase === "Bound" && c;
+    });
+    expect(second.spec?.volumeName).toBe("pv-for-second");
+    // A volume free for anyone reaches the claim still waiting.
+    await client.create(resources.persistentVolumes, undefined, volume("pv-free", "arrives-later", "2Gi", "Retain"));
+    const first = await waitFor("first Bound", async () => {
+      const c = await client.get<V1PersistentVolumeClaim>(resources.persistentVolumeClaims, ns, "first");
+      return c.status?.phase === "Bound" && c;
+    });
+    expect(first.spec?.volumeName).toBe("pv-free");
+  });
+
   it("keeps a claim used by a pod until the pod is gone (pvc-protection)", async () => {
     const ns = "storage-protect";
     const client = cluster.client;
