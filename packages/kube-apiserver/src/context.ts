@@ -1,8 +1,9 @@
 /** What every handler gets: the store, the registry, and how to name and present objects. */
+import type { IKeyValue } from "etcd3";
 import { isObject, objectAt, sortKeys, stringAt, type JsonObject } from "./json";
 import type { ResourceRegistry } from "./registry/registry";
 import { apiVersionOf, type ResourceType } from "./registry/types";
-import type { EtcdStore } from "./storage/store";
+import type { EtcdStore, StoredObject } from "./storage/store";
 import { errors } from "./status";
 
 export interface ServerContext {
@@ -13,6 +14,11 @@ export interface ServerContext {
   bookmarkIntervalMs: number;
   /** How long before timeoutSeconds ends a watch sends its last BOOKMARK (the real server: about 2 s). */
   bookmarkBeforeTimeoutMs: number;
+  /** Watch events decoded and written once for every watcher of a collection (handlers/watch-events.ts). */
+  watchEvents: {
+    decode(kv: IKeyValue): StoredObject;
+    line(type: ResourceType, event: string, stored: StoredObject, revision: number): string;
+  };
 }
 
 export interface RequestScope {

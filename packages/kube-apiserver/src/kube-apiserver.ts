@@ -10,6 +10,7 @@ import type { ServerContext } from "./context";
 import { nowSeconds } from "./context";
 import { ResourceRegistry } from "./registry/registry";
 import { createFront, listen } from "./server";
+import { WatchEvents } from "./handlers/watch-events";
 import { EtcdStore } from "./storage/store";
 import { loadOrCreateCerts } from "./tls";
 
@@ -61,7 +62,7 @@ export async function startKubeApiServer(input: KubeApiServerOptions): Promise<K
   const options = parsed.data;
   const store = new EtcdStore(options.etcd);
   const registry = new ResourceRegistry();
-  const ctx: ServerContext = { store, registry, prefix: options.prefix, bookmarkIntervalMs: options.bookmarkIntervalMs, bookmarkBeforeTimeoutMs: options.bookmarkBeforeTimeoutMs };
+  const ctx: ServerContext = { store, registry, prefix: options.prefix, bookmarkIntervalMs: options.bookmarkIntervalMs, bookmarkBeforeTimeoutMs: options.bookmarkBeforeTimeoutMs, watchEvents: new WatchEvents() };
   const crds = new CrdController(store, registry, options.prefix);
   try {
     await ensureNamespaces(ctx);

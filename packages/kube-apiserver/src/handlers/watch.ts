@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { IKeyValue } from "etcd3";
 import { apiVersionOf } from "../registry/types";
-import { CompactedError, decodeKv, type StoredObject } from "../storage/store";
+import { CompactedError, type StoredObject } from "../storage/store";
 import { ApiError } from "../status";
 import type { JsonObject } from "../json";
 import { collectionPrefix, present, type RequestScope, type ServerContext } from "../context";
@@ -71,11 +71,11 @@ export async function handleWatch(ctx: ServerContext, scope: RequestScope, res: 
   const watcher = ctx.store.client.watch().prefix(prefix).startRevision(String(startRevision + 1)).withPreviousKV().watcher();
   const emit = (type: WatchEventType, stored: StoredObject, revision: number): void => {
     lastRevision = Math.max(lastRevision, revision);
-    write({ type, object: present(scope.type, stored.object, revision) });
+    if (!closed) res.write(ctx.watchEvents.line(scope.type, type, stored, revision));
   };
   watcher.on("put", (kv: IKeyValue, prev?: IKeyValue) => {
-    const now = decodeKv(kv);
-    const before = prev ? decodeKv(prev) : undefined;
+    const now = ctx.watchEvents.decode(kv);
+    const before = prev ? ctx.watchEvents.decode(prev) : undefined;
     const nowMatches = matches(scope, filter, now.object);
     const beforeMatches = before !== undefined && matches(scope, filter, before.object);
     if (nowMatches && beforeMatches) emit("MODIFIED", now, now.revision);
@@ -85,7 +85,8 @@ export async function handleWatch(ctx: ServerContext, scope: RequestScope, res: 
   });
   watcher.on("delete", (kv: IKeyValue, prev?: IKeyValue) => {
     const revision = Number(kv.mod_revision);
-    if (prev !== undefined && matches(scope, filter, decodeKv(prev).object)) emit("DELETED", decodeKv(prev), revision);
+    const before = prev === undefined ? undefined : ctx.watchEvents.decode(prev);
+    if (before !== undefined && matches(scope, filter, before.object)) emit("DELETED", before, revision);
     else lastRevision = Math.max(lastRevision, revision);
   });
   watcher.on("error", (err: Error) => {
