@@ -15,13 +15,14 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { type KubeConfig, Watch, type CoreV1Api, type V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { parseCount, scriptArgs } from "@stowage/engine";
+import { adminApi, parseCount, scriptArgs } from "@stowage/engine";
 import { pollUntil } from "@stowage/testing/poll";
 import { percentile } from "@stowage/testing/stats";
 import { pino } from "pino";
+import { engineAdmin } from "../src/cluster/engine-admin";
 import { createKubeClients } from "../src/kube/config";
 import { LocalKubernetes } from "../src/local/kubernetes";
-import { startEngineCluster } from "../test/support/engine-cluster";
+import { startEngineCluster, type EngineCluster } from "../test/support/engine-cluster";
 import { PooledKubeConfig } from "@stowage/kube-client";
 
 const settings = scriptArgs(
@@ -120,11 +121,18 @@ async function main(): Promise<void> {
     });
 
     say(`baseline: ${settings.claims} engine volume creates with ${REPLICAS} replicas…`);
+    const usedBefore = await poolsUsed(cluster);
     const engineRun = await timed(settings.claims, settings.concurrency, async (i) => {
       await admin.createVolume({ name: `baseline-${i}`, size: 16 * 1024 * 1024, replicas: REPLICAS, distinctZones: true });
     });
     const baseline = figures(engineRun.latencies, engineRun.elapsedMs);
     for (let i = 0; i < settings.claims; i++) await admin.deleteVolume(`baseline-${i}`);
+    // A delete returns once the record is gone; each node drops its replicas after. Waiting for the
+    // pools to be back where they were keeps that cleanup out of the claims' measurement.
+    await pollUntil(async () => (await poolsUsed(cluster)).every((used, i) => used <= (usedBefore[i] ?? 0)) || undefined, {
+      timeoutMs: 120_000,
+      what: "every pool back to its size before the baseline",
+    });
 
     say(`claims: ${settings.claims} PVCs → Bound…`);
     const watcher = boundWatcher(kc);
@@ -176,6 +184,17 @@ async function main(): Promise<void> {
     await cluster.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Bytes allocated in each node's pool, in node order. */
+async function poolsUsed(cluster: EngineCluster): Promise<number[]> {
+  return Promise.all(
+    cluster.nodes.map(async (n) => {
+      if (!n.ready?.admin) throw new Error(`engine ${n.name} has no admin endpoint`);
+      const status = await engineAdmin([n.ready.admin]).admin.call(adminApi.status);
+      return status.pool.used ?? 0;
+    }),
+  );
 }
 
 async function waitRunning(core: CoreV1Api, name: string): Promise<void> {

@@ -173,10 +173,10 @@ export class ControllerService {
     const size = sizeFromRange(r.capacity_range);
     const source = r.volume_content_source ? await resolveContentSource(this.engine, r.volume_content_source, size) : null;
 
-    const existing = await this.engine.volume(r.name);
+    // Both reads at once: a new name (the usual case) needs the nodes too, and each is a round trip.
+    const [existing, nodes] = await Promise.all([this.engine.volume(r.name), this.engine.nodes()]);
     if (existing) return { volume: await this.existingVolume(existing, r.capacity_range, size, params, source?.source ?? null) };
 
-    const nodes = await this.engine.nodes();
     const candidates = targetCandidates(nodes, r.accessibility_requirements);
     if (candidates.length === 0) throw resourceExhausted("accessibility_requirements: no Stowage node is in any requisite topology");
     const placeable = largestPlaceable(nodes, params.replicas);
