@@ -10,7 +10,8 @@ import { ApiForm, FormField, FormMessage } from "~/components/ui/form";
 import { Input } from "~/components/ui/input";
 import { formText } from "~/lib/form";
 import { useTRPC } from "~/trpc/react";
-import { majorToMinor, minorToMajorText, parseThresholds } from "./amount-input";
+import { majorToMinor, minorToMajor } from "./money-input";
+import { parseThresholds } from "./thresholds-input";
 
 type Budget = RouterOutputs["billing"]["budgets"]["list"]["items"][number];
 
@@ -58,7 +59,7 @@ export function BudgetDialog({ currency, budget, trigger }: { currency: Currency
             e.preventDefault();
             const form = e.currentTarget;
             const name = formText(form, "budget-name").trim();
-            const amountMinor = majorToMinor(formText(form, "budget-amount"), currency);
+            const amountMinor = majorToMinor(formText(form, "budget-amount"), currency, "amount");
             const thresholds = parseThresholds(formText(form, "budget-thresholds"));
             const errors = {
               amountMinor: amountMinor === null ? `Enter an amount in ${currency}, e.g. 1500 or 1500.50` : null,
@@ -79,7 +80,7 @@ export function BudgetDialog({ currency, budget, trigger }: { currency: Currency
             {(control) => <Input {...control} name="budget-name" defaultValue={budget?.name ?? ""} placeholder="Storage" maxLength={100} autoComplete="off" />}
           </FormField>
           <FormField id={`${idPrefix}-amount`} path="amountMinor" label={`Monthly amount (${currency})`}>
-            {(control) => <Input {...control} name="budget-amount" inputMode="decimal" defaultValue={budget ? minorToMajorText(budget.amountMinor, currency) : ""} placeholder="1500.00" autoComplete="off" />}
+            {(control) => <Input {...control} name="budget-amount" inputMode="decimal" defaultValue={budget ? minorToMajor(budget.amountMinor, currency, "amount") : ""} placeholder="1500.00" autoComplete="off" />}
           </FormField>
           <FormField id={`${idPrefix}-thresholds`} path="thresholds" label="Thresholds (% of the amount)" hint="Up to 10, between 1 and 1000, e.g. 50, 80, 100.">
             {(control) => <Input {...control} name="budget-thresholds" defaultValue={(budget?.thresholds ?? [50, 80, 100]).join(", ")} autoComplete="off" />}

@@ -1,33 +1,7 @@
-// What the rate-card and settings forms type, to what the API takes — by string arithmetic, so
-// "0.045" dollars is exactly "4.5" cents. Negative values are passed on as negative: the API
-// refuses them and names the field, which is the message the person should see.
-import { type CurrencyCode, minorUnitDigits, monthKey, nextMonthStart } from "@stowage/billing";
-
-/** Moves the decimal point of an unsigned decimal `digits` places right: ("0.045", 2) → "4.5". */
-function shiftRight(whole: string, fraction: string, digits: number): string {
-  const padded = fraction.padEnd(digits, "0");
-  const intPart = (whole + padded.slice(0, digits)).replace(/^0+(?=\d)/, "");
-  const fracPart = padded.slice(digits).replace(/0+$/, "");
-  return fracPart ? `${intPart}.${fracPart}` : intPart;
-}
-
-/** A price in the currency's major unit ("0.045") → decimal minor units ("4.5"); null when not a number. */
-export function majorPriceToMinor(text: string, currency: CurrencyCode): string | null {
-  const match = /^(-?)(\d*)(?:\.(\d*))?$/.exec(text.trim().replace(/,/g, ""));
-  if (!match || `${match[2] ?? ""}${match[3] ?? ""}` === "") return null;
-  const minor = shiftRight(match[2] || "0", match[3] ?? "", minorUnitDigits(currency));
-  return match[1] === "-" && /[1-9]/.test(minor) ? `-${minor}` : minor;
-}
-
-/** Decimal minor units back to major-unit text: ("4.5", USD) → "0.045". */
-export function minorPriceToMajor(minor: string, currency: CurrencyCode): string {
-  const digits = minorUnitDigits(currency);
-  const [whole = "0", fraction = ""] = minor.split(".");
-  const padded = whole.padStart(digits + 1, "0");
-  const intPart = padded.slice(0, padded.length - digits);
-  const frac = (padded.slice(padded.length - digits) + fraction).replace(/0+$/, "");
-  return frac ? `${intPart}.${frac}` : intPart;
-}
+// What the rate-card, settings and exclusion forms type (percentages, counts, UTC times, months),
+// to what the API takes. Money is money-input.ts's. Negative values are passed on as negative: the
+// API refuses them and names the field, which is the message the person should see.
+import { monthKey, nextMonthStart } from "@stowage/billing";
 
 /** "12.5" or "12.50" percent → 1250 basis points; null when not a number with at most two decimals. */
 export function percentToBasisPoints(text: string): number | null {

@@ -16,7 +16,8 @@ import { useTRPC } from "~/trpc/react";
 import { BillingTabs } from "./billing-tabs";
 import { formatMonth } from "./format";
 import { NativeSelect } from "./native-select";
-import { majorPriceToMinor, minorPriceToMajor, monthStartIso, nextMonths, wholeNumber } from "./price-input";
+import { majorToMinor, minorToMajor } from "./money-input";
+import { monthStartIso, nextMonths, wholeNumber } from "./price-input";
 import { TierEditor, type TierDraft, tierKey, tierPaths } from "./tier-editor";
 
 interface ClassDraft {
@@ -31,7 +32,7 @@ const MONTHS_AHEAD = 24;
 /** A card's tiers as editable rows; one blank row when there is no card to start from. */
 function draftsOf(tiers: Tiers | undefined, currency: CurrencyCode): TierDraft[] {
   if (!tiers) return [{ key: tierKey(), upTo: "", price: "" }];
-  return tiers.map((t) => ({ key: tierKey(), upTo: t.upTo === null ? "" : String(t.upTo), price: minorPriceToMajor(t.unitPriceMinor, currency) }));
+  return tiers.map((t) => ({ key: tierKey(), upTo: t.upTo === null ? "" : String(t.upTo), price: minorToMajor(t.unitPriceMinor, currency, "price") }));
 }
 
 type Errors = Record<string, string | null>;
@@ -40,7 +41,7 @@ type Errors = Record<string, string | null>;
 function tiersOf(rows: readonly TierDraft[], path: string, currency: CurrencyCode, errors: Errors): { upTo: number | null; unitPriceMinor: string }[] {
   return rows.map((row, i) => {
     const last = i === rows.length - 1;
-    const price = majorPriceToMinor(row.price, currency);
+    const price = majorToMinor(row.price, currency, "price");
     if (price === null) errors[`${path}.${i}.unitPriceMinor`] = `Enter a price in ${currency}, e.g. 0.045.`;
     // A blank bound before the last row is sent as open-ended: the API says only the last may be.
     let upTo: number | null = null;
@@ -81,7 +82,7 @@ export function RateCardForm({ nowMs }: { nowMs: number }) {
   const [classes, setClasses] = useState<ClassDraft[]>(() => Object.entries(template?.nodeHour.byClass ?? {}).map(([name, tiers]) => ({ key: tierKey(), name, tiers: draftsOf(tiers, currency) })));
   const [provisioned, setProvisioned] = useState(() => draftsOf(template?.provisionedGibMonth, currency));
   const [replicated, setReplicated] = useState(() => draftsOf(template?.replicatedGibMonth, currency));
-  const [commitment, setCommitment] = useState(template?.minimumCommitmentMinor ? minorPriceToMajor(template.minimumCommitmentMinor.toString(), currency) : "");
+  const [commitment, setCommitment] = useState(template?.minimumCommitmentMinor ? minorToMajor(template.minimumCommitmentMinor.toString(), currency, "price") : "");
   const [localErrors, setLocalErrors] = useState<Errors>({});
 
   const create = useMutation(
@@ -118,7 +119,7 @@ export function RateCardForm({ nowMs }: { nowMs: number }) {
     if (nodes === null) errors.freeNodes = "Enter a whole number of nodes.";
     let minimumCommitmentMinor: string | undefined;
     if (commitment.trim() !== "") {
-      const minor = majorPriceToMinor(commitment, currency);
+      const minor = majorToMinor(commitment, currency, "price");
       if (minor === null || minor.includes(".")) errors.minimumCommitmentMinor = `Enter an amount in ${currency}, e.g. 500.00.`;
       else minimumCommitmentMinor = minor;
     }
