@@ -111,6 +111,28 @@ test("an encrypted volume created from the UI is made by the engines and shows a
   await expect(page.getByRole("table", { name: "Replicas" }).getByRole("row")).toHaveCount(4, { timeout: 30_000 });
 });
 
+test("the live cluster page lists its Kubernetes nodes east-1..3: class local.standard, Ready, their engine node, node-hours billed this month", async ({ page, signIn }) => {
+  test.setTimeout(120_000);
+  await signIn(page, owner, org);
+  await page.goto("/clusters");
+  await page.getByRole("table", { name: "Clusters" }).getByRole("link", { name: "east" }).click();
+  const table = page.getByRole("table", { name: "Kubernetes nodes" });
+  for (const name of ["east-1", "east-2", "east-3"]) {
+    const cells = table.getByRole("row").filter({ has: page.getByRole("cell", { name, exact: true }) }).getByRole("cell");
+    // Name, class, Ready, storage, billed, last seen.
+    await expect(cells.nth(1)).toHaveText("local.standard", { timeout: 60_000 });
+    await expect(cells.nth(2)).toHaveText("Ready", { timeout: 60_000 });
+    await expect(cells.nth(3)).not.toHaveText("storage-less");
+    await expect(cells.nth(4)).toHaveText(/^[1-9][\d,]* node-hours?$/, { timeout: 60_000 });
+  }
+  // For visual review (STOWAGE_SHOTS_DIR, as screenshots.spec.ts): the table in view.
+  const shots = process.env.STOWAGE_SHOTS_DIR;
+  if (shots) {
+    await table.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shots, "cluster-kubernetes-nodes.png") });
+  }
+});
+
 test("the live cluster page shows the shop application's claims bound to Stowage volumes and the pods using them", async ({ page, signIn }) => {
   test.setTimeout(180_000);
   await signIn(page, owner, org);

@@ -26,6 +26,7 @@ import { formatDateTime, formatRelative } from "~/lib/format";
 import { useTRPC } from "~/trpc/react";
 import { ClusterStatusBadge } from "./cluster-status";
 import { JoinCommand } from "./join-command";
+import { KubernetesNodesCard } from "./kubernetes-nodes-card";
 import { formText } from "~/lib/form";
 import { ClusterInventory } from "~/components/fleet/cluster-inventory";
 
@@ -107,7 +108,10 @@ export function ClusterDetail({ id }: { id: string }) {
           </CardContent>
         </Card>
       ) : (
-        <ClusterInventory clusterId={cluster.id} name={cluster.name} />
+        <>
+          <ClusterInventory clusterId={cluster.id} name={cluster.name} />
+          <KubernetesNodesCard clusterId={cluster.id} />
+        </>
       )}
       <Card>
         <CardHeader>
