@@ -169,6 +169,20 @@ test("the owner sets a budget; a zero amount is refused under its field", async 
   await shot(page, "budgets");
 });
 
+test("a crossed budget's alert is the organization's: the alerts page lists it under Organization, linking to the budgets", async ({ page, api, signIn }) => {
+  const scope = { organizationId: org.id, role: "owner" as const, actor: SEED_ACTOR };
+  // A budget of one cent: the fleet's month to date has crossed it by now.
+  await api.services.billing.createBudget(scope, { name: "One cent", amountMinor: "1", thresholds: [100] });
+  // Maintenance ticks evaluate budgets on their own pace; this runs the same evaluation now.
+  await api.services.billing.evaluateBudgets(new Date());
+  await signIn(page, owner, org);
+  await page.goto("/alerts");
+  await expect(page.getByText(/spend reaches or is forecast to reach a budget's threshold/)).toBeVisible();
+  const row = page.getByRole("table", { name: "Alerts" }).getByRole("row").filter({ hasText: "Budget reached" }).filter({ hasText: "Budget One cent has reached 100 %" });
+  await expect(row.getByRole("link", { name: "Organization", exact: true })).toHaveAttribute("href", "/billing/budgets");
+  await shot(page, "alerts-budget");
+});
+
 test("a viewer and an operator get no billing entry and a not-allowed page", async ({ page, signIn, createUser, addMember }) => {
   for (const role of ["viewer", "operator"] as const) {
     const member = await createUser({ name: `Billing ${role}` });

@@ -46,7 +46,7 @@ export function AlertsView({ initial }: { initial: AlertFilters }) {
   const filtered = filters.state !== undefined || filters.clusterId !== undefined || filters.kind !== undefined;
   return (
     <div className="grid grid-cols-1 gap-6">
-      <PageHeader title="Alerts" description="Raised and resolved by the control plane from what the agents report: silent clusters, nodes down, degraded replicas, full pools, I/O errors." />
+      <PageHeader title="Alerts" description="Raised and resolved by the control plane: from what the agents report (silent clusters, nodes down, degraded replicas, full pools, I/O errors) and from billing, when spend reaches or is forecast to reach a budget's threshold." />
       <form aria-label="Filter alerts" className="grid grid-cols-1 gap-3 sm:grid-cols-3" onSubmit={(e) => e.preventDefault()}>
         <div className="grid gap-1.5">
           <Label htmlFor="alert-state">State</Label>
