@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ServiceGroup, type Service } from "./service";
+import { ServiceGroup, waitForSignal, type Service } from "./service";
 
 function recorder() {
   const events: string[] = [];
@@ -24,5 +24,16 @@ describe("ServiceGroup", () => {
     await group.start([service("slow", () => new Promise((r) => setTimeout(r, 50)), 1_000)]);
     await group.stop();
     expect(events).toContain("stopped:slow");
+  });
+});
+
+describe("waitForSignal", () => {
+  it("answers the first signal and absorbs the ones after it, so a stop in progress is not cut short", async () => {
+    const first = waitForSignal(["SIGUSR2"]);
+    process.kill(process.pid, "SIGUSR2");
+    expect(await first).toBe("SIGUSR2");
+    // Still handled: a second signal (the parent's SIGTERM after the terminal's SIGINT) finds this
+    // handler instead of the default action, which would end the process in the middle of its stop.
+    expect(process.listenerCount("SIGUSR2")).toBe(1);
   });
 });

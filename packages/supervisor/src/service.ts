@@ -59,12 +59,15 @@ export function onSignals(signals: readonly NodeJS.Signals[], handler: (signal: 
   };
 }
 
-/** Resolves with the first of `signals` (default SIGINT and SIGTERM). */
+/**
+ * Resolves with the first of `signals` (default SIGINT and SIGTERM). Later ones are absorbed for
+ * the rest of the process's life: Ctrl-C reaches every process of the terminal's group, so a child
+ * gets the terminal's SIGINT and then its parent's SIGTERM, and the second must not end the orderly
+ * stop the first began (unmounting, stopping engines in order). A parent's time limit ends a stop
+ * that hangs.
+ */
 export function waitForSignal(signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const dispose = onSignals(signals, (sig) => {
-      dispose();
-      resolve(sig);
-    });
+    onSignals(signals, resolve);
   });
 }

@@ -132,6 +132,9 @@ export class EngineNodeService extends ChildService {
       readyLine: (l) => l.includes('"event":"ready"'),
       readyTimeoutMs: 90_000,
       exitWithParent: true,
+      // Out of the terminal's process group: Ctrl-C reaches the agent, which unstages volumes while
+      // this process still serves them, then stops it in order (it still exits with the agent).
+      detached: true,
     });
   }
 
@@ -211,6 +214,9 @@ export class KubeApiServerProcess extends ChildService {
       readyLine: (l) => l.includes('"event":"ready"'),
       readyTimeoutMs: 60_000,
       exitWithParent: true,
+      // Out of the terminal's process group: Ctrl-C reaches the agent, which unstages volumes while
+      // this process still serves them, then stops it in order (it still exits with the agent).
+      detached: true,
     });
     this.kubeconfigPath = kubeconfigPath;
   }
