@@ -21,6 +21,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import tls from "node:tls";
 import { pollUntil } from "@stowage/testing/poll";
+import { z } from "zod";
 import { scriptArgs } from "../src/cli/args";
 import { cursorRecordSchema, mobilityKeys } from "../src/cluster/mobility/records";
 import { loadNodeTls } from "../src/cluster/certs";
@@ -38,6 +39,7 @@ const log = (line: string): void => {
 };
 
 const GiB = 1024 * MiB;
+const stagesLine = z.object({ stagesMs: z.record(z.string(), z.number()), frameBuffersAllocated: z.number().optional() });
 
 /** CPU time (user + system, ms) a process has used so far, from /proc. */
 function cpuMsOf(pid: number | undefined): number {
@@ -103,57 +105,75 @@ try {
   const plain = await plainTlsMBps(SIZE, await loadNodeTls(c.east.tlsDir, "e1"));
   const tlsMBps = plain.mbPerSec;
   log(`full: ${fullMBps.toFixed(1)} MB/s; plain TLS pair: ${tlsMBps.toFixed(1)} MB/s`);
-
-  log("incremental");
-  const blocks = quick ? 1000 : 4000;
-  const writes = Array.from({ length: blocks }, (_, i) => ({ offset: Math.floor((i * 7919 * 4096) % SIZE / 4096) * 4096, data: randomish(4096, `inc-${i}`) }));
-  const changedOffsets = new Set(writes.map((w) => w.offset));
-  await writeAt(c.east, "vol", writes);
-  const inc = await cli(["mobility", "start", "vol", "--peer", "west", "--wait", "--admin", c.east.admin("e1")]);
-  if (inc.code !== 0) throw new Error(inc.err);
-  const incRun = await runRecord(c.east, "vol");
-  const changed = changedOffsets.size * 4096;
-  const wireRatio = (incRun?.wireBytes ?? 0) / changed;
-  log(`incremental: ${incRun?.wireBytes ?? 0} bytes on the wire for ${changed} changed (${wireRatio.toFixed(3)})`);
-
-  log("resume after the sending node is killed mid-stream");
-  await writeAt(c.east, "vol", [{ offset: 0, data: randomish(Math.min(128 * MiB, SIZE), "resume") }]);
-  const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "40", "--admin", c.east.admin("e2")]);
-  if (bw.code !== 0) throw new Error(bw.err);
-  const st = await cli(["mobility", "start", "vol", "--peer", "west", "--admin", c.east.admin("e1")]);
-  if (st.code !== 0) throw new Error(st.err);
-  await pollUntil(async () => (((await c.west.store.get(mobilityKeys.cursor("vol"), cursorRecordSchema))?.value.lastExtent ?? -1) >= 8 ? true : undefined), { what: "mid-stream", timeoutMs: 120_000, intervalMs: 50 });
-  await c.east.kill("e1");
-  await pollUntil(async () => ((await cli(["mobility", "resume", "vol", "--admin", c.east.admin("e2")])).code === 0 ? true : undefined), { what: "resume", timeoutMs: 30_000, intervalMs: 250 });
-  const resumed = await waitRunState(c.east, "vol", ["completed", "failed"], 300_000);
-  if (resumed.state !== "completed") throw new Error(`resumed run failed: ${resumed.error ?? ""}`);
-  log(`resume: ${resumed.bytesResent} bytes sent again (${(resumed.bytesResent / EXTENT).toFixed(2)} extents)`);
-
-  const result = {
-    sizeBytes: SIZE,
-    full: {
-      seconds: fullSeconds,
-      mbPerSec: fullMBps,
-      plainTlsMbPerSec: tlsMBps,
-      ratio: fullMBps / tlsMBps,
-      goal: 0.7,
-      path: values.relay === true ? "relay" : "direct",
-      /** CPU seconds per GiB: the sending and receiving node processes, and the TLS pair (both ends, one process). */
-      cpu: { ...cpu, plainTlsSecondsPerGiB: perGiB(plain.cpuMs) },
-      loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
-    },
-    incremental: { changedBytes: changed, wireBytes: incRun?.wireBytes ?? 0, ratio: wireRatio, goal: 1.1 },
-    resume: { bytesResent: resumed.bytesResent, extents: resumed.bytesResent / EXTENT, goal: "< 1 extent per volume", volumes: 1 },
-  };
-  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else {
-    process.stdout.write(
-      [
-        `full replication  ${fullMBps.toFixed(1)} MB/s vs plain TLS ${tlsMBps.toFixed(1)} MB/s = ${(fullMBps / tlsMBps).toFixed(2)}× (goal ≥ 0.7)`,
-        `incremental       wire ÷ changed = ${wireRatio.toFixed(3)} (goal ≤ 1.1)`,
-        `resume            ${resumed.bytesResent} bytes resent = ${(resumed.bytesResent / EXTENT).toFixed(2)} extents (goal < 1)`,
-      ].join("\n") + "\n",
+  // Where each side's time went (StageTimes, logged by both at the end of a run).
+  for (const [side, node, message] of [["sender", c.east.nodes.get("e1"), "mobility run stages"], ["receiver", c.west.nodes.get("w1"), "mobility run completed"]] as const) {
+    const line = node?.log.findLast((l) => l.includes(message));
+    const parsed = line ? stagesLine.safeParse(JSON.parse(line)) : undefined;
+    if (parsed?.success) log(`${side} stages (ms): ${JSON.stringify(parsed.data.stagesMs)}${parsed.data.frameBuffersAllocated === undefined ? "" : `; frame buffers allocated: ${parsed.data.frameBuffersAllocated}`}`);
+  }
+  if (process.env.STOWAGE_NODE_PROF) {
+    // Profiling (the harness starts nodes with --cpu-prof): a node writes its profile only when it
+    // exits on its own, and the harness stops nodes with SIGKILL; end them here, the full run alone profiled.
+    await Promise.all(
+      [...c.east.nodes.values(), ...c.west.nodes.values()].map(async (n) => {
+        n.proc?.signal("SIGTERM");
+        await n.proc?.exited;
+      }),
     );
+    log(`profiles in ${process.env.STOWAGE_NODE_PROF}; receiver pid ${receiver ?? "?"}, sender pid ${sender ?? "?"}`);
+    process.stdout.write(`${JSON.stringify({ sizeBytes: SIZE, full: { seconds: fullSeconds, mbPerSec: fullMBps, plainTlsMbPerSec: tlsMBps, ratio: fullMBps / tlsMBps, cpu } })}\n`);
+  } else {
+    log("incremental");
+    const blocks = quick ? 1000 : 4000;
+    const writes = Array.from({ length: blocks }, (_, i) => ({ offset: Math.floor((i * 7919 * 4096) % SIZE / 4096) * 4096, data: randomish(4096, `inc-${i}`) }));
+    const changedOffsets = new Set(writes.map((w) => w.offset));
+    await writeAt(c.east, "vol", writes);
+    const inc = await cli(["mobility", "start", "vol", "--peer", "west", "--wait", "--admin", c.east.admin("e1")]);
+    if (inc.code !== 0) throw new Error(inc.err);
+    const incRun = await runRecord(c.east, "vol");
+    const changed = changedOffsets.size * 4096;
+    const wireRatio = (incRun?.wireBytes ?? 0) / changed;
+    log(`incremental: ${incRun?.wireBytes ?? 0} bytes on the wire for ${changed} changed (${wireRatio.toFixed(3)})`);
+
+    log("resume after the sending node is killed mid-stream");
+    await writeAt(c.east, "vol", [{ offset: 0, data: randomish(Math.min(128 * MiB, SIZE), "resume") }]);
+    const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "40", "--admin", c.east.admin("e2")]);
+    if (bw.code !== 0) throw new Error(bw.err);
+    const st = await cli(["mobility", "start", "vol", "--peer", "west", "--admin", c.east.admin("e1")]);
+    if (st.code !== 0) throw new Error(st.err);
+    await pollUntil(async () => (((await c.west.store.get(mobilityKeys.cursor("vol"), cursorRecordSchema))?.value.lastExtent ?? -1) >= 8 ? true : undefined), { what: "mid-stream", timeoutMs: 120_000, intervalMs: 50 });
+    await c.east.kill("e1");
+    await pollUntil(async () => ((await cli(["mobility", "resume", "vol", "--admin", c.east.admin("e2")])).code === 0 ? true : undefined), { what: "resume", timeoutMs: 30_000, intervalMs: 250 });
+    const resumed = await waitRunState(c.east, "vol", ["completed", "failed"], 300_000);
+    if (resumed.state !== "completed") throw new Error(`resumed run failed: ${resumed.error ?? ""}`);
+    log(`resume: ${resumed.bytesResent} bytes sent again (${(resumed.bytesResent / EXTENT).toFixed(2)} extents)`);
+
+    const result = {
+      sizeBytes: SIZE,
+      full: {
+        seconds: fullSeconds,
+        mbPerSec: fullMBps,
+        plainTlsMbPerSec: tlsMBps,
+        ratio: fullMBps / tlsMBps,
+        goal: 0.7,
+        path: values.relay === true ? "relay" : "direct",
+        /** CPU seconds per GiB: the sending and receiving node processes, and the TLS pair (both ends, one process). */
+        cpu: { ...cpu, plainTlsSecondsPerGiB: perGiB(plain.cpuMs) },
+        loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+      },
+      incremental: { changedBytes: changed, wireBytes: incRun?.wireBytes ?? 0, ratio: wireRatio, goal: 1.1 },
+      resume: { bytesResent: resumed.bytesResent, extents: resumed.bytesResent / EXTENT, goal: "< 1 extent per volume", volumes: 1 },
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      process.stdout.write(
+        [
+          `full replication  ${fullMBps.toFixed(1)} MB/s vs plain TLS ${tlsMBps.toFixed(1)} MB/s = ${(fullMBps / tlsMBps).toFixed(2)}× (goal ≥ 0.7)`,
+          `incremental       wire ÷ changed = ${wireRatio.toFixed(3)} (goal ≤ 1.1)`,
+          `resume            ${resumed.bytesResent} bytes resent = ${(resumed.bytesResent / EXTENT).toFixed(2)} extents (goal < 1)`,
+        ].join("\n") + "\n",
+      );
+    }
   }
 } finally {
   await c.stop();

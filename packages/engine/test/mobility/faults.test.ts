@@ -17,7 +17,10 @@ describe("mobility: interrupted runs resume to an identical copy", () => {
     c = await startClusters({ eastNodes: [{ id: "e1" }, { id: "e2" }, { id: "e3" }] });
     c.relayTo.volume = "big";
     // Slow enough to interrupt mid-stream on purpose; the bucket is shared by the peer's streams.
-    const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "24", "--admin", c.east.admin("e1")]);
+    // 8 MB/s: a 4 MiB frame every half second, so the destination goes idle after each one and
+    // commits it (the cursor steps one extent at a time) and a run lasts seconds. At 24 MB/s a
+    // quick destination finished 40 MiB between two cursor polls, committed in batches of 8.
+    const bw = await cli(["mobility", "peer", "bandwidth", "west", "--mbps", "8", "--admin", c.east.admin("e1")]);
     expect(bw.err).toBe("");
     await createVolume(c.east, "e1", { name: "big", size: 96 * MiB, replicas: 3, target: "e1" });
     await writeAt(c.east, "big", [{ offset: 0, data: randomish(40 * MiB, "big-1") }]);
@@ -35,7 +38,12 @@ describe("mobility: interrupted runs resume to an identical copy", () => {
         return cur >= extent ? cur : undefined;
       },
       { what: `the destination's cursor at extent ${extent}`, timeoutMs: 60_000, intervalMs: 50 },
-    );
+    ).catch(async (err: unknown) => {
+      // What the run and both ends said, so a stalled run can be told from a slow one.
+      const run = await runRecord(c.east, "big");
+      const tails = ["e1", "e2", "e3"].map((n) => `${n}:\n${c.east.tail(n, 8)}`).concat(["w1", "w2"].map((n) => `${n}:\n${c.west.tail(n, 8)}`));
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; run: ${JSON.stringify(run)}\n${tails.join("\n")}`);
+    });
   }
 
   async function resumeThrough(node: string): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import net from "node:net";
 import { X509Certificate } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { pollUntil } from "@stowage/testing/poll";
 import { LocalFileKms } from "../../kms/local-file";
 import { createClusterCa, issueNodeCertificate } from "../../replication/tls";
@@ -140,6 +140,27 @@ describe("frame buffers", () => {
     expect(pool.take()).toBe(b);
     expect(pool.take()).toBe(a);
     expect(pool.take()).not.toBe(c);
+  });
+
+  it("drops idle buffers beyond its idle size once nothing was taken for a while", () => {
+    vi.useFakeTimers();
+    try {
+      const pool = new BufferPool(16, 4, { idleKeep: 1, idleMs: 1000 });
+      const taken = [pool.take(), pool.take(), pool.take()];
+      for (const b of taken) pool.give(b);
+      expect(pool.idle).toBe(3);
+      vi.advanceTimersByTime(600);
+      const again = pool.take(); // still streaming: the trim waits for a quiet second
+      pool.give(again);
+      vi.advanceTimersByTime(600);
+      expect(pool.idle).toBe(3);
+      vi.advanceTimersByTime(1000);
+      expect(pool.idle).toBe(1);
+      // The one kept is the warmest: the last given back.
+      expect(pool.take()).toBe(again);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("sums the time of each stage", async () => {

@@ -27,10 +27,11 @@ import { dataKeyCheck, verifyDataKeyCheck } from "../../crypto/xts";
 import { EngineError } from "../../errors";
 import type { Logger } from "../../logger";
 import { EXTENT_SIZE } from "../../volume/geometry";
-import { decompressFromWire, extentDigests, extentsOf, isAllZero, sha256, zeroExtentDigest } from "./extents";
+import { digestWorker } from "./digest-worker";
+import { decompressFromWire, extentDigests, extentsOf, isAllZero, zeroExtentDigest } from "./extents";
 import type { MobilityHost } from "./host";
 import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";
-import { decodeExtent, decodeJson, doneSchema, helloSchema, MessageType, startSchema, verifySchema, type Frame, type FrameSocket, type Hello, type Start } from "./wire";
+import { decodeExtent, decodeJson, doneSchema, framePool, helloSchema, MessageType, startSchema, verifySchema, type Frame, type FrameSocket, type Hello, type Start } from "./wire";
 import { formatBytes } from "./format";
 import { StageTimes } from "./stages";
 
@@ -140,10 +141,15 @@ export class ReceiverSession {
     }
   }
 
-  /** The next frame; while uncommitted extents wait and none arrives for COMMIT_IDLE_MS, commits them. */
+  /**
+   * The next frame; while uncommitted extents wait, or a commit is still under way, and none
+   * arrives for COMMIT_IDLE_MS, commits them and waits for every commit. Waiting when idle costs
+   * nothing (nothing arrives), and it is what reports a failed background commit: a sender whose
+   * window is full sends nothing more, so without it nobody would ever read that failure.
+   */
   private async nextCommittingWhenIdle(): Promise<Frame | null> {
     const next = this.stages.time("wait-frame", this.sock.next());
-    if (this.sinceCommit === 0 && this.refused.size === 0) return next;
+    if (this.sinceCommit === 0 && this.refused.size === 0 && this.lastScheduled === this.lastDurable) return next;
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<"idle">((resolve) => {
       timer = setTimeout(() => resolve("idle"), COMMIT_IDLE_MS);
@@ -289,9 +295,8 @@ export class ReceiverSession {
     const again = this.refused.has(f.extent);
     if (f.extent <= this.lastWritten && !again) throw new EngineError("PROTOCOL", `EXTENT ${f.extent} out of order (after ${this.lastWritten})`);
     const raw = await this.stages.time("inflate", decompressFromWire(f.compression, f.body, f.rawLength).catch(() => null));
-    const since = performance.now();
-    const digest = raw && raw.length === f.rawLength ? sha256(raw) : null;
-    this.stages.add("digest", since);
+    // On the digest worker (a frame buffer is shared memory): the loop reads on from the link meanwhile.
+    const digest = raw && raw.length === f.rawLength ? await this.stages.time("digest", digestWorker.sha256(raw)) : null;
     const intact = raw !== null && digest !== null && timingSafeEqual(digest, f.digest);
     // The frame's (pooled) buffer is read until the last of its ranges is written; inflated bytes are their own.
     if (raw !== f.body) frame.release();
@@ -330,7 +335,10 @@ export class ReceiverSession {
     this.bytesReceived += f.rawLength;
     this.stats.bytesReceived += f.rawLength;
     this.sinceCommit++;
-    if (this.sinceCommit >= COMMIT_EVERY_EXTENTS) await this.commit(true);
+    // Not waited for: frames keep arriving, being checked and written while the destination
+    // flushes and the cursor goes to etcd (an fdatasync and a consensus write, which stalled the
+    // stream once per batch). A failure surfaces at the next frame or when the link goes idle.
+    if (this.sinceCommit >= COMMIT_EVERY_EXTENTS) this.commitInBackground(true);
   }
 
   /** The highest extent below which everything received is written: just under the first refused one, if any. */
@@ -340,10 +348,9 @@ export class ReceiverSession {
   }
 
   /**
-   * Queues a commit of what is written so far behind the one under way; commits run one at a
-   * time, in order, so ACKs only ever grow. Every caller waits for it (`commit`) for now. Letting
-   * frames run on past a commit in flight was tried; the hang it seemed to cause was the sender's
-   * ACK reader stopping early, since fixed, so overlapping commits can be measured again.
+   * Queues a commit of what is written so far behind the one under way, without waiting for it;
+   * commits run one at a time, in order, so ACKs only ever grow. (A hang once blamed on this was
+   * the sender's ACK reader stopping early, fixed since.)
    */
   private commitInBackground(ack: boolean): void {
     const through = this.durableCandidate;
@@ -408,7 +415,7 @@ export class ReceiverSession {
     }
     await this.host.store.delete(mobilityKeys.cursor(h.volume));
     this.start = null;
-    this.log.info({ volume: h.volume, snapshot: d.snapshot, sourceTakenAt: d.createdAt, bytes: this.bytesReceived, stagesMs: this.stages.summary() }, "mobility run completed");
+    this.log.info({ volume: h.volume, snapshot: d.snapshot, sourceTakenAt: d.createdAt, bytes: this.bytesReceived, stagesMs: this.stages.summary(), frameBuffersAllocated: framePool.allocated }, "mobility run completed");
     this.sock.sendJson(MessageType.DoneOk, { snapshot: d.snapshot });
   }
 
