@@ -17,11 +17,6 @@
  * finished replicating does not sit on ~100 MiB.
  */
 export interface BufferPoolOptions {
-  /**
-   * Buffers over SharedArrayBuffers, so a worker thread can read them in place (the frame
-   * digests, digest-worker.ts); the same memory and cost otherwise.
-   */
-  shared?: boolean;
   /** Idle buffers kept once the pool has been idle for `idleMs` (default 2). */
   idleKeep?: number;
   /** Default 10 s. */
@@ -32,7 +27,6 @@ export class BufferPool {
   private readonly free: Buffer[] = [];
   private readonly idleKeep: number;
   private readonly idleMs: number;
-  private readonly shared: boolean;
   private lastTake = 0;
   private trimTimer: NodeJS.Timeout | null = null;
   /** Buffers this pool has had to allocate (not reuse) since the process started: each one cost page faults. */
@@ -47,7 +41,6 @@ export class BufferPool {
   ) {
     this.idleKeep = Math.min(keep, opts.idleKeep ?? 2);
     this.idleMs = opts.idleMs ?? 10_000;
-    this.shared = opts.shared ?? false;
   }
 
   /** A buffer of `size` bytes (contents undefined). */
@@ -56,7 +49,7 @@ export class BufferPool {
     const reused = this.free.pop();
     if (reused) return reused;
     this.allocated++;
-    return this.shared ? Buffer.from(new SharedArrayBuffer(this.size)) : Buffer.allocUnsafeSlow(this.size);
+    return Buffer.allocUnsafeSlow(this.size);
   }
 
   /** Takes `buf` back; the caller must hold no view of it any more. */

@@ -11,8 +11,7 @@ import type { BlockDevice } from "../../block-device";
 import { EngineError } from "../../errors";
 import type { Logger } from "../../logger";
 import type { Volume } from "../../volume/volume";
-import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, type ExtentPlan } from "./extents";
-import { digestWorker } from "./digest-worker";
+import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, sha256, type ExtentPlan } from "./extents";
 import type { TokenBucket } from "./limiter";
 import { COMMIT_EVERY_EXTENTS } from "./receiver";
 import { connectPeer, type PairClientTls } from "./link";
@@ -204,8 +203,10 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
   const prepare = async (plan: ExtentPlan): Promise<{ rawLength: number; digest: Buffer; compression: number; body: Buffer; done: () => void }> => {
     const pooled = framePool.take();
     const raw = await stages.time("read", readExtent(device, plan, pooled));
-    const digest = await stages.time("digest", digestWorker.sha256(raw));
-    const since = performance.now();
+    let since = performance.now();
+    const digest = sha256(raw);
+    stages.add("digest", since);
+    since = performance.now();
     const wire = await compressForWire(raw);
     stages.add("deflate", since);
     const done = (): void => framePool.give(pooled);

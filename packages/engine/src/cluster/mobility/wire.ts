@@ -33,10 +33,9 @@ export const MAX_PAYLOAD = 4 * 1024 * 1024 + 64 * 1024;
  * them. While streaming, 24 idle ones are kept: a receiver holds up to a sender's whole window
  * (16 frames, which keep arriving while it commits) plus its writes in flight and the frame being
  * assembled; with 8, a third of the frames were copied into freshly mapped buffers, costing more
- * main-thread time than SHA-256. Idle for 10 s, the pool shrinks to 2. Shared memory, so the
- * digest worker hashes a frame where it lies (digest-worker.ts).
+ * main-thread time than SHA-256. Idle for 10 s, the pool shrinks to 2.
  */
-export const framePool = new BufferPool(MAX_PAYLOAD, 24, { idleKeep: 2, idleMs: 10_000, shared: true });
+export const framePool = new BufferPool(MAX_PAYLOAD, 24, { idleKeep: 2, idleMs: 10_000 });
 /** Payloads from this size up are assembled in a pooled buffer; control frames get their own. */
 const POOLED_FROM = 64 * 1024;
 
