@@ -19,6 +19,12 @@ import type { LocalKubernetes } from "./kubernetes";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
 
+/** `serve`'s listen flags for a node's kept ports (none known: the engine picks free ones). */
+function listenOn(ports: z.infer<typeof nodePortsSchema> | undefined): { listen?: { replication: string; nbd: string; admin: string } } {
+  if (!ports) return {};
+  return { listen: { replication: `127.0.0.1:${ports.replication}`, nbd: `127.0.0.1:${ports.nbd}`, admin: `127.0.0.1:${ports.admin}` } };
+}
+
 export function nodeIds(spec: LocalClusterSpec): string[] {
   return Array.from({ length: spec.nodes }, (_, i) => `${spec.name}-${i + 1}`);
 }
@@ -40,7 +46,14 @@ export function demoVolumes(spec: LocalClusterSpec): DemoVolume[] {
   ];
 }
 
-const portsSchema = z.object({ etcdClient: z.number().int(), etcdPeer: z.number().int() });
+const port = z.number().int().min(1).max(65535);
+/**
+ * A node's addresses stay the same across restarts, as a DaemonSet's host ports do: a volume a
+ * kubelet staged before is staged again at the NBD address its VolumeAttachment recorded.
+ */
+const nodePortsSchema = z.object({ replication: port, nbd: port, admin: port });
+const portsSchema = z.object({ etcdClient: port, etcdPeer: port, nodes: z.record(z.string(), nodePortsSchema).default({}) });
+type FleetPorts = z.infer<typeof portsSchema>;
 
 export interface LocalFleetOptions {
   clusters: LocalClusterSpec[];
@@ -83,15 +96,19 @@ class LocalCluster implements Service {
     return path.join(this.opts.dataDir, this.spec.name);
   }
 
-  private async ports(): Promise<z.infer<typeof portsSchema>> {
+  /** The cluster's ports, chosen on first start and kept in ports.json; nodes added since get theirs now. */
+  private async ports(ids: readonly string[]): Promise<FleetPorts> {
     const file = path.join(this.dir, "ports.json");
+    let ports: FleetPorts;
     try {
-      return portsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+      ports = portsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
     } catch {
-      const ports = { etcdClient: await freePort(), etcdPeer: await freePort() };
-      fs.writeFileSync(file, JSON.stringify(ports));
-      return ports;
+      ports = { etcdClient: await freePort(), etcdPeer: await freePort(), nodes: {} };
     }
+    const missing = ids.filter((id) => ports.nodes[id] === undefined);
+    for (const id of missing) ports.nodes[id] = { replication: await freePort(), nbd: await freePort(), admin: await freePort() };
+    if (missing.length > 0 || !fs.existsSync(file)) fs.writeFileSync(file, JSON.stringify(ports));
+    return ports;
   }
 
   async start(): Promise<void> {
@@ -107,7 +124,7 @@ class LocalCluster implements Service {
     const { spec, opts } = this;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = nodeIds(spec);
-    const ports = await this.ports();
+    const ports = await this.ports(ids);
     const etcd = etcdService({ name: `etcd:${spec.name}`, dataDir: path.join(this.dir, "etcd"), clientPort: ports.etcdClient, peerPort: ports.etcdPeer, logFile: path.join(this.dir, "logs", "etcd.log"), log: this.log });
     const tlsDir = path.join(this.dir, "tls");
     await Promise.all([this.group.start([etcd]), initClusterCerts(tlsDir, ids, spec.name)]);
@@ -119,6 +136,7 @@ class LocalCluster implements Service {
           id,
           ...(spec.zones.length > 0 ? { zone: spec.zones[i % spec.zones.length] } : {}),
           etcd: etcd.endpoint,
+          ...listenOn(ports.nodes[id]),
           poolDir: path.join(this.dir, "pools", id),
           tlsDir,
           kmsKeyFile,
