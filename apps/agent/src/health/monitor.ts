@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { executeHealthActions, type ActionOutcome } from "./executor";
 import { healthMonitorMetrics, type HealthMonitorMetrics } from "./metrics";
-import { DEFAULT_HEALTH_POLICY, downNodes, expiredNodes, plan, trackDownSince, type HealthPolicy } from "./plan";
+import { DEFAULT_HEALTH_POLICY, downNodes, expiredNodes, expiredStale, plan, staleAttachments, trackDownSince, type HealthPolicy } from "./plan";
 import type { EngineHealthView, HealthMonitorPort, PodOnNode, VolumeAttachmentInfo } from "./port";
 
 export interface StorageHealthMonitorOptions {
@@ -38,6 +38,8 @@ export class StorageHealthMonitor implements Service {
   private readonly now: () => number;
   /** First-seen-down times. In memory: after a restart the grace period starts over, which errs towards waiting. */
   private downSince = new Map<string, number>();
+  /** First-seen-stale times of attachments reading from a moved target, by name; in memory like downSince. */
+  private staleSince = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PassReport> | undefined;
   private stopped = true;
@@ -106,13 +108,15 @@ export class StorageHealthMonitor implements Service {
     const down = downNodes(engine, attachments);
     this.downSince = trackDownSince(this.downSince, down, now);
     const expired = expiredNodes({ now, engine, downSince: this.downSince }, this.policy);
+    this.staleSince = trackDownSince(this.staleSince, staleAttachments(engine, attachments).map((a) => a.name), now);
+    const staleNodes = expiredStale({ now, engine, attachments, staleSince: this.staleSince }, this.policy).map((a) => a.node);
     const podsByNode = new Map<string, PodOnNode[]>();
     try {
-      for (const node of expired) podsByNode.set(node, await port.listPodsOnNode(node));
+      for (const node of new Set([...expired, ...staleNodes])) podsByNode.set(node, await port.listPodsOnNode(node));
     } catch (err) {
       return this.skipped({ kind: "skipped", why: "kubernetes-unavailable", error: message(err) });
     }
-    const actions = plan({ now, engine, attachments, downSince: this.downSince, podsByNode }, this.policy);
+    const actions = plan({ now, engine, attachments, downSince: this.downSince, staleSince: this.staleSince, podsByNode }, this.policy);
     if (down.length > 0) log.info({ down, expired, actions: actions.length }, "storage nodes down");
     const outcomes = await executeHealthActions(port, actions, log, this.metrics);
     this.metrics.passes.inc({ result: actions.length > 0 ? "acted" : "idle" });

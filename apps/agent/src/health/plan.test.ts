@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downNodes, expiredNodes, plan, STORAGE_NODE_DOWN_REASON, trackDownSince, type HealthAction, type HealthObservation, type HealthPolicy } from "./plan";
+import { downNodes, expiredNodes, plan, staleAttachments, STORAGE_NODE_DOWN_REASON, STORAGE_TARGET_MOVED_REASON, trackDownSince, type HealthAction, type HealthObservation, type HealthPolicy } from "./plan";
 import type { EngineHealthView, PodOnNode, VolumeAttachmentInfo } from "./port";
 
 const policy: HealthPolicy = { gracePeriodMs: 30_000, batchSize: 10 };
@@ -137,5 +137,37 @@ describe("plan", () => {
   it("answers the same observation the same way whatever order things were listed in", () => {
     const shuffled = observe({ attachments: [...attachments].reverse(), podsByNode: new Map([["n2", [...podsOnN2].reverse()]]) });
     expect(plan(shuffled, policy)).toEqual(plan(observe(), policy));
+  });
+});
+
+describe("attachments reading from a target that moved away", () => {
+  /** vol-m's target moved from n1 to n3 while n1 (and the pod reading it there) stayed up. */
+  const moved: EngineHealthView = { liveNodes: view.liveNodes, volumes: [{ name: "vol-m", target: "n3", replicaNodes: ["n1", "n3"] }, { name: "vol-s", target: "n1", replicaNodes: ["n1"] }] };
+  const onN1 = [va("csi-m", "n1", "vol-m", { servedFrom: "10.0.0.1:10809" }), va("csi-s", "n1", "vol-s", { servedFrom: "10.0.0.1:10809" }), va("csi-unknown", "n1", "vol-m")];
+  const pods = new Map([["n1", [pod("app-0", ["vol-m"]), pod("steady-0", ["vol-s"])]]]);
+  const at = (now: number, staleSince = new Map([["csi-m", 60_000]])) => plan({ now, engine: moved, attachments: onN1, downSince: new Map(), staleSince, podsByNode: pods }, policy);
+
+  it("names only attachments whose recorded NBD address is no longer their live target's", () => {
+    expect(staleAttachments(moved, onN1).map((a) => a.name)).toEqual(["csi-m"]);
+    // Without an address the attachment is not judged here; a target with no live node is the down-node rule's.
+    expect(staleAttachments({ ...moved, liveNodes: [{ id: "n1", nbd: "10.0.0.1:10809" }] }, onN1)).toEqual([]);
+    expect(staleAttachments(null, onN1)).toEqual([]);
+  });
+
+  it("after the grace period, deletes the reading pods with an event and then their attachment; before it, nothing", () => {
+    expect(at(89_999)).toEqual([]);
+    expect(at(100_000, new Map())).toEqual([]);
+    const actions = at(90_000);
+    expect(kinds(actions)).toEqual(["recordEvent shop/app-0", "forceDeletePod shop/app-0", "deleteVolumeAttachment csi-m"]);
+    const event = actions.find((a) => a.kind === "recordEvent");
+    const told = event?.kind === "recordEvent" ? event.event : undefined;
+    expect(told?.reason).toBe(STORAGE_TARGET_MOVED_REASON);
+    expect(told?.message).toContain("vol-m (was read from 10.0.0.1:10809)");
+  });
+
+  it("keeps an attachment while a pod using it waits for the next batch", () => {
+    const many = new Map([["n1", [pod("app-0", ["vol-m"]), pod("app-1", ["vol-m"])]]]);
+    const actions = plan({ now: 100_000, engine: moved, attachments: onN1, downSince: new Map(), staleSince: new Map([["csi-m", 0]]), podsByNode: many }, { ...policy, batchSize: 1 });
+    expect(kinds(actions)).toEqual(["recordEvent shop/app-0", "forceDeletePod shop/app-0"]);
   });
 });

@@ -15,6 +15,7 @@ import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 import type { EngineHealthView, PodEvent, PodOnNode, PodRef, VolumeAttachmentInfo } from "./port";
 
 export const STORAGE_NODE_DOWN_REASON = "StorageNodeDown";
+export const STORAGE_TARGET_MOVED_REASON = "StorageTargetMoved";
 
 export type HealthAction =
   | { kind: "recordEvent"; pod: PodRef; node: string; event: PodEvent }
@@ -38,7 +39,9 @@ export interface HealthObservation {
   attachments: VolumeAttachmentInfo[];
   /** When each down node was first seen down (`trackDownSince`). */
   downSince: ReadonlyMap<string, number>;
-  /** The pods of the nodes `expiredNodes` named. */
+  /** When each attachment was first seen reading from a node no longer its volume's target (`staleAttachments`), by name. */
+  staleSince?: ReadonlyMap<string, number>;
+  /** The pods of the nodes `expiredNodes` and `expiredStale` named. */
   podsByNode: ReadonlyMap<string, PodOnNode[]>;
 }
 
@@ -81,6 +84,35 @@ export function expiredNodes(observed: Pick<HealthObservation, "now" | "engine" 
     .filter(([node, since]) => !live.has(node) && observed.now - since >= policy.gracePeriodMs)
     .map(([node]) => node)
     .sort();
+}
+
+/**
+ * Attachments on live nodes that read through an engine node that is no longer their volume's
+ * target: the target moved (a failover, or a whole cluster restarting in another order) while
+ * the attaching node stayed up, so its NBD client asks a node that no longer exports the volume
+ * and the pod's I/O fails, with no node down to notice. The old address must not be the new
+ * target's, and the new target must be live with an NBD address.
+ */
+export function staleAttachments(view: EngineHealthView | null, attachments: readonly VolumeAttachmentInfo[]): Array<VolumeAttachmentInfo & { volume: string; servedFrom: string }> {
+  if (!usable(view)) return [];
+  const nbdOf = new Map(view.liveNodes.flatMap((n) => (n.nbd === undefined ? [] : [[n.id, n.nbd] as const])));
+  const targets = new Map(view.volumes.map((v) => [v.name, v.target]));
+  return stowageAttachments(attachments)
+    .filter((a): a is VolumeAttachmentInfo & { volume: string; servedFrom: string } => a.volume !== null && a.servedFrom !== undefined && nbdOf.has(a.node))
+    .filter((a) => {
+      const target = targets.get(a.volume);
+      const now = target === null || target === undefined ? undefined : nbdOf.get(target);
+      return now !== undefined && now !== a.servedFrom;
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Stale attachments (by name) seen stale for the grace period, with their nodes. */
+export function expiredStale(observed: Pick<HealthObservation, "now" | "engine" | "attachments" | "staleSince">, policy: HealthPolicy) {
+  return staleAttachments(observed.engine, observed.attachments).filter((a) => {
+    const since = observed.staleSince?.get(a.name);
+    return since !== undefined && observed.now - since >= policy.gracePeriodMs;
+  });
 }
 
 export function plan(observed: HealthObservation, policy: HealthPolicy): HealthAction[] {
@@ -141,6 +173,35 @@ export function plan(observed: HealthObservation, policy: HealthPolicy): HealthA
     for (const a of onNode) {
       if (unreachable(a.volume) && !stillInUse.has(a.volume)) actions.push({ kind: "deleteVolumeAttachment", name: a.name, node, volume: a.volume });
     }
+  }
+
+  // Live nodes reading a moved volume from its old target: the same cure, pod and attachment
+  // go so the attach starts over at the new target. (The attach/detach controller would put a
+  // deleted attachment back under a pod still running, so the pods go first.)
+  const stale = expiredStale(observed, policy).filter((a) => live.has(a.node));
+  for (const node of [...new Set(stale.map((a) => a.node))].sort()) {
+    const moved = new Map(stale.filter((a) => a.node === node).map((a) => [a.volume, a]));
+    const affected = (observed.podsByNode.get(node) ?? [])
+      .filter((p) => !p.forceDeleted)
+      .map((pod) => ({ pod, lost: [...new Set(pod.stowageVolumes)].filter((v) => moved.has(v)).sort() }))
+      .filter((x) => x.lost.length > 0)
+      .sort((a, b) => a.pod.namespace.localeCompare(b.pod.namespace) || a.pod.name.localeCompare(b.pod.name));
+    const now = affected.slice(0, budget);
+    const later = affected.slice(budget);
+    budget -= now.length;
+    for (const { pod, lost } of now) {
+      const ref: PodRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
+      const from = lost.map((v) => `${v} (was read from ${moved.get(v)?.servedFrom ?? "?"})`).join(", ");
+      actions.push({
+        kind: "recordEvent",
+        pod: ref,
+        node,
+        event: { type: "Warning", reason: STORAGE_TARGET_MOVED_REASON, message: `The Stowage volume target moved away from where node ${node} reads it: ${from}; deleting the pod so it attaches again at the new target` },
+      });
+      actions.push({ kind: "forceDeletePod", pod: ref, node, volumes: lost });
+    }
+    const stillInUse = new Set(later.flatMap((x) => x.lost));
+    for (const a of moved.values()) if (!stillInUse.has(a.volume)) actions.push({ kind: "deleteVolumeAttachment", name: a.name, node, volume: a.volume });
   }
   return actions;
 }
