@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import net from "node:net";
@@ -107,6 +108,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     adminUrl: `${base}/postgres`,
     url: `${base}/${opts.database}`,
     port: opts.port,
-    stop: () => pg.stop(),
+    stop: async () => {
+      // Ctrl-C reaches PostgreSQL as well (it is in the terminal's process group) and it shuts
+      // down by itself; the package's stop() then waits for an 'exit' event that already came.
+      const child = postgresProcess(pg);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+      await Promise.race([pg.stop(), ...(child ? [once(child, "exit")] : [])]);
+    },
   };
+}
+
+/** Adapter: the package keeps its postgres child process in a private field. */
+function postgresProcess(pg: EmbeddedPostgres): ChildProcess | undefined {
+  const held = (pg as unknown as { process?: unknown }).process;
+  return held instanceof ChildProcess ? held : undefined;
 }

@@ -71,4 +71,32 @@ describe("database runtime", () => {
     server = await startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), port: server.port, database: "app" });
     expect(await query<{ v: string }>(`SELECT v FROM survives`)).toEqual([{ v: "kept" }]);
   });
+
+  it("stops at once when PostgreSQL already shut down by itself, as it does on the terminal's Ctrl-C", async () => {
+    const pid = Number(fs.readFileSync(path.join(tmp, "pg", "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, "SIGINT");
+    await gone(pid, 30_000);
+    // Before, this waited for an exit event that had already come, until the caller's time limit.
+    await server.stop();
+    server = await startEmbeddedPostgres({ dataDir: path.join(tmp, "pg"), port: server.port, database: "app" });
+    expect(await query<{ v: string }>(`SELECT v FROM survives`)).toEqual([{ v: "kept" }]);
+  });
 });
+
+/** Polls until `pid` has exited (not a child of this process, so no exit event to wait on). */
+async function gone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
