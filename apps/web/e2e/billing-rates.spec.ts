@@ -227,6 +227,8 @@ test("an owner excludes a node from billing on the explain page, sees its hours 
 });
 
 test("viewers and operators cannot reach rates, exclusions or settings; the billing role can", async ({ page, createUser, createOrg, addMember, signIn }) => {
+  // Three sign-ins and nine page loads: on a two-core machine under load they took over 60 s.
+  test.setTimeout(180_000);
   const owner = await createUser({ name: "Olga Owner" });
   const org = await createOrg(owner);
   for (const role of ["viewer", "operator"] as const) {
