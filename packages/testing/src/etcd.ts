@@ -37,7 +37,25 @@ export async function etcdHealthy(endpoint: string): Promise<boolean> {
   return res.ok && ((await res.json()) as { health?: unknown }).health === "true";
 }
 
+/**
+ * Starts etcd on two free ports. A port found free can be taken by another process before etcd
+ * binds it (suites start many servers side by side); a fresh start that fails that way is tried
+ * again on new ports. A data dir that existed before is not retried: its member keeps its URLs.
+ */
 export async function startEtcd(opts: EtcdOptions = {}): Promise<PrivateEtcd> {
+  const fresh = opts.dataDir === undefined || !fs.existsSync(opts.dataDir);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce(opts);
+    } catch (err) {
+      const taken = err instanceof Error && err.message.includes("address already in use");
+      if (!fresh || !taken || attempt >= 3) throw err;
+      if (opts.dataDir !== undefined) fs.rmSync(opts.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function startEtcdOnce(opts: EtcdOptions): Promise<PrivateEtcd> {
   const host = opts.host ?? "127.0.0.1";
   const bin = etcdBinary();
   const own = opts.dataDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "stowage-etcd-")) : null;
