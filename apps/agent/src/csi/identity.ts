@@ -5,7 +5,6 @@ import { z } from "zod";
 import { unary } from "./rpc";
 import { STOWAGE_CSI_DRIVER } from "@stowage/vocabulary";
 
-
 export interface IdentityOptions {
   vendorVersion: string;
   /** Whether this server also serves the Controller service. */

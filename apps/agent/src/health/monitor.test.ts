@@ -167,4 +167,24 @@ describe("StorageHealthMonitor", () => {
     await monitor.stop();
     expect(cluster.deletedPods).toEqual(["app-00"]);
   });
+  it("moves a pod off a target that moved while its node stayed up: after the grace period, and only the pods reading there", async () => {
+    const { cluster, monitor, advance } = setup(2);
+    // Every node is up; vol-0's target moved from n2 to n3, vol-1 is still read where it is served.
+    cluster.engine = {
+      liveNodes: [{ id: "n1", nbd: "n1:10809" }, { id: "n2", nbd: "n2:10809" }, { id: "n3", nbd: "n3:10809" }],
+      volumes: [{ name: "vol-0", target: "n3", replicaNodes: ["n2", "n3"] }, { name: "vol-1", target: "n2", replicaNodes: ["n2", "n3"] }],
+    };
+    cluster.attachments = cluster.attachments.map((a) => ({ ...a, servedFrom: "n2:10809" }));
+    expect(await monitor.pass()).toMatchObject({ kind: "ran", down: [], stale: ["va-0"], outcomes: [] });
+    advance(30_000);
+    const acted = await monitor.pass();
+    expect(acted.kind === "ran" ? acted.outcomes.map((o) => o.action.kind) : []).toEqual(["recordEvent", "forceDeletePod", "deleteVolumeAttachment"]);
+    expect(cluster.deletedPods).toEqual(["app-00"]);
+    expect(cluster.events.map((e) => e.event.reason)).toEqual(["StorageTargetMoved"]);
+    expect(cluster.attachments.map((a) => a.name).sort()).toEqual(["va-1", "va-other"]);
+    // The attachment made again at the new target is not stale: nothing more happens.
+    cluster.attachments.push({ name: "va-0b", attacher: "csi.stowage.io", node: "n2", volume: "vol-0", servedFrom: "n3:10809" });
+    advance(60_000);
+    expect(await monitor.pass()).toMatchObject({ kind: "ran", stale: [], outcomes: [] });
+  });
 });

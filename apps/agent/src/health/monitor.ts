@@ -1,15 +1,16 @@
 /**
  * The storage health monitor: every interval it reads the engine's view and
  * the cluster's attachments, remembers since when each node's engine has been
- * down, and for nodes down past the grace period deletes the Stowage
- * attachments and force-deletes the pods that can no longer reach their data.
+ * down (and each attachment has read from a moved target), and past the grace
+ * period deletes the Stowage attachments and force-deletes the pods that can no
+ * longer reach their data there.
  */
 import type { Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { executeHealthActions, type ActionOutcome } from "./executor";
 import { healthMonitorMetrics, type HealthMonitorMetrics } from "./metrics";
-import { DEFAULT_HEALTH_POLICY, downNodes, expiredNodes, expiredStale, plan, staleAttachments, trackDownSince, type HealthPolicy } from "./plan";
+import { DEFAULT_HEALTH_POLICY, downNodes, expiredNodes, expiredStale, plan, staleAttachments, trackFirstSeen, type HealthPolicy } from "./plan";
 import type { EngineHealthView, HealthMonitorPort, PodOnNode, VolumeAttachmentInfo } from "./port";
 
 export interface StorageHealthMonitorOptions {
@@ -28,7 +29,8 @@ export interface StorageHealthMonitorOptions {
 
 export type PassReport =
   | { kind: "skipped"; why: "engine-unavailable" | "no-live-engine-nodes" | "kubernetes-unavailable"; error?: string }
-  | { kind: "ran"; down: string[]; expired: string[]; outcomes: ActionOutcome[] };
+  /** `stale`: attachments (by name) reading from a node that is no longer their volume's target. */
+  | { kind: "ran"; down: string[]; expired: string[]; stale: string[]; outcomes: ActionOutcome[] };
 
 export class StorageHealthMonitor implements Service {
   readonly name = "storage-health-monitor";
@@ -106,9 +108,10 @@ export class StorageHealthMonitor implements Service {
     }
     const now = this.now();
     const down = downNodes(engine, attachments);
-    this.downSince = trackDownSince(this.downSince, down, now);
+    this.downSince = trackFirstSeen(this.downSince, down, now);
     const expired = expiredNodes({ now, engine, downSince: this.downSince }, this.policy);
-    this.staleSince = trackDownSince(this.staleSince, staleAttachments(engine, attachments).map((a) => a.name), now);
+    const stale = staleAttachments(engine, attachments).map((a) => a.name);
+    this.staleSince = trackFirstSeen(this.staleSince, stale, now);
     const staleNodes = expiredStale({ now, engine, attachments, staleSince: this.staleSince }, this.policy).map((a) => a.node);
     const podsByNode = new Map<string, PodOnNode[]>();
     try {
@@ -118,9 +121,10 @@ export class StorageHealthMonitor implements Service {
     }
     const actions = plan({ now, engine, attachments, downSince: this.downSince, staleSince: this.staleSince, podsByNode }, this.policy);
     if (down.length > 0) log.info({ down, expired, actions: actions.length }, "storage nodes down");
+    if (stale.length > 0) log.info({ stale, actions: actions.length }, "attachments reading from a moved target");
     const outcomes = await executeHealthActions(port, actions, log, this.metrics);
     this.metrics.passes.inc({ result: actions.length > 0 ? "acted" : "idle" });
-    return { kind: "ran", down, expired, outcomes };
+    return { kind: "ran", down, expired, stale, outcomes };
   }
 
   private skipped(report: Extract<PassReport, { kind: "skipped" }>): PassReport {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downNodes, expiredNodes, plan, staleAttachments, STORAGE_NODE_DOWN_REASON, STORAGE_TARGET_MOVED_REASON, trackDownSince, type HealthAction, type HealthObservation, type HealthPolicy } from "./plan";
+import { downNodes, expiredNodes, plan, staleAttachments, STORAGE_NODE_DOWN_REASON, STORAGE_TARGET_MOVED_REASON, trackFirstSeen, type HealthAction, type HealthObservation, type HealthPolicy } from "./plan";
 import type { EngineHealthView, PodOnNode, VolumeAttachmentInfo } from "./port";
 
 const policy: HealthPolicy = { gracePeriodMs: 30_000, batchSize: 10 };
@@ -49,10 +49,10 @@ describe("downNodes and the grace period", () => {
   });
 
   it("keeps the first time a node was seen down, and forgets a node that came back", () => {
-    const first = trackDownSince(new Map(), ["n2"], 1_000);
-    const second = trackDownSince(first, ["n2", "n4"], 5_000);
+    const first = trackFirstSeen(new Map(), ["n2"], 1_000);
+    const second = trackFirstSeen(first, ["n2", "n4"], 5_000);
     expect([...second]).toEqual([["n2", 1_000], ["n4", 5_000]]);
-    expect([...trackDownSince(second, ["n4"], 9_000)]).toEqual([["n4", 5_000]]);
+    expect([...trackFirstSeen(second, ["n4"], 9_000)]).toEqual([["n4", 5_000]]);
   });
 
   it("acts on a node only once it has been down for the grace period", () => {

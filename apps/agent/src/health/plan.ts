@@ -1,8 +1,9 @@
 /**
- * What to do about nodes whose storage engine is down, as pure functions of
- * what was observed: which nodes are down and since when, and then, for the
- * ones down past the grace period, which VolumeAttachments to delete and
- * which pods to force-delete (each with an Event saying why) so the pods
+ * What to do about nodes whose storage engine is down, and about pods reading a
+ * volume from a node that is no longer its target, as pure functions of what
+ * was observed: which nodes are down (which attachments stale) and since when,
+ * and then, for those past the grace period, which VolumeAttachments to delete
+ * and which pods to force-delete (each with an Event saying why) so the pods
  * restart where their data is reachable.
  *
  * Every rule leans towards doing nothing: without an engine answer, without a
@@ -37,7 +38,7 @@ export interface HealthObservation {
   engine: EngineHealthView | null;
   /** Every VolumeAttachment; only Stowage ones are considered. */
   attachments: VolumeAttachmentInfo[];
-  /** When each down node was first seen down (`trackDownSince`). */
+  /** When each down node was first seen down (`trackFirstSeen`). */
   downSince: ReadonlyMap<string, number>;
   /** When each attachment was first seen reading from a node no longer its volume's target (`staleAttachments`), by name. */
   staleSince?: ReadonlyMap<string, number>;
@@ -71,9 +72,12 @@ export function downNodes(view: EngineHealthView | null, attachments: readonly V
   return [...named].filter((n) => !live.has(n)).sort();
 }
 
-/** First-seen-down times: kept for nodes still down, `now` for new ones, dropped for the rest. */
-export function trackDownSince(previous: ReadonlyMap<string, number>, down: readonly string[], now: number): Map<string, number> {
-  return new Map(down.map((n) => [n, previous.get(n) ?? now]));
+/**
+ * First-seen times of what is wrong now (down nodes, stale attachments): kept for what is still
+ * wrong, `now` for what is new, dropped for the rest.
+ */
+export function trackFirstSeen(previous: ReadonlyMap<string, number>, wrongNow: readonly string[], now: number): Map<string, number> {
+  return new Map(wrongNow.map((n) => [n, previous.get(n) ?? now]));
 }
 
 /** Nodes still down whose grace period has run out, sorted. */
@@ -123,7 +127,7 @@ export function plan(observed: HealthObservation, policy: HealthPolicy): HealthA
   const volumes = new Map(view.volumes.map((v) => [v.name, v]));
   const attachments = stowageAttachments(observed.attachments);
   const actions: HealthAction[] = [];
-  let budget = Math.max(0, policy.batchSize);
+  const budget = { left: Math.max(0, policy.batchSize) };
 
   for (const node of expiredNodes(observed, policy)) {
     const onNode = attachments.filter((a): a is VolumeAttachmentInfo & { volume: string } => a.node === node && a.volume !== null).sort((a, b) => a.name.localeCompare(b.name));
@@ -140,68 +144,53 @@ export function plan(observed: HealthObservation, policy: HealthPolicy): HealthA
       if (v === undefined) return false;
       return v.target === null || v.target === node || !live.has(v.target);
     };
-
-    const affected = (observed.podsByNode.get(node) ?? [])
-      .filter((p) => !p.forceDeleted)
-      .map((pod) => ({ pod, lost: [...new Set(pod.stowageVolumes)].filter(unreachable).sort() }))
-      .filter((x) => x.lost.length > 0)
-      .sort((a, b) => a.pod.namespace.localeCompare(b.pod.namespace) || a.pod.name.localeCompare(b.pod.name));
-    const now = affected.slice(0, budget);
-    const later = affected.slice(budget);
-    budget -= now.length;
-
     const downForS = Math.round((observed.now - (observed.downSince.get(node) ?? observed.now)) / 1000);
-    for (const { pod, lost } of now) {
-      const ref: PodRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
+    const stillInUse = evictPods(actions, budget, node, observed.podsByNode.get(node) ?? [], unreachable, (lost) => {
       const what = lost.length === 1 ? `volume ${lost.join("")} is` : `volumes ${lost.join(", ")} are`;
-      actions.push({
-        kind: "recordEvent",
-        pod: ref,
-        node,
-        event: {
-          type: "Warning",
-          reason: STORAGE_NODE_DOWN_REASON,
-          message: `The Stowage storage engine on node ${node} has been down for ${downForS}s and ${what} unreachable there; deleting the pod so it restarts where its data is reachable`,
-        },
-      });
-      actions.push({ kind: "forceDeletePod", pod: ref, node, volumes: lost });
-    }
-
-    // An attachment of a pod left for a later pass stays: deleting it under a
-    // running pod only makes the attach/detach controller put it back.
-    const stillInUse = new Set(later.flatMap((x) => x.lost));
+      return {
+        type: "Warning",
+        reason: STORAGE_NODE_DOWN_REASON,
+        message: `The Stowage storage engine on node ${node} has been down for ${downForS}s and ${what} unreachable there; deleting the pod so it restarts where its data is reachable`,
+      };
+    });
     for (const a of onNode) {
       if (unreachable(a.volume) && !stillInUse.has(a.volume)) actions.push({ kind: "deleteVolumeAttachment", name: a.name, node, volume: a.volume });
     }
   }
 
-  // Live nodes reading a moved volume from its old target: the same cure, pod and attachment
-  // go so the attach starts over at the new target. (The attach/detach controller would put a
-  // deleted attachment back under a pod still running, so the pods go first.)
+  // Live nodes reading a moved volume from its old target get the same cure: pod and attachment
+  // go, so the attach starts over at the new target.
   const stale = expiredStale(observed, policy).filter((a) => live.has(a.node));
   for (const node of [...new Set(stale.map((a) => a.node))].sort()) {
     const moved = new Map(stale.filter((a) => a.node === node).map((a) => [a.volume, a]));
-    const affected = (observed.podsByNode.get(node) ?? [])
-      .filter((p) => !p.forceDeleted)
-      .map((pod) => ({ pod, lost: [...new Set(pod.stowageVolumes)].filter((v) => moved.has(v)).sort() }))
-      .filter((x) => x.lost.length > 0)
-      .sort((a, b) => a.pod.namespace.localeCompare(b.pod.namespace) || a.pod.name.localeCompare(b.pod.name));
-    const now = affected.slice(0, budget);
-    const later = affected.slice(budget);
-    budget -= now.length;
-    for (const { pod, lost } of now) {
-      const ref: PodRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
-      const from = lost.map((v) => `${v} (was read from ${moved.get(v)?.servedFrom ?? "?"})`).join(", ");
-      actions.push({
-        kind: "recordEvent",
-        pod: ref,
-        node,
-        event: { type: "Warning", reason: STORAGE_TARGET_MOVED_REASON, message: `The Stowage volume target moved away from where node ${node} reads it: ${from}; deleting the pod so it attaches again at the new target` },
-      });
-      actions.push({ kind: "forceDeletePod", pod: ref, node, volumes: lost });
-    }
-    const stillInUse = new Set(later.flatMap((x) => x.lost));
+    const stillInUse = evictPods(actions, budget, node, observed.podsByNode.get(node) ?? [], (v) => moved.has(v), (lost) => ({
+      type: "Warning",
+      reason: STORAGE_TARGET_MOVED_REASON,
+      message: `The Stowage volume target moved away from where node ${node} reads it: ${lost.map((v) => `${v} (was read from ${moved.get(v)?.servedFrom ?? "?"})`).join(", ")}; deleting the pod so it attaches again at the new target`,
+    }));
     for (const a of moved.values()) if (!stillInUse.has(a.volume)) actions.push({ kind: "deleteVolumeAttachment", name: a.name, node, volume: a.volume });
   }
   return actions;
+}
+
+/**
+ * Force-deletes (each with its event) the pods of `node` that lost a volume, in name order, as
+ * many as the pass's budget still allows, and returns the lost volumes of the pods left for a
+ * later pass: their attachments must stay, because deleting an attachment under a running pod
+ * only makes the attach/detach controller put it back.
+ */
+function evictPods(actions: HealthAction[], budget: { left: number }, node: string, pods: readonly PodOnNode[], lostHere: (volume: string) => boolean, event: (lost: string[]) => PodEvent): Set<string> {
+  const affected = pods
+    .filter((p) => !p.forceDeleted)
+    .map((pod) => ({ pod, lost: [...new Set(pod.stowageVolumes)].filter(lostHere).sort() }))
+    .filter((x) => x.lost.length > 0)
+    .sort((a, b) => a.pod.namespace.localeCompare(b.pod.namespace) || a.pod.name.localeCompare(b.pod.name));
+  const now = affected.slice(0, budget.left);
+  budget.left -= now.length;
+  for (const { pod, lost } of now) {
+    const ref: PodRef = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
+    actions.push({ kind: "recordEvent", pod: ref, node, event: event(lost) });
+    actions.push({ kind: "forceDeletePod", pod: ref, node, volumes: lost });
+  }
+  return new Set(affected.slice(now.length).flatMap((x) => x.lost));
 }

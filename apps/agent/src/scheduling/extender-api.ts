@@ -13,8 +13,6 @@ import { z } from "zod";
 /** `extenderv1.MaxExtenderPriority`: prioritize scores run 0..10. */
 export const MAX_EXTENDER_PRIORITY = 10;
 
-/** The CSI driver whose volumes the extender and the health monitor care about. */
-
 /** A pod with this annotation set to "false" is passed through untouched. */
 export const EXTENDER_OPT_OUT_ANNOTATION = "stowage.io/scheduler-extender";
 
