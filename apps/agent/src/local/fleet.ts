@@ -19,12 +19,6 @@ import type { LocalKubernetes } from "./kubernetes";
 import { PacedWriter } from "./nbd-writer";
 import { EngineNodeService, ensureClusterKeyFile, etcdService, freePort, initClusterCerts } from "./processes";
 
-/** `serve`'s listen flags for a node's kept ports (none known: the engine picks free ones). */
-function listenOn(ports: z.infer<typeof nodePortsSchema> | undefined): { listen?: { replication: string; nbd: string; admin: string } } {
-  if (!ports) return {};
-  return { listen: { replication: `127.0.0.1:${ports.replication}`, nbd: `127.0.0.1:${ports.nbd}`, admin: `127.0.0.1:${ports.admin}` } };
-}
-
 export function nodeIds(spec: LocalClusterSpec): string[] {
   return Array.from({ length: spec.nodes }, (_, i) => `${spec.name}-${i + 1}`);
 }
@@ -54,6 +48,12 @@ const port = z.number().int().min(1).max(65535);
 const nodePortsSchema = z.object({ replication: port, nbd: port, admin: port });
 const portsSchema = z.object({ etcdClient: port, etcdPeer: port, nodes: z.record(z.string(), nodePortsSchema).default({}) });
 type FleetPorts = z.infer<typeof portsSchema>;
+
+/** `serve`'s listen flags for a node's kept ports (none known: the engine picks free ones). */
+function listenOn(ports: z.infer<typeof nodePortsSchema> | undefined): { listen?: { replication: string; nbd: string; admin: string } } {
+  if (!ports) return {};
+  return { listen: { replication: `127.0.0.1:${ports.replication}`, nbd: `127.0.0.1:${ports.nbd}`, admin: `127.0.0.1:${ports.admin}` } };
+}
 
 export interface LocalFleetOptions {
   clusters: LocalClusterSpec[];
