@@ -17,6 +17,7 @@ import { createLogger } from "../lib/logger";
 import { telemetryRepository } from "../repositories/telemetry";
 import { batch, inventory, poolSample, registerCluster, sendBatch, testClock, volumeSample, type TestCluster } from "../test-support/agent";
 import { BASE_URL, callerFor, createApiKey, createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "../test-support/fixtures";
+import { batchCapacity } from "./batch-capacity";
 import { batchNodeHours } from "./batch-node-hours";
 import { backfillBillingDemo } from "./demo";
 import { ledgerRepository } from "./ledger-repository";
@@ -217,8 +218,12 @@ describe("billing", () => {
           conditions: [],
           ioSubjects: [],
           span: null,
-          meter: true,
-          nodeHours: batchNodeHours({ poolSamples: failing.poolSamples, meterKubernetes: false }, Date.parse),
+          metering: {
+            nodeHours: batchNodeHours({ poolSamples: failing.poolSamples, meterKubernetes: false }, Date.parse),
+            capacity: batchCapacity(failing.volumeSamples, Date.parse).minutes,
+            capacityFromVolumeTable: batchCapacity(failing.volumeSamples, Date.parse).fromVolumeTable,
+            showback: true,
+          },
         });
         throw new Error("connection lost before commit");
       }),

@@ -2,14 +2,15 @@
  * Capacity metered as observed, on real PostgreSQL through the agent endpoint: a batch delivered
  * late is metered at the sizes its samples carry, not at the volume's size when it arrives; a
  * replay, a retry under a new id or a second sample in the same minute changes nothing; a minute
- * without a sample stays unbilled; and an older agent's batch (samples without sizes) is metered
- * from the volume table as before.
+ * without a sample stays unbilled; an older agent's batch (samples without sizes) is metered
+ * from the volume table as before; and what the API remembers as metered never hides a minute that
+ * grew or a showback weight that changed.
  */
 import { randomUUID } from "node:crypto";
 import type { Inventory } from "@stowage/agent-protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemActor } from "../actor";
-import { batch, inventory, poolSample, registerCluster, sendBatch, testClock, volumeSample, type TestCluster } from "../test-support/agent";
+import { batch, inventory, kubernetesClaim, kubernetesInventory, poolSample, registerCluster, sendBatch, testClock, volumeSample, type TestCluster } from "../test-support/agent";
 import { createOrgWithRoles, createTestApi, type TestApi, type TestOrg } from "../test-support/fixtures";
 
 const GIB = 2 ** 30;
@@ -97,5 +98,30 @@ describe("capacity metered as observed", () => {
     await accept(batch({ volumeSamples: [volumeSample("vol-0", at)], poolSamples: [poolSample("node-0", at)] }));
     // 20 + 4 GiB stored now, two copies each: 24 GiB provisioned and 24 GiB of extra copies.
     expect(await hourRow("2026-12-02T09:00:00.000Z")).toEqual({ provisioned: minutes({ 15: 24 }), replicated: minutes({ 15: 24 }), sums: [24, 24] });
+  });
+  it("meters a minute again when a later batch in it reports more, and a claim bound mid-minute joins that minute's showback at the next batch", async () => {
+    const sized = (at: Date, gib: number) => volumeSample("vol-0", at, { sizeBytes: gib * GIB, replicas: 2 });
+    await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:10:05.000Z"), 10)] }));
+    // (The newest hour of this cluster: the API remembers what it metered for the latest hours.)
+    const minute = async (m: number) => {
+      const row = await hourRow("2026-12-02T11:00:00.000Z");
+      return [row?.provisioned[m], row?.replicated[m]];
+    };
+    expect(await minute(10)).toEqual([10, 10]);
+    // The same minute, the volume expanded: the minute is known metered at 10 GiB, not at 12.
+    await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:10:15.000Z"), 12)] }));
+    await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:10:25.000Z"), 11)] }));
+    expect(await minute(10)).toEqual([12, 12]);
+
+    const weights = async () =>
+      (await t.api.prisma.billingShowbackHour.findMany({ where: { organizationId: a.id, clusterId: c.clusterId, hour: new Date("2026-12-02T11:00:00.000Z") } })).map((r) => [r.namespace, Number(r.weightBytes[20] ?? 0n) / GIB]);
+    await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:20:05.000Z"), 12)] }));
+    expect(await weights()).toEqual([]);
+    // A claim in shop binds vol-0 (1 GiB, two copies): the section is applied after its own batch
+    // is metered, so the weight appears with the next batch of the same minute.
+    const at = new Date("2026-12-02T11:20:15.000Z");
+    await accept(batch({ volumeSamples: [sized(at, 12)], kubernetes: kubernetesInventory(at, [kubernetesClaim("shop", "data", "vol-0")]) }));
+    await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:20:25.000Z"), 12)] }));
+    expect(await weights()).toEqual([["shop", 2]]);
   });
 });

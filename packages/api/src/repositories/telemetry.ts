@@ -1,5 +1,6 @@
 import type { KubernetesNode, PoolSample, VolumeSample } from "@stowage/agent-protocol";
 import type { AlertSeverity } from "@stowage/vocabulary";
+import type { CapacityMinute } from "../billing/batch-capacity";
 import type { Sql } from "../db";
 import type { IoFigures } from "./fleet";
 
@@ -43,14 +44,28 @@ export interface BatchWrite {
   ioSubjects: readonly string[];
   /** First and last sample time (end exclusive), or null without samples. */
   span: { from: Date; to: Date } | null;
-  /** Also write the billing ledger (meter_telemetry_batch) when the batch is stored. */
-  meter: boolean;
+  /**
+   * Also write the billing ledger (meter_telemetry_batch) when the batch is stored, from `metering`.
+   * Absent when metering is off, or when the batch adds nothing to what this process knows is
+   * metered (services/metered-capacity, metered-node-hours): then no metering call is made.
+   */
+  metering?: MeterWrite;
+}
+
+/** What one batch merges into the ledger. */
+export interface MeterWrite {
   /**
    * The node-hour bits to merge (billing/batch-node-hours: from pool samples and the Kubernetes
    * section's nodes), less those this process has already metered and committed: those merges
    * would change nothing.
    */
-  nodeHours?: readonly MeterNodeHour[];
+  nodeHours: readonly MeterNodeHour[];
+  /** Capacity minutes to merge (billing/batch-capacity), less those known metered at least as high. */
+  capacity: readonly CapacityMinute[];
+  /** The batch's samples carry no sizes (an older agent): its minutes are metered from the volume table. */
+  capacityFromVolumeTable: boolean;
+  /** Merge the showback weights of the batch's sample minutes. */
+  showback: boolean;
 }
 
 /** One node-hour bit: the ledger row (node, class, month) and the hour's index in the month. */
@@ -66,15 +81,14 @@ const INGEST_SQL = `SELECT ${INGEST_CALL} AS stored`;
 /**
  * Ingest and metering in one statement (one round trip, one implicit
  * transaction): the ledger is written only when ingest stored the batch, and
- * from the same bound parameters (org, cluster, sample times, volume ids and
- * numbers), so samples are not sent twice; $28..$31 are the node-hour bits to
- * merge as parallel arrays (node, class, month, hour index), $32 and $33 the
- * volume samples' sizes and copies parallel to the volume ids (empty when no
- * sample carries them: an older agent, metered from the volume table).
- * MATERIALIZED keeps ingest to a single evaluation.
+ * from the same bound parameters (org, cluster, sample times), so samples are
+ * not sent twice; $28..$31 are the node-hour bits to merge as parallel arrays
+ * (node, class, month, hour index), $32..$35 the capacity minutes (hour,
+ * minute, provisioned and replicated bytes), $36 and $37 the two flags of
+ * MeterWrite. MATERIALIZED keeps ingest to a single evaluation.
  */
 const INGEST_AND_METER_SQL = `WITH s AS MATERIALIZED (SELECT ${INGEST_CALL} AS stored)
-SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29, $30, $31, $12, $13, $32, $33) WHERE s.stored) AS metered FROM s`;
+SELECT s.stored, (SELECT meter_telemetry_batch($1, $2, $11, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) WHERE s.stored) AS metered FROM s`;
 
 /** PostgreSQL array literal of strings. */
 function texts(values: readonly string[]): string {
@@ -136,33 +150,27 @@ function sampleColumns(vs: readonly VolumeSample[], ps: readonly PoolSample[]): 
   return { times: texts(times), volumeIds: texts(volumeIds), volumeValues: `${volumeValues}}`, nodeIds: texts(nodeIds), poolHealth: texts(poolHealth), poolValues: `${poolValues}}` };
 }
 
-/**
- * The volume samples' sizes and copies as meter_telemetry_batch takes them: two array literals
- * parallel to the samples (NULL where one has none), or two empty ones when none has any.
- */
-function sampleShapes(vs: readonly VolumeSample[]): { sizes: string; replicas: string } {
-  if (!vs.some((s) => s.sizeBytes !== undefined)) return { sizes: "{}", replicas: "{}" };
-  let sizes = "{";
-  let replicas = "{";
-  for (let i = 0; i < vs.length; i++) {
-    const s = vs[i];
-    if (!s) continue;
-    const sep = i === 0 ? "" : ",";
-    sizes += `${sep}${s.sizeBytes ?? "NULL"}`;
-    replicas += `${sep}${s.replicas ?? "NULL"}`;
-  }
-  return { sizes: `${sizes}}`, replicas: `${replicas}}` };
-}
-
-/** The node-hour bits as meter_telemetry_batch takes them: four parallel array literals. */
-function meterColumns(hours: readonly MeterNodeHour[]): { nodeIds: string; classes: string; months: string; hourIndexes: string } {
+/** A batch's metering as meter_telemetry_batch takes it: parallel array literals and two flags. */
+function meterParameters(m: MeterWrite): unknown[] {
   const months: string[] = [];
   const indexes: number[] = [];
-  for (const h of hours) {
+  for (const h of m.nodeHours) {
     months.push(new Date(h.monthStartMs).toISOString());
     indexes.push(h.hourIndex);
   }
-  return { nodeIds: texts(hours.map((h) => h.nodeId)), classes: texts(hours.map((h) => h.nodeClass)), months: texts(months), hourIndexes: `{${indexes.join(",")}}` };
+  const c = m.capacity;
+  return [
+    texts(m.nodeHours.map((h) => h.nodeId)),
+    texts(m.nodeHours.map((h) => h.nodeClass)),
+    texts(months),
+    `{${indexes.join(",")}}`,
+    texts(c.map((x) => new Date(x.hourStartMs).toISOString())),
+    `{${c.map((x) => x.minute).join(",")}}`,
+    `{${c.map((x) => x.provisionedBytes).join(",")}}`,
+    `{${c.map((x) => x.replicatedBytes).join(",")}}`,
+    m.capacityFromVolumeTable,
+    m.showback,
+  ];
 }
 
 /**
@@ -188,10 +196,9 @@ export function telemetryRepository(sql: Sql) {
       const cols = sampleColumns(b.volumeSamples, b.poolSamples);
       const f = b.figures;
       const c = b.conditions;
-      const meter = b.meter ? { ...meterColumns(b.nodeHours ?? []), ...sampleShapes(b.volumeSamples) } : null;
       const { rows } = await sql.query<{ stored: boolean }>({
-        name: b.meter ? "tm_ingest_meter" : "tm_ingest",
-        text: b.meter ? INGEST_AND_METER_SQL : INGEST_SQL,
+        name: b.metering ? "tm_ingest_meter" : "tm_ingest",
+        text: b.metering ? INGEST_AND_METER_SQL : INGEST_SQL,
         values: [
           b.organizationId,
           b.clusterId,
@@ -220,7 +227,7 @@ export function telemetryRepository(sql: Sql) {
           texts(b.ioSubjects),
           b.span?.from ?? null,
           b.span?.to ?? null,
-          ...(meter ? [meter.nodeIds, meter.classes, meter.months, meter.hourIndexes, meter.sizes, meter.replicas] : []),
+          ...(b.metering ? meterParameters(b.metering) : []),
         ],
       });
       return rows[0]?.stored === true;

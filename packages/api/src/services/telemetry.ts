@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
+import { batchCapacity, type BatchCapacity } from "../billing/batch-capacity";
 import { batchNodeHours, type BatchNodeHour } from "../billing/batch-node-hours";
+import { MeteredCapacity } from "./metered-capacity";
 import { MeteredNodeHours } from "./metered-node-hours";
 import type { ResolvedConfig } from "../config";
 import { inTransaction, type Pool, type Sql } from "../db";
@@ -8,7 +10,7 @@ import type { ErrorDetail } from "../errors";
 import { callLog, type Logger, type RequestScoped } from "../lib/logger";
 import { kubernetesWriteRepository } from "../repositories/kubernetes";
 import { partitionRepository, type PartitionedTable } from "../repositories/partitions";
-import { telemetryRepository, type BatchCondition, type CurrentFigures } from "../repositories/telemetry";
+import { telemetryRepository, type BatchCondition, type CurrentFigures, type MeterWrite } from "../repositories/telemetry";
 import { AgentProtocolError } from "./agent-errors";
 
 /** The cluster an authenticated agent speaks for. */
@@ -173,8 +175,19 @@ function isMissingPartition(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && err.code === "23514" && "message" in err && String(err.message).includes("no partition");
 }
 
+/** Everything a batch meters, before what this process knows is metered is taken out. */
+interface BatchMetering {
+  nodeHours: BatchNodeHour[];
+  capacity: BatchCapacity;
+  /** The batch's distinct sample times (epoch ms): the minutes its showback weights are merged for. */
+  sampleTimes: number[];
+  /** The batch carries an inventory or a Kubernetes section: the showback weights may change with it. */
+  changesInventory: boolean;
+}
+
 export class TelemetryService {
   private readonly meteredNodeHours = new MeteredNodeHours();
+  private readonly meteredCapacity = new MeteredCapacity();
 
   constructor(
     private readonly pool: Pool,
@@ -245,21 +258,47 @@ export class TelemetryService {
       if (dups.length > 0) throw invalid(dups);
       meterKubernetes = this.checkKubernetesTime(batch.kubernetes, now.getTime(), timeOf);
     }
-    const metering = this.config.billing.metering;
-    const nodeHours = metering ? batchNodeHours({ poolSamples: batch.poolSamples, kubernetes: batch.kubernetes, meterKubernetes }, timeOf) : [];
+    const metering = this.config.billing.metering ? this.batchMetering(batch, meterKubernetes, timeOf) : null;
     let duplicate: boolean;
     try {
-      duplicate = await this.write(agent, batch, now, span, timeOf, nodeHours);
+      duplicate = await this.write(agent, batch, now, span, timeOf, metering);
     } catch (err) {
       if (!isMissingPartition(err)) throw err;
       // The maintenance job creates partitions ahead of time; this covers a
       // fresh database or a job that has not run yet.
       await this.ensurePartitionsFor(now, span);
-      duplicate = await this.write(agent, batch, now, span, timeOf, nodeHours);
+      duplicate = await this.write(agent, batch, now, span, timeOf, metering);
     }
     if (duplicate) callLog(this.log, "telemetry", scoped).debug({ clusterId: agent.clusterId, batchId: batch.batchId }, "duplicate telemetry batch");
-    else if (metering) this.meteredNodeHours.remember(agent.clusterId, nodeHours);
+    else if (metering) {
+      // Committed: remembered so that later batches leave out what would change nothing.
+      this.meteredNodeHours.remember(agent.clusterId, metering.nodeHours);
+      this.meteredCapacity.remember(agent.clusterId, metering.capacity.minutes, metering.changesInventory ? null : metering.sampleTimes);
+    }
     return { accepted: true, duplicate, serverTime: now.toISOString() };
+  }
+
+  private batchMetering(batch: TelemetryBatch, meterKubernetes: boolean, timeOf: (iso: string) => number): BatchMetering {
+    const sampleTimes = new Set<number>();
+    for (const s of batch.volumeSamples) sampleTimes.add(timeOf(s.at));
+    for (const s of batch.poolSamples) sampleTimes.add(timeOf(s.at));
+    return {
+      nodeHours: batchNodeHours({ poolSamples: batch.poolSamples, kubernetes: batch.kubernetes, meterKubernetes }, timeOf),
+      capacity: batchCapacity(batch.volumeSamples, timeOf),
+      sampleTimes: [...sampleTimes],
+      changesInventory: batch.inventory != null || batch.kubernetes != null,
+    };
+  }
+
+  /** What of a batch's metering still needs merging; undefined when nothing does (no metering call). */
+  private meterWrite(clusterId: string, m: BatchMetering): MeterWrite | undefined {
+    const nodeHours = this.meteredNodeHours.unmetered(clusterId, m.nodeHours);
+    const capacity = this.meteredCapacity.unmetered(clusterId, m.capacity.minutes);
+    const samples = m.sampleTimes.length > 0;
+    const showback = samples && (m.changesInventory || !this.meteredCapacity.showbackMetered(clusterId, m.sampleTimes));
+    const fromVolumeTable = samples && m.capacity.fromVolumeTable;
+    if (nodeHours.length === 0 && capacity.length === 0 && !showback && !fromVolumeTable) return undefined;
+    return { nodeHours, capacity, capacityFromVolumeTable: fromVolumeTable, showback };
   }
 
   private async ensurePartitionsFor(now: Date, span: { min: number; max: number }): Promise<void> {
@@ -277,14 +316,14 @@ export class TelemetryService {
    * of two calls instead, the second only when the first stored the batch, so
    * batches without one cost what they always did.
    */
-  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
+  private async write(agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, metering: BatchMetering | null): Promise<boolean> {
     const kubernetes = batch.kubernetes;
-    if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf, nodeHours));
+    if (!kubernetes) return !(await this.ingestBatch(this.pool, agent, batch, now, span, timeOf, metering));
     // The nodes are metered (nodeHours) and stored in their own table, not in the section's JSON:
     // ingest_kubernetes_inventory need not parse them on every apply.
     const { nodes, ...section } = kubernetes;
     return inTransaction(this.pool, async (client) => {
-      const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf, nodeHours);
+      const stored = await this.ingestBatch(client, agent, batch, now, span, timeOf, metering);
       if (stored) {
         const applied = await kubernetesWriteRepository(client).apply({
           organizationId: agent.organizationId,
@@ -301,8 +340,8 @@ export class TelemetryService {
     });
   }
 
-  /** Stores the batch through ingest_telemetry_batch (and meters its node-hours not known metered); false when it had been stored before. */
-  private ingestBatch(sql: Sql, agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, nodeHours: readonly BatchNodeHour[]): Promise<boolean> {
+  /** Stores the batch through ingest_telemetry_batch (and meters what is not known metered); false when it had been stored before. */
+  private ingestBatch(sql: Sql, agent: AgentIdentity, batch: TelemetryBatch, now: Date, span: { min: number; max: number }, timeOf: (iso: string) => number, metering: BatchMetering | null): Promise<boolean> {
     const { conditions, ioSubjects } = batchConditions(batch.inventory, batch.volumeSamples);
     return telemetryRepository(sql).ingest({
       organizationId: agent.organizationId,
@@ -321,8 +360,7 @@ export class TelemetryService {
       conditions,
       ioSubjects,
       span: Number.isFinite(span.min) ? { from: new Date(span.min), to: new Date(span.max + 1) } : null,
-      meter: this.config.billing.metering,
-      nodeHours: this.config.billing.metering ? this.meteredNodeHours.unmetered(agent.clusterId, nodeHours) : [],
+      metering: metering ? this.meterWrite(agent.clusterId, metering) : undefined,
     });
   }
 }

@@ -1,0 +1,80 @@
+/**
+ * The capacity one telemetry batch reports, per UTC minute: what meter_telemetry_batch merges
+ * into billing_capacity_hour (elementwise MAX per minute, so replay and reorder change nothing).
+ *
+ * Rule (migration billing_capacity_as_sampled): for each minute with sized samples, the sum over
+ * the volumes sampled in it of each one's largest size in that minute (provisioned), and of size x
+ * (copies - 1), the extra copies (replicated). A volume sampled twice in a minute counts once; a
+ * volume without a sample in a minute is not counted in it (a gap in telemetry is never billed).
+ * Samples without a size (an older agent) take no part: such a batch is metered from the volume
+ * table in the database instead (`fromVolumeTable`).
+ *
+ * Computed here rather than in SQL so that a batch adding nothing to what is known metered needs
+ * no metering statement at all (see MeteredCapacity).
+ */
+import type { VolumeSample } from "@stowage/agent-protocol";
+import { hourStart } from "@stowage/billing";
+
+const MS_PER_MINUTE = 60_000;
+
+/** The UTC minute of the hour an instant (epoch ms) is in, 0..59. */
+export function minuteInHour(at: number): number {
+  return Math.floor(at / MS_PER_MINUTE) % 60;
+}
+
+export interface CapacityMinute {
+  /** UTC start of the hour, epoch ms. */
+  hourStartMs: number;
+  /** 0..59 within the hour. */
+  minute: number;
+  /** Exact sums (a cluster's bytes can pass 2^53). */
+  provisionedBytes: bigint;
+  replicatedBytes: bigint;
+}
+
+export interface BatchCapacity {
+  /**
+   * No volume sample carries a size (an older agent, or a batch of pool samples only): the
+   * batch's sample minutes are metered from the volume table.
+   */
+  fromVolumeTable: boolean;
+  /** Minutes with sized samples and capacity above zero, in time order. */
+  minutes: CapacityMinute[];
+}
+
+/** `timeOf` parses the batch's ISO times (the caller's cache). */
+export function batchCapacity(samples: readonly VolumeSample[], timeOf: (iso: string) => number): BatchCapacity {
+  if (!samples.some((s) => s.sizeBytes !== undefined)) return { fromVolumeTable: true, minutes: [] };
+  // minute (epoch minutes) -> volume -> its largest size and extra copies in that minute
+  const byMinute = new Map<number, Map<string, { size: bigint; extra: bigint }>>();
+  for (const s of samples) {
+    if (s.sizeBytes === undefined || s.replicas === undefined) continue;
+    const minute = Math.floor(timeOf(s.at) / MS_PER_MINUTE);
+    let volumes = byMinute.get(minute);
+    if (!volumes) {
+      volumes = new Map<string, { size: bigint; extra: bigint }>();
+      byMinute.set(minute, volumes);
+    }
+    const size = BigInt(s.sizeBytes);
+    const extra = size * BigInt(s.replicas - 1);
+    const seen = volumes.get(s.volumeId);
+    if (!seen) volumes.set(s.volumeId, { size, extra });
+    else {
+      if (size > seen.size) seen.size = size;
+      if (extra > seen.extra) seen.extra = extra;
+    }
+  }
+  const minutes: CapacityMinute[] = [];
+  for (const [minute, volumes] of [...byMinute].sort(([a], [b]) => a - b)) {
+    let provisionedBytes = 0n;
+    let replicatedBytes = 0n;
+    for (const v of volumes.values()) {
+      provisionedBytes += v.size;
+      replicatedBytes += v.extra;
+    }
+    if (provisionedBytes === 0n && replicatedBytes === 0n) continue;
+    const at = minute * MS_PER_MINUTE;
+    minutes.push({ hourStartMs: hourStart(at), minute: minute % 60, provisionedBytes, replicatedBytes });
+  }
+  return { fromVolumeTable: false, minutes };
+}
