@@ -25,19 +25,30 @@ describe("capacity minutes already metered", () => {
     expect(names(m.unmetered("c1", [9, 10, 11, 12].map((h) => minute(h, 0, 5))))).toEqual(["9:0"]);
   });
 
-  it("knows showback minutes only under the inventory seen last: a batch that changes it forgets them", () => {
+  it("knows showback minutes only under the inputs seen last: a batch reporting other volumes or claims forgets them", () => {
     const m = new MeteredCapacity();
     const t1 = Date.UTC(2026, 11, 1, 10, 30, 5);
     const t2 = Date.UTC(2026, 11, 1, 10, 30, 45);
     const t3 = Date.UTC(2026, 11, 1, 10, 31, 0);
-    expect(m.showbackMetered("c1", [t1])).toBe(false);
+    const inputs = { volumes: "v1:2;", claims: "[]" };
+    expect(m.showbackMetered("c1", [t1], inputs)).toBe(false);
     expect(m.showbackMetered("c1", [])).toBe(true);
-    m.remember("c1", [], [t1]);
+    // The first batch under inputs never seen: its own merge may have read older weights.
+    m.remember("c1", [], [t1], inputs);
+    expect(m.showbackMetered("c1", [t1], inputs)).toBe(false);
+    m.remember("c1", [], [t1], inputs);
+    expect(m.showbackMetered("c1", [t2], inputs)).toBe(true);
+    // A batch without an inventory or a Kubernetes section says nothing new about them.
     expect(m.showbackMetered("c1", [t2])).toBe(true);
-    expect(m.showbackMetered("c1", [t2, t3])).toBe(false);
-    expect(m.showbackMetered("c2", [t2])).toBe(false);
-    m.remember("c1", [minute(10, 30, 7)], null);
-    expect(m.showbackMetered("c1", [t2])).toBe(false);
+    expect(m.showbackMetered("c1", [t2], { claims: "[]" })).toBe(true);
+    expect(m.showbackMetered("c1", [t2, t3], inputs)).toBe(false);
+    expect(m.showbackMetered("c2", [t2], inputs)).toBe(false);
+    expect(m.showbackMetered("c1", [t2], { ...inputs, claims: '[["shop"]]' })).toBe(false);
+    m.remember("c1", [minute(10, 30, 7)], [t2], { claims: '[["shop"]]' });
+    expect(m.showbackMetered("c1", [t2], { claims: '[["shop"]]' })).toBe(false);
+    expect(m.showbackMetered("c1", [t2], { ...inputs, claims: '[["shop"]]' })).toBe(false);
+    m.remember("c1", [], [t2]);
+    expect(m.showbackMetered("c1", [t2], { ...inputs, claims: '[["shop"]]' })).toBe(true);
     // Capacity minutes are not forgotten with them: the ledger's values only grow.
     expect(m.unmetered("c1", [minute(10, 30, 7)])).toEqual([]);
   });

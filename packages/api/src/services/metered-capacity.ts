@@ -6,19 +6,30 @@
  * ledger's values only grow, so forgetting (a restart, another instance, an hour aged out) costs
  * a merge, never a missed minute.
  *
- * Showback weights are read from the stored inventory by the metering call itself, so a minute
- * counts as metered only under the inventory this process last saw stored: a batch that carries an
- * inventory or a Kubernetes section forgets the cluster's showback minutes, and the next batch
- * merges its minutes again under the new weights. (Behind several API instances a batch that
- * changes the inventory may reach another instance; the minute it changes in then keeps the
- * weights metered before it until the next minute. Weights only split a cluster's cost, whose
- * total the capacity minutes carry.)
+ * Showback weights are read by the metering call itself from the stored volumes (their copies)
+ * and Kubernetes claims (namespace, phase, size, volume), so a minute counts as metered only under
+ * the inputs this process last saw: a batch whose inventory or Kubernetes section says something
+ * else about them (`ShowbackInputs`, compared as keys) forgets the cluster's showback minutes, and
+ * the next batch merges its minutes again under the new weights. Agents send both with every
+ * batch; unchanged ones keep the minutes. (Behind several API instances a batch that changes them
+ * may reach another instance; the minute it changes in then keeps the weights metered before it
+ * until the next minute. Weights only split a cluster's cost, whose total the capacity minutes
+ * carry.)
  */
 import { hourStart } from "@stowage/billing";
 import { minuteInHour, type CapacityMinute } from "../billing/batch-capacity";
 
 /** Hours kept per cluster: the current one and late batches of the two before it. */
 const HOURS_KEPT = 3;
+
+/**
+ * Keys of what showback weights are computed from, as a batch reports them; undefined where the
+ * batch carries no inventory (volumes) or no Kubernetes section (claims).
+ */
+export interface ShowbackInputs {
+  volumes?: string;
+  claims?: string;
+}
 
 interface HourMemory {
   provisioned: Map<number, bigint>;
@@ -27,12 +38,17 @@ interface HourMemory {
   showback: Set<number>;
 }
 
+interface ClusterMemory {
+  hours: Map<number, HourMemory>;
+  inputs: ShowbackInputs;
+}
+
 export class MeteredCapacity {
-  private readonly byCluster = new Map<string, Map<number, HourMemory>>();
+  private readonly byCluster = new Map<string, ClusterMemory>();
 
   /** The minutes of a batch that would raise what is known metered: all but those known at least as high. */
   unmetered(clusterId: string, minutes: readonly CapacityMinute[]): CapacityMinute[] {
-    const hours = this.byCluster.get(clusterId);
+    const hours = this.byCluster.get(clusterId)?.hours;
     if (!hours) return [...minutes];
     return minutes.filter((m) => {
       const h = hours.get(m.hourStartMs);
@@ -40,24 +56,29 @@ export class MeteredCapacity {
     });
   }
 
-  /** Whether every minute (epoch ms of any instant in it) has its showback known metered under the current inventory. */
-  showbackMetered(clusterId: string, instants: readonly number[]): boolean {
-    const hours = this.byCluster.get(clusterId);
-    if (!hours) return instants.length === 0;
-    return instants.every((at) => hours.get(hourStart(at))?.showback.has(minuteInHour(at)) === true);
+  /**
+   * Whether every minute (epoch ms of any instant in it) has its showback known metered under the
+   * inputs the batch reports.
+   */
+  showbackMetered(clusterId: string, instants: readonly number[], inputs: ShowbackInputs = {}): boolean {
+    const cluster = this.byCluster.get(clusterId);
+    if (!cluster) return instants.length === 0;
+    if (changed(cluster.inputs, inputs)) return false;
+    return instants.every((at) => cluster.hours.get(hourStart(at))?.showback.has(minuteInHour(at)) === true);
   }
 
   /**
-   * Records a committed batch: its merged capacity minutes, and the minutes its showback was merged
-   * for (null when the batch changed the stored inventory: every showback minute is forgotten).
+   * Records a committed batch: its capacity minutes, and the minutes its showback was merged for
+   * under the inputs it reports (when they differ from those seen before, every showback minute is
+   * forgotten instead: its own merge may have read the weights before they changed).
    */
-  remember(clusterId: string, minutes: readonly CapacityMinute[], showbackInstants: readonly number[] | null): void {
-    let hours = this.byCluster.get(clusterId);
-    if (!hours) {
-      hours = new Map<number, HourMemory>();
-      this.byCluster.set(clusterId, hours);
+  remember(clusterId: string, minutes: readonly CapacityMinute[], showbackInstants: readonly number[], inputs: ShowbackInputs = {}): void {
+    let cluster = this.byCluster.get(clusterId);
+    if (!cluster) {
+      cluster = { hours: new Map<number, HourMemory>(), inputs: {} };
+      this.byCluster.set(clusterId, cluster);
     }
-    if (showbackInstants === null) for (const h of hours.values()) h.showback.clear();
+    const hours = cluster.hours;
     const hourFor = (hourStartMs: number): HourMemory => {
       let h = hours.get(hourStartMs);
       if (!h) hours.set(hourStartMs, (h = { provisioned: new Map(), replicated: new Map(), showback: new Set() }));
@@ -68,9 +89,23 @@ export class MeteredCapacity {
       if (m.provisionedBytes > (h.provisioned.get(m.minute) ?? -1n)) h.provisioned.set(m.minute, m.provisionedBytes);
       if (m.replicatedBytes > (h.replicated.get(m.minute) ?? -1n)) h.replicated.set(m.minute, m.replicatedBytes);
     }
-    for (const at of showbackInstants ?? []) hourFor(hourStart(at)).showback.add(minuteInHour(at));
+    if (changed(cluster.inputs, inputs)) {
+      for (const h of hours.values()) h.showback.clear();
+      cluster.inputs = { ...cluster.inputs, ...definedOnly(inputs) };
+    } else {
+      for (const at of showbackInstants) hourFor(hourStart(at)).showback.add(minuteInHour(at));
+    }
     if (hours.size > HOURS_KEPT) {
       for (const old of [...hours.keys()].sort((a, b) => a - b).slice(0, hours.size - HOURS_KEPT)) hours.delete(old);
     }
   }
+}
+
+/** Whether a batch reports an input other than the one known (an input it does not report is unchanged). */
+function changed(known: ShowbackInputs, reported: ShowbackInputs): boolean {
+  return (reported.volumes !== undefined && reported.volumes !== known.volumes) || (reported.claims !== undefined && reported.claims !== known.claims);
+}
+
+function definedOnly(inputs: ShowbackInputs): ShowbackInputs {
+  return { ...(inputs.volumes !== undefined ? { volumes: inputs.volumes } : {}), ...(inputs.claims !== undefined ? { claims: inputs.claims } : {}) };
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Inventory, KubernetesInventory, PoolSample, TelemetryBatch, TelemetryResponse, VolumeSample } from "@stowage/agent-protocol";
 import { batchCapacity, type BatchCapacity } from "../billing/batch-capacity";
 import { batchNodeHours, type BatchNodeHour } from "../billing/batch-node-hours";
-import { MeteredCapacity } from "./metered-capacity";
+import { MeteredCapacity, type ShowbackInputs } from "./metered-capacity";
 import { MeteredNodeHours } from "./metered-node-hours";
 import type { ResolvedConfig } from "../config";
 import { inTransaction, type Pool, type Sql } from "../db";
@@ -171,6 +171,21 @@ function inventoryWrite(inv: Inventory): { json: string; hash: string; volumeCou
   return { json, hash: createHash("sha256").update(json).digest("base64"), volumeCount: inv.volumes.length };
 }
 
+/**
+ * Keys of what a batch says about the inputs of showback weights (meter_telemetry_batch): each
+ * volume's copies, and each claim's namespace, phase, sizes and volume.
+ */
+function showbackInputs(batch: TelemetryBatch): ShowbackInputs {
+  const inputs: ShowbackInputs = {};
+  if (batch.inventory) {
+    let volumes = "";
+    for (const v of batch.inventory.volumes) volumes += `${JSON.stringify(v.id)}:${v.replicaCount};`;
+    inputs.volumes = volumes;
+  }
+  if (batch.kubernetes) inputs.claims = JSON.stringify(batch.kubernetes.claims.map((c) => [c.namespace, c.phase, c.requestedBytes, c.capacityBytes, c.volumeId]));
+  return inputs;
+}
+
 function isMissingPartition(err: unknown): boolean {
   return typeof err === "object" && err !== null && "code" in err && err.code === "23514" && "message" in err && String(err.message).includes("no partition");
 }
@@ -181,8 +196,8 @@ interface BatchMetering {
   capacity: BatchCapacity;
   /** The batch's distinct sample times (epoch ms): the minutes its showback weights are merged for. */
   sampleTimes: number[];
-  /** The batch carries an inventory or a Kubernetes section: the showback weights may change with it. */
-  changesInventory: boolean;
+  /** What the batch says about the inputs of showback weights (volumes' copies, claims). */
+  showbackInputs: ShowbackInputs;
 }
 
 export class TelemetryService {
@@ -273,7 +288,7 @@ export class TelemetryService {
     else if (metering) {
       // Committed: remembered so that later batches leave out what would change nothing.
       this.meteredNodeHours.remember(agent.clusterId, metering.nodeHours);
-      this.meteredCapacity.remember(agent.clusterId, metering.capacity.minutes, metering.changesInventory ? null : metering.sampleTimes);
+      this.meteredCapacity.remember(agent.clusterId, metering.capacity.minutes, metering.sampleTimes, metering.showbackInputs);
     }
     return { accepted: true, duplicate, serverTime: now.toISOString() };
   }
@@ -286,7 +301,7 @@ export class TelemetryService {
       nodeHours: batchNodeHours({ poolSamples: batch.poolSamples, kubernetes: batch.kubernetes, meterKubernetes }, timeOf),
       capacity: batchCapacity(batch.volumeSamples, timeOf),
       sampleTimes: [...sampleTimes],
-      changesInventory: batch.inventory != null || batch.kubernetes != null,
+      showbackInputs: showbackInputs(batch),
     };
   }
 
@@ -295,7 +310,7 @@ export class TelemetryService {
     const nodeHours = this.meteredNodeHours.unmetered(clusterId, m.nodeHours);
     const capacity = this.meteredCapacity.unmetered(clusterId, m.capacity.minutes);
     const samples = m.sampleTimes.length > 0;
-    const showback = samples && (m.changesInventory || !this.meteredCapacity.showbackMetered(clusterId, m.sampleTimes));
+    const showback = samples && !this.meteredCapacity.showbackMetered(clusterId, m.sampleTimes, m.showbackInputs);
     const fromVolumeTable = samples && m.capacity.fromVolumeTable;
     if (nodeHours.length === 0 && capacity.length === 0 && !showback && !fromVolumeTable) return undefined;
     return { nodeHours, capacity, capacityFromVolumeTable: fromVolumeTable, showback };
