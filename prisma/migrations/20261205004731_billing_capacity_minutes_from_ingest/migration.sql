@@ -37,7 +37,24 @@ BEGIN
   END IF;
 
   -- Capacity as sampled: the minutes given, merged by elementwise MAX. Minutes not given stay as
-  -- they are (0 = never billed). Hours in order, so two batches of one cluster lock them in one order.
+  -- they are (0 = never billed). The usual batch brings one minute of an hour whose row exists:
+  -- that minute's elements are raised in place (the sums by what they grew), which costs a
+  -- fraction of rebuilding both 60-element arrays. Anything else (a new hour, several minutes)
+  -- takes the general merge. Hours in order, so two batches of one cluster lock them in one order.
+  IF cardinality(p_cap_hours) = 1 THEN
+    UPDATE billing_capacity_hour AS c SET
+      "provisionedBytes"[p_cap_minutes[1] + 1] = GREATEST(c."provisionedBytes"[p_cap_minutes[1] + 1], p_cap_prov[1]),
+      "replicatedBytes"[p_cap_minutes[1] + 1] = GREATEST(c."replicatedBytes"[p_cap_minutes[1] + 1], p_cap_repl[1]),
+      "provisionedByteMinutes" = c."provisionedByteMinutes" + GREATEST(0, p_cap_prov[1] - c."provisionedBytes"[p_cap_minutes[1] + 1]),
+      "replicatedByteMinutes" = c."replicatedByteMinutes" + GREATEST(0, p_cap_repl[1] - c."replicatedBytes"[p_cap_minutes[1] + 1])
+     WHERE c."organizationId" = p_org AND c."hour" = p_cap_hours[1] AND c."clusterId" = p_cluster
+       AND (c."provisionedBytes"[p_cap_minutes[1] + 1] < p_cap_prov[1] OR c."replicatedBytes"[p_cap_minutes[1] + 1] < p_cap_repl[1]);
+    -- Not found: the row is missing, or already holds as much (then the merge below changes nothing).
+    IF FOUND OR EXISTS (SELECT 1 FROM billing_capacity_hour c WHERE c."organizationId" = p_org AND c."hour" = p_cap_hours[1] AND c."clusterId" = p_cluster) THEN
+      p_cap_hours := '{}';
+    END IF;
+  END IF;
+
   IF cardinality(p_cap_hours) > 0 AND EXISTS (
     SELECT 1 FROM unnest(p_cap_hours, p_cap_minutes, p_cap_prov, p_cap_repl) AS x(h, m, prov, repl)
       LEFT JOIN billing_capacity_hour c ON c."organizationId" = p_org AND c."hour" = x.h AND c."clusterId" = p_cluster

@@ -45,36 +45,50 @@ export interface BatchCapacity {
 /** `timeOf` parses the batch's ISO times (the caller's cache). */
 export function batchCapacity(samples: readonly VolumeSample[], timeOf: (iso: string) => number): BatchCapacity {
   if (!samples.some((s) => s.sizeBytes !== undefined)) return { fromVolumeTable: true, minutes: [] };
-  // minute (epoch minutes) -> volume -> its largest size and extra copies in that minute
-  const byMinute = new Map<number, Map<string, { size: bigint; extra: bigint }>>();
+  // minute (epoch minutes) -> volume -> its largest size and extra copies in that minute. Numbers
+  // are exact here: a size is a safe integer and the extra copies are it times 0, 1 or 2.
+  const byMinute = new Map<number, Map<string, { size: number; extra: number }>>();
   for (const s of samples) {
     if (s.sizeBytes === undefined || s.replicas === undefined) continue;
     const minute = Math.floor(timeOf(s.at) / MS_PER_MINUTE);
     let volumes = byMinute.get(minute);
     if (!volumes) {
-      volumes = new Map<string, { size: bigint; extra: bigint }>();
+      volumes = new Map<string, { size: number; extra: number }>();
       byMinute.set(minute, volumes);
     }
-    const size = BigInt(s.sizeBytes);
-    const extra = size * BigInt(s.replicas - 1);
+    const extra = s.sizeBytes * (s.replicas - 1);
     const seen = volumes.get(s.volumeId);
-    if (!seen) volumes.set(s.volumeId, { size, extra });
+    if (!seen) volumes.set(s.volumeId, { size: s.sizeBytes, extra });
     else {
-      if (size > seen.size) seen.size = size;
+      if (s.sizeBytes > seen.size) seen.size = s.sizeBytes;
       if (extra > seen.extra) seen.extra = extra;
     }
   }
   const minutes: CapacityMinute[] = [];
   for (const [minute, volumes] of [...byMinute].sort(([a], [b]) => a - b)) {
-    let provisionedBytes = 0n;
-    let replicatedBytes = 0n;
-    for (const v of volumes.values()) {
-      provisionedBytes += v.size;
-      replicatedBytes += v.extra;
-    }
+    const { provisionedBytes, replicatedBytes } = sums(volumes.values());
     if (provisionedBytes === 0n && replicatedBytes === 0n) continue;
     const at = minute * MS_PER_MINUTE;
     minutes.push({ hourStartMs: hourStart(at), minute: minute % 60, provisionedBytes, replicatedBytes });
   }
   return { fromVolumeTable: false, minutes };
+}
+
+/** Exact sums: in numbers while they stay safe integers (the usual case), else again in bigints. */
+function sums(volumes: Iterable<{ size: number; extra: number }>): { provisionedBytes: bigint; replicatedBytes: bigint } {
+  const all = [...volumes];
+  let size = 0;
+  let extra = 0;
+  for (const v of all) {
+    size += v.size;
+    extra += v.extra;
+  }
+  if (Number.isSafeInteger(size) && Number.isSafeInteger(extra)) return { provisionedBytes: BigInt(size), replicatedBytes: BigInt(extra) };
+  let bigSize = 0n;
+  let bigExtra = 0n;
+  for (const v of all) {
+    bigSize += BigInt(v.size);
+    bigExtra += BigInt(v.extra);
+  }
+  return { provisionedBytes: bigSize, replicatedBytes: bigExtra };
 }

@@ -60,8 +60,8 @@ export function batchNodeHours(batch: BatchNodeHoursInput, timeOf: (iso: string)
   const out: BatchNodeHour[] = [];
   const add = (nodeId: string, nodeClass: string, at: number) => {
     const hour = hourStart(at);
-    // JSON of the parts: no separator an id or class could contain.
-    const key = JSON.stringify([nodeId, nodeClass, hour]);
+    // The id's length makes the key unambiguous whatever the id and class contain.
+    const key = `${hour}:${nodeId.length}:${nodeId}${nodeClass}`;
     if (seen.has(key)) return;
     seen.add(key);
     out.push({ nodeId, nodeClass, hourStartMs: hour, monthStartMs: monthStart(at), hourIndex: hourIndexInMonth(at) });

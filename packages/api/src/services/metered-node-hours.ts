@@ -7,9 +7,9 @@
  */
 import type { BatchNodeHour } from "../billing/batch-node-hours";
 
-/** JSON of the parts: no separator an id or class could contain. */
+/** The id's length makes the key unambiguous whatever the id and class contain. */
 function keyOf(h: BatchNodeHour): string {
-  return JSON.stringify([h.nodeId, h.nodeClass]);
+  return `${h.nodeId.length}:${h.nodeId}${h.nodeClass}`;
 }
 
 export class MeteredNodeHours {
