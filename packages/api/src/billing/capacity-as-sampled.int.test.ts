@@ -112,6 +112,10 @@ describe("capacity metered as observed", () => {
     await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:10:15.000Z"), 12)] }));
     await accept(batch({ volumeSamples: [sized(new Date("2026-12-02T11:10:25.000Z"), 11)] }));
     expect(await minute(10)).toEqual([12, 12]);
+    // Raised in place: the kept byte-minute sums still equal the arrays they sum.
+    const row = await hourRow("2026-12-02T11:00:00.000Z");
+    const total = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0);
+    expect(row?.sums).toEqual([total(row?.provisioned), total(row?.replicated)]);
 
     const weights = async () =>
       (await t.api.prisma.billingShowbackHour.findMany({ where: { organizationId: a.id, clusterId: c.clusterId, hour: new Date("2026-12-02T11:00:00.000Z") } })).map((r) => [r.namespace, Number(r.weightBytes[20] ?? 0n) / GIB]);
