@@ -18,7 +18,10 @@
  *            of mismatched extents goes back.
  *
  * When the connection drops, what was received whole is flushed and
- * committed, so a killed sender loses nothing it already delivered.
+ * committed, so a killed sender loses nothing it already delivered. A link
+ * that dies silently (no FIN, no RST) is ended the same way once the sender
+ * has sent nothing for SENDER_SILENCE_MS while the session waited for it, and
+ * a session superseded by a newer one for the same volume is ended by it.
  */
 import { timingSafeEqual } from "node:crypto";
 import { keys, nodeRecordSchema, volumeRecordSchema, type VolumeRecord } from "../../consensus/records";
@@ -29,6 +32,7 @@ import type { Logger } from "../../logger";
 import { EXTENT_SIZE } from "../../volume/geometry";
 import { decompressFromWire, extentDigests, extentsOf, isAllZero, sha256, zeroExtentDigest } from "./extents";
 import type { MobilityHost } from "./host";
+import { LinkStalledError, secondsText, StallWatch } from "./link";
 import { cursorRecordSchema, mobilityKeys, putRecord, endpointRecordSchema, type CursorRecord } from "./records";
 import { decodeExtent, decodeJson, doneSchema, framePool, helloSchema, MessageType, startSchema, verifySchema, type Frame, type FrameSocket, type Hello, type Start } from "./wire";
 import { formatBytes } from "./format";
@@ -45,20 +49,48 @@ export const COMMIT_EVERY_EXTENTS = 8;
 const COMMIT_IDLE_MS = 100;
 const WRITES_IN_FLIGHT = 3;
 const ATTACH_WAIT_MS = 30_000;
+/**
+ * How long a session waiting for the sender lets it send nothing at all before it ends the
+ * session (committing what it holds, as at a disconnect). The session only waits for the
+ * sender when it owes nothing itself (every commit done and acknowledged), and the sender
+ * keeps bytes moving while it streams: frames back to back, or under a bandwidth limit in
+ * pieces of a quarter second of the rate (sender.ts), so even a low limit leaves no frame-long
+ * gaps; it hashes for VERIFY before it connects. Three times the sender's own stall limit for
+ * acknowledgements (20 s): when a link dies the sender reports it, with the run's error, and
+ * this only frees the session here.
+ */
+export const SENDER_SILENCE_MS = 60_000;
 
 export interface ReceiverStats {
   bytesReceived: number;
   extentsRefused: number;
   /**
-   * The session of each volume that received last, settled once it has committed what it got.
-   * A resumed run waits for its predecessor (a dropped link is seen here a moment after the
-   * sender reconnects), so it starts after everything that arrived, not from an older cursor.
+   * The session of each volume that received last. A resumed run waits for its predecessor to
+   * end and commit what it got (a dropped link is seen here a moment after the sender
+   * reconnects), so it starts after everything that arrived, not from an older cursor.
    */
-  sessions: Map<string, Promise<void>>;
+  sessions: Map<string, SessionHandle>;
 }
 
-/** How long a new session waits for its predecessor's commit (a half-open link may never close). */
+export interface SessionHandle {
+  /** Settles once the session has ended and committed what it received. */
+  finished: Promise<void>;
+  /** Ends the session's link now (it then commits and settles `finished`). */
+  supersede(reason: string): void;
+}
+
+/**
+ * How long a new session waits for its predecessor to end by itself before ending it. A link
+ * cut silently leaves the predecessor waiting for frames (up to SENDER_SILENCE_MS) on a
+ * connection whose remaining bytes the sender's kernel may still deliver once the link is
+ * back: ended here, it can never write an older run's extents behind the new session's.
+ */
 const PREDECESSOR_WAIT_MS = 5_000;
+
+export interface ReceiverOptions {
+  /** A shorter SENDER_SILENCE_MS for tests; never set from configuration. */
+  senderSilenceMs?: number;
+}
 
 export class ReceiverSession {
   private volume: VolumeRecord | null = null;
@@ -86,18 +118,30 @@ export class ReceiverSession {
   private stages = new StageTimes();
 
   private settle: () => void = () => undefined;
-  /** Settles once this session has ended and committed what it received. */
-  private readonly finished = new Promise<void>((resolve) => {
-    this.settle = resolve;
-  });
+  private readonly handle: SessionHandle;
+  /** Times the sender's silence while this session waits for its next frame. */
+  private readonly silence: StallWatch;
+  private readonly senderSilenceMs: number;
 
   constructor(
     private readonly host: MobilityHost,
     private readonly peer: string,
     private readonly sock: FrameSocket,
     private readonly stats: ReceiverStats,
+    opts: ReceiverOptions = {},
   ) {
     this.log = host.logger.child({ component: "mobility-receiver", peer });
+    this.senderSilenceMs = opts.senderSilenceMs ?? SENDER_SILENCE_MS;
+    this.silence = new StallWatch(sock, {
+      countOutbound: false,
+      stalled: (_what, quietMs) => new LinkStalledError(`mobility link from ${peer} stalled: nothing received for ${secondsText(quietMs)}; the session ends, keeping what arrived whole`),
+    });
+    this.handle = {
+      finished: new Promise<void>((resolve) => {
+        this.settle = resolve;
+      }),
+      supersede: (reason) => this.sock.fail(new Error(reason)),
+    };
   }
 
   async run(): Promise<void> {
@@ -131,11 +175,12 @@ export class ReceiverSession {
       this.log.warn({ volume: this.hello?.volume, err: message }, "mobility session ended with an error");
       if (!this.sock.socket.destroyed) this.sock.sendJson(MessageType.Refuse, { code, message });
     } finally {
+      this.silence.stop();
       // Whatever arrived whole is kept: the next run resumes after it.
       await this.commit(false).catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "committing received extents at disconnect failed"));
       this.settle();
       const v = this.hello?.volume;
-      if (v !== undefined && this.stats.sessions.get(v) === this.finished) this.stats.sessions.delete(v);
+      if (v !== undefined && this.stats.sessions.get(v) === this.handle) this.stats.sessions.delete(v);
       this.sock.socket.end();
     }
   }
@@ -148,7 +193,7 @@ export class ReceiverSession {
    */
   private async nextCommittingWhenIdle(): Promise<Frame | null> {
     const next = this.stages.time("wait-frame", this.sock.next());
-    if (this.sinceCommit === 0 && this.refused.size === 0 && this.lastScheduled === this.lastDurable) return next;
+    if (this.sinceCommit === 0 && this.refused.size === 0 && this.lastScheduled === this.lastDurable) return this.fromSender(next);
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<"idle">((resolve) => {
       timer = setTimeout(() => resolve("idle"), COMMIT_IDLE_MS);
@@ -157,7 +202,17 @@ export class ReceiverSession {
     clearTimeout(timer);
     if (first !== "idle") return first;
     await this.commit(true);
-    return next;
+    return this.fromSender(next);
+  }
+
+  /** Waits for the sender's next frame with nothing of ours under way: only now does its silence count. */
+  private async fromSender(next: Promise<Frame | null>): Promise<Frame | null> {
+    this.silence.expect(this.senderSilenceMs, "frame");
+    try {
+      return await next;
+    } finally {
+      this.silence.idle();
+    }
   }
 
   private async onHello(h: Hello): Promise<void> {
@@ -200,11 +255,16 @@ export class ReceiverSession {
     const h = this.hello;
     if (!h) throw new EngineError("PROTOCOL", "START before HELLO");
     const previous = this.stats.sessions.get(h.volume);
-    this.stats.sessions.set(h.volume, this.finished);
+    this.stats.sessions.set(h.volume, this.handle);
     if (previous) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([previous, new Promise((resolve) => (timer = setTimeout(resolve, PREDECESSOR_WAIT_MS)))]);
+      const ended = await Promise.race([previous.finished.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PREDECESSOR_WAIT_MS)))]);
       clearTimeout(timer);
+      if (!ended) {
+        this.log.warn({ volume: h.volume }, "ending the previous session of this volume, which is still open");
+        previous.supersede(`mobility session for ${h.volume} superseded by a newer one from ${this.peer}`);
+        await previous.finished;
+      }
     }
     this.start = s;
     const held = this.volume?.snapshots.map((x) => x.name) ?? [];

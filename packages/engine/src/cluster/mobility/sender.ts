@@ -6,6 +6,11 @@
  * the destination refuses (NACK), and finish with DONE once every extent is
  * acknowledged. A resumed run (same base and snapshot) starts after the
  * destination's durable cursor.
+ *
+ * Every reply the sender waits for is timed (StallWatch, link.ts): a link on
+ * which nothing moves for as long as the awaited reply may take fails the run
+ * with a LinkStalledError naming what was awaited, so it can be resumed,
+ * instead of hanging until the kernel gives up on the connection.
  */
 import type { BlockDevice } from "../../block-device";
 import { EngineError } from "../../errors";
@@ -14,9 +19,9 @@ import type { Volume } from "../../volume/volume";
 import { compressForWire, extentDigests, extentsOf, planExtents, readExtent, sha256, type ExtentPlan } from "./extents";
 import type { TokenBucket } from "./limiter";
 import { COMMIT_EVERY_EXTENTS } from "./receiver";
-import { connectPeer, type PairClientTls } from "./link";
+import { connectPeer, LinkStalledError, secondsText, StallWatch, type PairClientTls } from "./link";
 import { StageTimes } from "./stages";
-import { decodeJson, doneOkSchema, encodeExtentHead, framePool, helloOkSchema, MessageType, readySchema, redirectSchema, refuseSchema, RefusedError, verifyResultSchema, WireError, type FrameSocket, type Hello } from "./wire";
+import { decodeJson, doneOkSchema, encodeExtentHead, framePool, HEADER_BYTES, helloOkSchema, MessageType, readySchema, redirectSchema, refuseSchema, RefusedError, verifyResultSchema, WireError, type Frame, type FrameSocket, type Hello, type MessageTypeValue } from "./wire";
 
 /**
  * Unacknowledged extents in flight: twice the destination's commit batch (receiver.ts), so the
@@ -24,6 +29,43 @@ import { decodeJson, doneOkSchema, encodeExtentHead, framePool, helloOkSchema, M
  */
 export const WINDOW = 2 * COMMIT_EVERY_EXTENTS;
 const MAX_REDIRECTS = 3;
+
+/** How long the link may carry nothing while the sender waits for a reply (StallWatch, link.ts). */
+export interface StallLimits {
+  /**
+   * While extents are unacknowledged. The destination acknowledges after a commit (its writes
+   * done, an fdatasync on every destination replica, an etcd write): well under a second when
+   * healthy, seconds with a saturated disk. Meanwhile the link keeps moving (frames going out,
+   * ACKs for earlier ones coming back), and under a bandwidth limit frames go in pieces of a
+   * quarter second of the rate, so gaps between frames do not count either. 20 s of nothing in
+   * either direction is a link that stopped carrying packets, not a slow destination. Without a
+   * limit a frame counts as moving once all of it is in the kernel: a link slower than a frame
+   * per 20 s (about 1.7 Mbit/s) needs a bandwidth limit to not look stalled.
+   */
+  ackMs: number;
+  /**
+   * For HELLO_OK, READY and DONE_OK, whose handling at the destination includes bounded waits
+   * of its own (READY: up to 5 s for the previous session and 30 s for the new volume to be
+   * attached; DONE_OK: a snapshot through the target).
+   */
+  replyMs: number;
+  /**
+   * VERIFY_RESULT comes after the destination read and hashed the whole snapshot: `replyMs`
+   * plus the volume's size at this rate (its target reads through its replicas).
+   */
+  verifyBytesPerSec: number;
+}
+
+export const STALL_LIMITS: StallLimits = { ackMs: 20_000, replyMs: 60_000, verifyBytesPerSec: 20_000_000 };
+
+/**
+ * Under a bandwidth limit, a frame goes to the link in pieces of a quarter second of the rate
+ * (at least 16 KiB), each taken from the limiter before it is written: bytes keep moving all
+ * through the frame, so neither end's stall clock has to allow for a whole frame's time at a
+ * low limit (4 s at 1 MB/s, minutes below), and a limited link sees no line-rate bursts.
+ */
+const PIECE_SECONDS = 0.25;
+const MIN_PIECE_BYTES = 16 * 1024;
 
 export interface SendProgress {
   bytesToSend: number;
@@ -41,7 +83,7 @@ export interface SendRequest {
   tls: PairClientTls;
   hello: Hello;
   /** The local replica holding the snapshot (and the base candidates). */
-  replica: Volume;
+  replica: Pick<Volume, "diff" | "openSnapshot">;
   snapshotCreatedAt: string;
   runIdFor: (base: string | null) => string;
   limiter: TokenBucket;
@@ -49,6 +91,8 @@ export interface SendRequest {
   onProgress: (p: SendProgress) => void;
   /** Fault-injection seam (see FrameTransform); never set from configuration. */
   frameTransform?: FrameTransform;
+  /** Shorter stall limits for tests; never set from configuration. */
+  stallLimits?: Partial<StallLimits>;
   logger: Logger;
 }
 
@@ -73,45 +117,86 @@ class Changes {
   }
 }
 
-/** Opens the link and says HELLO, following redirects; returns the socket and the agreed base. */
-async function open(req: Pick<SendRequest, "endpoints" | "tls" | "hello" | "signal">): Promise<{ sock: FrameSocket; base: string | null }> {
+/** A link to the destination and the watch on it (stopped when the link is closed). */
+interface Link {
+  sock: FrameSocket;
+  watch: StallWatch;
+  limits: StallLimits;
+  close(): void;
+}
+
+function watchLink(sock: FrameSocket, endpoint: string, limits: StallLimits): Link {
+  const watch = new StallWatch(sock, {
+    countOutbound: true,
+    stalled: (what, quietMs) => new LinkStalledError(`mobility link to ${endpoint} stalled: no ${what} for ${secondsText(quietMs)}; resume the run once the link is back`),
+  });
+  return {
+    sock,
+    watch,
+    limits,
+    close: () => {
+      watch.stop();
+      sock.close();
+    },
+  };
+}
+
+/** The next frame, which must be of `type`, allowed `ms` of a quiet link. */
+async function awaitReply(link: Link, type: MessageTypeValue, what: string, ms = link.limits.replyMs): Promise<Frame> {
+  link.watch.expect(ms, what);
+  try {
+    return await link.sock.expect(type, what);
+  } finally {
+    link.watch.idle();
+  }
+}
+
+/** Opens the link and says HELLO, following redirects; returns the link and the agreed base. */
+async function open(req: Pick<SendRequest, "endpoints" | "tls" | "hello" | "signal" | "stallLimits">): Promise<{ link: Link; base: string | null }> {
+  const limits = { ...STALL_LIMITS, ...req.stallLimits };
   const errors: string[] = [];
   for (const first of req.endpoints) {
     let endpoint = first;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      let sock: FrameSocket;
-      try {
-        sock = await connectPeer(endpoint, req.tls, req.signal);
-      } catch (err) {
-        errors.push(err instanceof Error ? err.message : String(err));
-        break;
-      }
+      const at = endpoint;
+      const link = await connectPeer(at, req.tls, req.signal).then(
+        (sock) => watchLink(sock, at, limits),
+        (err: unknown) => {
+          errors.push(err instanceof Error ? err.message : String(err));
+          return null;
+        },
+      );
+      if (!link) break;
+      const { sock } = link;
       sock.sendJson(MessageType.Hello, req.hello);
       // With TLS 1.3 the server checks our certificate after our handshake completes: its refusal arrives here.
+      link.watch.expect(limits.replyMs, "reply to HELLO");
       const f = await sock.next().catch((err: unknown) => {
-        sock.close();
-        throw new WireError(`mobility link to ${endpoint}: ${err instanceof Error ? err.message : String(err)}`);
+        link.close();
+        if (err instanceof LinkStalledError) throw err;
+        throw new WireError(`mobility link to ${at}: ${err instanceof Error ? err.message : String(err)}`);
       });
+      link.watch.idle();
       if (!f) {
-        sock.close();
+        link.close();
         throw new WireError(`the peer at ${endpoint} closed the link after HELLO`);
       }
       if (f.type === MessageType.Redirect) {
         const r = decodeJson(f, redirectSchema, "REDIRECT");
-        sock.close();
+        link.close();
         endpoint = r.endpoint;
         continue;
       }
       if (f.type === MessageType.Refuse) {
-        sock.close();
+        link.close();
         const r = decodeJson(f, refuseSchema, "REFUSE");
         throw new RefusedError(r.code, r.message);
       }
       if (f.type !== MessageType.HelloOk) {
-        sock.close();
+        link.close();
         throw new WireError(`expected HELLO_OK, got message type ${f.type}`);
       }
-      return { sock, base: decodeJson(f, helloOkSchema, "HELLO_OK").base };
+      return { link, base: decodeJson(f, helloOkSchema, "HELLO_OK").base };
     }
   }
   throw new WireError(`no endpoint of the peer accepted the link: ${errors.join("; ")}`);
@@ -122,7 +207,8 @@ export interface SendResult {
 }
 
 export async function sendVolume(req: SendRequest): Promise<SendResult> {
-  const { sock, base } = await open(req);
+  const { link, base } = await open(req);
+  const { sock } = link;
   const log = req.logger;
   try {
     const snapshot = req.hello.snapshot;
@@ -130,7 +216,7 @@ export async function sendVolume(req: SendRequest): Promise<SendResult> {
     const bytes = plans.reduce((n, p) => n + p.bytes, 0);
     const runId = req.runIdFor(base);
     sock.sendJson(MessageType.Start, { runId, base, snapshot, bytes, extents: plans.length });
-    const ready = decodeJson(await sock.expect(MessageType.Ready, "READY"), readySchema, "READY");
+    const ready = decodeJson(await awaitReply(link, MessageType.Ready, "READY"), readySchema, "READY");
     const device = req.replica.openSnapshot(snapshot);
     const progress: SendProgress = {
       bytesToSend: bytes,
@@ -144,20 +230,21 @@ export async function sendVolume(req: SendRequest): Promise<SendResult> {
     log.info({ run: runId, base, bytes, extents: plans.length, resumeAfter: ready.lastExtent }, "mobility run streaming");
     const stages = new StageTimes();
     const streamStarted = performance.now();
-    await stream(req, sock, device, plans.filter((p) => p.extent > ready.lastExtent), progress, stages);
+    await stream(req, link, device, plans.filter((p) => p.extent > ready.lastExtent), progress, stages);
     stages.add("stream", streamStarted);
     sock.sendJson(MessageType.Done, { snapshot, createdAt: req.snapshotCreatedAt });
-    decodeJson(await sock.expect(MessageType.DoneOk, "DONE_OK"), doneOkSchema, "DONE_OK");
+    decodeJson(await awaitReply(link, MessageType.DoneOk, "DONE_OK"), doneOkSchema, "DONE_OK");
     progress.wireBytes = sock.bytesOut;
     req.onProgress(progress);
     log.info({ run: runId, stagesMs: stages.summary() }, "mobility run stages");
     return { progress };
   } finally {
-    sock.close();
+    link.close();
   }
 }
 
-async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, todo: ExtentPlan[], progress: SendProgress, stages: StageTimes): Promise<void> {
+async function stream(req: SendRequest, link: Link, device: BlockDevice, todo: ExtentPlan[], progress: SendProgress, stages: StageTimes): Promise<void> {
+  const { sock, watch } = link;
   const byExtent = new Map(todo.map((p) => [p.extent, p]));
   const inflight = new Set<number>();
   const resend: number[] = [];
@@ -192,6 +279,8 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
         const r = decodeJson(f, refuseSchema, "REFUSE");
         throw new RefusedError(r.code, r.message);
       } else throw new WireError(`unexpected message type ${f.type} while streaming`);
+      // Nothing unacknowledged: a quiet link is the limiter's or our own doing, not a stall.
+      if (inflight.size === 0) watch.idle();
       changes.notify();
     }
   })().catch((err: unknown) => {
@@ -214,6 +303,17 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     if (wire.body !== raw) done();
     return { rawLength: raw.length, digest, ...wire, done: wire.body === raw ? done : () => undefined };
   };
+  /**
+   * Waits for the bandwidth limiter (shared by the peer's streams, so a turn can take a while).
+   * The stall clock stops meanwhile: a link kept quiet by our own limiter is not stalled.
+   */
+  const takeTokens = async (bytes: number): Promise<void> => {
+    watch.idle();
+    await stages.time("limiter", req.limiter.take(bytes));
+    if (inflight.size > 0) watch.expect(link.limits.ackMs, "acknowledgement");
+    const failed = failures.at(0);
+    if (failed) throw failed;
+  };
   // The next extent is read and hashed while the current one drains into the link.
   let prefetched: { extent: number; ready: Promise<Awaited<ReturnType<typeof prepare>>> } | null = null;
   const sendOne = async (plan: ExtentPlan, again: boolean, following?: ExtentPlan): Promise<void> => {
@@ -229,17 +329,24 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
     sends.set(plan.extent, attempt + 1);
     const wireBody = req.frameTransform ? req.frameTransform({ extent: plan.extent, attempt, body }) : body;
     const head = encodeExtentHead(plan.extent, compression, rawLength, digest, plan.ranges);
-    await stages.time("limiter", req.limiter.take(head.length + wireBody.length + 12));
-    if (failures.length > 0) return;
-    inflight.add(plan.extent);
-    let since = performance.now();
-    sock.sendThen(MessageType.Extent, [head, wireBody], done);
-    stages.add("tls-write", since);
+    const frameBytes = HEADER_BYTES + head.length + wireBody.length;
+    const piece = Number.isFinite(req.limiter.rate) ? Math.max(MIN_PIECE_BYTES, Math.floor(req.limiter.rate * PIECE_SECONDS)) : frameBytes;
+    if (piece < frameBytes) {
+      inflight.add(plan.extent);
+      await stages.time("paced-write", sock.sendInPieces(MessageType.Extent, [head, wireBody], piece, takeTokens, done));
+    } else {
+      await takeTokens(frameBytes);
+      inflight.add(plan.extent);
+      watch.expect(link.limits.ackMs, "acknowledgement");
+      const since = performance.now();
+      sock.sendThen(MessageType.Extent, [head, wireBody], done);
+      stages.add("tls-write", since);
+    }
     if (again) progress.bytesResent += plan.bytes;
     else progress.bytesSent += plan.bytes;
     progress.wireBytes = sock.bytesOut - startWire;
     req.onProgress(progress);
-    since = performance.now();
+    const since = performance.now();
     await sock.drained();
     stages.add("drain", since);
   };
@@ -280,14 +387,17 @@ async function stream(req: SendRequest, sock: FrameSocket, device: BlockDevice, 
 
 /** Verify: per-extent digests of the snapshot here against the destination's; returns the mismatched extents. */
 export async function verifyVolume(req: Omit<SendRequest, "runIdFor" | "limiter" | "onProgress" | "snapshotCreatedAt">): Promise<{ extents: number; mismatched: number[] }> {
-  const { sock } = await open(req);
+  const snapshot = req.hello.snapshot;
+  // Hashed before the link opens: the destination would otherwise wait on a silent link for as
+  // long as reading the whole snapshot here takes.
+  const extents = [...extentsOf(req.replica.diff(null, snapshot))].sort((a, b) => a - b);
+  const digests = await extentDigests(req.replica.openSnapshot(snapshot), extents);
+  const { link } = await open(req);
   try {
-    const snapshot = req.hello.snapshot;
-    const extents = [...extentsOf(req.replica.diff(null, snapshot))].sort((a, b) => a - b);
-    const digests = await extentDigests(req.replica.openSnapshot(snapshot), extents);
-    sock.sendJson(MessageType.Verify, { snapshot, digests: Object.fromEntries(digests) });
-    return decodeJson(await sock.expect(MessageType.VerifyResult, "VERIFY_RESULT"), verifyResultSchema, "VERIFY_RESULT");
+    link.sock.sendJson(MessageType.Verify, { snapshot, digests: Object.fromEntries(digests) });
+    const allowed = link.limits.replyMs + (req.hello.sizeBytes / link.limits.verifyBytesPerSec) * 1000;
+    return decodeJson(await awaitReply(link, MessageType.VerifyResult, "VERIFY_RESULT", allowed), verifyResultSchema, "VERIFY_RESULT");
   } finally {
-    sock.close();
+    link.close();
   }
 }

@@ -209,6 +209,14 @@ export class FrameSocket {
   private failure: Error | null = null;
   /** Bytes written to the socket (headers included), before TLS. */
   bytesOut = 0;
+  /**
+   * When a byte last arrived, and when the socket last took bytes of ours (a write completed:
+   * the kernel accepted them), on `performance.now()`'s clock: what the stall watches (link.ts)
+   * tell a quiet link from a moving one by. A cut link stops both: nothing arrives, and once the
+   * kernel's send buffer is full no write completes.
+   */
+  lastInboundAt = performance.now();
+  lastOutboundAt = performance.now();
 
   constructor(readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -227,19 +235,61 @@ export class FrameSocket {
    */
   sendThen(type: MessageTypeValue, parts: readonly Buffer[], written: () => void): boolean {
     const length = parts.reduce((n, p) => n + p.length, 0);
+    return this.writePiece([encodeHeader(type, length), ...parts], written);
+  }
+
+  /**
+   * As `sendThen`, handing the frame to the socket in pieces of at most `pieceBytes`: `before`
+   * is awaited ahead of each piece (the bandwidth limiter; it may throw to abandon the frame,
+   * which leaves the link unusable), the socket's drain after it. Under a bandwidth limit this
+   * keeps bytes moving on the link all through a frame instead of a burst and then a frame's
+   * worth of silence, which the peer's silence timer would have to allow for.
+   */
+  async sendInPieces(type: MessageTypeValue, parts: readonly Buffer[], pieceBytes: number, before: (bytes: number) => Promise<void>, written: () => void): Promise<void> {
+    if (!(pieceBytes >= 1)) throw new RangeError(`pieceBytes must be at least 1, got ${pieceBytes}`);
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    let remaining = HEADER_BYTES + length;
+    let piece: Buffer[] = [];
+    let pieceLength = 0;
+    for (const part of [encodeHeader(type, length), ...parts]) {
+      for (let at = 0; at < part.length; ) {
+        const n = Math.min(part.length - at, pieceBytes - pieceLength);
+        piece.push(part.subarray(at, at + n));
+        pieceLength += n;
+        remaining -= n;
+        at += n;
+        if (pieceLength < pieceBytes && remaining > 0) continue;
+        await before(pieceLength);
+        if (this.failure || this.socket.destroyed) throw this.failure ?? new WireError("connection closed");
+        this.writePiece(piece, remaining === 0 ? written : () => undefined);
+        piece = [];
+        pieceLength = 0;
+        await this.drained();
+      }
+    }
+  }
+
+  /** Writes `parts` in one go; `written` runs once the socket took the last of them. */
+  private writePiece(parts: readonly Buffer[], written: () => void): boolean {
     this.socket.cork();
-    this.socket.write(encodeHeader(type, length));
     let ok = true;
     parts.forEach((p, i) => {
-      ok = i === parts.length - 1 ? this.socket.write(p, (err) => (err ? undefined : written())) : this.socket.write(p);
+      const last = i === parts.length - 1;
+      ok = last ? this.socket.write(p, (err) => this.written(err, written)) : this.socket.write(p);
     });
     this.socket.uncork();
-    this.bytesOut += HEADER_BYTES + length;
+    this.bytesOut += parts.reduce((n, p) => n + p.length, 0);
     return ok;
   }
 
   sendJson(type: MessageTypeValue, value: unknown): void {
     this.send(type, Buffer.from(JSON.stringify(value), "utf8"));
+  }
+
+  private written(err: Error | null | undefined, then: () => void): void {
+    if (err) return;
+    this.lastOutboundAt = performance.now();
+    then();
   }
 
   /** Resolves once the socket's write buffer has room again. */
@@ -253,7 +303,7 @@ export class FrameSocket {
       };
       const closed = (): void => {
         this.socket.off("drain", done);
-        reject(new WireError("connection closed"));
+        reject(this.failure ?? new WireError("connection closed"));
       };
       this.socket.once("drain", done);
       this.socket.once("close", closed);
@@ -291,7 +341,14 @@ export class FrameSocket {
     this.socket.destroy();
   }
 
+  /** Ends the link with `err`: every read waiting or to come, and a wait for drain, fail with it. */
+  fail(err: Error): void {
+    this.finish(err);
+    this.socket.destroy();
+  }
+
   private onData(chunk: Buffer): void {
+    this.lastInboundAt = performance.now();
     let at = 0;
     while (at < chunk.length) {
       const p = this.partial;
