@@ -208,7 +208,7 @@ export class LocalKubernetes implements Service {
         ...(opts.health?.intervalMs === undefined ? {} : { intervalMs: opts.health.intervalMs }),
         ...(opts.health?.gracePeriodMs === undefined ? {} : { gracePeriodMs: opts.health.gracePeriodMs }),
       }),
-      service("workload-writers", () => Promise.resolve({ stop: () => Promise.resolve(this.writers.stop()) })),
+      service("workload-writers", () => Promise.resolve({ stop: () => this.writers.stop() })),
     ]);
     const inventorySource = new KubernetesInventorySource({ clients, version: kc.makeApiClient(VersionApi), log });
     await this.group.start([inventorySource]);
