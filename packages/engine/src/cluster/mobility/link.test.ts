@@ -118,11 +118,21 @@ describe("TCP keepalive", () => {
     const link = await connectPeer(`127.0.0.1:${port}`, { caPem: bundle.caPem, certPem: bundle.certPem, keyPem: bundle.keyPem });
     try {
       await pollUntil(() => accepted.length === 1 || undefined, { what: "the endpoint to accept the link", timeoutMs: 5_000, intervalMs: 10 });
-      // `ss -o` shows each socket's timer: "timer:(keepalive,9.9sec,0)" once keepalive is on.
-      const { stdout } = await run("ss", ["-tno", "state", "established", `( sport = :${port} or dport = :${port} )`]);
-      const timers = [...stdout.matchAll(/timer:\(keepalive,([\d.]+)(m?s|sec),\d+\)/g)].map((m) => Number(m[1]) * (m[2] === "ms" ? 0.001 : 1));
-      expect(timers).toHaveLength(2);
-      for (const t of timers) expect(t).toBeLessThanOrEqual(KEEPALIVE_IDLE_MS / 1000);
+      // `ss -o` shows each socket's timer once its handshake bytes are acknowledged:
+      // "timer:(keepalive,9.792ms,0)" (this ss labels seconds "ms"; the default, 2 hours, shows as
+      // "119min"), or none at all without keepalive.
+      const timers = await pollUntil(
+        async () => {
+          const { stdout } = await run("ss", ["-tno", "state", "established", `( sport = :${port} or dport = :${port} )`]);
+          const found = [...stdout.matchAll(/timer:\(keepalive,([\d.]+)([a-z]+),\d+\)/g)].map((m) => ({ value: Number(m[1]), unit: m[2] }));
+          return found.length === 2 ? found : undefined;
+        },
+        { what: "keepalive timers on both ends of the link", timeoutMs: 5_000, intervalMs: 50 },
+      );
+      for (const t of timers) {
+        expect(t.unit).not.toBe("min");
+        expect(t.value).toBeLessThanOrEqual(KEEPALIVE_IDLE_MS / 1000);
+      }
     } finally {
       link.close();
     }
