@@ -1,7 +1,9 @@
 /**
- * Two engine clusters on loopback, `east` and `west`, each with its own etcd
- * and CA, every node serving a mobility endpoint; west's first node is reached
- * through a TCP relay (the "link") that records what crosses it and can be cut.
+ * Two engine clusters, `east` and `west`, each with its own etcd and CA, every
+ * node serving a mobility endpoint; west's first node is reached through a TCP
+ * relay (the "link") that records what crosses it and can be cut. By default
+ * both run on loopback; `west` places west's etcd and nodes in a network
+ * namespace instead (a real link that can be cut, see partition.test.ts).
  * East is paired with west through the CLI, as an operator would.
  */
 import { createHash } from "node:crypto";
@@ -10,7 +12,9 @@ import { readdir, readFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { etcdBinary, etcdHealthy, type PrivateEtcd } from "@stowage/testing/etcd";
 import { pollUntil } from "@stowage/testing/poll";
+import { Proc } from "@stowage/testing/process";
 import { z } from "zod";
 import { adminApi } from "../../src/admin/api";
 import { runCli } from "../../src/cli/run";
@@ -102,6 +106,8 @@ export interface Clusters {
   dir: string;
   /** The relay leads to this west volume's target (so no redirect goes around it); default w1. */
   relayTo: { volume: string | null };
+  /** The command prefix that reaches west's NBD exports (they listen on loopback: in its namespace, if placed in one). */
+  westWrap: string[];
   stop(): Promise<void>;
 }
 
@@ -111,21 +117,67 @@ async function endpointOf(c: TestCluster, node: string): Promise<{ host: string;
   return { host: rec.address.slice(0, i), port: Number(rec.address.slice(i + 1)) };
 }
 
+/** Where west runs when not on loopback: inside a network namespace, with its own etcd there. */
+export interface WestPlacement {
+  /** The command prefix that runs a process in the namespace (`ip netns exec NS`). */
+  wrap: string[];
+  /** The namespace's address: west's mobility endpoints listen on it (NBD only ever on loopback). */
+  host: string;
+  /** West's etcd, started in the namespace (`startEtcdIn`). */
+  etcd: PrivateEtcd;
+}
+
+/**
+ * An etcd inside a network namespace, listening on the namespace's address (reachable from the
+ * test through the veth, and from west's nodes in the namespace while the link is cut). The
+ * namespace is new and private, so etcd's usual ports are free there.
+ */
+export async function startEtcdIn(wrap: string[], host: string, dir: string): Promise<PrivateEtcd> {
+  const [command, ...pre] = wrap;
+  if (command === undefined) throw new Error("startEtcdIn: wrap is empty");
+  const dataDir = path.join(dir, "west-etcd");
+  const endpoint = `http://${host}:2379`;
+  const peer = `http://${host}:2380`;
+  const proc = new Proc({
+    name: "west-etcd",
+    command,
+    args: [...pre, etcdBinary(), "--name", "west", "--data-dir", dataDir, "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `west=${peer}`, "--log-level", "error"],
+    logDir: dir,
+  });
+  const stop = async (): Promise<void> => {
+    await proc.stop(5_000);
+  };
+  try {
+    await pollUntil(() => etcdHealthy(endpoint), { what: `west's etcd at ${endpoint} to be healthy`, timeoutMs: 30_000, intervalMs: 100 });
+  } catch (err) {
+    await stop();
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; see ${proc.logFile}`);
+  }
+  return { endpoint, dataDir, proc, stop };
+}
+
 /**
  * `direct`: east reaches west's nodes straight, not through the relay (the benchmark: the relay
  * is a process of the test's own, piping every byte through this one, which a real link between
  * clusters is not; it would compete with the engines for the machine's cores).
  */
-export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?: string; direct?: boolean }): Promise<Clusters> {
+export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?: string; direct?: boolean; west?: WestPlacement }): Promise<Clusters> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "stowage-mobility-"));
   const eastKek = path.join(dir, "east-kek");
   const westKek = path.join(dir, "west-kek");
   await LocalFileKms.generateKeyFile(eastKek);
   await LocalFileKms.generateKeyFile(westKek);
-  const mob = (kek: string, extra: string[] = []): string[] => ["--mobility", "127.0.0.1:0", "--kms-key-file", kek, ...extra];
+  const mob = (kek: string, host = "127.0.0.1"): string[] => ["--mobility", `${host}:0`, "--kms-key-file", kek];
+  const placed = opts.west;
+  const westNodes: NodeSpec[] = ["w1", "w2"].map((id) => (placed ? { id, args: mob(westKek, placed.host), wrap: placed.wrap } : { id, args: mob(westKek) }));
   // One cluster after the other: seven processes starting at once on a busy 2-core machine miss the ready timeout.
   const east = await TestCluster.start({ nodes: opts.eastNodes.map((n) => ({ ...n, args: [...mob(eastKek), ...(n.args ?? [])] })), quiet: true });
-  const west = await TestCluster.start({ nodes: ["w1", "w2"].map((id) => ({ id, args: mob(westKek) })), quiet: true, ...(opts.westCapacity ? { capacity: opts.westCapacity } : {}) }).catch(async (err: unknown) => {
+  const west = await TestCluster.start({
+    nodes: westNodes,
+    quiet: true,
+    ...(opts.westCapacity ? { capacity: opts.westCapacity } : {}),
+    ...(placed ? { etcd: placed.etcd, certIps: [placed.host] } : {}),
+  }).catch(async (err: unknown) => {
     await east.stop();
     throw err;
   });
@@ -150,6 +202,7 @@ export async function startClusters(opts: { eastNodes: NodeSpec[]; westCapacity?
     relay,
     dir,
     relayTo: route,
+    westWrap: placed?.wrap ?? [],
     async stop() {
       await relay.stop().catch(() => undefined);
       await Promise.all([east.stop(), west.stop()]);
@@ -180,12 +233,13 @@ export async function writeAt(c: TestCluster, volume: string, writes: Array<{ of
   }
 }
 
-/** SHA-256 of the whole volume as a real NBD client (nbdcopy) reads it from its target. */
-export async function nbdHash(c: TestCluster, volume: string, dir: string): Promise<string> {
+/** SHA-256 of the whole volume as a real NBD client (nbdcopy, run under `wrap`) reads it from its target. */
+export async function nbdHash(c: TestCluster, volume: string, dir: string, wrap: string[] = []): Promise<string> {
   const locate = locator(c, volume);
   const ep = await pollUntil(async () => (await locate()) ?? undefined, { what: `target of ${volume}`, timeoutMs: 20_000 });
   const file = path.join(dir, `${volume}-${Date.now()}-${Math.random().toString(36).slice(2)}.img`);
-  const res = await run("nbdcopy", [`nbd://${ep.host}:${ep.port}/${volume}`, file], { allowFailure: true });
+  const [command, ...pre] = [...wrap, "nbdcopy"];
+  const res = await run(command ?? "nbdcopy", [...pre, `nbd://${ep.host}:${ep.port}/${volume}`, file], { allowFailure: true });
   if (res.code !== 0) throw new Error(`nbdcopy ${volume}: ${res.stderr}`);
   const hash = createHash("sha256").update(await readFile(file)).digest("hex");
   rmSync(file, { force: true });
