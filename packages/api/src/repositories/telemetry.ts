@@ -1,6 +1,5 @@
 import type { KubernetesNode, PoolSample, VolumeSample } from "@stowage/agent-protocol";
 import type { AlertSeverity } from "@stowage/vocabulary";
-import type { CapacityMinute } from "../billing/batch-capacity";
 import type { Sql } from "../db";
 import type { IoFigures } from "./fleet";
 
@@ -61,11 +60,19 @@ export interface MeterWrite {
    */
   nodeHours: readonly MeterNodeHour[];
   /** Capacity minutes to merge (billing/batch-capacity), less those known metered at least as high. */
-  capacity: readonly CapacityMinute[];
+  capacity: readonly MeterCapacityMinute[];
   /** The batch's samples carry no sizes (an older agent): its minutes are metered from the volume table. */
   capacityFromVolumeTable: boolean;
   /** Merge the showback weights of the batch's sample minutes. */
   showback: boolean;
+}
+
+/** One capacity minute: the hour (UTC start), the minute in it, and the bytes it merges. */
+export interface MeterCapacityMinute {
+  hourStartMs: number;
+  minute: number;
+  provisionedBytes: bigint;
+  replicatedBytes: bigint;
 }
 
 /** One node-hour bit: the ledger row (node, class, month) and the hour's index in the month. */
