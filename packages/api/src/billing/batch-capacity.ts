@@ -14,6 +14,7 @@
  */
 import type { VolumeSample } from "@stowage/agent-protocol";
 import { hourStart } from "@stowage/billing";
+import type { MeterCapacityMinute } from "../repositories/telemetry";
 
 const MS_PER_MINUTE = 60_000;
 
@@ -22,15 +23,8 @@ export function minuteInHour(at: number): number {
   return Math.floor(at / MS_PER_MINUTE) % 60;
 }
 
-export interface CapacityMinute {
-  /** UTC start of the hour, epoch ms. */
-  hourStartMs: number;
-  /** 0..59 within the hour. */
-  minute: number;
-  /** Exact sums (a cluster's bytes can pass 2^53). */
-  provisionedBytes: bigint;
-  replicatedBytes: bigint;
-}
+/** One minute of a batch's capacity, as the telemetry repository writes it. */
+export type CapacityMinute = MeterCapacityMinute;
 
 export interface BatchCapacity {
   /**

@@ -29,6 +29,13 @@ export interface NewInvoice {
   finalizedAt: Date;
 }
 
+/**
+ * The organization's invoice-counter row, made if missing, then locked FOR UPDATE: the lock every
+ * month close takes first (lockInvoiceCounter), and the demo backfill holds while it writes (demo.ts).
+ */
+export const INVOICE_COUNTER_ENSURE_SQL = `INSERT INTO billing_invoice_counter ("organizationId") VALUES ($1) ON CONFLICT DO NOTHING`;
+export const INVOICE_COUNTER_LOCK_SQL = `SELECT "lastNumber" FROM billing_invoice_counter WHERE "organizationId" = $1 FOR UPDATE`;
+
 export function billingRepository(db: Db) {
   return {
     async settings(organizationId: string): Promise<SettingsRow> {
@@ -70,8 +77,8 @@ export function billingRepository(db: Db) {
      * the number it then stores is committed or rolled back with the invoice: no gaps.
      */
     async lockInvoiceCounter(organizationId: string): Promise<number> {
-      await db.$executeRaw`INSERT INTO billing_invoice_counter ("organizationId") VALUES (${organizationId}) ON CONFLICT DO NOTHING`;
-      const rows = await db.$queryRaw<{ lastNumber: number }[]>`SELECT "lastNumber" FROM billing_invoice_counter WHERE "organizationId" = ${organizationId} FOR UPDATE`;
+      await db.$executeRawUnsafe(INVOICE_COUNTER_ENSURE_SQL, organizationId);
+      const rows = await db.$queryRawUnsafe<{ lastNumber: number }[]>(INVOICE_COUNTER_LOCK_SQL, organizationId);
       return rows[0]?.lastNumber ?? 0;
     },
 

@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { hoursInMonth, monthKey, monthStart, previousMonthStart } from "@stowage/billing";
 import { inTransaction, type Pool, type PrismaClient } from "../db";
+import { INVOICE_COUNTER_ENSURE_SQL, INVOICE_COUNTER_LOCK_SQL } from "./billing-repository";
 import { ledgerRepository } from "./ledger-repository";
 import type { BillingService } from "./service";
 
@@ -63,8 +64,8 @@ export async function backfillBillingDemo(
   }
   if (clusters.length === 0) return { months: [], clusters: 0, invoices: [] };
   await inTransaction(deps.pool, async (client) => {
-    await client.query(`INSERT INTO billing_invoice_counter ("organizationId") VALUES ($1) ON CONFLICT DO NOTHING`, [organizationId]);
-    await client.query(`SELECT 1 FROM billing_invoice_counter WHERE "organizationId" = $1 FOR UPDATE`, [organizationId]);
+    await client.query(INVOICE_COUNTER_ENSURE_SQL, [organizationId]);
+    await client.query(INVOICE_COUNTER_LOCK_SQL, [organizationId]);
     const ledger = ledgerRepository(client);
     for (const [clusterIndex, cluster] of clusters.entries()) {
       const nodes = (await deps.prisma.node.findMany({ where: { clusterId: cluster.id }, select: { externalId: true }, orderBy: { externalId: "asc" } })).map((n) => n.externalId);

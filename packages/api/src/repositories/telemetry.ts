@@ -67,10 +67,13 @@ export interface MeterWrite {
   showback: boolean;
 }
 
-/** One capacity minute: the hour (UTC start), the minute in it, and the bytes it merges. */
+/** One capacity minute to merge (computed by billing/batch-capacity). */
 export interface MeterCapacityMinute {
+  /** UTC start of the hour, epoch ms. */
   hourStartMs: number;
+  /** 0..59 within the hour. */
   minute: number;
+  /** Exact sums (a cluster's bytes can pass 2^53). */
   provisionedBytes: bigint;
   replicatedBytes: bigint;
 }
