@@ -297,7 +297,7 @@ async function backfillDemoBilling(api: Api, organizationId: string): Promise<vo
 const fleetReadySchema = z.object({
   event: z.literal("ready"),
   clusters: z
-    .array(z.object({ cluster: z.string(), clusterId: z.string().nullish(), nodes: z.array(z.object({ node: z.string() }).nullable()).optional() }))
+    .array(z.object({ cluster: z.string(), clusterId: z.string().nullish(), kubeconfig: z.string().nullish(), nodes: z.array(z.object({ node: z.string() }).nullable()).optional() }))
     .optional(),
 });
 
@@ -312,6 +312,8 @@ function reportFleetReady(line: string): void {
   for (const c of ready.clusters ?? []) {
     const up = (c.nodes ?? []).flatMap((n) => (n ? [n.node] : []));
     log(`local fleet: ${c.cluster} — ${up.length} engine node(s) (${up.join(", ")}), agent ${c.clusterId ? "connected to the control plane" : "not registered"}`);
+    // Where kubectl reaches the cluster's Kubernetes API, as a command to paste at the repository root.
+    if (c.kubeconfig) log(`  kubectl --kubeconfig ${path.relative(REPO_ROOT, path.resolve(REPO_ROOT, c.kubeconfig))} get pvc -A`);
   }
 }
 
