@@ -2,7 +2,8 @@
  * Demo history: plausible usage for an organization's clusters in the months before `now`, written
  * through the ledger's own merges, then those months closed into finalized invoices — so a fresh
  * demo has invoices to open, explain and download. Deterministic (the same call writes the same
- * rows) and idempotent (merges are OR / GREATEST; closed months are skipped).
+ * rows) and idempotent (merges are OR / GREATEST; months already finalized are neither written
+ * nor closed again).
  *
  * The whole history is written in one transaction holding the organization's invoice-counter lock,
  * the lock every month close takes first: a maintenance tick closing due months meanwhile waits and
@@ -66,6 +67,11 @@ export async function backfillBillingDemo(
   await inTransaction(deps.pool, async (client) => {
     await client.query(INVOICE_COUNTER_ENSURE_SQL, [organizationId]);
     await client.query(INVOICE_COUNTER_LOCK_SQL, [organizationId]);
+    // A finalized month never gets demo usage again: written a second time under other node names
+    // (the fleet registered its nodes since), it would bill as late usage on the current draft.
+    const { rows: invoiced } = await client.query<{ month: Date }>(`SELECT "month" FROM billing_invoice WHERE "organizationId" = $1`, [organizationId]);
+    const closed = new Set(invoiced.map((r) => r.month.getTime()));
+    const open = monthStarts.filter((month) => !closed.has(month));
     const ledger = ledgerRepository(client);
     for (const [clusterIndex, cluster] of clusters.entries()) {
       const nodes = (await deps.prisma.node.findMany({ where: { clusterId: cluster.id }, select: { externalId: true }, orderBy: { externalId: "asc" } })).map((n) => n.externalId);
@@ -74,7 +80,7 @@ export async function backfillBillingDemo(
       const weightsBy = namespaces.length > 0 ? namespaces : ["shop", "analytics"];
       // A cluster's size: 100 to 400 GiB provisioned at the start, growing through each month.
       const baseGib = 100 + Math.floor(unit(`${cluster.id}:size`) * 300);
-      for (const month of monthStarts) {
+      for (const month of open) {
         const hours = hoursInMonth(month);
         const nodeRows: { clusterId: string; nodeId: string; nodeClass: string; month: Date; hours: number[] }[] = [];
         nodeIds.forEach((nodeId, i) => {
