@@ -49,10 +49,36 @@ const nodePortsSchema = z.object({ replication: port, nbd: port, admin: port });
 const portsSchema = z.object({ etcdClient: port, etcdPeer: port, nodes: z.record(z.string(), nodePortsSchema).default({}) });
 type FleetPorts = z.infer<typeof portsSchema>;
 
+async function freeNodePorts(): Promise<z.infer<typeof nodePortsSchema>> {
+  return { replication: await freePort(), nbd: await freePort(), admin: await freePort() };
+}
+
 /** `serve`'s listen flags for a node's kept ports (none known: the engine picks free ones). */
 function listenOn(ports: z.infer<typeof nodePortsSchema> | undefined): { listen?: { replication: string; nbd: string; admin: string } } {
   if (!ports) return {};
   return { listen: { replication: `127.0.0.1:${ports.replication}`, nbd: `127.0.0.1:${ports.nbd}`, admin: `127.0.0.1:${ports.admin}` } };
+}
+
+/**
+ * Starts a service on its kept ports. A port found free can be taken by another process before
+ * ours binds it (fleets of test suites start side by side); ports chosen just now (`fresh`) are
+ * then chosen again by `repick`. Kept ports are never moved: addresses recorded elsewhere (a
+ * VolumeAttachment's NBD address, etcd's member URL) depend on them, so a taken kept port is an
+ * error to report.
+ */
+export async function startOnPorts<S extends Service>(group: ServiceGroup, log: Logger, fresh: boolean, make: () => S, repick: () => Promise<void>): Promise<S> {
+  for (let attempt = 1; ; attempt++) {
+    const svc = make();
+    try {
+      await group.start([svc]);
+      return svc;
+    } catch (err) {
+      const taken = err instanceof Error && /EADDRINUSE|address already in use/.test(err.message);
+      if (!fresh || !taken || attempt >= 3) throw err;
+      log.warn({ service: svc.name, attempt }, "a port chosen for it was taken before it bound; choosing new ones");
+      await repick();
+    }
+  }
 }
 
 export interface LocalFleetOptions {
@@ -96,19 +122,30 @@ class LocalCluster implements Service {
     return path.join(this.opts.dataDir, this.spec.name);
   }
 
-  /** The cluster's ports, chosen on first start and kept in ports.json; nodes added since get theirs now. */
-  private async ports(ids: readonly string[]): Promise<FleetPorts> {
+  /**
+   * The cluster's ports, chosen on first start and kept in ports.json; nodes added since get theirs
+   * now. `fresh` names what was given ports just now ("etcd" and node ids): only those may be moved.
+   */
+  private async ports(ids: readonly string[]): Promise<{ ports: FleetPorts; fresh: Set<string> }> {
     const file = path.join(this.dir, "ports.json");
+    const fresh = new Set<string>();
     let ports: FleetPorts;
     try {
       ports = portsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
     } catch {
       ports = { etcdClient: await freePort(), etcdPeer: await freePort(), nodes: {} };
+      fresh.add("etcd");
     }
-    const missing = ids.filter((id) => ports.nodes[id] === undefined);
-    for (const id of missing) ports.nodes[id] = { replication: await freePort(), nbd: await freePort(), admin: await freePort() };
-    if (missing.length > 0 || !fs.existsSync(file)) fs.writeFileSync(file, JSON.stringify(ports));
-    return ports;
+    for (const id of ids.filter((i) => ports.nodes[i] === undefined)) {
+      ports.nodes[id] = await freeNodePorts();
+      fresh.add(id);
+    }
+    if (fresh.size > 0) this.savePorts(ports);
+    return { ports, fresh };
+  }
+
+  private savePorts(ports: FleetPorts): void {
+    fs.writeFileSync(path.join(this.dir, "ports.json"), JSON.stringify(ports));
   }
 
   async start(): Promise<void> {
@@ -124,32 +161,58 @@ class LocalCluster implements Service {
     const { spec, opts } = this;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = nodeIds(spec);
-    const ports = await this.ports(ids);
-    const etcd = etcdService({ name: `etcd:${spec.name}`, dataDir: path.join(this.dir, "etcd"), clientPort: ports.etcdClient, peerPort: ports.etcdPeer, logFile: path.join(this.dir, "logs", "etcd.log"), log: this.log });
+    const { ports, fresh } = await this.ports(ids);
+    const etcdDir = path.join(this.dir, "etcd");
+    const etcdSpec = () => ({ name: `etcd:${spec.name}`, dataDir: etcdDir, clientPort: ports.etcdClient, peerPort: ports.etcdPeer, logFile: path.join(this.dir, "logs", "etcd.log"), log: this.log });
     const tlsDir = path.join(this.dir, "tls");
-    await Promise.all([this.group.start([etcd]), initClusterCerts(tlsDir, ids, spec.name)]);
+    const [etcd] = await Promise.all([
+      startOnPorts(
+        this.group,
+        this.log,
+        fresh.has("etcd"),
+        () => etcdService(etcdSpec()),
+        async () => {
+          // The member written on the taken ports records them as its peer URL.
+          fs.rmSync(etcdDir, { recursive: true, force: true });
+          Object.assign(ports, { etcdClient: await freePort(), etcdPeer: await freePort() });
+          this.savePorts(ports);
+        },
+      ),
+      initClusterCerts(tlsDir, ids, spec.name),
+    ]);
     const kmsKeyFile = path.join(this.dir, "kek");
     ensureClusterKeyFile(kmsKeyFile);
-    const nodes = ids.map(
-      (id, i) =>
-        new EngineNodeService({
-          id,
-          ...(spec.zones.length > 0 ? { zone: spec.zones[i % spec.zones.length] } : {}),
-          etcd: etcd.endpoint,
-          ...listenOn(ports.nodes[id]),
-          poolDir: path.join(this.dir, "pools", id),
-          tlsDir,
-          kmsKeyFile,
-          capacity: opts.nodeCapacity,
-          logFile: path.join(this.dir, "logs", `${id}.log`),
-          log: this.log,
-          extraArgs: ["--log-level", "warn"],
-        }),
-    );
+    const nodeSpec = (id: string, i: number) => ({
+      id,
+      ...(spec.zones.length > 0 ? { zone: spec.zones[i % spec.zones.length] } : {}),
+      etcd: etcd.endpoint,
+      ...listenOn(ports.nodes[id]),
+      poolDir: path.join(this.dir, "pools", id),
+      tlsDir,
+      kmsKeyFile,
+      capacity: opts.nodeCapacity,
+      logFile: path.join(this.dir, "logs", `${id}.log`),
+      log: this.log,
+      extraArgs: ["--log-level", "warn"],
+    });
     // Nodes start side by side; each is stopped by the group once started.
-    const started = await Promise.allSettled(nodes.map(async (n) => this.group.start([n])));
+    const started = await Promise.allSettled(
+      ids.map(async (id, i) =>
+        startOnPorts(
+        this.group,
+        this.log,
+          fresh.has(id),
+          () => new EngineNodeService(nodeSpec(id, i)),
+          async () => {
+            ports.nodes[id] = await freeNodePorts();
+            this.savePorts(ports);
+          },
+        ),
+      ),
+    );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    const nodes = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     this.nodes.push(...nodes);
     const admins = nodes.flatMap((n) => (n.ready?.admin ? [n.ready.admin] : []));
     this.log.info({ nodes: nodes.map((n) => ({ id: n.ready?.node, nbd: n.ready?.nbd, admin: n.ready?.admin })) }, "engine nodes ready");
