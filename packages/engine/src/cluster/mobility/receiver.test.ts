@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ConsensusStore } from "../../consensus/store";
 import { createLogger } from "../../logger";
 import type { MobilityHost } from "./host";
-import { ReceiverSession, type ReceiverStats } from "./receiver";
+import { ReceiverSession, takeOverVolume, type ReceiverStats, type SessionHandle } from "./receiver";
 import { socketPair, trickle, type SocketPair } from "./testing/socket-pair";
 import { decodeJson, HEADER_BYTES, MessageType, refuseSchema, WIRE_MAGIC, WIRE_VERSION } from "./wire";
 
@@ -76,5 +76,52 @@ describe("ReceiverSession waiting for its sender", () => {
     expect(refused?.type).toBe(MessageType.Refuse);
     expect(refused && decodeJson(refused, refuseSchema, "REFUSE").message).toBe("unexpected message type 99");
     await session;
+  });
+});
+
+describe("a new session taking over a volume from the previous one", () => {
+  /** A session handle whose end is in the test's hands; `supersede` ends it, as a failed link does. */
+  function session(): { handle: SessionHandle; end: () => void; superseded: string[]; ended: () => boolean } {
+    let end = (): void => undefined;
+    let done = false;
+    const superseded: string[] = [];
+    const finished = new Promise<void>((resolve) => {
+      end = () => {
+        done = true;
+        resolve();
+      };
+    });
+    return { handle: { finished, supersede: (reason) => (superseded.push(reason), end()) }, end, superseded, ended: () => done };
+  }
+
+  it("waits for a previous session that ends by itself, without ending it", async () => {
+    const sessions = new Map<string, SessionHandle>();
+    const old = session();
+    const mine = session();
+    sessions.set("vol", old.handle);
+    const taking = takeOverVolume(sessions, "vol", mine.handle, 10_000, "superseded");
+    expect(sessions.get("vol")).toBe(mine.handle);
+    old.end();
+    expect(await taking).toBe(false);
+    expect(old.superseded).toEqual([]);
+  });
+
+  it("ends a previous session still open after the wait, and resolves only once it has finished", async () => {
+    const sessions = new Map<string, SessionHandle>();
+    const old = session();
+    sessions.set("vol", old.handle);
+    const started = performance.now();
+    const superseded = await takeOverVolume(sessions, "vol", session().handle, 100, "mobility session for vol superseded by a newer one from east");
+    expect(superseded).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(99);
+    expect(old.superseded).toEqual(["mobility session for vol superseded by a newer one from east"]);
+    expect(old.ended()).toBe(true);
+  });
+
+  it("takes a volume nobody holds at once", async () => {
+    const sessions = new Map<string, SessionHandle>();
+    const mine = session();
+    expect(await takeOverVolume(sessions, "vol", mine.handle, 10_000, "superseded")).toBe(false);
+    expect(sessions.get("vol")).toBe(mine.handle);
   });
 });

@@ -87,6 +87,25 @@ export interface SessionHandle {
  */
 const PREDECESSOR_WAIT_MS = 5_000;
 
+/**
+ * Makes `mine` the session of `volume`. A previous session still open is given `waitMs` to end
+ * by itself, then ended with `reason`; either way it has finished (committed what it received)
+ * when this resolves, so its writes can never land behind the new session's. True if it had to
+ * be ended.
+ */
+export async function takeOverVolume(sessions: Map<string, SessionHandle>, volume: string, mine: SessionHandle, waitMs: number, reason: string): Promise<boolean> {
+  const previous = sessions.get(volume);
+  sessions.set(volume, mine);
+  if (!previous) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([previous.finished.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)))]);
+  clearTimeout(timer);
+  if (ended) return false;
+  previous.supersede(reason);
+  await previous.finished;
+  return true;
+}
+
 export interface ReceiverOptions {
   /** A shorter SENDER_SILENCE_MS for tests; never set from configuration. */
   senderSilenceMs?: number;
@@ -254,18 +273,8 @@ export class ReceiverSession {
   private async onStart(s: Start): Promise<void> {
     const h = this.hello;
     if (!h) throw new EngineError("PROTOCOL", "START before HELLO");
-    const previous = this.stats.sessions.get(h.volume);
-    this.stats.sessions.set(h.volume, this.handle);
-    if (previous) {
-      let timer: NodeJS.Timeout | undefined;
-      const ended = await Promise.race([previous.finished.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PREDECESSOR_WAIT_MS)))]);
-      clearTimeout(timer);
-      if (!ended) {
-        this.log.warn({ volume: h.volume }, "ending the previous session of this volume, which is still open");
-        previous.supersede(`mobility session for ${h.volume} superseded by a newer one from ${this.peer}`);
-        await previous.finished;
-      }
-    }
+    const superseded = await takeOverVolume(this.stats.sessions, h.volume, this.handle, PREDECESSOR_WAIT_MS, `mobility session for ${h.volume} superseded by a newer one from ${this.peer}`);
+    if (superseded) this.log.warn({ volume: h.volume }, "ended the previous session of this volume, which was still open");
     this.start = s;
     const held = this.volume?.snapshots.map((x) => x.name) ?? [];
     if (s.base !== null && !held.includes(s.base)) throw new EngineError("INVALID", `base snapshot ${s.base} is not held by ${h.volume} here`);
