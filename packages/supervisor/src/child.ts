@@ -392,3 +392,12 @@ export class ChildService implements Service {
     if (this.opts.detached) this.signal("SIGKILL", { group: true });
   }
 }
+
+/**
+ * Whether a start failed because a port the child was to bind was taken: its error carries the
+ * child's last lines, where Node says EADDRINUSE and etcd "address already in use". A port found
+ * free can be taken by another process before the child binds it.
+ */
+export function startFailedOnTakenPort(err: unknown): boolean {
+  return err instanceof Error && /EADDRINUSE|address already in use/.test(err.message);
+}

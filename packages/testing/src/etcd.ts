@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pollUntil } from "@stowage/supervisor";
+import { pollUntil, startFailedOnTakenPort } from "@stowage/supervisor";
 import { freePort } from "./ports";
 import { Proc } from "./process";
 
@@ -48,8 +48,7 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<PrivateEtcd> {
     try {
       return await startEtcdOnce(opts);
     } catch (err) {
-      const taken = err instanceof Error && err.message.includes("address already in use");
-      if (!fresh || !taken || attempt >= 3) throw err;
+      if (!fresh || !startFailedOnTakenPort(err) || attempt >= 3) throw err;
       if (opts.dataDir !== undefined) fs.rmSync(opts.dataDir, { recursive: true, force: true });
     }
   }

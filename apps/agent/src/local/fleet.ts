@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ServiceGroup, type Service } from "@stowage/supervisor";
+import { ServiceGroup, startFailedOnTakenPort, type Service } from "@stowage/supervisor";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { ClusterRole } from "../cluster/role";
@@ -73,8 +73,7 @@ export async function startOnPorts<S extends Service>(group: ServiceGroup, log: 
       await group.start([svc]);
       return svc;
     } catch (err) {
-      const taken = err instanceof Error && /EADDRINUSE|address already in use/.test(err.message);
-      if (!fresh || !taken || attempt >= 3) throw err;
+      if (!fresh || !startFailedOnTakenPort(err) || attempt >= 3) throw err;
       log.warn({ service: svc.name, attempt }, "a port chosen for it was taken before it bound; choosing new ones");
       await repick();
     }
@@ -199,8 +198,8 @@ class LocalCluster implements Service {
     const started = await Promise.allSettled(
       ids.map(async (id, i) =>
         startOnPorts(
-        this.group,
-        this.log,
+          this.group,
+          this.log,
           fresh.has(id),
           () => new EngineNodeService(nodeSpec(id, i)),
           async () => {
