@@ -17,7 +17,8 @@
  * bench's own copying every byte, on the same two cores). Beside the wall-clock
  * rates it reports the CPU time the sending and receiving node processes spent
  * on the full run, and the TLS pair's own, per GiB: on a shared machine the
- * rates follow the load, the CPU per GiB much less.
+ * rates follow the load, the CPU per GiB much less; and the full garbage
+ * collections the destination ran during the run (its GET /metrics).
  * `--json` prints one JSON document on the last line.
  */
 import { randomBytes } from "node:crypto";
@@ -53,6 +54,14 @@ function cpuMsOf(pid: number | undefined): number {
   // pid (comm) state ppid ... utime stime: fields 14 and 15, in clock ticks (100 per second here).
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Full (mark-compact) collections a node process has run so far, from its `GET /metrics`. */
+async function majorGcsOf(admin: string): Promise<number> {
+  const text = await (await fetch(`http://${admin}/metrics`)).text();
+  const m = /stowage_engine_gc_total\{kind="major"\} (\d+)/.exec(text);
+  if (!m) throw new Error(`no GC counter in ${admin}/metrics`);
+  return Number(m[1]);
 }
 
 /** MB/s of `bytes` through a TLS 1.3 socket pair in this process (4 MiB writes, as the sender frames them), and the CPU ms it took. */
@@ -122,6 +131,7 @@ try {
   const sender = c.east.nodes.get("e1")?.proc?.pid;
   const receiver = c.west.nodes.get("w1")?.proc?.pid;
   const cpuBefore = { sender: cpuMsOf(sender), receiver: cpuMsOf(receiver) };
+  const majorGcsBefore = await majorGcsOf(c.west.admin("w1"));
   const full = await cli(["mobility", "start", "vol", "--peer", "west", "--replicas", "1", "--wait", "--admin", c.east.admin("e1")]);
   if (full.code !== 0) throw new Error(full.err);
   const fullRun = await runRecord(c.east, "vol");
@@ -130,10 +140,12 @@ try {
   const fullMBps = fullRun.bytesSent / 1e6 / fullSeconds;
   const perGiB = (ms: number): number => Math.round((ms / 1000 / (SIZE / GiB)) * 100) / 100;
   const cpu = { senderSecondsPerGiB: perGiB(cpuMsOf(sender) - cpuBefore.sender), receiverSecondsPerGiB: perGiB(cpuMsOf(receiver) - cpuBefore.receiver) };
+  // Back-to-back full collections on the destination were once a third of its CPU (node/heap.ts).
+  const receiverMajorGcs = (await majorGcsOf(c.west.admin("w1"))) - majorGcsBefore;
   const plain = await plainTlsMBps(SIZE, await loadNodeTls(c.east.tlsDir, "e1"));
   const tlsMBps = plain.mbPerSec;
   const diskMBps = await durableWriteMBps(c.west.dir, SIZE);
-  log(`full: ${fullMBps.toFixed(1)} MB/s; plain TLS pair: ${tlsMBps.toFixed(1)} MB/s; destination disk, durable writes: ${diskMBps.toFixed(1)} MB/s`);
+  log(`full: ${fullMBps.toFixed(1)} MB/s; plain TLS pair: ${tlsMBps.toFixed(1)} MB/s; destination disk, durable writes: ${diskMBps.toFixed(1)} MB/s; destination full GCs: ${receiverMajorGcs}`);
   // Where each side's time went (StageTimes, logged by both at the end of a run).
   for (const [side, node, message] of [["sender", c.east.nodes.get("e1"), "mobility run stages"], ["receiver", c.west.nodes.get("w1"), "mobility run completed"]] as const) {
     const line = node?.log.findLast((l) => l.includes(message));
@@ -191,6 +203,8 @@ try {
         path: values.relay === true ? "relay" : "direct",
         /** CPU seconds per GiB: the sending and receiving node processes, and the TLS pair (both ends, one process). */
         cpu: { ...cpu, plainTlsSecondsPerGiB: perGiB(plain.cpuMs) },
+        /** Full (mark-compact) collections the destination node ran during the run. */
+        receiverMajorGcs,
         loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
       },
       incremental: { changedBytes: changed, wireBytes: incRun?.wireBytes ?? 0, ratio: wireRatio, goal: 1.1 },

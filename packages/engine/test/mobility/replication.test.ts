@@ -94,6 +94,9 @@ describe("mobility: replicating volumes from east to west", () => {
     expect(metrics).toMatch(/stowage_mobility_bytes_sent_total\{peer="west",volume="db"\} \d+/);
     expect(metrics).toMatch(/stowage_mobility_lag_seconds\{peer="west",volume="db"\} \d/);
     expect(metrics).toContain("# TYPE stowage_mobility_failures_total counter");
+    // The node process's own collections are counted from its start (a node always has had some young ones by now).
+    expect(metrics).toMatch(/stowage_engine_gc_total\{kind="minor"\} [1-9]\d*\n/);
+    expect(metrics).toMatch(/stowage_engine_gc_total\{kind="major"\} \d+\n/);
   }, 60_000);
 
   it("refuses a frame whose checksum fails and recovers by sending that extent again", async () => {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { createLogger, type Level } from "../../logger";
+import { processGc } from "../../metrics/gc-stats";
 import { sizeHeapForStreams } from "../../node/heap";
 import { openBackend } from "../../node/open-backend";
 import { StowageNode } from "../../node/node";
@@ -34,7 +35,10 @@ export const serveCommand: Command = {
   summary: "run a node serving a pool over NBD",
   usage,
   async run(args, ctx) {
-    if (!wantsHelp(args)) sizeHeapForStreams();
+    if (!wantsHelp(args)) {
+      sizeHeapForStreams();
+      processGc.start();
+    }
     // --etcd switches to cluster mode, which has its own options (see cluster-serve.ts).
     if (args.some((a) => a === "--etcd" || a.startsWith("--etcd="))) return serveCluster(args, ctx);
     if (wantsHelp(args)) {

@@ -1,7 +1,7 @@
 /**
  * Mobility's admin routes, added to every cluster node's admin endpoint:
  *
- *   GET    /metrics                                   Prometheus text (mobility series)
+ *   GET    /metrics                                   Prometheus text (mobility series, the process's GC counters)
  *   GET    /v1/mobility/peers                         peers of this cluster
  *   POST   /v1/mobility/peers                         install a pair bundle { bundle, bandwidthBytesPerSec? }
  *   POST   /v1/mobility/peers/:peer/bandwidth         { bytesPerSec | null }
@@ -24,6 +24,7 @@ import { readAdminJson, TextBody, type AdminRoute } from "../../admin/server";
 import { keys, nodeRecordSchema } from "../../consensus/records";
 import type { ConsensusStore } from "../../consensus/store";
 import { EngineError } from "../../errors";
+import { processGc } from "../../metrics/gc-stats";
 import { mobilityKeys, runRecordSchema } from "./records";
 import { addPeerRequestSchema, mobilityApi, peerBandwidthRequestSchema, peerNameSchema, startGroupReplicationRequestSchema, startReplicationRequestSchema, type StartReplicationRequest } from "./schemas";
 import { ElsewhereError, type Mobility } from "./service";
@@ -100,7 +101,7 @@ export function mobilityRoutes(mobility: () => Mobility | undefined, store: Cons
     {
       method: "GET",
       pattern: /^\/metrics$/,
-      handler: async () => ({ status: 200, body: new TextBody((await mobility()?.metricsText()) ?? "", "text/plain; version=0.0.4") }),
+      handler: async () => ({ status: 200, body: new TextBody(`${(await mobility()?.metricsText()) ?? ""}${processGc.render()}`, "text/plain; version=0.0.4") }),
     },
     { ...routeMatcher(mobilityApi.peers), handler: async () => ({ status: 200, body: { items: await need().listPeers() } }) },
     {
