@@ -19,8 +19,8 @@ const KINDS: ReadonlyMap<number, string> = new Map([
 ]);
 
 export class GcStats {
-  private readonly counts = new Map<string, number>([...KINDS.values()].map((k) => [k, 0]));
-  private readonly seconds = new Map<string, number>([...KINDS.values()].map((k) => [k, 0]));
+  /** Per kind, in the order of KINDS: collections and the seconds they took. */
+  private readonly byKind = new Map<string, { count: number; seconds: number }>([...KINDS.values()].map((k) => [k, { count: 0, seconds: 0 }]));
   private observer: PerformanceObserver | null = null;
 
   /** Starts counting; idempotent. */
@@ -42,24 +42,24 @@ export class GcStats {
     // The kind is in detail (Node 16+), which these typings leave off PerformanceEntry.
     const detail: unknown = (e as { detail?: unknown }).detail;
     const kindCode = typeof detail === "object" && detail !== null && "kind" in detail ? detail.kind : undefined;
-    const kind = typeof kindCode === "number" ? KINDS.get(kindCode) : undefined;
-    if (!kind) return;
-    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-    this.seconds.set(kind, (this.seconds.get(kind) ?? 0) + e.duration / 1000);
+    const totals = typeof kindCode === "number" ? this.byKind.get(KINDS.get(kindCode) ?? "") : undefined;
+    if (!totals) return;
+    totals.count++;
+    totals.seconds += e.duration / 1000;
   }
 
   count(kind: string): number {
-    return this.counts.get(kind) ?? 0;
+    return this.byKind.get(kind)?.count ?? 0;
   }
 
   render(): string {
     const lines = [
       "# HELP stowage_engine_gc_total Garbage collections in this node process, by kind.",
       "# TYPE stowage_engine_gc_total counter",
-      ...[...this.counts].map(([kind, n]) => `stowage_engine_gc_total{kind="${kind}"} ${n}`),
+      ...[...this.byKind].map(([kind, t]) => `stowage_engine_gc_total{kind="${kind}"} ${t.count}`),
       "# HELP stowage_engine_gc_seconds_total Main-thread time garbage collections took in this node process, by kind.",
       "# TYPE stowage_engine_gc_seconds_total counter",
-      ...[...this.seconds].map(([kind, s]) => `stowage_engine_gc_seconds_total{kind="${kind}"} ${s.toFixed(6)}`),
+      ...[...this.byKind].map(([kind, t]) => `stowage_engine_gc_seconds_total{kind="${kind}"} ${t.seconds.toFixed(6)}`),
     ];
     return `${lines.join("\n")}\n`;
   }
